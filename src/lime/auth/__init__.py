@@ -1,0 +1,5 @@
+"""Credential buckets: one key (and optional base URL) per service, never mixed, never printed."""
+
+from lime.auth.store import BUCKET_PREFIX, StoredCredential, bucket_name, mask_key
+
+__all__ = ["BUCKET_PREFIX", "StoredCredential", "bucket_name", "mask_key"]

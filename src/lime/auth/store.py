@@ -1,0 +1,108 @@
+"""The credentials file: mode 0600, atomic replace, locked against concurrent ``lime`` processes."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lime import config
+from lime.errors import ConfigError
+
+BUCKET_PREFIX = "openai_compat:"
+
+
+def bucket_name(service: str) -> str:
+    return BUCKET_PREFIX + service
+
+
+def mask_key(key: str) -> str:
+    """A form safe to show: the key's prefix kind and last four characters only."""
+    if len(key) < 12:
+        return "****"
+    prefix = key[:3] if key[:3].isascii() and key[2:3] in ("-", "_") else ""
+    return f"{prefix}...{key[-4:]}"
+
+
+@dataclass(frozen=True)
+class StoredCredential:
+    bucket: str
+    api_key: str = field(repr=False)
+    base_url: str | None = None
+
+    @property
+    def masked(self) -> str:
+        return mask_key(self.api_key)
+
+
+def _path() -> Path:
+    return config.credentials_path()
+
+
+def _read_raw(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except PermissionError:
+        raise ConfigError(f"cannot read {path}: permission denied") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not text.strip():
+        return {}
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        # Never echo the file's content: it holds keys.
+        raise ConfigError(f"{path} is corrupt (invalid JSON at line {exc.lineno}); lime will not overwrite it") from None
+    if not isinstance(data, dict) or not isinstance(data.get("buckets", {}), dict):
+        raise ConfigError(f"{path} is corrupt (expected an object with 'buckets'); lime will not overwrite it")
+    data.setdefault("buckets", {})
+    return data
+
+
+def load_all() -> dict[str, StoredCredential]:
+    config.check_home_readable()
+    data = _read_raw(_path())
+    out: dict[str, StoredCredential] = {}
+    for name, raw in data["buckets"].items():
+        if isinstance(raw, dict) and isinstance(raw.get("api_key"), str):
+            base = raw.get("base_url")
+            out[name] = StoredCredential(name, raw["api_key"], base if isinstance(base, str) else None)
+    return out
+
+
+def get(bucket: str) -> StoredCredential | None:
+    return load_all().get(bucket)
+
+
+def put(bucket: str, api_key: str, base_url: str | None) -> None:
+    from lime.storage import atomic_write_json, locked
+
+    config.ensure_home()
+    path = _path()
+    with locked(path):
+        data = _read_raw(path)
+        entry: dict[str, Any] = {"api_key": api_key}
+        if base_url:
+            entry["base_url"] = base_url
+        data["buckets"][bucket] = entry
+        atomic_write_json(path, data, mode=0o600)
+    os.chmod(path, 0o600)
+
+
+def remove(bucket: str) -> bool:
+    from lime.storage import atomic_write_json, locked
+
+    path = _path()
+    if not path.exists():
+        return False
+    with locked(path):
+        data = _read_raw(path)
+        if bucket not in data["buckets"]:
+            return False
+        del data["buckets"][bucket]
+        atomic_write_json(path, data, mode=0o600)
+    return True

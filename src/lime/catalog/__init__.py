@@ -1,0 +1,1 @@
+"""Presets, model entries and the merged catalog. Never imports HTTP code."""

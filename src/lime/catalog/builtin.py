@@ -1,0 +1,77 @@
+"""Built-in catalog entries: at least one real model per preset, with its published context window."""
+
+from __future__ import annotations
+
+from lime.catalog.entries import ModelEntry
+
+
+def _e(slug: str, service: str, window: int, max_output: int, **kw: object) -> ModelEntry:
+    provider = "openai" if service == "openai" else "openai-compat"
+    return ModelEntry(
+        slug=slug,
+        provider=provider,
+        service=None if provider == "openai" else service,
+        context_window=window,
+        max_output=max_output,
+        source="builtin",
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+BUILTIN_ENTRIES: tuple[ModelEntry, ...] = (
+    _e("gpt-5.4", "openai", 1_050_000, 128_000, display_name="GPT-5.4",
+       description="OpenAI's frontier model (1M context)", param_preset="reasoning-and-verbosity",
+       supports_vision=True, supports_parallel_tool_calls=True, supports_reasoning_summaries=True),
+    _e("gpt-5-mini", "openai", 400_000, 128_000, display_name="GPT-5 mini",
+       description="Smaller, cheaper GPT-5", param_preset="reasoning-and-verbosity",
+       supports_vision=True, supports_parallel_tool_calls=True, supports_reasoning_summaries=True),
+    _e("gpt-4.1", "openai", 1_047_576, 32_768, display_name="GPT-4.1",
+       description="Non-reasoning GPT with a 1M window", supports_vision=True,
+       supports_parallel_tool_calls=True),
+    _e("gpt-4o-mini", "openai", 128_000, 16_384, display_name="GPT-4o mini",
+       description="Fast, small multimodal model", supports_vision=True, supports_parallel_tool_calls=True),
+    _e("llama-3.3-70b", "groq", 131_072, 32_768, api_id="llama-3.3-70b-versatile",
+       display_name="Llama 3.3 70B (Groq)", description="Meta Llama 3.3 70B on Groq",
+       supports_parallel_tool_calls=True),
+    _e("groq-gpt-oss-120b", "groq", 131_072, 65_536, api_id="openai/gpt-oss-120b",
+       display_name="gpt-oss-120b (Groq)", description="OpenAI open-weight reasoning model on Groq",
+       param_preset="reasoning", supports_parallel_tool_calls=True),
+    _e("claude-sonnet-4.5", "openrouter", 1_000_000, 64_000, api_id="anthropic/claude-sonnet-4.5",
+       display_name="Claude Sonnet 4.5 (OpenRouter)", description="Anthropic Claude Sonnet 4.5 via OpenRouter",
+       param_preset="reasoning", supports_vision=True, supports_parallel_tool_calls=True,
+       supports_extended_thinking=True),
+    _e("llama-3.3-70b-turbo", "together", 131_072, 32_768, api_id="meta-llama/Llama-3.3-70B-Instruct-Turbo",
+       display_name="Llama 3.3 70B Turbo (Together)", description="Meta Llama 3.3 70B on Together AI",
+       supports_parallel_tool_calls=True),
+    _e("mistral-small", "mistral", 131_072, 32_768, api_id="mistral-small-latest",
+       display_name="Mistral Small", description="Mistral Small (128k)", supports_vision=True,
+       supports_parallel_tool_calls=True),
+    _e("llama-3.1-8b-deepinfra", "deepinfra", 131_072, 16_384, api_id="meta-llama/Meta-Llama-3.1-8B-Instruct",
+       display_name="Llama 3.1 8B (DeepInfra)", description="Meta Llama 3.1 8B on DeepInfra",
+       supports_parallel_tool_calls=True),
+    _e("cerebras-gpt-oss-120b", "cerebras", 131_072, 32_768, api_id="gpt-oss-120b",
+       display_name="gpt-oss-120b (Cerebras)", description="OpenAI open-weight reasoning model on Cerebras",
+       param_preset="reasoning", supports_parallel_tool_calls=True),
+    _e("grok-4", "xai", 256_000, 32_768, display_name="Grok 4",
+       description="xAI Grok 4 (always reasons; rejects reasoning_effort)", supports_vision=True,
+       supports_parallel_tool_calls=True),
+    _e("grok-3-mini", "xai", 131_072, 32_768, display_name="Grok 3 mini",
+       description="xAI Grok 3 mini (reasoning_effort low/high)", param_preset="reasoning",
+       supports_parallel_tool_calls=True),
+    _e("sonar", "perplexity", 128_000, 8_192, display_name="Sonar",
+       description="Perplexity Sonar (web-grounded answers)"),
+    _e("sonar-pro", "perplexity", 200_000, 8_192, display_name="Sonar Pro",
+       description="Perplexity Sonar Pro"),
+    _e("command-a", "cohere", 256_000, 8_000, api_id="command-a-03-2025",
+       display_name="Command A", description="Cohere Command A via the compatibility API",
+       supports_parallel_tool_calls=True),
+    _e("nvidia-llama-3.3-70b", "nvidia", 128_000, 4_096, api_id="meta/llama-3.3-70b-instruct",
+       display_name="Llama 3.3 70B (NVIDIA NIM)", description="Meta Llama 3.3 70B on NVIDIA's API catalog",
+       supports_parallel_tool_calls=True),
+    _e("llama3.2", "ollama", 4_096, 1_024, display_name="Llama 3.2 (Ollama)",
+       description="Budgeted at Ollama's default num_ctx (4096), which its OpenAI endpoint truncates to silently"),
+    _e("smollm2", "local", 2_048, 512, display_name="SmolLM2 135M Instruct (local)",
+       description="Runs offline on lime's managed llama.cpp server; window read from the server"),
+)
+
+LOCAL_SLUG = "smollm2"

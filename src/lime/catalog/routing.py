@@ -1,0 +1,176 @@
+"""Slug → (wire model id, base URL, credential, capabilities): the one place routing happens."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field, replace
+
+from lime import config
+from lime.auth.resolve import ResolvedCredential, any_credential_configured, resolve_credential
+from lime.catalog.builtin import LOCAL_SLUG
+from lime.catalog.entries import ModelEntry
+from lime.catalog.presets import Preset, get_preset
+from lime.catalog.store import Catalog, load_catalog
+from lime.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What may be sent to this model on this service. A False field never goes on the wire."""
+
+    reasoning_effort: bool = False
+    include_usage: bool = False
+    tools: bool = False
+    parallel_tool_calls: bool = False
+    verbosity: bool = False
+    response_format: bool = False
+    vision: bool = False
+    max_tokens_field: str = "max_tokens"
+    reasoning_levels: tuple[str, ...] = ("low", "medium", "high")
+
+    def flags(self) -> list[str]:
+        names = ("reasoning_effort", "include_usage", "tools", "parallel_tool_calls", "verbosity",
+                 "response_format", "vision")
+        return [n for n in names if getattr(self, n)]
+
+
+def capabilities_for(entry: ModelEntry, preset: Preset | None) -> Capabilities:
+    trusted_preset = preset is not None and not preset.local
+    if entry.supports_reasoning_effort is not None:
+        reasoning = entry.supports_reasoning_effort
+    elif trusted_preset:
+        assert preset is not None
+        reasoning = preset.supports_reasoning_effort and entry.allows_reasoning
+    else:
+        reasoning = entry.allows_reasoning
+    if entry.supports_tools is not None:
+        tools = entry.supports_tools
+    else:
+        tools = entry.supports_parallel_tool_calls or (trusted_preset and preset is not None and preset.supports_tools)
+    if entry.supports_include_usage is not None:
+        usage = entry.supports_include_usage
+    else:
+        usage = bool(trusted_preset and preset is not None and preset.supports_include_usage)
+    verbosity = entry.allows_verbosity and (preset is None or preset.supports_verbosity)
+    return Capabilities(
+        reasoning_effort=reasoning,
+        include_usage=usage,
+        tools=tools,
+        parallel_tool_calls=tools and entry.supports_parallel_tool_calls,
+        verbosity=verbosity,
+        response_format=bool(preset and preset.supports_response_format),
+        vision=entry.supports_vision,
+        max_tokens_field=preset.max_tokens_field if preset else "max_tokens",
+        reasoning_levels=preset.reasoning_levels if preset else ("low", "medium", "high"),
+    )
+
+
+@dataclass(frozen=True)
+class Route:
+    entry: ModelEntry
+    service: str
+    preset: Preset | None
+    # None for lime's managed local server until it is started (lime.local fills it in).
+    base_url: str | None
+    credential: ResolvedCredential = field(repr=False)
+    capabilities: Capabilities
+
+    @property
+    def slug(self) -> str:
+        return self.entry.slug
+
+    @property
+    def wire_model(self) -> str:
+        return self.entry.wire_id
+
+    @property
+    def api_key(self) -> str | None:
+        return self.credential.api_key
+
+    @property
+    def managed_local(self) -> bool:
+        return self.preset is not None and self.preset.discover
+
+    def with_endpoint(self, base_url: str, api_key: str | None, capabilities: Capabilities | None = None,
+                      entry: ModelEntry | None = None) -> Route:
+        cred = replace(self.credential, api_key=api_key) if api_key else self.credential
+        return replace(self, base_url=base_url, credential=cred,
+                       capabilities=capabilities or self.capabilities, entry=entry or self.entry)
+
+    def require_key(self) -> None:
+        if self.credential.api_key or (self.preset is not None and not self.preset.needs_key):
+            return
+        var = self.preset.env_var if self.preset and self.preset.env_var else "OPENAI_API_KEY"
+        flag = "--provider openai" if self.service == "openai" else f"--provider openai-compat --service {self.service}"
+        raise ConfigError(
+            f"no API key for service {self.service!r} (model {self.slug}): bucket {self.credential.bucket} is empty "
+            f"and {var} is not set; run: lime login {flag} --with-api-key"
+        )
+
+
+def service_of(entry: ModelEntry) -> str:
+    if entry.provider == "openai":
+        return "openai"
+    if entry.provider == "openai-compat" and entry.service:
+        return entry.service
+    raise ConfigError(
+        f"model {entry.slug!r} uses provider {entry.provider!r}, which lime talks to only through an "
+        "OpenAI-compatible endpoint; re-add it with --provider openai-compat --service NAME"
+    )
+
+
+def suggest(slug: str, catalog: Catalog) -> str:
+    names = list(catalog.entries)
+    close = difflib.get_close_matches(slug, names, n=3, cutoff=0.5)
+    if not close:
+        close = [n for n in names if slug.lower() in n.lower()][:3]
+    return f"did you mean: {', '.join(close)}?" if close else "run 'lime model list' to see the catalog"
+
+
+def resolve_route(slug: str, catalog: Catalog | None = None) -> Route:
+    catalog = catalog or load_catalog()
+    entry = catalog.get(slug)
+    if entry is None:
+        raise ConfigError(f"unknown model {slug!r}", hint=suggest(slug, catalog))
+    service = service_of(entry)
+    preset = get_preset(service)
+    cred = resolve_credential(service, preset)
+    base_url: str | None = cred.base_url
+    if service == "openai" and os.environ.get("OPENAI_BASE_URL", "").strip():
+        base_url = os.environ["OPENAI_BASE_URL"].strip()
+    if base_url is None and preset is not None and not preset.discover:
+        base_url = preset.base_url
+    if base_url is None and (preset is None or not preset.discover):
+        raise ConfigError(
+            f"service {service!r} (model {slug}) has no base URL; run: lime login --provider openai-compat "
+            f"--service {service} --with-api-key --with-base-url URL"
+        )
+    if base_url is not None:
+        base_url = base_url.rstrip("/")
+    return Route(entry=entry, service=service, preset=preset, base_url=base_url, credential=cred,
+                 capabilities=capabilities_for(entry, preset))
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    slug: str
+    reason: str  # "--model", "LIME_MODEL", "config default", "offline default", "built-in default"
+
+
+def select_model(flag: str | None = None) -> ModelChoice:
+    """--model, then LIME_MODEL, then the configured default, then local-if-nothing-else, then gpt-5.4."""
+    if flag:
+        return ModelChoice(flag, "--model")
+    env = config.env_model()
+    if env:
+        return ModelChoice(env, "LIME_MODEL")
+    settings = config.load_settings()
+    if settings.default_model:
+        return ModelChoice(settings.default_model, "config default")
+    if not any_credential_configured():
+        from lime.local.paths import local_available
+
+        if local_available():
+            return ModelChoice(LOCAL_SLUG, "offline default")
+    return ModelChoice(config.DEFAULT_MODEL, "built-in default")

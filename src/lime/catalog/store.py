@@ -1,0 +1,160 @@
+"""``models.json``: reading it without losing anything, and changing it without ever breaking it.
+
+Reads keep every well-formed entry and report each malformed one (file, entry, field).
+Writes re-read the file under a lock, work on its raw JSON so entries this version cannot
+parse are preserved verbatim, and replace the file atomically.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lime import config
+from lime.catalog.builtin import BUILTIN_ENTRIES
+from lime.catalog.entries import EntryError, ModelEntry, entry_from_json
+from lime.errors import ConfigError
+
+
+@dataclass
+class UserModels:
+    path: Path
+    entries: list[ModelEntry] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    document: dict[str, Any] = field(default_factory=dict)
+
+
+def _read_document(path: Path) -> dict[str, Any]:
+    """The raw file as {"models": [...], ...}. Raises ConfigError if it cannot be trusted as a whole."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {"models": []}
+    except IsADirectoryError:
+        raise ConfigError(f"{path} is a directory, not a models file") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text") from None
+    if not text.strip():
+        return {"models": []}
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
+            "fix or move it, lime will not overwrite it"
+        ) from None
+    if isinstance(data, list):
+        data = {"models": data}
+    if not isinstance(data, dict) or not isinstance(data.get("models", []), list):
+        raise ConfigError(f"{path}: expected an object with a 'models' list")
+    data.setdefault("models", [])
+    return data
+
+
+def load_user_models(path: Path | None = None) -> UserModels:
+    path = path or config.models_file()
+    doc = _read_document(path)
+    result = UserModels(path=path, document=doc)
+    seen: set[str] = set()
+    for i, raw in enumerate(doc["models"]):
+        try:
+            entry = entry_from_json(raw, index=i, source="user")
+        except EntryError as exc:
+            result.problems.append(f"{path}: {exc}; entry skipped")
+            continue
+        if entry.slug in seen:
+            result.problems.append(f"{path}: entry {entry.slug!r}, field 'slug': duplicate; the later one wins")
+            result.entries = [e for e in result.entries if e.slug != entry.slug]
+        seen.add(entry.slug)
+        result.entries.append(entry)
+    return result
+
+
+@dataclass
+class Catalog:
+    """Built-in entries merged with the user's: same slug replaces, new slugs append."""
+
+    entries: dict[str, ModelEntry]
+    user: UserModels
+
+    @property
+    def problems(self) -> list[str]:
+        return self.user.problems
+
+    def get(self, slug: str) -> ModelEntry | None:
+        return self.entries.get(slug)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.entries.values())
+
+    def builtin_slugs(self) -> set[str]:
+        return {e.slug for e in BUILTIN_ENTRIES}
+
+
+def load_catalog(path: Path | None = None, *, strict: bool = False) -> Catalog:
+    """Merged catalog. A models file that is unreadable as a whole is reported, not fatal, unless strict."""
+    try:
+        user = load_user_models(path)
+    except ConfigError as exc:
+        if strict:
+            raise
+        user = UserModels(path=path or config.models_file(), problems=[str(exc)])
+    merged: dict[str, ModelEntry] = {e.slug: e for e in BUILTIN_ENTRIES}
+    for entry in user.entries:
+        merged[entry.slug] = entry
+    return Catalog(entries=merged, user=user)
+
+
+def _write_document(path: Path, doc: dict[str, Any]) -> None:
+    from lime.storage import atomic_write_json
+
+    if path.parent == config.config_home():
+        config.ensure_home()
+    atomic_write_json(path, doc, mode=0o600)
+
+
+def add_user_entry(entry: ModelEntry, *, replace: bool = False, path: Path | None = None) -> bool:
+    """Add (or with replace, overwrite) a user entry. Returns True if an entry was replaced."""
+    from lime.storage import locked
+
+    path = path or config.models_file()
+    if path.parent == config.config_home():
+        config.ensure_home()
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    with locked(path):
+        doc = _read_document(path)
+        models: list[Any] = doc["models"]
+        existing = [i for i, m in enumerate(models) if isinstance(m, dict) and m.get("slug") == entry.slug]
+        is_builtin = any(b.slug == entry.slug for b in BUILTIN_ENTRIES)
+        if (existing or is_builtin) and not replace:
+            what = "a user model" if existing else "a built-in model"
+            raise ConfigError(
+                f"slug {entry.slug!r} is already {what}; pass --replace to "
+                + ("replace it" if existing else "override it with your entry")
+            )
+        for i in reversed(existing):
+            del models[i]
+        models.append(entry.to_json())
+        _write_document(path, doc)
+        return bool(existing) or is_builtin
+
+
+def remove_user_entry(slug: str, *, path: Path | None = None) -> None:
+    from lime.storage import locked
+
+    path = path or config.models_file()
+    with locked(path):
+        doc = _read_document(path)
+        models: list[Any] = doc["models"]
+        keep = [m for m in models if not (isinstance(m, dict) and m.get("slug") == slug)]
+        if len(keep) == len(models):
+            if any(b.slug == slug for b in BUILTIN_ENTRIES):
+                raise ConfigError(f"{slug!r} is a built-in model and cannot be removed")
+            raise ConfigError(f"no user model {slug!r} in {path}")
+        doc["models"] = keep
+        _write_document(path, doc)

@@ -1,0 +1,178 @@
+"""Where lime keeps its files and which environment knobs it honours.
+
+Every other module asks this one; nothing else reads ``LIME_*`` variables or builds paths
+under the config home.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lime.errors import ConfigError
+
+DEFAULT_MODEL = "gpt-5.4"
+DEFAULT_MAX_RETRIES = 6
+CREDENTIALS_NAME = "credentials.json"
+SETTINGS_NAME = "config.json"
+COMPAT_MEMORY_NAME = "compat.json"
+
+
+def config_home() -> Path:
+    raw = os.environ.get("LIME_CONFIG_HOME")
+    return Path(raw).expanduser() if raw else Path.home() / ".lime"
+
+
+def ensure_home() -> Path:
+    """Create the config home (mode 0700) on first write; refuse one we cannot use."""
+    home = config_home()
+    try:
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot create config home {home}: {exc.strerror or exc}") from None
+    if not home.is_dir():
+        raise ConfigError(f"config home {home} is not a directory")
+    if not os.access(home, os.R_OK | os.W_OK | os.X_OK):
+        raise ConfigError(f"config home {home} is not readable and writable by you")
+    return home
+
+
+def check_home_readable() -> None:
+    home = config_home()
+    if home.exists() and (not home.is_dir() or not os.access(home, os.R_OK | os.X_OK)):
+        raise ConfigError(f"config home {home} is not readable (set LIME_CONFIG_HOME or fix its permissions)")
+
+
+def credentials_path() -> Path:
+    return config_home() / CREDENTIALS_NAME
+
+
+def settings_path() -> Path:
+    return config_home() / SETTINGS_NAME
+
+
+def compat_memory_path() -> Path:
+    return config_home() / COMPAT_MEMORY_NAME
+
+
+def sessions_dir(cwd: Path | None = None) -> Path:
+    """The project's ``.lime/sessions`` when started inside a project that has ``.lime/``, else the home's."""
+    start = (cwd or Path.cwd()).resolve()
+    home = config_home().resolve() if config_home().exists() else config_home()
+    for d in (start, *start.parents):
+        candidate = d / ".lime"
+        if candidate.is_dir() and candidate.resolve() != home:
+            return candidate / "sessions"
+    return config_home() / "sessions"
+
+
+def history_path() -> Path:
+    return config_home() / "history"
+
+
+def local_dir() -> Path:
+    return config_home() / "local"
+
+
+def models_file() -> Path:
+    raw = os.environ.get("LIME_MODELS_FILE")
+    return Path(raw).expanduser() if raw else config_home() / "models.json"
+
+
+def _int_env(name: str, default: int | None, *, minimum: int) -> int | None:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def max_retries() -> int:
+    value = _int_env("LIME_MAX_RETRIES", DEFAULT_MAX_RETRIES, minimum=0)
+    assert value is not None
+    return value
+
+
+def auto_compact_tokens_override() -> int | None:
+    return _int_env("LIME_CODE_AUTO_COMPACT_INPUT_TOKENS", None, minimum=1)
+
+
+def auto_compact_pct_override() -> float | None:
+    raw = os.environ.get("LIME_AUTOCOMPACT_PCT_OVERRIDE")
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        value = float(raw.strip().rstrip("%"))
+    except ValueError:
+        raise ConfigError(f"LIME_AUTOCOMPACT_PCT_OVERRIDE must be a percentage, got {raw!r}") from None
+    if not 0 < value <= 100:
+        raise ConfigError(f"LIME_AUTOCOMPACT_PCT_OVERRIDE must be in (0, 100], got {value:g}")
+    return value
+
+
+def float_env(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if value <= 0:
+        raise ConfigError(f"{name} must be positive, got {raw!r}")
+    return value
+
+
+def connect_timeout() -> float:
+    return float_env("LIME_CONNECT_TIMEOUT", 10.0)
+
+
+def read_timeout() -> float:
+    return float_env("LIME_READ_TIMEOUT", 300.0)
+
+
+def env_model() -> str | None:
+    value = os.environ.get("LIME_MODEL", "").strip()
+    return value or None
+
+
+@dataclass(frozen=True)
+class Settings:
+    default_model: str | None = None
+
+
+def load_settings() -> Settings:
+    path = settings_path()
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Settings()
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        data: Any = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path} must hold a JSON object")
+    model = data.get("default_model")
+    if model is not None and not isinstance(model, str):
+        raise ConfigError(f"{path}: field 'default_model' must be a string")
+    return Settings(default_model=model or None)
+
+
+def save_settings(settings: Settings) -> None:
+    from lime.storage import atomic_write_json, locked
+
+    ensure_home()
+    path = settings_path()
+    with locked(path):
+        atomic_write_json(path, {"default_model": settings.default_model}, mode=0o600)

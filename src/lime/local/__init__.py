@@ -1,0 +1,1 @@
+"""lime's managed local llama.cpp server (the optional ``local`` extra)."""

@@ -1,0 +1,1 @@
+"""Transports to LLM services. Never imports the CLI or the runtime."""

@@ -1,0 +1,114 @@
+"""The provider's vocabulary: messages in, events and completions out.
+
+Messages are OpenAI Chat Completions message dicts (``role``, ``content``, ``tool_calls``,
+``tool_call_id``, optionally ``reasoning_content``) so a conversation can be stored and replayed
+as-is; the request builder adapts them to what each service accepts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Message = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    name: str
+    description: str
+    parameters: dict[str, Any]
+
+    def to_wire(self) -> dict[str, Any]:
+        return {"type": "function",
+                "function": {"name": self.name, "description": self.description, "parameters": self.parameters}}
+
+
+@dataclass
+class RequestOptions:
+    max_tokens: int | None = None
+    reasoning_effort: str | None = None
+    verbosity: str | None = None
+    tools: list[ToolSpec] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    response_format: dict[str, Any] | None = None
+    temperature: float | None = None
+    stream: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Usage:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    cached_tokens: int = 0
+    estimated: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+                "total_tokens": self.total_tokens, "cached_tokens": self.cached_tokens,
+                "estimated": self.estimated}
+
+
+@dataclass
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # raw JSON text as the model produced it
+
+    def to_message_part(self) -> dict[str, Any]:
+        return {"id": self.id, "type": "function", "function": {"name": self.name, "arguments": self.arguments}}
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+    kind: Literal["text"] = "text"
+
+
+@dataclass(frozen=True)
+class ReasoningDelta:
+    text: str
+    kind: Literal["reasoning"] = "reasoning"
+
+
+@dataclass(frozen=True)
+class ToolCallEvent:
+    """A complete tool call, emitted once its fragments are assembled (at finish or end of stream)."""
+
+    call: ToolCall
+    kind: Literal["tool_call"] = "tool_call"
+
+
+@dataclass(frozen=True)
+class FinishEvent:
+    reason: str | None
+    kind: Literal["finish"] = "finish"
+
+
+@dataclass(frozen=True)
+class UsageEvent:
+    usage: Usage
+    kind: Literal["usage"] = "usage"
+
+
+StreamEvent = TextDelta | ReasoningDelta | ToolCallEvent | FinishEvent | UsageEvent
+
+
+@dataclass
+class Completion:
+    text: str = ""
+    reasoning: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    model: str = ""
+
+    def to_message(self) -> Message:
+        msg: Message = {"role": "assistant", "content": self.text or None}
+        if self.tool_calls:
+            msg["tool_calls"] = [c.to_message_part() for c in self.tool_calls]
+        if self.reasoning:
+            msg["reasoning_content"] = self.reasoning
+        return msg
