@@ -20,6 +20,7 @@ class ResolvedCredential:
     source: str
     bucket: str
     base_url: str | None = None
+    keyless: bool = False
 
     @property
     def masked(self) -> str:
@@ -34,21 +35,23 @@ def _env(name: str) -> str | None:
 def resolve_credential(service: str, preset: Preset | None) -> ResolvedCredential:
     bucket = store.bucket_name(service)
     stored = store.get(bucket)
-    if stored is not None:
-        return ResolvedCredential(stored.api_key, f"bucket {bucket}", bucket, stored.base_url)
+    base_url = stored.base_url if stored else None
+    if stored is not None and stored.api_key:
+        return ResolvedCredential(stored.api_key, f"bucket {bucket}", bucket, base_url)
     if preset is not None and preset.env_var:
         key = _env(preset.env_var)
         if key:
-            return ResolvedCredential(key, f"env {preset.env_var}", bucket)
-        if not preset.needs_key:
-            return ResolvedCredential(None, "none needed", bucket)
-        return ResolvedCredential(None, "missing", bucket)
+            return ResolvedCredential(key, f"env {preset.env_var}", bucket, base_url)
+    elif preset is None or preset.needs_key:
+        key = _env("OPENAI_API_KEY")
+        if key:
+            return ResolvedCredential(key, "env OPENAI_API_KEY (fallback)", bucket, base_url)
     if preset is not None and not preset.needs_key:
-        return ResolvedCredential(None, "none needed", bucket)
-    key = _env("OPENAI_API_KEY")
-    if key:
-        return ResolvedCredential(key, "env OPENAI_API_KEY (fallback)", bucket)
-    return ResolvedCredential(None, "missing", bucket)
+        return ResolvedCredential(None, "none needed", bucket, base_url)
+    if stored is not None:
+        # Registered with --with-base-url only: the user declared a keyless endpoint.
+        return ResolvedCredential(None, f"bucket {bucket} (no key)", bucket, base_url, keyless=True)
+    return ResolvedCredential(None, "missing", bucket, base_url)
 
 
 def any_credential_configured() -> bool:

@@ -45,13 +45,13 @@ def _read_raw(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        return {}
+        return {"buckets": {}}
     except PermissionError:
         raise ConfigError(f"cannot read {path}: permission denied") from None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
     if not text.strip():
-        return {}
+        return {"buckets": {}}
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

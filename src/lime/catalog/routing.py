@@ -99,7 +99,7 @@ class Route:
                        capabilities=capabilities or self.capabilities, entry=entry or self.entry)
 
     def require_key(self) -> None:
-        if self.credential.api_key or (self.preset is not None and not self.preset.needs_key):
+        if self.credential.api_key or self.credential.keyless or (self.preset is not None and not self.preset.needs_key):
             return
         var = self.preset.env_var if self.preset and self.preset.env_var else "OPENAI_API_KEY"
         flag = "--provider openai" if self.service == "openai" else f"--provider openai-compat --service {self.service}"

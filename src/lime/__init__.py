@@ -1,0 +1,22 @@
+"""lime: one credential store, one model catalog and one conversation runtime for every
+OpenAI-compatible LLM service.
+
+The Python API (``lime.complete``, ``lime.stream``, ``lime.Client``, ``lime.AsyncClient``) is
+loaded on first use so that importing ``lime`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+_API = {"complete", "stream", "acomplete", "astream", "Client", "AsyncClient"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        from lime import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'lime' has no attribute {name!r}")

@@ -1,0 +1,3 @@
+from lime.cli.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Argument parsing, the REPL and rendering. Nothing below the CLI imports it."""

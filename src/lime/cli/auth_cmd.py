@@ -1,0 +1,97 @@
+"""`lime login` / `lime logout`: credential buckets, keys from stdin only."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from lime.cli.common import check_base_url, check_service_name
+from lime.errors import UsageError
+
+LOGIN_PROVIDERS = ("openai", "openai-compat")
+
+
+def register(sub: Any) -> None:
+    login = sub.add_parser(
+        "login", help="store an API key (read from stdin) for a service",
+        description="Store a key for a service in its own bucket (openai_compat:NAME). The key is read from "
+        "standard input (hidden prompt on a terminal), never from the command line.",
+    )
+    _common(login)
+    login.add_argument("--with-api-key", action="store_true", help="read the API key from stdin")
+    login.add_argument("--with-base-url", metavar="URL", help="base URL (default: the preset's)")
+    login.set_defaults(handler=run_login)
+    logout = sub.add_parser("logout", help="remove a service's stored credential")
+    _common(logout)
+    logout.set_defaults(handler=run_logout)
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--provider", required=True, metavar="PROVIDER", help="openai-compat (or openai)")
+    p.add_argument("--service", metavar="NAME", help="service name: a preset id (groq, mistral, ...) or your own")
+
+
+def _service_from(args: argparse.Namespace) -> str:
+    provider = args.provider.strip()
+    if provider not in LOGIN_PROVIDERS:
+        raise UsageError(f"unknown provider {provider!r}: use one of {', '.join(LOGIN_PROVIDERS)}")
+    if provider == "openai":
+        if args.service is not None:
+            raise UsageError("--service is only accepted with --provider openai-compat")
+        return "openai"
+    if not args.service:
+        raise UsageError("--service NAME is required with --provider openai-compat")
+    return check_service_name(args.service)
+
+
+def _read_key() -> str:
+    if sys.stdin is None:
+        raise UsageError("no standard input to read the API key from")
+    if sys.stdin.isatty():
+        import getpass
+
+        key = getpass.getpass("API key: ")
+    else:
+        key = sys.stdin.read()
+    key = key.strip()
+    if not key:
+        raise UsageError("empty API key on standard input")
+    if any(c.isspace() for c in key):
+        raise UsageError("the API key contains whitespace; pipe exactly one key")
+    return key
+
+
+def run_login(args: argparse.Namespace) -> int:
+    from lime.auth import store
+    from lime.catalog.presets import get_preset
+
+    service = _service_from(args)
+    preset = get_preset(service)
+    base_url = check_base_url(args.with_base_url) if args.with_base_url else None
+    if preset is None and base_url is None:
+        raise UsageError(
+            f"service {service!r} is not a preset; give its endpoint with --with-base-url URL"
+        )
+    if preset is not None and preset.discover:
+        raise UsageError(f"service {service!r} is lime's managed local server; it needs no login")
+    if not args.with_api_key and base_url is None:
+        raise UsageError("nothing to store: pass --with-api-key (key on stdin) and/or --with-base-url URL")
+    key = _read_key() if args.with_api_key else ""
+    bucket = store.bucket_name(service)
+    store.put(bucket, key, base_url)
+    shown = store.mask_key(key) if key else "no key"
+    url = base_url or (preset.base_url if preset else "")
+    print(f"Stored {shown} in {bucket} ({url})")
+    return 0
+
+
+def run_logout(args: argparse.Namespace) -> int:
+    from lime.auth import store
+
+    service = _service_from(args)
+    bucket = store.bucket_name(service)
+    if not store.remove(bucket):
+        raise UsageError(f"no stored credential in {bucket}")
+    print(f"Removed {bucket}")
+    return 0

@@ -1,0 +1,54 @@
+"""Small helpers shared by the light CLI commands (no heavy imports here)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from typing import Any, NoReturn
+from urllib.parse import urlsplit
+
+from lime.errors import UsageError
+
+SERVICE_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: 'lime: error: ...' and exit 2, no usage dump."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"lime: error: {message} (see '{self.prog} --help')", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def check_service_name(name: str) -> str:
+    name = name.strip()
+    if not SERVICE_RE.match(name):
+        raise UsageError(
+            f"invalid service name {name!r}: use lowercase letters, digits, '.', '_' or '-' (e.g. my-proxy)"
+        )
+    return name
+
+
+def check_base_url(url: str) -> str:
+    url = url.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(f"base URL must be an http:// or https:// URL, got {url!r}")
+    return url.rstrip("/")
+
+
+def positive_int(flag: str, raw: Any) -> int | None:
+    if raw is None:
+        return None
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise UsageError(f"{flag} must be a positive integer, got {raw!r}") from None
+    if value <= 0:
+        raise UsageError(f"{flag} must be a positive integer, got {value}")
+    return value
+
+
+def warn(message: str) -> None:
+    print(f"lime: warning: {message}", file=sys.stderr)

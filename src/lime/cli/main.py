@@ -1,0 +1,86 @@
+"""Entry point: parse arguments, dispatch, and turn every LimeError into one line and an exit code.
+
+Only argparse and lime's own light modules load here; HTTP, rendering, line editing and
+tokenizers are imported by the commands that use them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from lime import __version__
+from lime.errors import LimeError
+
+PERMISSION_MODES = ("default", "plan", "acceptEdits", "bypassPermissions", "dontAsk")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from lime.cli.common import Parser
+
+    p = Parser(
+        prog="lime",
+        description="Talk to any OpenAI-compatible LLM service. With no command: chat "
+        "(REPL on a terminal, one-shot with -p or piped stdin).",
+        epilog="Examples: lime -p 'Say hello' | git diff | lime -p 'review this' | lime --model llama-3.3-70b",
+    )
+    p.add_argument("--version", action="version", version=f"lime {__version__}")
+    p.add_argument("-m", "--model", help="model slug from the catalog (see 'lime model list')")
+    p.add_argument("-p", "--prompt", help="one-shot prompt; piped stdin is appended to it")
+    p.add_argument("--json", dest="output_format", action="store_const", const="json",
+                   help="one-shot: print one JSON object (text, tool calls, usage, model, route)")
+    p.add_argument("--output-format", dest="output_format", choices=("text", "json", "stream-json"),
+                   help="one-shot output format (default: text)")
+    p.add_argument("-c", "--continue", dest="continue_session", action="store_true",
+                   help="resume the latest session")
+    p.add_argument("--resume", nargs="?", const="latest", metavar="REF",
+                   help="resume a session by id, path or 'latest'")
+    p.add_argument("--system", help="system prompt for a new session")
+    p.add_argument("--reasoning", metavar="LEVEL", help="reasoning effort (models whose param preset allows it)")
+    p.add_argument("--verbosity", metavar="LEVEL", help="answer verbosity: low, medium, high (where supported)")
+    p.add_argument("--max-tokens", type=int, metavar="N", help="cap on output tokens for each answer")
+    p.add_argument("--max-turns", type=int, default=25, metavar="N", help="agent loop turn limit (default 25)")
+    p.add_argument("--permission-mode", choices=PERMISSION_MODES, help="how tool calls are approved")
+    p.add_argument("--dangerously-skip-permissions", action="store_true",
+                   help="same as --permission-mode bypassPermissions")
+    p.add_argument("--allowedTools", "--allowed-tools", dest="allowed_tools", action="append", default=[],
+                   metavar="TOOLS", help="tools allowed without asking (comma or space separated; repeatable)")
+    p.add_argument("--add-dir", dest="add_dirs", action="append", default=[], metavar="DIR",
+                   help="extra directory the tools may touch (repeatable)")
+    p.add_argument("--no-tools", action="store_true", help="do not offer tools to the model")
+    p.add_argument("--output-schema", metavar="FILE", help="constrain the final answer to this JSON Schema")
+    p.add_argument("-v", "--verbose", action="store_true", help="say more on stderr (never secrets)")
+
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    from lime.cli import auth_cmd, local_cmd, model_cmd, status_cmd
+
+    auth_cmd.register(sub)
+    model_cmd.register(sub)
+    status_cmd.register(sub)
+    local_cmd.register(sub)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command is None:
+            from lime.cli.chat import run_chat
+
+            return run_chat(args)
+        handler = args.handler
+        return int(handler(args) or 0)
+    except LimeError as exc:
+        print(f"lime: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("lime: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 141
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
