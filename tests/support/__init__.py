@@ -1,0 +1,1 @@
+"""Test helpers shared by the whole suite (the fake OpenAI-compatible server lives in ``fakeserver``)."""
