@@ -66,6 +66,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        from lime import config
+
+        config.check_home_readable()
         if args.command is None:
             from lime.cli.chat import run_chat
 

@@ -161,10 +161,10 @@ def run_add(args: argparse.Namespace) -> int:
     verb = "Replaced" if replaced else "Added"
     print(f"{verb} {entry.slug} (context {entry.context_window:,}, max output {entry.max_output:,}, "
           f"auto-compact at {entry.auto_compact:,})")
-    if entry.service and get_preset(entry.service) is None:
-        if cred_store.get(cred_store.bucket_name(entry.service)) is None:
-            warn(f"service {entry.service!r} has no endpoint yet: run lime login --provider openai-compat "
-                 f"--service {entry.service} --with-api-key --with-base-url URL")
+    if (entry.service and get_preset(entry.service) is None
+            and cred_store.get(cred_store.bucket_name(entry.service)) is None):
+        warn(f"service {entry.service!r} has no endpoint yet: run lime login --provider openai-compat "
+             f"--service {entry.service} --with-api-key --with-base-url URL")
     return 0
 
 

@@ -1,0 +1,92 @@
+"""Routing: model selection order, suggestions, and capability gating per preset."""
+
+from __future__ import annotations
+
+import pytest
+
+from lime import config
+from lime.catalog.entries import ModelEntry
+from lime.catalog.presets import PRESETS
+from lime.catalog.routing import capabilities_for, resolve_route, select_model
+from lime.errors import ConfigError
+from lime.local.paths import local_available
+
+from .conftest import Lime, assert_one_line_error
+
+
+def test_selection_order(lime: Lime, monkeypatch) -> None:
+    monkeypatch.setenv("GROQ_API_KEY", "k" * 20)  # a credential exists: no offline default
+    assert select_model(None).slug == "gpt-5.4" and select_model(None).reason == "built-in default"
+    config.save_settings(config.Settings(default_model="grok-4"))
+    assert select_model(None) == select_model(None) and select_model(None).slug == "grok-4"
+    monkeypatch.setenv("LIME_MODEL", "sonar")
+    assert select_model(None).slug == "sonar"
+    assert select_model("command-a").slug == "command-a"
+
+
+def test_offline_default_only_without_credentials(lime: Lime, monkeypatch) -> None:
+    choice = select_model(None)
+    if local_available():
+        assert (choice.slug, choice.reason) == ("smollm2", "offline default")
+    else:
+        assert choice.slug == "gpt-5.4"
+    monkeypatch.setenv("MISTRAL_API_KEY", "m" * 20)
+    assert select_model(None).slug == "gpt-5.4"
+
+
+def test_model_default_command(lime: Lime) -> None:
+    res = lime("model", "default", "grok-4")
+    assert res.code == 0, res
+    res = lime("status", env={"GROQ_API_KEY": "k" * 20})
+    assert "grok-4" in res.out and "config default" in res.out
+    assert_one_line_error(lime("model", "default", "grok-5"), "unknown model")
+
+
+def test_unknown_slug_suggests_closest(lime: Lime) -> None:
+    with pytest.raises(ConfigError) as err:
+        resolve_route("llama-3.3-70")
+    assert "llama-3.3-70b" in str(err.value)
+    res = lime("status", env={"LIME_MODEL": "gpt-5.3"})
+    assert_one_line_error(res, "unknown model 'gpt-5.3'", "gpt-5.4")
+
+
+def entry(**kw) -> ModelEntry:
+    base = {"slug": "m", "provider": "openai-compat", "service": "x", "context_window": 8192}
+    return ModelEntry(**{**base, **kw})
+
+
+def test_reasoning_effort_needs_preset_and_entry() -> None:
+    xai = PRESETS["xai"]
+    assert not capabilities_for(entry(service="xai"), xai).reasoning_effort           # grok-4: param preset none
+    assert capabilities_for(entry(service="xai", param_preset="reasoning"), xai).reasoning_effort
+    mistral = PRESETS["mistral"]
+    assert not capabilities_for(entry(service="mistral", param_preset="reasoning"), mistral).reasoning_effort
+    # local servers and custom services: only when the entry declares it
+    assert not capabilities_for(entry(service="ollama"), PRESETS["ollama"]).reasoning_effort
+    assert capabilities_for(entry(service="ollama", param_preset="reasoning"), PRESETS["ollama"]).reasoning_effort
+    assert capabilities_for(entry(param_preset="reasoning"), None).reasoning_effort
+
+
+def test_include_usage_and_tools_gating() -> None:
+    assert capabilities_for(entry(service="openai"), PRESETS["openai"]).include_usage
+    assert not capabilities_for(entry(service="mistral"), PRESETS["mistral"]).include_usage
+    assert not capabilities_for(entry(service="ollama"), PRESETS["ollama"]).include_usage
+    assert capabilities_for(entry(service="ollama", supports_include_usage=True), PRESETS["ollama"]).include_usage
+    # tools: preset known to implement function calling, or the entry declares parallel tool calls
+    assert capabilities_for(entry(service="groq"), PRESETS["groq"]).tools
+    assert not capabilities_for(entry(service="perplexity"), PRESETS["perplexity"]).tools
+    assert not capabilities_for(entry(service="ollama"), PRESETS["ollama"]).tools
+    ollama_tools = capabilities_for(entry(service="ollama", supports_parallel_tool_calls=True), PRESETS["ollama"])
+    assert ollama_tools.tools and ollama_tools.parallel_tool_calls
+    # parallel_tool_calls is only sent when the entry declares it
+    assert not capabilities_for(entry(service="groq"), PRESETS["groq"]).parallel_tool_calls
+    assert capabilities_for(entry(service="openai"), PRESETS["openai"]).max_tokens_field == "max_completion_tokens"
+    assert capabilities_for(entry(service="groq"), PRESETS["groq"]).max_tokens_field == "max_tokens"
+
+
+def test_non_compat_providers_explain_themselves(lime: Lime) -> None:
+    res = lime("model", "add", "--slug", "claude", "--provider", "anthropic", "--context-window", "200000")
+    assert res.code == 0, res
+    with pytest.raises(ConfigError) as err:
+        resolve_route("claude")
+    assert "openai-compat" in str(err.value)
