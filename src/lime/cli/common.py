@@ -6,7 +6,6 @@ import argparse
 import re
 import sys
 from typing import Any, NoReturn
-from urllib.parse import urlsplit
 
 from lime.errors import UsageError
 
@@ -31,6 +30,8 @@ def check_service_name(name: str) -> str:
 
 
 def check_base_url(url: str) -> str:
+    from urllib.parse import urlsplit
+
     url = url.strip()
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:

@@ -16,7 +16,23 @@ from lime.errors import LimeError
 PERMISSION_MODES = ("default", "plan", "acceptEdits", "bypassPermissions", "dontAsk")
 
 
-def build_parser() -> argparse.ArgumentParser:
+# Each command's module is imported (and its arguments built) only when that command runs;
+# the others get a one-line stub so --help still lists them.
+COMMANDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "lime.cli.auth_cmd": (("login", "store an API key (read from stdin) for a service"),
+                          ("logout", "remove a service's stored credential")),
+    "lime.cli.model_cmd": (("model", "list, add, remove or inspect catalog models"),),
+    "lime.cli.status_cmd": (("status", "active model, route, credential source and capabilities"),),
+    "lime.cli.local_cmd": (("local", "manage the local llama.cpp server (offline model)"),),
+}
+
+
+def _wanted_command(argv: Sequence[str]) -> str | None:
+    names = {name for cmds in COMMANDS.values() for name, _ in cmds}
+    return next((a for a in argv if a in names), None)
+
+
+def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     from lime.cli.common import Parser
 
     p = Parser(
@@ -53,17 +69,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="say more on stderr (never secrets)")
 
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    from lime.cli import auth_cmd, local_cmd, model_cmd, status_cmd
+    wanted = _wanted_command(argv)
+    for module_name, commands in COMMANDS.items():
+        if any(name == wanted for name, _ in commands):
+            import importlib
 
-    auth_cmd.register(sub)
-    model_cmd.register(sub)
-    status_cmd.register(sub)
-    local_cmd.register(sub)
+            importlib.import_module(module_name).register(sub)
+        else:
+            for name, text in commands:
+                sub.add_parser(name, help=text, add_help=False)
     return p
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     try:
         from lime import config
