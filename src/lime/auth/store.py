@@ -63,14 +63,29 @@ def _read_raw(path: Path) -> dict[str, Any]:
     return data
 
 
+_cache: dict[tuple[str, int, int], dict[str, StoredCredential]] = {}
+
+
 def load_all() -> dict[str, StoredCredential]:
+    """All buckets; re-read only when the file changed (routing a whole catalog asks many times)."""
     config.check_home_readable()
-    data = _read_raw(_path())
+    path = _path()
+    try:
+        st = path.stat()
+        key = (str(path), st.st_mtime_ns, st.st_size)
+    except OSError:
+        key = None
+    if key is not None and key in _cache:
+        return dict(_cache[key])
+    data = _read_raw(path)
     out: dict[str, StoredCredential] = {}
     for name, raw in data["buckets"].items():
         if isinstance(raw, dict) and isinstance(raw.get("api_key"), str):
             base = raw.get("base_url")
             out[name] = StoredCredential(name, raw["api_key"], base if isinstance(base, str) else None)
+    if key is not None:
+        _cache.clear()
+        _cache[key] = dict(out)
     return out
 
 
