@@ -139,6 +139,16 @@ def read_timeout() -> float:
     return float_env("LIME_READ_TIMEOUT", 300.0)
 
 
+def retry_base_delay() -> float:
+    """First backoff step in seconds (doubled each retry, with jitter). Tests set it tiny."""
+    return float_env("LIME_RETRY_BASE_DELAY", 0.5)
+
+
+def retry_max_delay() -> float:
+    """Longest single wait between retries, Retry-After included; a server asking for more gives up."""
+    return float_env("LIME_RETRY_MAX_DELAY", 60.0)
+
+
 def env_model() -> str | None:
     value = os.environ.get("LIME_MODEL", "").strip()
     return value or None
@@ -176,3 +186,38 @@ def save_settings(settings: Settings) -> None:
     path = settings_path()
     with locked(path):
         atomic_write_json(path, {"default_model": settings.default_model}, mode=0o600)
+
+
+# --- the managed local llama.cpp server (lime.local) ---
+
+DEFAULT_LOCAL_CTX = 2048
+DEFAULT_LOCAL_IDLE_TIMEOUT = 1800.0
+
+
+def local_model_env() -> str | None:
+    """``LIME_LOCAL_MODEL``: a GGUF file to serve instead of the one the ``local`` extra ships."""
+    value = os.environ.get("LIME_LOCAL_MODEL", "").strip()
+    return value or None
+
+
+def local_ctx_env() -> int | None:
+    """``LIME_LOCAL_CTX`` when set: the context window the local server allocates."""
+    return _int_env("LIME_LOCAL_CTX", None, minimum=256)
+
+
+def local_ctx() -> int:
+    return local_ctx_env() or DEFAULT_LOCAL_CTX
+
+
+def local_idle_timeout() -> float:
+    """``LIME_LOCAL_IDLE_TIMEOUT`` seconds without requests before the local server exits; 0 = never."""
+    raw = os.environ.get("LIME_LOCAL_IDLE_TIMEOUT")
+    if raw is None or raw.strip() == "":
+        return DEFAULT_LOCAL_IDLE_TIMEOUT
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ConfigError(f"LIME_LOCAL_IDLE_TIMEOUT must be a number of seconds, got {raw!r}") from None
+    if value < 0:
+        raise ConfigError(f"LIME_LOCAL_IDLE_TIMEOUT must be 0 (never) or positive, got {raw!r}")
+    return value
