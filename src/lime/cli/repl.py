@@ -1,0 +1,324 @@
+"""The interactive REPL: line editing with persistent history, streamed Markdown answers, slash commands.
+
+Enter sends; Alt-Enter (or Esc then Enter) inserts a newline, and pasted multi-line text stays one
+message. Ctrl-C during an answer cancels that answer and keeps the session; Ctrl-C at the prompt
+clears the line; Ctrl-D exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING, Any
+
+from lime.cli.chat import (
+    PlainUI,
+    Setup,
+    activate,
+    ask_on_terminal,
+    check_reasoning,
+    check_verbosity,
+    describe_call,
+    make_agent,
+    result_summary,
+    setup,
+)
+from lime.errors import LimeError
+
+if TYPE_CHECKING:
+    from lime.providers.openai_compat.types import ToolCall
+    from lime.runtime.agent import Agent, Approval
+    from lime.runtime.tools import Tool, ToolResult
+
+HELP = """\
+/model [SLUG]        list the catalog, or switch to SLUG
+/reasoning [LEVEL]   show or set the reasoning effort (off to unset)
+/verbosity [LEVEL]   show or set answer verbosity: low, medium, high (off to unset)
+/status              model, route, capabilities and token counts of this session
+/compact             summarise older turns now to free context
+/clear               start over in this session (keeps the system prompt)
+/help                this list
+/exit                leave (Ctrl-D works too)
+Enter sends, Alt-Enter adds a line; Ctrl-C cancels an answer."""
+
+
+class TerminalUI(PlainUI):
+    """The REPL's view: spinner, Markdown stream, dim reasoning, tool lines, y/n/always prompts."""
+
+    def __init__(self, console: Any, *, verbose: bool) -> None:
+        self.verbose = verbose
+        self.markdown = True
+        self.console = console
+        self._err_console = console
+        self.err = sys.stderr
+        self.stream: Any = None
+        self._status: Any = None
+        self._wrote_text = False
+        self._in_reasoning = False
+
+    def _stream(self) -> Any:
+        if self.stream is None:
+            from lime.cli.render import MarkdownStream
+
+            self.stream = MarkdownStream(self.console)
+        return self.stream
+
+    def text(self, delta: str) -> None:
+        self._stop_spinner()
+        if self._in_reasoning:
+            self.console.print()
+            self._in_reasoning = False
+        self._stream().feed(delta)
+
+    def reasoning(self, delta: str) -> None:
+        self._stop_spinner()
+        self._in_reasoning = True
+        self.console.print(delta, style="dim italic", end="", markup=False, highlight=False)
+
+    def answer_done(self) -> None:
+        self._stop_spinner()
+        if self._in_reasoning:
+            self.console.print()
+            self._in_reasoning = False
+        if self.stream is not None:
+            self.stream.finish()
+            self.stream = None
+
+    def tool_start(self, call: ToolCall, args: dict[str, Any] | None) -> None:
+        self._stop_spinner()
+        self.console.print(f"[cyan]●[/cyan] {_esc(describe_call(call.name, args))}", highlight=False)
+
+    def tool_done(self, call: ToolCall, result: ToolResult) -> None:
+        style = "dim" if result.status == "ok" else "red"
+        self.console.print(f"  ⎿ {_esc(result_summary(result))}", style=style, highlight=False)
+
+    def ask(self, tool: Tool, args: dict[str, Any]) -> Approval | None:
+        self._stop_spinner()
+        return ask_on_terminal(tool, args, sys.stdout)
+
+    def notice(self, text: str) -> None:
+        self._stop_spinner()
+        self.console.print(f"[yellow]lime:[/yellow] {_esc(text)}", highlight=False)
+
+
+def _esc(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+def run_repl(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    s = setup(args, say=lambda t: console.print(f"[yellow]lime:[/yellow] {_esc(t)}"))
+    ui = TerminalUI(console, verbose=bool(args.verbose))
+    agent = make_agent(args, s, ui)
+    repl = Repl(console, s, agent, args)
+    try:
+        return repl.loop()
+    finally:
+        agent.close()
+        s.session.close()
+
+
+class Repl:
+    def __init__(self, console: Any, s: Setup, agent: Agent, args: argparse.Namespace) -> None:
+        self.console = console
+        self.s = s
+        self.agent = agent
+        self.args = args
+
+    def banner(self) -> None:
+        r = self.agent.route
+        where = f"{r.service} · {r.base_url or 'local'}"
+        self.console.print(f"[bold]lime[/bold] · model [bold]{_esc(r.slug)}[/bold] ({_esc(where)})", highlight=False)
+        if self.s.resumed:
+            n = sum(1 for m in self.s.session.messages if m.get("role") in ("user", "assistant"))
+            self.console.print(f"resumed session {self.s.session.id} ({n} messages)", style="dim")
+            self._show_last_exchange()
+        self.console.print("/help for commands · Enter sends, Alt-Enter adds a line · Ctrl-D exits", style="dim")
+
+    def _show_last_exchange(self) -> None:
+        msgs = [m for m in self.s.session.messages if m.get("role") in ("user", "assistant") and m.get("content")]
+        for m in msgs[-2:]:
+            text = str(m.get("content"))
+            if len(text) > 300:
+                text = text[:300] + "…"
+            who = "you" if m["role"] == "user" else "lime"
+            self.console.print(f"[dim]{who}:[/dim] {_esc(text)}", highlight=False)
+
+    def _prompt_session(self) -> Any:
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.history import FileHistory, InMemoryHistory
+        from prompt_toolkit.key_binding import KeyBindings
+
+        from lime import config
+
+        kb = KeyBindings()
+
+        @kb.add("escape", "enter")
+        def _newline(event: Any) -> None:
+            event.current_buffer.insert_text("\n")
+
+        history: Any
+        try:
+            config.ensure_home()
+            history = FileHistory(str(config.history_path()))
+        except (LimeError, OSError):
+            history = InMemoryHistory()
+        return PromptSession(history=history, key_bindings=kb, multiline=False,
+                             prompt_continuation=lambda width, line, soft: "… ".rjust(width))
+
+    def loop(self) -> int:
+        self.banner()
+        ps = self._prompt_session()
+        while True:
+            try:
+                text = ps.prompt("› ")
+            except KeyboardInterrupt:
+                continue
+            except EOFError:
+                self.console.print()
+                return 0
+            text = text.strip()
+            if not text:
+                continue
+            if text.startswith("/"):
+                try:
+                    if self.command(text) == "exit":
+                        return 0
+                except LimeError as exc:
+                    self.console.print(f"[red]error:[/red] {_esc(str(exc))}", highlight=False)
+                continue
+            self.answer(text)
+
+    def answer(self, text: str) -> None:
+        from lime.runtime.agent import Cancelled
+
+        try:
+            result = self.agent.run(text)
+            if result.stopped == "max_turns":
+                self.console.print(f"[yellow]lime:[/yellow] stopped after {result.requests} model requests "
+                                   "(--max-turns); say 'continue' to go on", highlight=False)
+        except Cancelled:
+            self.console.print("[dim]⏹ cancelled[/dim]")
+        except KeyboardInterrupt:
+            self.console.print("[dim]⏹ cancelled[/dim]")
+        except LimeError as exc:
+            self.console.print(f"[red]error:[/red] {_esc(str(exc))}", highlight=False)
+
+    # -- slash commands ----------------------------------------------------------------------
+
+    def command(self, line: str) -> str | None:
+        name, _, rest = line[1:].partition(" ")
+        rest = rest.strip()
+        name = name.lower()
+        handler = {
+            "model": self.cmd_model, "reasoning": self.cmd_reasoning, "verbosity": self.cmd_verbosity,
+            "status": self.cmd_status, "compact": self.cmd_compact, "clear": self.cmd_clear,
+            "help": self.cmd_help, "exit": None, "quit": None,
+        }
+        if name in ("exit", "quit"):
+            return "exit"
+        fn = handler.get(name)
+        if fn is None:
+            self.console.print(f"unknown command /{_esc(name)}; /help lists the commands", highlight=False)
+            return None
+        fn(rest)
+        return None
+
+    def cmd_help(self, _rest: str) -> None:
+        self.console.print(HELP, markup=False, highlight=False)
+
+    def cmd_model(self, rest: str) -> None:
+        from lime.catalog.routing import resolve_route, service_of
+        from lime.catalog.store import load_catalog
+
+        if not rest:
+            catalog = load_catalog()
+            current = self.agent.route.slug
+            for e in catalog:
+                try:
+                    svc = service_of(e)
+                except LimeError:
+                    svc = e.provider
+                mark = "*" if e.slug == current else " "
+                self.console.print(f"{mark} {e.slug:<28} {svc:<12} {e.context_window:>9,}  "
+                                   f"({e.source})", highlight=False, markup=False)
+            self.console.print("switch with /model SLUG", style="dim")
+            return
+        route = activate(resolve_route(rest))
+        settings = self.agent.settings
+        if settings.reasoning and _drop(check_reasoning, route, settings.reasoning):
+            self.console.print(f"note: {route.slug} takes no reasoning level; /reasoning unset", style="dim")
+            settings.reasoning = None
+        if settings.verbosity and _drop(check_verbosity, route, settings.verbosity):
+            self.console.print(f"note: {route.slug} takes no verbosity setting; /verbosity unset", style="dim")
+            settings.verbosity = None
+        self.agent.set_route(route)
+        self.s.session.set_model(route.slug)
+        self.console.print(f"model: [bold]{_esc(route.slug)}[/bold] ({_esc(route.service)})", highlight=False)
+
+    def cmd_reasoning(self, rest: str) -> None:
+        if not rest:
+            levels = ", ".join(self.agent.route.capabilities.reasoning_levels)
+            allowed = self.agent.route.entry.allows_reasoning
+            self.console.print(f"reasoning: {self.agent.settings.reasoning or 'default'}"
+                               + (f" (levels: {levels})" if allowed else f" ({self.agent.route.slug} takes none)"),
+                               highlight=False, markup=False)
+            return
+        level = check_reasoning(self.agent.route, rest)
+        self.agent.settings.reasoning = level
+        self.s.session.set_settings(reasoning=level)
+        self.console.print(f"reasoning: {level or 'default'}", highlight=False, markup=False)
+
+    def cmd_verbosity(self, rest: str) -> None:
+        if not rest:
+            self.console.print(f"verbosity: {self.agent.settings.verbosity or 'default'}", highlight=False, markup=False)
+            return
+        level = check_verbosity(self.agent.route, rest)
+        self.agent.settings.verbosity = level
+        self.s.session.set_settings(verbosity=level)
+        self.console.print(f"verbosity: {level or 'default'}", highlight=False, markup=False)
+
+    def cmd_status(self, _rest: str) -> None:
+        from lime.runtime.agent import compact_threshold
+
+        r = self.agent.route
+        sess = self.s.session
+        tokens = self.agent.estimated_input(self.agent.tool_specs())
+        t = sess.totals
+        rows = [
+            ("model", f"{r.slug} (wire id {r.wire_model})"),
+            ("route", f"{r.service} · {r.base_url or '-'}"),
+            ("credential", r.credential.source),
+            ("capabilities", ", ".join(r.capabilities.flags()) or "none"),
+            ("reasoning", self.agent.settings.reasoning or "default"),
+            ("verbosity", self.agent.settings.verbosity or "default"),
+            ("permissions", self.agent.policy.mode),
+            ("session", f"{sess.id} ({sess.path})"),
+            ("context", f"~{tokens:,} of {r.entry.context_window:,} tokens; compacts above "
+                        f"{compact_threshold(r):,}; {sess.compactions} compaction(s) so far"),
+            ("tokens used", f"{t.prompt_tokens:,} in, {t.completion_tokens:,} out over {t.requests} requests"
+                            + (" (partly estimated)" if t.estimated else "")),
+        ]
+        for k, v in rows:
+            self.console.print(f"{k:<13} {v}", highlight=False, markup=False)
+
+    def cmd_compact(self, _rest: str) -> None:
+        if not self.agent.compact("manual"):
+            return
+
+    def cmd_clear(self, _rest: str) -> None:
+        self.s.session.clear()
+        self.agent._anchor = None
+        self.console.print("conversation cleared", style="dim")
+
+
+def _drop(check: Any, route: Any, level: str) -> bool:
+    try:
+        check(route, level)
+        return False
+    except LimeError:
+        return True

@@ -1,0 +1,456 @@
+"""The agent loop: send the conversation, stream the answer, run requested tools, repeat.
+
+The loop owns the conversation state (through the session, which persists every step as it
+happens) and reports progress to a ``UI`` object, so the same loop drives the REPL, one-shot text
+output and the JSON formats. It compacts the conversation before a request that would not fit,
+and once more after a context-overflow error before retrying.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from lime import config
+from lime.errors import LimeError
+from lime.providers.openai_compat.types import (
+    Completion,
+    FinishEvent,
+    Message,
+    ReasoningDelta,
+    RequestOptions,
+    TextDelta,
+    ToolCall,
+    ToolCallEvent,
+    ToolSpec,
+    Usage,
+    UsageEvent,
+)
+from lime.runtime import compaction
+from lime.runtime.permissions import Policy
+from lime.runtime.session import Session
+from lime.runtime.tools import TOOLS, Tool, ToolFailure, ToolResult, Workspace, parse_arguments, run_tool
+
+if TYPE_CHECKING:
+    from lime.catalog.routing import Route
+
+Approval = Literal["yes", "no", "always"]
+
+
+class UI(Protocol):
+    def waiting(self) -> None: ...
+    def text(self, delta: str) -> None: ...
+    def reasoning(self, delta: str) -> None: ...
+    def answer_done(self) -> None: ...
+    def tool_start(self, call: ToolCall, args: dict[str, Any] | None) -> None: ...
+    def tool_done(self, call: ToolCall, result: ToolResult) -> None: ...
+    def ask(self, tool: Tool, args: dict[str, Any]) -> Approval | None: ...
+    def notice(self, text: str) -> None: ...
+
+
+class QuietUI:
+    """A UI that shows nothing and can never ask (used for internal requests and as a base)."""
+
+    def waiting(self) -> None:
+        pass
+
+    def text(self, delta: str) -> None:
+        pass
+
+    def reasoning(self, delta: str) -> None:
+        pass
+
+    def answer_done(self) -> None:
+        pass
+
+    def tool_start(self, call: ToolCall, args: dict[str, Any] | None) -> None:
+        pass
+
+    def tool_done(self, call: ToolCall, result: ToolResult) -> None:
+        pass
+
+    def ask(self, tool: Tool, args: dict[str, Any]) -> Approval | None:
+        return None
+
+    def notice(self, text: str) -> None:
+        pass
+
+
+class Cancelled(Exception):
+    """The user interrupted the answer; what streamed so far is kept in the session."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__("cancelled")
+        self.text = text
+
+
+@dataclass
+class ToolRecord:
+    id: str
+    name: str
+    arguments: Any
+    status: str
+    result: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "name": self.name, "arguments": self.arguments, "status": self.status,
+                "result": self.result if len(self.result) <= 4000 else self.result[:4000] + "..."}
+
+
+@dataclass
+class TurnResult:
+    text: str = ""
+    reasoning: str = ""
+    tool_calls: list[ToolRecord] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    requests: int = 0
+    finish_reason: str | None = None
+    stopped: str | None = None  # "max_turns" when the loop gave up
+    compactions: int = 0
+
+
+@dataclass
+class Settings:
+    max_tokens: int | None = None
+    reasoning: str | None = None
+    verbosity: str | None = None
+    response_format: dict[str, Any] | None = None
+    tools_enabled: bool = True
+    max_turns: int = 25
+    verbose: bool = False
+
+
+def count_text(text: str) -> int:
+    from lime.tokens import count_text as _count
+
+    return int(_count(text))
+
+
+def estimate(messages: list[Message], tools: list[ToolSpec] | None) -> int:
+    from lime.tokens import estimate_messages
+
+    return int(estimate_messages(messages, tools))
+
+
+def compact_threshold(route: Route) -> int:
+    """The entry's auto_compact, unless an environment override says otherwise."""
+    window = route.entry.context_window
+    tokens = config.auto_compact_tokens_override()
+    if tokens is not None:
+        return tokens
+    pct = config.auto_compact_pct_override()
+    if pct is not None:
+        return max(1, int(window * pct / 100))
+    return route.entry.auto_compact
+
+
+class Agent:
+    def __init__(self, route: Route, session: Session, *, policy: Policy, workspace: Workspace,
+                 settings: Settings, ui: UI, notice: Callable[[str], None] | None = None) -> None:
+        self.route = route
+        self.session = session
+        self.policy = policy
+        self.workspace = workspace
+        self.settings = settings
+        self.ui = ui
+        self._client: Any = None
+        # Server-reported size of the conversation up to ``_anchor_len`` messages (None: unknown).
+        self._anchor: tuple[int, int] | None = None
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            from lime.providers.openai_compat.client import ChatClient
+
+            self._client = ChatClient(self.route, verbose=self.settings.verbose, notice=self.ui.notice)
+        return self._client
+
+    def set_route(self, route: Route) -> None:
+        self.close()
+        self.route = route
+        self._anchor = None
+
+    def close(self) -> None:
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                self._client.close()
+            self._client = None
+
+    @property
+    def messages(self) -> list[Message]:
+        return self.session.messages
+
+    def tool_specs(self) -> list[ToolSpec] | None:
+        if not self.settings.tools_enabled or not self.route.capabilities.tools:
+            return None
+        return [t.spec() for t in self.policy.offered()]
+
+    def options(self, tools: list[ToolSpec] | None) -> RequestOptions:
+        return RequestOptions(
+            max_tokens=self.settings.max_tokens,
+            reasoning_effort=self.settings.reasoning,
+            verbosity=self.settings.verbosity,
+            tools=tools,
+            tool_choice="auto" if tools else None,
+            response_format=self.settings.response_format,
+        )
+
+    def estimated_input(self, tools: list[ToolSpec] | None = None) -> int:
+        plain = estimate(self.messages, tools)
+        if self._anchor is not None:
+            length, tokens = self._anchor
+            if length <= len(self.messages):
+                newer = self.messages[length:]
+                return max(plain, tokens + (estimate(newer, None) if newer else 0))
+        return plain
+
+    def needs_compaction(self, tools: list[ToolSpec] | None) -> bool:
+        size = self.estimated_input(tools)
+        window = self.route.entry.context_window
+        out = self.settings.max_tokens or self.route.entry.max_output
+        return size > compact_threshold(self.route) or size + min(out, window // 4) > window
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def run(self, prompt: str | None) -> TurnResult:
+        """Add the user's message (if any) and run until the model answers without tool calls."""
+        if prompt is not None:
+            self.session.append({"role": "user", "content": prompt})
+        result = TurnResult()
+        tools = self.tool_specs()
+        while True:
+            if result.requests >= self.settings.max_turns:
+                result.stopped = "max_turns"
+                return result
+            if self.needs_compaction(tools) and self.compact("auto"):
+                result.compactions += 1
+            completion = self._request(tools, result)
+            result.requests += 1
+            self._add_usage(result, completion.usage)
+            result.text = completion.text
+            result.reasoning = completion.reasoning
+            result.finish_reason = completion.finish_reason
+            usage_json = completion.usage.to_json() if completion.usage else None
+            self.session.append(completion.to_message(), usage=usage_json)
+            if completion.usage and not completion.usage.estimated:
+                self._anchor = (len(self.messages), completion.usage.prompt_tokens + completion.usage.completion_tokens)
+            if not completion.tool_calls:
+                return result
+            last_allowed = result.requests < self.settings.max_turns
+            self._run_tools(completion.tool_calls, result, run=last_allowed)
+            if not last_allowed:
+                result.stopped = "max_turns"
+                return result
+
+    def _add_usage(self, result: TurnResult, usage: Usage | None) -> None:
+        if usage is None:
+            return
+        result.usage.prompt_tokens += usage.prompt_tokens
+        result.usage.completion_tokens += usage.completion_tokens
+        result.usage.total_tokens += usage.total_tokens or (usage.prompt_tokens + usage.completion_tokens)
+        result.usage.cached_tokens += usage.cached_tokens
+        result.usage.estimated = result.usage.estimated or usage.estimated
+
+    def _request(self, tools: list[ToolSpec] | None, result: TurnResult) -> Completion:
+        from lime.providers.openai_compat.errors import ContextOverflowError
+
+        try:
+            return self._stream_once(tools)
+        except ContextOverflowError as exc:
+            if getattr(exc, "partial", None) is not None and getattr(exc.partial, "text", ""):
+                raise
+            self.ui.notice("the conversation is over the model's context window; compacting and retrying")
+            if not self.compact("overflow", force=True):
+                raise
+            result.compactions += 1
+        return self._stream_once(tools)
+
+    def _stream_once(self, tools: list[ToolSpec] | None) -> Completion:
+        from lime.providers.openai_compat.errors import ProviderError
+
+        self.ui.waiting()
+        text: list[str] = []
+        stream = None
+        try:
+            stream = self.client.stream(list(self.messages), self.options(tools))
+            with stream:
+                for event in stream:
+                    if isinstance(event, TextDelta):
+                        text.append(event.text)
+                        self.ui.text(event.text)
+                    elif isinstance(event, ReasoningDelta):
+                        self.ui.reasoning(event.text)
+                    elif isinstance(event, ToolCallEvent | FinishEvent | UsageEvent):
+                        pass
+                completion: Completion = stream.completion
+        except KeyboardInterrupt:
+            if stream is not None:
+                with contextlib.suppress(Exception):
+                    stream.close()
+            self.ui.answer_done()
+            partial = "".join(text)
+            if partial:
+                self.session.append({"role": "assistant", "content": partial}, interrupted=True)
+            raise Cancelled(partial) from None
+        except ProviderError as exc:
+            self.ui.answer_done()
+            partial_c = getattr(exc, "partial", None)
+            partial = getattr(partial_c, "text", "") or "".join(text)
+            if partial:
+                self.session.append({"role": "assistant", "content": partial}, interrupted=True)
+            raise
+        self.ui.answer_done()
+        return completion
+
+    # -- tools ---------------------------------------------------------------------------
+
+    def _run_tools(self, calls: list[ToolCall], result: TurnResult, *, run: bool) -> None:
+        prepared: list[tuple[ToolCall, Tool | None, dict[str, Any] | None, ToolResult | None]] = []
+        for call in calls:
+            tool = TOOLS.get(call.name)
+            args: dict[str, Any] | None = None
+            early: ToolResult | None = None
+            if not run:
+                early = ToolResult("not run: the turn limit (--max-turns) was reached", "denied")
+            elif tool is None:
+                early = ToolResult(f"error: unknown tool {call.name!r}; available: {', '.join(TOOLS)}", "error")
+            else:
+                try:
+                    args = parse_arguments(call.arguments)
+                except ToolFailure as exc:
+                    early = ToolResult(f"error: {exc}", "error")
+            prepared.append((call, tool, args, early))
+
+        outcomes: dict[str, ToolResult] = {}
+        # Read-only calls that need no approval run in parallel; the rest run in order.
+        parallel = [(c, t, a) for c, t, a, e in prepared
+                    if e is None and t is not None and a is not None and t.kind == "read"]
+        interrupted = False
+        try:
+            if len(parallel) > 1:
+                for call, _t, args in parallel:
+                    self.ui.tool_start(call, args)
+                with ThreadPoolExecutor(max_workers=min(8, len(parallel))) as pool:
+                    futures = {call.id: pool.submit(run_tool, tool, self.workspace, args)
+                               for call, tool, args in parallel}
+                    for call, _t, _a in parallel:
+                        outcomes[call.id] = futures[call.id].result()
+                        self.ui.tool_done(call, outcomes[call.id])
+            for call, tool, args, early in prepared:
+                if call.id in outcomes:
+                    continue
+                if early is not None:
+                    outcomes[call.id] = early
+                    self.ui.tool_start(call, args)
+                    self.ui.tool_done(call, early)
+                    continue
+                assert tool is not None and args is not None
+                self.ui.tool_start(call, args)
+                outcomes[call.id] = self._run_one(tool, args)
+                self.ui.tool_done(call, outcomes[call.id])
+        except KeyboardInterrupt:
+            interrupted = True
+        for call, _tool, args, _early in prepared:
+            res = outcomes.get(call.id) or ToolResult("not run: the user interrupted", "denied")
+            self.session.append({"role": "tool", "tool_call_id": call.id, "content": res.content})
+            result.tool_calls.append(ToolRecord(call.id, call.name, args if args is not None else call.arguments,
+                                                res.status, res.content))
+        if interrupted:
+            raise Cancelled("")
+
+    def _run_one(self, tool: Tool, args: dict[str, Any]) -> ToolResult:
+        decision = self.policy.decide(tool, tool.subject(args))
+        if decision == "ask":
+            answer = self.ui.ask(tool, args)
+            if answer == "always":
+                self.policy.session_allowed.add(tool.name)
+            elif answer != "yes":
+                reason = self.policy.denial_reason(tool, could_ask=answer is not None)
+                self.ui.notice(f"refused {tool.name}: {reason}")
+                return ToolResult(f"permission denied: {reason}", "denied")
+        elif decision == "deny":
+            reason = self.policy.denial_reason(tool, could_ask=True)
+            self.ui.notice(f"refused {tool.name}: {reason}")
+            return ToolResult(f"permission denied: {reason}", "denied")
+        return run_tool(tool, self.workspace, args)
+
+    # -- compaction ----------------------------------------------------------------------
+
+    def compact(self, reason: str, *, force: bool = False) -> bool:
+        """Summarise the older part of the conversation; True when the history was shortened."""
+        from lime.providers.openai_compat.errors import ContextOverflowError
+
+        window = self.route.entry.context_window
+        threshold = min(compact_threshold(self.route), window)
+        keep_budget = max(64, threshold * 3 // 10)
+        split = compaction.choose_split(self.messages, keep_budget, count_text)
+        if split is None:
+            if force or reason == "manual":
+                self.ui.notice("nothing to compact: the conversation has too few messages")
+            return False
+        head = compaction.head_length(self.messages)
+        older = self.messages[head:split.cut]
+        budget, out_cap = compaction.budget_for_summary(window)
+        before = self.estimated_input()
+        self.ui.notice(f"compacting {len(older)} earlier messages ({reason})")
+        summary: Completion | None = None
+        for attempt in range(2):
+            request = compaction.summary_request(older, budget, count_text)
+            try:
+                summary = self.client.complete(request, RequestOptions(max_tokens=out_cap, stream=False))
+                break
+            except ContextOverflowError:
+                if attempt == 1:
+                    raise LimeError("compaction failed: even the trimmed summary request is over the model's "
+                                    "context window") from None
+                budget //= 2
+        assert summary is not None
+        text = summary.text.strip()
+        if not text:
+            raise LimeError("compaction failed: the model returned an empty summary")
+        if summary.usage:
+            self.session.record_usage(summary.usage.to_json())
+        kept = self.messages[split.cut:]
+        shrunk = compaction.shrink_tool_results(kept, keep_budget * 2, count_text)
+        if shrunk is not kept and shrunk != kept:
+            # The tail itself had to shrink: record it as summary + new messages so a resume sees the same.
+            self.session.compact(compaction.summary_message(text), 0, reason=reason)
+            for m in shrunk:
+                self.session.append(m)
+        else:
+            self.session.compact(compaction.summary_message(text), split.keep_last, reason=reason)
+        self._anchor = None
+        after = self.estimated_input()
+        self.ui.notice(f"compacted: ~{before} → ~{after} tokens")
+        return True
+
+
+def result_json(result: TurnResult, route: Route, session: Session | None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "text": result.text,
+        "tool_calls": [t.to_json() for t in result.tool_calls],
+        "usage": result.usage.to_json(),
+        "model": route.slug,
+        "route": {"service": route.service, "base_url": route.base_url, "wire_model": route.wire_model},
+        "finish_reason": result.finish_reason,
+        "requests": result.requests,
+    }
+    if result.reasoning:
+        data["reasoning"] = result.reasoning
+    if result.stopped:
+        data["stopped"] = result.stopped
+    if result.compactions:
+        data["compactions"] = result.compactions
+    if session is not None:
+        data["session"] = session.id
+    return data
+
+
+def dumps(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False)

@@ -1,0 +1,359 @@
+"""The built-in tools a model may call to work in the current directory.
+
+Every path is resolved (symlinks included) and must land inside the workspace: the current
+directory plus any ``--add-dir``. Outputs are capped so one call cannot flood the context window.
+A tool never raises to the agent loop: failures come back as a result the model can read.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+import re
+import signal
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from lime.providers.openai_compat.types import ToolSpec
+
+Kind = Literal["read", "edit", "exec"]
+
+MAX_READ_LINES = 2000
+MAX_LINE_CHARS = 2000
+MAX_OUTPUT_CHARS = 30_000
+MAX_LIST_ENTRIES = 500
+MAX_GREP_MATCHES = 200
+SHELL_TIMEOUT = 120.0
+SHELL_TIMEOUT_MAX = 600.0
+SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", ".mypy_cache", ".ruff_cache"}
+
+
+class ToolFailure(Exception):
+    """A tool call that cannot be carried out; the message goes back to the model."""
+
+
+@dataclass
+class ToolResult:
+    content: str
+    status: Literal["ok", "error", "denied"] = "ok"
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass
+class Workspace:
+    cwd: Path
+    extra: list[Path] = field(default_factory=list)
+
+    @classmethod
+    def create(cls, cwd: Path | None = None, add_dirs: list[str] | None = None) -> Workspace:
+        from lime.errors import UsageError
+
+        base = (cwd or Path.cwd()).resolve()
+        extra = []
+        for raw in add_dirs or []:
+            p = (base / Path(raw).expanduser()).resolve()
+            if not p.is_dir():
+                raise UsageError(f"--add-dir {raw}: not a directory")
+            extra.append(p)
+        return cls(base, extra)
+
+    @property
+    def roots(self) -> list[Path]:
+        return [self.cwd, *self.extra]
+
+    def resolve(self, raw: Any, *, must_exist: bool = False) -> Path:
+        if not isinstance(raw, str) or not raw.strip():
+            raise ToolFailure("a path is required")
+        path = (self.cwd / Path(raw).expanduser()).resolve()
+        if not any(path == r or path.is_relative_to(r) for r in self.roots):
+            roots = ", ".join(str(r) for r in self.roots)
+            raise ToolFailure(f"{raw} is outside the workspace ({roots}); access refused")
+        if must_exist and not path.exists():
+            raise ToolFailure(f"{raw}: no such file or directory")
+        return path
+
+    def show(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.cwd)) or "."
+        except ValueError:
+            return str(path)
+
+
+Runner = Callable[[Workspace, dict[str, Any]], str]
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    kind: Kind
+    run: Runner
+    # The argument shown to the user and matched by --allowedTools patterns.
+    subject_arg: str = "path"
+
+    def spec(self) -> ToolSpec:
+        return ToolSpec(self.name, self.description, self.parameters)
+
+    def subject(self, args: dict[str, Any]) -> str:
+        value = args.get(self.subject_arg)
+        return str(value) if value is not None else ""
+
+
+def _obj(props: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {"type": "object", "properties": props, "required": required, "additionalProperties": False}
+
+
+def _cap(text: str, limit: int = MAX_OUTPUT_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    head = text[: limit * 2 // 3]
+    tail = text[-(limit // 3):]
+    return f"{head}\n... [{len(text) - len(head) - len(tail)} characters omitted] ...\n{tail}"
+
+
+def _int_arg(args: dict[str, Any], name: str, default: int | None) -> int | None:
+    value = args.get(name, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ToolFailure(f"{name} must be an integer")
+    try:
+        return int(value)
+    except ValueError:
+        raise ToolFailure(f"{name} must be an integer") from None
+
+
+def _read_text(path: Path) -> str:
+    if path.is_dir():
+        raise ToolFailure(f"{path.name} is a directory; use list_files")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ToolFailure(f"cannot read {path.name}: {exc.strerror or exc}") from None
+    if b"\0" in data[:8192]:
+        raise ToolFailure(f"{path.name} looks like a binary file")
+    return data.decode("utf-8", errors="replace")
+
+
+def read_file(ws: Workspace, args: dict[str, Any]) -> str:
+    path = ws.resolve(args.get("path"), must_exist=True)
+    text = _read_text(path)
+    lines = text.splitlines()
+    start = _int_arg(args, "start_line", 1) or 1
+    end = _int_arg(args, "end_line", None)
+    if start < 1:
+        raise ToolFailure("start_line starts at 1")
+    if end is None:
+        end = min(len(lines), start + MAX_READ_LINES - 1)
+    if end < start and lines:
+        raise ToolFailure(f"end_line ({end}) is before start_line ({start})")
+    if not lines:
+        return f"{ws.show(path)} is empty"
+    if start > len(lines):
+        raise ToolFailure(f"start_line {start} is past the end of the file ({len(lines)} lines)")
+    end = min(end, len(lines), start + MAX_READ_LINES - 1)
+    width = len(str(end))
+    out = [f"{n:>{width}}\t{line[:MAX_LINE_CHARS]}" for n, line in enumerate(lines[start - 1:end], start)]
+    note = ""
+    if end < len(lines):
+        note = f"\n[lines {start}-{end} of {len(lines)}; pass start_line/end_line for more]"
+    return _cap("\n".join(out)) + note
+
+
+def write_file(ws: Workspace, args: dict[str, Any]) -> str:
+    path = ws.resolve(args.get("path"))
+    content = args.get("content")
+    if not isinstance(content, str):
+        raise ToolFailure("content must be a string")
+    if path.is_dir():
+        raise ToolFailure(f"{args.get('path')} is a directory")
+    existed = path.exists()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(content, encoding="utf-8")
+    except OSError as exc:
+        raise ToolFailure(f"cannot write {ws.show(path)}: {exc.strerror or exc}") from None
+    lines = content.count("\n") + (0 if content.endswith("\n") or not content else 1)
+    return f"{'overwrote' if existed else 'created'} {ws.show(path)} ({lines} lines)"
+
+
+def edit_file(ws: Workspace, args: dict[str, Any]) -> str:
+    path = ws.resolve(args.get("path"), must_exist=True)
+    old, new = args.get("old_string"), args.get("new_string")
+    if not isinstance(old, str) or not isinstance(new, str):
+        raise ToolFailure("old_string and new_string must be strings")
+    if old == "":
+        raise ToolFailure("old_string must not be empty (use write_file to create a file)")
+    if old == new:
+        raise ToolFailure("old_string and new_string are the same")
+    text = _read_text(path)
+    count = text.count(old)
+    if count == 0:
+        raise ToolFailure(f"old_string not found in {ws.show(path)} (it must match exactly, whitespace included)")
+    replace_all = bool(args.get("replace_all"))
+    if count > 1 and not replace_all:
+        raise ToolFailure(f"old_string occurs {count} times in {ws.show(path)}; give more context or set replace_all")
+    updated = text.replace(old, new) if replace_all else text.replace(old, new, 1)
+    try:
+        path.write_text(updated, encoding="utf-8")
+    except OSError as exc:
+        raise ToolFailure(f"cannot write {ws.show(path)}: {exc.strerror or exc}") from None
+    return f"edited {ws.show(path)} ({count if replace_all else 1} replacement{'s' if replace_all and count > 1 else ''})"
+
+
+def _walk(root: Path) -> list[Path]:
+    out: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+        base = Path(dirpath)
+        out.extend(base / f for f in sorted(filenames))
+        if len(out) > 50_000:
+            break
+    return out
+
+
+def list_files(ws: Workspace, args: dict[str, Any]) -> str:
+    root = ws.resolve(args.get("path") or ".", must_exist=True)
+    pattern = args.get("pattern")
+    if pattern is not None and not isinstance(pattern, str):
+        raise ToolFailure("pattern must be a string")
+    if root.is_file():
+        return ws.show(root)
+    if not pattern:
+        entries = sorted(root.iterdir(), key=lambda p: (not p.is_dir(), p.name))
+        shown = [ws.show(p) + ("/" if p.is_dir() else "") for p in entries if p.name not in SKIP_DIRS]
+    else:
+        pat = pattern[3:] if pattern.startswith("**/") else pattern
+        shown = []
+        for p in _walk(root):
+            rel = str(p.relative_to(root))
+            if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(rel, pat) or fnmatch.fnmatch(p.name, pat):
+                shown.append(ws.show(p))
+    if not shown:
+        return "(no matches)" if pattern else "(empty directory)"
+    more = len(shown) - MAX_LIST_ENTRIES
+    text = "\n".join(shown[:MAX_LIST_ENTRIES])
+    return text + (f"\n[{more} more entries not shown]" if more > 0 else "")
+
+
+def grep(ws: Workspace, args: dict[str, Any]) -> str:
+    pattern = args.get("pattern")
+    if not isinstance(pattern, str) or not pattern:
+        raise ToolFailure("pattern is required")
+    try:
+        rx = re.compile(pattern, re.IGNORECASE if args.get("ignore_case") else 0)
+    except re.error as exc:
+        raise ToolFailure(f"bad regular expression: {exc}") from None
+    root = ws.resolve(args.get("path") or ".", must_exist=True)
+    glob = args.get("glob")
+    files = [root] if root.is_file() else _walk(root)
+    hits: list[str] = []
+    for f in files:
+        if glob and not fnmatch.fnmatch(f.name, glob) and not fnmatch.fnmatch(str(f.relative_to(root)), glob):
+            continue
+        try:
+            with f.open("rb") as fh:
+                data = fh.read(2_000_000)
+        except OSError:
+            continue
+        if b"\0" in data[:8192]:
+            continue
+        for n, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
+            if rx.search(line):
+                hits.append(f"{ws.show(f)}:{n}:{line[:MAX_LINE_CHARS]}")
+                if len(hits) > MAX_GREP_MATCHES:
+                    break
+        if len(hits) > MAX_GREP_MATCHES:
+            break
+    if not hits:
+        return "(no matches)"
+    if len(hits) > MAX_GREP_MATCHES:
+        return _cap("\n".join(hits[:MAX_GREP_MATCHES])) + f"\n[more than {MAX_GREP_MATCHES} matches; narrow the search]"
+    return _cap("\n".join(hits))
+
+
+def shell(ws: Workspace, args: dict[str, Any]) -> str:
+    command = args.get("command")
+    if not isinstance(command, str) or not command.strip():
+        raise ToolFailure("command is required")
+    raw_timeout = args.get("timeout")
+    try:
+        timeout = float(raw_timeout) if raw_timeout is not None else SHELL_TIMEOUT
+    except (TypeError, ValueError):
+        raise ToolFailure("timeout must be a number of seconds") from None
+    timeout = max(1.0, min(timeout, SHELL_TIMEOUT_MAX))
+    proc = subprocess.Popen(
+        ["/bin/sh", "-c", command], cwd=ws.cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+        status = f"exit status {proc.returncode}"
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        status = f"killed after the {timeout:g} s timeout"
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise
+    text = out.decode("utf-8", errors="replace")
+    return f"{_cap(text)}\n[{status}]" if text else f"[{status}, no output]"
+
+
+_PATH = {"type": "string", "description": "file path, relative to the working directory"}
+
+TOOLS: dict[str, Tool] = {
+    t.name: t
+    for t in (
+        Tool("read_file", "Read a text file. Lines come numbered; use start_line/end_line for part of a long file.",
+             _obj({"path": _PATH, "start_line": {"type": "integer", "description": "first line (1-based)"},
+                   "end_line": {"type": "integer", "description": "last line (inclusive)"}}, ["path"]),
+             "read", read_file),
+        Tool("write_file", "Create or overwrite a text file with the given content.",
+             _obj({"path": _PATH, "content": {"type": "string"}}, ["path", "content"]), "edit", write_file),
+        Tool("edit_file", "Replace an exact string in a file. old_string must match exactly once "
+             "(whitespace included) unless replace_all is true.",
+             _obj({"path": _PATH, "old_string": {"type": "string"}, "new_string": {"type": "string"},
+                   "replace_all": {"type": "boolean"}}, ["path", "old_string", "new_string"]), "edit", edit_file),
+        Tool("list_files", "List a directory, or find files matching a glob pattern such as '**/*.py'.",
+             _obj({"path": {"type": "string", "description": "directory (default: working directory)"},
+                   "pattern": {"type": "string", "description": "glob pattern"}}, []), "read", list_files),
+        Tool("grep", "Search file contents with a regular expression; prints path:line:text.",
+             _obj({"pattern": {"type": "string"}, "path": {"type": "string"},
+                   "glob": {"type": "string", "description": "only files matching this glob, e.g. '*.py'"},
+                   "ignore_case": {"type": "boolean"}}, ["pattern"]), "read", grep),
+        Tool("shell", "Run a shell command in the working directory (output capped, default timeout 120 s).",
+             _obj({"command": {"type": "string"}, "timeout": {"type": "number", "description": "seconds"}},
+                  ["command"]), "exec", shell, subject_arg="command"),
+    )
+}
+
+
+def parse_arguments(raw: str) -> dict[str, Any]:
+    if not raw.strip():
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ToolFailure(f"arguments are not valid JSON ({exc.msg} at column {exc.colno})") from None
+    if not isinstance(value, dict):
+        raise ToolFailure("arguments must be a JSON object")
+    return value
+
+
+def run_tool(tool: Tool, ws: Workspace, args: dict[str, Any]) -> ToolResult:
+    try:
+        return ToolResult(tool.run(ws, args))
+    except ToolFailure as exc:
+        return ToolResult(f"error: {exc}", "error")
+    except OSError as exc:
+        return ToolResult(f"error: {exc.strerror or exc}", "error")

@@ -1,0 +1,47 @@
+"""Where compaction cuts: never between a tool call and its results; recent turns kept verbatim."""
+
+from __future__ import annotations
+
+from lime.runtime import compaction
+
+
+def count(text: str) -> int:
+    return len(text) // 4
+
+
+def convo() -> list[dict]:
+    m: list[dict] = [{"role": "system", "content": "sys"}]
+    for i in range(6):
+        m.append({"role": "user", "content": f"question {i} " + "x" * 400})
+        m.append({"role": "assistant", "content": None, "tool_calls": [
+            {"id": f"c{i}", "type": "function", "function": {"name": "read_file", "arguments": "{}"}}]})
+        m.append({"role": "tool", "tool_call_id": f"c{i}", "content": "y" * 800})
+        m.append({"role": "assistant", "content": f"answer {i}"})
+    return m
+
+
+def test_cut_is_at_a_user_turn_and_never_after_a_tool_call() -> None:
+    msgs = convo()
+    for budget in range(50, 2000, 37):
+        split = compaction.choose_split(msgs, budget, count)
+        assert split is not None and 1 < split.cut < len(msgs)
+        assert msgs[split.cut]["role"] != "tool"
+        prev = msgs[split.cut - 1]
+        assert not prev.get("tool_calls"), "a tool call was separated from its result"
+    split = compaction.choose_split(msgs, 700, count)
+    assert split is not None and msgs[split.cut]["role"] == "user"
+    assert split.keep_last == len(msgs) - split.cut
+
+
+def test_nothing_to_compact() -> None:
+    assert compaction.choose_split([{"role": "system", "content": "s"}, {"role": "user", "content": "hi"}], 10, count) is None
+
+
+def test_summary_request_fits_its_budget_and_keeps_the_previous_summary() -> None:
+    older = [compaction.summary_message("earlier stuff"), *convo()[1:]]
+    req = compaction.summary_request(older, 600, count)
+    total = sum(count(m["content"]) for m in req)
+    assert total <= 600
+    assert "EARLIER SUMMARY:\nearlier stuff" in req[1]["content"]
+    assert compaction.OMITTED in req[1]["content"]
+    assert "answer 5" in req[1]["content"]  # the newest part survives trimming

@@ -1,0 +1,124 @@
+"""Sessions: what a user gets back after saving, crashing, compacting and resuming."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from lime.runtime import session as sessions
+from lime.runtime.session import INTERRUPTED_TOOL_RESULT, Session, SessionError
+
+
+def _new(tmp_path: Path, **kw: object) -> Session:
+    return Session.new("m1", directory=tmp_path / "sessions", **kw)  # type: ignore[arg-type]
+
+
+def test_unused_session_leaves_no_file(tmp_path: Path) -> None:
+    s = _new(tmp_path, system="be brief")
+    assert not s.path.exists()
+    s.append({"role": "user", "content": "hi"})
+    lines = s.path.read_text().splitlines()
+    assert json.loads(lines[0])["type"] == "session" and json.loads(lines[0])["model"] == "m1"
+    assert [json.loads(x)["message"]["role"] for x in lines[1:]] == ["system", "user"]
+    assert oct(s.path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_round_trip_with_model_settings_and_usage(tmp_path: Path) -> None:
+    s = _new(tmp_path)
+    s.append({"role": "user", "content": "hi"})
+    s.append({"role": "assistant", "content": "hello"}, usage={"prompt_tokens": 10, "completion_tokens": 2})
+    s.set_model("m2")
+    s.set_settings(reasoning="high")
+    s.close()
+    back = Session.load(s.path)
+    assert back.id == s.id and back.model == "m2" and back.settings == {"reasoning": "high"}
+    assert back.messages == s.messages
+    assert (back.totals.prompt_tokens, back.totals.completion_tokens) == (10, 2)
+    assert back.warnings == []
+
+
+def test_truncated_last_line_is_skipped_with_warning_and_appending_continues(tmp_path: Path) -> None:
+    s = _new(tmp_path)
+    s.append({"role": "user", "content": "first"})
+    s.append({"role": "assistant", "content": "answer"})
+    s.close()
+    with s.path.open("ab") as fh:
+        fh.write(b'{"type":"message","message":{"role":"user","con')
+    back = Session.load(s.path)
+    assert [m["content"] for m in back.messages] == ["first", "answer"]
+    assert any("truncated last line" in w for w in back.warnings)
+    back.append({"role": "user", "content": "again"})
+    back.close()
+    again = Session.load(s.path)
+    assert [m["content"] for m in again.messages] == ["first", "answer", "again"]
+
+
+def test_compaction_and_clear_replay_to_the_same_history(tmp_path: Path) -> None:
+    s = _new(tmp_path, system="sys")
+    for i in range(4):
+        s.append({"role": "user", "content": f"q{i}"})
+        s.append({"role": "assistant", "content": f"a{i}"})
+    s.compact({"role": "user", "content": "[summary] q0..q2"}, keep_last=2, reason="auto")
+    s.append({"role": "user", "content": "q4"})
+    expected = list(s.messages)
+    assert [m["content"] for m in expected] == ["sys", "[summary] q0..q2", "q3", "a3", "q4"]
+    s.close()
+    back = Session.load(s.path)
+    assert back.messages == expected and back.compactions == 1
+    back.clear()
+    back.close()
+    assert [m["content"] for m in Session.load(s.path).messages] == ["sys"]
+
+
+def test_dangling_tool_call_gets_a_result_so_the_history_stays_valid(tmp_path: Path) -> None:
+    s = _new(tmp_path)
+    s.append({"role": "user", "content": "read it"})
+    s.append({"role": "assistant", "content": None, "tool_calls": [
+        {"id": "c1", "type": "function", "function": {"name": "read_file", "arguments": "{}"}},
+        {"id": "c2", "type": "function", "function": {"name": "read_file", "arguments": "{}"}}]})
+    s.append({"role": "tool", "tool_call_id": "c1", "content": "ok"})
+    s.close()  # "killed" before c2's result
+    back = Session.load(s.path)
+    assert back.messages[-1] == {"role": "tool", "tool_call_id": "c2", "content": INTERRUPTED_TOOL_RESULT}
+    back.append({"role": "user", "content": "next"})
+    back.close()
+    final = Session.load(s.path)
+    assert [m.get("tool_call_id") for m in final.messages if m["role"] == "tool"] == ["c1", "c2"]
+    assert final.messages[-1]["content"] == "next"
+
+
+def test_find_by_latest_id_prefix_and_path(tmp_path: Path) -> None:
+    d = tmp_path / "sessions"
+    a = _new(tmp_path)
+    a.append({"role": "user", "content": "a"})
+    b = Session.new("m1", directory=d)
+    b.id = "zz-other"
+    b.path = d / "zz-other.jsonl"
+    b.append({"role": "user", "content": "b"})
+    os.utime(a.path, ns=(1, 1))
+    assert sessions.find("latest", d) == b.path
+    assert sessions.find(a.id, d) == a.path
+    assert sessions.find("zz", d) == b.path
+    assert sessions.find(str(a.path), d) == a.path
+    with pytest.raises(SessionError, match="no session matches"):
+        sessions.find("nope", d)
+    c = Session.new("m1", directory=d)
+    c.id, c.path = "zz-third", d / "zz-third.jsonl"
+    c.append({"role": "user", "content": "c"})
+    with pytest.raises(SessionError, match="matches 2 sessions"):
+        sessions.find("zz", d)
+    with pytest.raises(SessionError, match="no saved sessions"):
+        sessions.find("latest", tmp_path / "empty")
+
+
+def test_not_a_session_file_is_a_clear_error(tmp_path: Path) -> None:
+    p = tmp_path / "x.jsonl"
+    p.write_text("hello\nworld\n")
+    with pytest.raises(SessionError, match="not a lime session"):
+        Session.load(p)
+    p.write_text('{"type":"message"}\n')
+    with pytest.raises(SessionError, match="no header"):
+        Session.load(p)

@@ -1,0 +1,91 @@
+"""Built-in tools: what the model gets back, and what it can never touch."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from lime.runtime.tools import TOOLS, ToolResult, Workspace, parse_arguments, run_tool
+
+
+def call(ws: Workspace, name: str, **args: object) -> ToolResult:
+    return run_tool(TOOLS[name], ws, dict(args))
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Workspace:
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "a.txt").write_text("".join(f"line {i}\n" for i in range(1, 11)))
+    (root / "src").mkdir()
+    (root / "src" / "m.py").write_text("def f():\n    return 1\n")
+    return Workspace.create(root)
+
+
+def test_read_with_line_ranges(ws: Workspace) -> None:
+    r = call(ws, "read_file", path="a.txt", start_line=3, end_line=4)
+    assert r.ok and r.content.splitlines()[:2] == ["3\tline 3", "4\tline 4"]
+    assert "lines 3-4 of 10" in r.content
+    assert call(ws, "read_file", path="a.txt", start_line=20).status == "error"
+    assert "no such file" in call(ws, "read_file", path="missing.txt").content
+
+
+def test_paths_outside_the_workspace_are_refused_even_through_symlinks(ws: Workspace, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("top secret")
+    (ws.cwd / "link").symlink_to(secret)
+    for path in ("../secret.txt", str(secret), "link"):
+        r = call(ws, "read_file", path=path)
+        assert r.status == "error" and "outside the workspace" in r.content and "top secret" not in r.content
+    r = call(ws, "write_file", path="../evil.txt", content="x")
+    assert r.status == "error" and not (tmp_path / "evil.txt").exists()
+
+
+def test_add_dir_extends_the_workspace(ws: Workspace, tmp_path: Path) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "o.txt").write_text("hello\n")
+    wider = Workspace.create(ws.cwd, [str(other)])
+    assert call(wider, "read_file", path=str(other / "o.txt")).ok
+    assert call(ws, "read_file", path=str(other / "o.txt")).status == "error"
+
+
+def test_write_and_edit(ws: Workspace) -> None:
+    assert call(ws, "write_file", path="new/dir/x.txt", content="alpha beta\nbeta\n").content.startswith("created")
+    r = call(ws, "edit_file", path="new/dir/x.txt", old_string="beta", new_string="gamma")
+    assert r.status == "error" and "occurs 2 times" in r.content
+    assert call(ws, "edit_file", path="new/dir/x.txt", old_string="alpha beta", new_string="alpha gamma").ok
+    assert (ws.cwd / "new/dir/x.txt").read_text() == "alpha gamma\nbeta\n"
+    assert call(ws, "edit_file", path="new/dir/x.txt", old_string="nothere", new_string="y").status == "error"
+    assert call(ws, "edit_file", path="new/dir/x.txt", old_string="a", new_string="o", replace_all=True).ok
+    assert (ws.cwd / "new/dir/x.txt").read_text() == "olpho gommo\nbeto\n"
+
+
+def test_list_glob_and_grep(ws: Workspace) -> None:
+    listing = call(ws, "list_files").content.splitlines()
+    assert listing == ["src/", "a.txt"]
+    assert call(ws, "list_files", pattern="**/*.py").content == "src/m.py"
+    hits = call(ws, "grep", pattern=r"return \d").content
+    assert hits == "src/m.py:2:    return 1"
+    assert call(ws, "grep", pattern="LINE 7", ignore_case=True, glob="*.txt").content == "a.txt:7:line 7"
+    assert call(ws, "grep", pattern="(").status == "error"
+
+
+def test_shell_runs_in_the_workspace_with_timeout_and_cap(ws: Workspace) -> None:
+    r = call(ws, "shell", command="pwd; echo err >&2; exit 3")
+    assert str(ws.cwd) in r.content and "err" in r.content and "exit status 3" in r.content
+    t0 = time.monotonic()
+    r = call(ws, "shell", command="sleep 30", timeout=1)
+    assert "killed after the 1 s timeout" in r.content and time.monotonic() - t0 < 10
+    big = call(ws, "shell", command="yes | head -c 200000")
+    assert len(big.content) < 40_000 and "characters omitted" in big.content
+
+
+def test_bad_arguments_come_back_as_errors() -> None:
+    with pytest.raises(Exception, match="not valid JSON"):
+        parse_arguments("{oops")
+    assert parse_arguments("") == {}
+    assert os.sep == "/"
