@@ -559,9 +559,7 @@ def render_reply(r: Reply, req: Recorded, profile: Profile | None) -> Response:
         asked = bool((body.get("stream_options") or {}).get("include_usage"))
         honours = profile.honours_include_usage if profile else True
         unasked = profile.usage_unasked if profile else False
-        if not (r.force_stream or req.stream):
-            usage = _usage(fake_prompt_tokens(body), completion_tokens)
-        elif (asked and honours) or unasked:
+        if not (r.force_stream or req.stream) or (asked and honours) or unasked:
             usage = _usage(fake_prompt_tokens(body), completion_tokens)
         else:
             usage = None

@@ -1,0 +1,355 @@
+"""What went wrong talking to a service, in words a user can act on.
+
+Servers disagree on everything here: the shape of an error body (``{"error": {...}}``, ``{"error":
+"..."}``, ``{"message": ...}``, FastAPI ``{"detail": [...]}``, a list, an HTML page from a proxy, plain
+text, nothing at all) and the wording of a context overflow. ``classify`` reads whatever came back
+and turns it into one :class:`ProviderError` whose message names the service and model and never
+carries the API key, even when the server echoes it.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from lime.errors import LimeError
+from lime.providers.openai_compat.types import Completion
+
+KINDS = ("auth", "permission", "not_found", "rate_limit", "server", "timeout", "connection", "bad_request",
+         "too_large", "context_overflow")
+RETRYABLE_KINDS = frozenset({"rate_limit", "server", "timeout", "connection"})
+
+_KIND_TEXT = {
+    "auth": "authentication failed",
+    "permission": "permission denied",
+    "not_found": "not found",
+    "rate_limit": "rate limited",
+    "server": "server error",
+    "timeout": "timed out",
+    "connection": "connection failed",
+    "bad_request": "request rejected",
+    "too_large": "request too large",
+    "context_overflow": "context window exceeded",
+}
+
+
+class ProviderError(LimeError):
+    """A failed request. ``kind`` is one of :data:`KINDS`; ``partial`` keeps what streamed before it failed."""
+
+    def __init__(self, message: str, *, kind: str, status: int | None = None, retryable: bool | None = None,
+                 partial: Completion | None = None, retry_after: float | None = None, service: str = "",
+                 model: str = "", server_message: str = "", hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.kind = kind
+        self.status = status
+        self.retryable = kind in RETRYABLE_KINDS if retryable is None else retryable
+        self.partial = partial
+        self.retry_after = retry_after
+        self.service = service
+        self.model = model
+        self.server_message = server_message
+
+
+class ContextOverflowError(ProviderError):
+    """The prompt (plus the requested output) does not fit the model's window: compact, then retry."""
+
+    def __init__(self, message: str, *, n_prompt: int | None = None, n_ctx: int | None = None,
+                 **kw: Any) -> None:
+        kw.setdefault("kind", "context_overflow")
+        kw.setdefault("retryable", False)
+        super().__init__(message, **kw)
+        self.n_prompt = n_prompt
+        self.n_ctx = n_ctx
+
+
+# ----------------------------------------------------------------------------------------------
+# Secrets
+
+_KEYLIKE = re.compile(r"\b((?:sk|gsk|xai|csk|nvapi|pplx|sk-or|sk-proj|key)[-_][A-Za-z0-9_\-*.]{8,})")
+
+
+def mask(secret: str) -> str:
+    return f"{secret[:3]}...{secret[-4:]}" if len(secret) > 12 else "***"
+
+
+def scrub(text: str, secrets: tuple[str, ...] | list[str] = ()) -> str:
+    """Remove every secret (and anything shaped like an API key) from text meant for the user."""
+    for s in secrets:
+        if s and len(s) >= 4:
+            text = text.replace(s, mask(s))
+            # Some servers echo part of the key ("sk-abc***wxyz"): mask long fragments of it too.
+            if len(s) > 16:
+                for frag in (s[:12], s[-12:]):
+                    text = text.replace(frag, "***")
+    return _KEYLIKE.sub(lambda m: mask(m.group(1)), text)
+
+
+# ----------------------------------------------------------------------------------------------
+# Reading error bodies
+
+
+@dataclass
+class ErrorBody:
+    message: str
+    code: str | None = None
+    type: str | None = None
+    param: str | None = None
+    data: Any = None  # the parsed JSON, if any
+    fields: tuple[str, ...] = ()  # body fields a validator named (pydantic-style "loc")
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return ""
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _detail_list(items: list[Any]) -> tuple[str, tuple[str, ...]]:
+    msgs: list[str] = []
+    fields: list[str] = []
+    for it in items:
+        if not isinstance(it, dict):
+            msgs.append(_text(it))
+            continue
+        loc = it.get("loc")
+        path = [str(p) for p in loc] if isinstance(loc, list | tuple) else []
+        if path and path[0] == "body":
+            path = path[1:]
+        if path:
+            fields.append(".".join(path))
+        msgs.append(f"{it.get('msg', it.get('type', 'invalid'))}: {'.'.join(path)}" if path else _text(it.get("msg")))
+    return "; ".join(m for m in msgs if m), tuple(fields)
+
+
+def parse_error_body(raw: bytes, content_type: str = "") -> ErrorBody:
+    text = raw.decode("utf-8", "replace").strip()
+    if not text:
+        return ErrorBody("")
+    data: Any
+    try:
+        data = json.loads(text)
+    except ValueError:
+        data = None
+    if data is None:
+        if "html" in content_type.lower() or text.lstrip().startswith("<"):
+            m = re.search(r"<title[^>]*>(.*?)</title>", text, re.I | re.S) or re.search(
+                r"<h1[^>]*>(.*?)</h1>", text, re.I | re.S)
+            inner = m.group(1) if m else re.sub(r"<[^>]+>", " ", text)
+            msg = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", inner)).split())
+            return ErrorBody(f"(HTML page) {msg[:200]}".strip())
+        first = " ".join(text.split())
+        return ErrorBody(first[:300])
+    return _from_json(data)
+
+
+def _from_json(data: Any) -> ErrorBody:
+    if isinstance(data, list):
+        inner = next((d for d in data if isinstance(d, dict)), None)
+        if inner is None:
+            return ErrorBody(_text(data)[:300], data=data)
+        body = _from_json(inner)
+        body.data = data
+        return body
+    if not isinstance(data, dict):
+        return ErrorBody(_text(data)[:300], data=data)
+    err = data.get("error")
+    fields: tuple[str, ...] = ()
+    code = type_ = param = None
+    if isinstance(err, dict):
+        msg_val = err.get("message", err.get("msg", ""))
+        code, type_, param = err.get("code"), err.get("type"), err.get("param")
+        if isinstance(msg_val, dict | list):
+            msg, fields = _nested(msg_val)
+        else:
+            msg = _text(msg_val)
+        if not msg:
+            msg = _text(err)
+    elif isinstance(err, str):
+        msg = err
+        code, type_ = data.get("code"), data.get("type")
+    else:
+        msg_val = data.get("message", data.get("detail", data.get("msg", "")))
+        code, type_, param = data.get("code"), data.get("type"), data.get("param")
+        msg, fields = _nested(msg_val) if isinstance(msg_val, dict | list) else (_text(msg_val), ())
+        if not msg:
+            msg = _text(data)
+    if isinstance(data.get("detail"), list) and not fields:
+        _, fields = _detail_list(data["detail"])
+    # vLLM / old FastAPI servers put a stringified pydantic error list in "message".
+    if not fields and "extra_forbidden" in msg:
+        fields = tuple(m.group(1) for m in re.finditer(r"'loc': \('body', '([^']+)'", msg))
+    return ErrorBody(" ".join(msg.split())[:600], None if code is None else str(code),
+                     None if type_ is None else str(type_), None if param is None else str(param), data, fields)
+
+
+def _nested(value: Any) -> tuple[str, tuple[str, ...]]:
+    if isinstance(value, dict):
+        if isinstance(value.get("detail"), list):
+            return _detail_list(value["detail"])
+        if "message" in value:
+            return _text(value["message"]), ()
+        return _text(value), ()
+    if isinstance(value, list):
+        return _detail_list(value)
+    return _text(value), ()
+
+
+# ----------------------------------------------------------------------------------------------
+# Context overflow
+
+_OVERFLOW = re.compile(
+    "|".join((
+        r"maximum context length",                        # OpenAI, vLLM, OpenRouter, DeepSeek, Together
+        r"context_length_exceeded",                       # OpenAI / Groq / Cerebras error code
+        r"reduce the length of the messages",             # OpenAI, Groq, Cerebras
+        r"exceeds? the available context size",           # llama.cpp server
+        r"exceed_context_size_error",                     # llama.cpp error type
+        r"maximum prompt length is",                      # xAI
+        r"too large for model with",                      # Mistral
+        r"when context the overflows|context overflows",  # LM Studio
+        r"context length of only",                        # LM Studio
+        r"longer than the maximum model length",          # vLLM v1
+        r"exceeds? (?:the )?(?:model'?s? )?context (?:window|length|size)",
+        r"context (?:window|length) (?:exceeded|is exceeded|overflow)",
+        r"prompt is too long",                            # Anthropic-style proxies
+        r"input is too long",
+        r"too many tokens: size limit exceeded",          # Cohere
+        r"tokens \+ `?max_new_tokens`? must be <=",        # TGI / Together
+        r"input token count .* exceeds the maximum",      # Gemini
+        r"exceeds the maximum number of tokens allowed",
+        r"string too long\. expected a string with maximum length",
+    )),
+    re.I,
+)
+_RATE_WORDS = re.compile(r"per minute|per day|rate.?limit|\bTPM\b|\bRPM\b|quota", re.I)
+_NUMBERS = (
+    re.compile(r"request \((\d+) tokens\) exceeds the available context size \((\d+) tokens\)", re.I),
+    re.compile(r"maximum context length is (\d+) tokens.*?(?:resulted in|requested(?: about)?) (\d+) tokens", re.I | re.S),
+    re.compile(r"maximum prompt length is (\d+) but the request contains (\d+)", re.I),
+    re.compile(r"prompt contains (\d+) tokens.*?model with (\d+) maximum", re.I | re.S),
+    re.compile(r"first (\d+) tokens when context the overflows.*?context length of only (\d+)", re.I | re.S),
+    re.compile(r"current length is (\d+) while limit is (\d+)", re.I),
+)
+# Which group holds the prompt size in each pattern above (the other holds the window).
+_PROMPT_GROUP = (1, 2, 2, 1, 1, 1)
+
+
+def looks_like_overflow(message: str, code: str | None = None, type_: str | None = None) -> bool:
+    if code in ("context_length_exceeded", "string_above_max_length") or type_ == "exceed_context_size_error":
+        return True
+    if _RATE_WORDS.search(message) and "context" not in message.lower():
+        return False
+    return bool(_OVERFLOW.search(message))
+
+
+def overflow_numbers(message: str, data: Any = None) -> tuple[int | None, int | None]:
+    if isinstance(data, dict) and isinstance(data.get("error"), dict):
+        e = data["error"]
+        if isinstance(e.get("n_prompt_tokens"), int) and isinstance(e.get("n_ctx"), int):
+            return e["n_prompt_tokens"], e["n_ctx"]
+    for pat, pg in zip(_NUMBERS, _PROMPT_GROUP, strict=True):
+        m = pat.search(message)
+        if m:
+            a, b = int(m.group(1)), int(m.group(2))
+            return (a, b) if pg == 1 else (b, a)
+    return None, None
+
+
+# ----------------------------------------------------------------------------------------------
+# Classification
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        import email.utils
+        import time
+
+        when = email.utils.parsedate_to_datetime(value)
+        return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+
+
+def _who(service: str, model: str) -> str:
+    return f"{service} (model {model})" if model else service
+
+
+def classify(status: int, raw: bytes, headers: dict[str, str] | Any, *, service: str, model: str,
+             secrets: tuple[str, ...] = (), login_hint: str | None = None) -> ProviderError:
+    """Turn an HTTP error response into the right ProviderError."""
+    ctype = headers.get("content-type", "") if headers is not None else ""
+    body = parse_error_body(raw, ctype)
+    server_msg = scrub(body.message, secrets)
+    retry_after = parse_retry_after(headers.get("retry-after") if headers is not None else None)
+    if retry_after is None and headers is not None:
+        ms = headers.get("retry-after-ms")
+        if ms:
+            try:
+                retry_after = float(ms) / 1000.0
+            except ValueError:
+                retry_after = None
+    who = _who(service, model)
+    said = f": {server_msg}" if server_msg else ""
+    kw: dict[str, Any] = {"status": status, "service": service, "model": model, "server_message": server_msg,
+                          "retry_after": retry_after}
+
+    overflow = looks_like_overflow(body.message, body.code, body.type)
+    if (status in (400, 413, 422, 500) and overflow) or (status in (400, 413) and not raw.strip()):
+        n_prompt, n_ctx = overflow_numbers(body.message, body.data)
+        size = f" ({n_prompt} tokens > {n_ctx})" if n_prompt and n_ctx else ""
+        why = said or f": HTTP {status} with no body"
+        return ContextOverflowError(f"{who}: the conversation exceeds the model's context window{size}{why}",
+                                    n_prompt=n_prompt, n_ctx=n_ctx, **kw)
+    if status == 401:
+        return ProviderError(f"{who}: authentication failed (HTTP 401){said}", kind="auth", hint=login_hint, **kw)
+    if status == 402:
+        return ProviderError(f"{who}: payment required (HTTP 402){said}", kind="permission", **kw)
+    if status == 403:
+        return ProviderError(f"{who}: permission denied (HTTP 403){said}", kind="permission", **kw)
+    if status == 404:
+        return ProviderError(f"{who}: not found (HTTP 404){said}", kind="not_found",
+                             hint="check the model id (--api-id) and the service's base URL", **kw)
+    if status == 408:
+        return ProviderError(f"{who}: the server timed out (HTTP 408){said}", kind="timeout", **kw)
+    if status == 413:
+        return ProviderError(f"{who}: request too large (HTTP 413){said}", kind="too_large", **kw)
+    if status == 429:
+        quota = body.code == "insufficient_quota" or "quota" in body.message.lower() and "exceeded" in \
+            body.message.lower()
+        return ProviderError(f"{who}: rate limited (HTTP 429){said}", kind="rate_limit",
+                             retryable=not quota, **kw)
+    if status >= 500:
+        return ProviderError(f"{who}: server error (HTTP {status}){said}", kind="server",
+                             retryable=status not in (501, 505), **kw)
+    return ProviderError(f"{who}: request rejected (HTTP {status}){said}", kind="bad_request", **kw)
+
+
+def transport_error(exc: BaseException, *, service: str, model: str, base_url: str, phase: str,
+                    partial: Completion | None = None) -> ProviderError:
+    """A network-level failure (no HTTP status): connect/read timeouts, refused or reset connections."""
+    name = type(exc).__name__
+    detail = str(exc) or name
+    who = _who(service, model)
+    if "Timeout" in name:
+        kind = "timeout"
+        what = "connecting" if "Connect" in name or "Pool" in name else "waiting for data"
+        msg = f"{who}: timed out {what} ({base_url})"
+    else:
+        kind = "connection"
+        if phase == "stream":
+            msg = f"{who}: connection lost mid-answer ({detail})"
+        else:
+            msg = f"{who}: cannot reach {base_url} ({detail})"
+    return ProviderError(msg, kind=kind, partial=partial, service=service, model=model)

@@ -1,0 +1,292 @@
+"""Turning a Chat Completions response (SSE chunks or one JSON body) into events and a Completion.
+
+Tool calls arrive as fragments keyed by ``index``; the id and name usually come only in the first
+fragment and the arguments are split anywhere. Not every server keeps OpenAI's index discipline
+(some send every call with index 0 and a fresh id, some omit the index), so a fragment with a new
+id at an index already holding a complete call starts a new call.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from lime.providers.openai_compat.sse import SSEDecoder
+from lime.providers.openai_compat.types import (
+    Completion,
+    FinishEvent,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+    ToolCallEvent,
+    Usage,
+    UsageEvent,
+)
+
+_loads = json.loads
+
+
+class MalformedChunk(ValueError):
+    def __init__(self, payload: bytes) -> None:
+        text = payload[:120].decode("utf-8", "replace")
+        super().__init__(f"the server sent a stream chunk that is not valid JSON: {text!r}")
+
+
+class StreamErrorPayload(Exception):
+    """The server reported an error inside the stream (``data: {"error": ...}`` or ``event: error``)."""
+
+    def __init__(self, payload: bytes) -> None:
+        super().__init__("error event in stream")
+        self.payload = payload
+
+
+class _Call:
+    __slots__ = ("args", "id", "name")
+
+    def __init__(self, id: str | None, name: str | None) -> None:
+        self.id = id or ""
+        self.name = name or ""
+        self.args: list[str] = []
+
+
+def _content_text(c: Any) -> str:
+    if isinstance(c, str):
+        return c
+    if isinstance(c, list):  # content parts
+        return "".join(p.get("text", "") for p in c if isinstance(p, dict) and isinstance(p.get("text"), str))
+    return ""
+
+
+def usage_from(u: Any) -> Usage | None:
+    if not isinstance(u, dict):
+        return None
+    try:
+        prompt = int(u.get("prompt_tokens") or u.get("input_tokens") or 0)
+        completion = int(u.get("completion_tokens") or u.get("output_tokens") or 0)
+        total = int(u.get("total_tokens") or prompt + completion)
+        details = u.get("prompt_tokens_details")
+        cached = int(details.get("cached_tokens") or 0) if isinstance(details, dict) else 0
+    except (TypeError, ValueError):
+        return None
+    if prompt == 0 and completion == 0:
+        return None
+    return Usage(prompt, completion, total, cached, estimated=False)
+
+
+class Estimator:
+    """Client-side usage when the server reports none: prompt from the request, completion from the output."""
+
+    def __init__(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None) -> None:
+        self.messages = messages
+        self.tools = tools
+
+    def usage(self, c: Completion) -> Usage:
+        from lime import tokens
+
+        prompt = tokens.estimate_messages(self.messages, self.tools)
+        out = c.text + c.reasoning + "".join(t.name + t.arguments for t in c.tool_calls)
+        completion = tokens.count_text(out) if out else 0
+        return Usage(prompt, completion, prompt + completion, 0, estimated=True)
+
+
+class StreamProcessor:
+    """Feed raw bytes in; get events out. Keeps the (partial) completion at every point."""
+
+    def __init__(self, model: str, estimator: Estimator | None = None) -> None:
+        self._decoder = SSEDecoder()
+        self._text: list[str] = []
+        self._reasoning: list[str] = []
+        self._calls: dict[Any, _Call] = {}
+        self._last_call: _Call | None = None
+        self._emitted_calls: list[ToolCall] | None = None
+        self.model = model
+        self.finish_reason: str | None = None
+        self.usage: Usage | None = None
+        self.done = False
+        self.output_started = False
+        self.saw_chunk = False
+        self._estimator = estimator
+        self._final: Completion | None = None
+
+    # -- feeding --------------------------------------------------------------------------------
+
+    def feed(self, raw: bytes) -> list[StreamEvent]:
+        out: list[StreamEvent] = []
+        for event, payload in self._decoder.feed(raw):
+            self._payload(event, payload, out)
+        return out
+
+    def _payload(self, event: bytes, payload: bytes, out: list[StreamEvent]) -> None:
+        if self.done:
+            return
+        if payload == b"[DONE]":
+            self.done = True
+            return
+        if event == b"error":
+            raise StreamErrorPayload(payload)
+        try:
+            obj = _loads(payload)
+        except ValueError:
+            if not payload.strip():
+                return
+            raise MalformedChunk(payload) from None
+        if type(obj) is not dict:
+            raise MalformedChunk(payload)
+        self.saw_chunk = True
+        choices = obj.get("choices")
+        if choices:
+            ch = choices[0]
+            delta = ch.get("delta") or ch.get("message")
+            if delta:
+                c = delta.get("content")
+                if c:
+                    if type(c) is not str:
+                        c = _content_text(c)
+                    if c:
+                        self._text.append(c)
+                        self.output_started = True
+                        out.append(TextDelta(c))
+                r = delta.get("reasoning_content") or delta.get("reasoning")
+                if r and type(r) is str:
+                    self._reasoning.append(r)
+                    self.output_started = True
+                    out.append(ReasoningDelta(r))
+                tcs = delta.get("tool_calls")
+                if tcs:
+                    self.output_started = True
+                    self._tool_deltas(tcs)
+            fr = ch.get("finish_reason")
+            if fr and self.finish_reason is None:
+                self._finish(str(fr), out)
+        elif "error" in obj and choices is None:
+            raise StreamErrorPayload(payload)
+        u = obj.get("usage")
+        if u:
+            self.usage = usage_from(u) or self.usage
+        elif "x_groq" in obj:
+            xg = obj["x_groq"]
+            if isinstance(xg, dict) and xg.get("usage"):
+                self.usage = usage_from(xg["usage"]) or self.usage
+        if not self.model and isinstance(obj.get("model"), str):
+            self.model = obj["model"]
+
+    def _tool_deltas(self, tcs: Any) -> None:
+        if not isinstance(tcs, list):
+            return
+        for tc in tcs:
+            if not isinstance(tc, dict):
+                continue
+            idx = tc.get("index")
+            tid = tc.get("id") or None
+            fn = tc.get("function") or {}
+            name = fn.get("name") if isinstance(fn, dict) else None
+            args = fn.get("arguments") if isinstance(fn, dict) else None
+            call: _Call | None
+            if idx is not None:
+                call = self._calls.get(idx)
+                if call is not None and tid and call.id and tid != call.id:
+                    # Same index, different id: a server that does not number parallel calls.
+                    idx = ("extra", len(self._calls))
+                    call = None
+                key: Any = idx
+            elif tid:
+                call = next((c for c in self._calls.values() if c.id == tid), None)
+                key = ("id", tid)
+            else:
+                call = self._last_call
+                key = ("anon", len(self._calls))
+            if call is None:
+                call = _Call(tid, name)
+                self._calls[key] = call
+            else:
+                if tid and not call.id:
+                    call.id = tid
+                if name and not call.name:
+                    call.name = name
+            if args:
+                call.args.append(args if isinstance(args, str) else json.dumps(args))
+            self._last_call = call
+
+    def _assembled(self) -> list[ToolCall]:
+        if self._emitted_calls is None:
+            calls = []
+            for n, c in enumerate(self._calls.values()):
+                if not c.name and not c.args:
+                    continue
+                calls.append(ToolCall(c.id or f"call_{n}", c.name, "".join(c.args) or "{}"))
+            self._emitted_calls = calls
+        return self._emitted_calls
+
+    def _finish(self, reason: str, out: list[StreamEvent]) -> None:
+        calls = self._assembled() if self._calls else []
+        for call in calls:
+            out.append(ToolCallEvent(call))
+        if calls and reason == "stop":
+            reason = "tool_calls"  # some servers say "stop" after tool calls; callers look for tool_calls
+        self.finish_reason = reason
+        out.append(FinishEvent(reason))
+
+    # -- the end --------------------------------------------------------------------------------
+
+    def end(self) -> list[StreamEvent]:
+        """The body ended. Returns the last events (pending tool calls, finish, usage)."""
+        out: list[StreamEvent] = []
+        for event, payload in self._decoder.close():
+            self._payload(event, payload, out)
+        if self.finish_reason is None and (self.done or self.saw_chunk) and self.complete:
+            self._finish("tool_calls" if self._calls else "stop", out)
+        out.append(UsageEvent(self.final_usage()))
+        return out
+
+    @property
+    def complete(self) -> bool:
+        """Did the answer end properly ([DONE] or a finish_reason) rather than being cut off?"""
+        return self.done or self.finish_reason is not None
+
+    def final_usage(self) -> Usage:
+        if self.usage is None:
+            c = self.snapshot()
+            self.usage = self._estimator.usage(c) if self._estimator else Usage(estimated=True)
+        return self.usage
+
+    def snapshot(self) -> Completion:
+        calls = list(self._assembled()) if self._emitted_calls is not None else [
+            ToolCall(c.id or f"call_{n}", c.name, "".join(c.args)) for n, c in enumerate(self._calls.values())
+            if c.name or c.args]
+        return Completion(text="".join(self._text), reasoning="".join(self._reasoning), tool_calls=calls,
+                          finish_reason=self.finish_reason, usage=self.usage, model=self.model)
+
+
+def completion_from_body(obj: Any, model: str, estimator: Estimator | None,
+                         on_malformed: Callable[[str], Exception]) -> Completion:
+    """A non-streamed ``chat.completion`` body."""
+    if not isinstance(obj, dict):
+        raise on_malformed("the response is not a JSON object")
+    choices = obj.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise on_malformed("the response has no choices")
+    ch = choices[0]
+    msg = ch.get("message") or ch.get("delta") or {}
+    if not isinstance(msg, dict):
+        raise on_malformed("the response's message is not an object")
+    text = _content_text(msg.get("content"))
+    reasoning = msg.get("reasoning_content") or msg.get("reasoning") or ""
+    calls: list[ToolCall] = []
+    for n, tc in enumerate(msg.get("tool_calls") or []):
+        if not isinstance(tc, dict):
+            continue
+        fn = tc.get("function") or {}
+        args = fn.get("arguments", "")
+        calls.append(ToolCall(str(tc.get("id") or f"call_{n}"), str(fn.get("name") or ""),
+                              (args if isinstance(args, str) else json.dumps(args)) or "{}"))
+    reason = ch.get("finish_reason")
+    if calls and reason in (None, "stop"):
+        reason = "tool_calls"
+    c = Completion(text=text, reasoning=reasoning if isinstance(reasoning, str) else "", tool_calls=calls,
+                   finish_reason=reason, usage=None, model=str(obj.get("model") or model))
+    c.usage = usage_from(obj.get("usage"))
+    if c.usage is None:
+        c.usage = estimator.usage(c) if estimator else Usage(estimated=True)
+    return c
