@@ -308,9 +308,9 @@ def _log_reason(path: Path) -> str:
 def _start(model: Path, ctx: int) -> ServerInfo:
     local = config.local_dir()
     key = secrets.token_urlsafe(32)
+    idle = config.local_idle_timeout()
     log = log_path()
     log_fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    idle = config.local_idle_timeout()
     cmd = [
         sys.executable, "-m", "lime.local", "serve",
         "--model", str(model), "--ctx", str(ctx), "--threads", str(_threads()),
