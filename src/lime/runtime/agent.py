@@ -158,6 +158,8 @@ class Agent:
         self.settings = settings
         self.ui = ui
         self._client: Any = None
+        # The server's real window when an overflow error told us it is smaller than the catalog says.
+        self._window_cap: int | None = None
         # Server-reported size of the conversation up to ``_anchor_len`` messages (None: unknown).
         self._anchor: tuple[int, int] | None = None
 
@@ -175,6 +177,19 @@ class Agent:
         self.close()
         self.route = route
         self._anchor = None
+        self._window_cap = None
+
+    @property
+    def window(self) -> int:
+        window = self.route.entry.context_window
+        return min(window, self._window_cap) if self._window_cap else window
+
+    def threshold(self) -> int:
+        threshold = compact_threshold(self.route)
+        if self._window_cap:
+            out = min(self.route.entry.max_output, self._window_cap // 4)
+            threshold = min(threshold, max(1, self._window_cap * 9 // 10 - out))
+        return threshold
 
     def close(self) -> None:
         if self._client is not None:
@@ -212,9 +227,9 @@ class Agent:
 
     def needs_compaction(self, tools: list[ToolSpec] | None) -> bool:
         size = self.estimated_input(tools)
-        window = self.route.entry.context_window
+        window = self.window
         out = self.settings.max_tokens or self.route.entry.max_output
-        return size > compact_threshold(self.route) or size + min(out, window // 4) > window
+        return size > self.threshold() or size + min(out, window // 4) > window
 
     # -- the loop ------------------------------------------------------------------------
 
@@ -265,8 +280,10 @@ class Agent:
         except ContextOverflowError as exc:
             if getattr(exc, "partial", None) is not None and getattr(exc.partial, "text", ""):
                 raise
-            self.ui.notice("the conversation is over the model's context window; compacting and retrying")
-            if not self.compact("overflow", force=True):
+            n_ctx = getattr(exc, "n_ctx", None)
+            if isinstance(n_ctx, int) and 0 < n_ctx < self.route.entry.context_window:
+                self._window_cap = n_ctx
+            if not self.compact("context overflow; will retry"):
                 raise
             result.compactions += 1
         return self._stream_once(tools)
@@ -382,16 +399,16 @@ class Agent:
 
     # -- compaction ----------------------------------------------------------------------
 
-    def compact(self, reason: str, *, force: bool = False) -> bool:
+    def compact(self, reason: str) -> bool:
         """Summarise the older part of the conversation; True when the history was shortened."""
         from lime.providers.openai_compat.errors import ContextOverflowError
 
-        window = self.route.entry.context_window
-        threshold = min(compact_threshold(self.route), window)
+        window = self.window
+        threshold = min(self.threshold(), window)
         keep_budget = max(64, threshold * 3 // 10)
         split = compaction.choose_split(self.messages, keep_budget, count_text)
         if split is None:
-            if force or reason == "manual":
+            if reason == "manual":
                 self.ui.notice("nothing to compact: the conversation has too few messages")
             return False
         head = compaction.head_length(self.messages)
@@ -400,17 +417,21 @@ class Agent:
         before = self.estimated_input()
         self.ui.notice(f"compacting {len(older)} earlier messages ({reason})")
         summary: Completion | None = None
-        for attempt in range(2):
+        for _attempt in range(3):
             request = compaction.summary_request(older, budget, count_text)
             try:
                 summary = self.client.complete(request, RequestOptions(max_tokens=out_cap, stream=False))
                 break
-            except ContextOverflowError:
-                if attempt == 1:
-                    raise LimeError("compaction failed: even the trimmed summary request is over the model's "
-                                    "context window") from None
-                budget //= 2
-        assert summary is not None
+            except ContextOverflowError as exc:
+                n_ctx = getattr(exc, "n_ctx", None)
+                if isinstance(n_ctx, int) and 0 < n_ctx < window:
+                    # The server told us its real window: size the summary request for it.
+                    self._window_cap = window = n_ctx
+                    budget, out_cap = compaction.budget_for_summary(n_ctx)
+                else:
+                    budget //= 2
+        if summary is None:
+            raise LimeError("compaction failed: even the trimmed summary request is over the model's context window")
         text = summary.text.strip()
         if not text:
             raise LimeError("compaction failed: the model returned an empty summary")

@@ -1,0 +1,79 @@
+"""Auto-compaction through the real command: by threshold, and after a server's overflow error."""
+
+from __future__ import annotations
+
+from support.fakeserver import overflow, reply
+
+from .conftest import Lime, user_texts
+
+WORDS = ("the quick brown fox jumps over the lazy dog while seven wizards quietly judge "
+         "boxing matches in the old town square ")
+LONG_Q = (WORDS * 40).strip()  # ~3,800 characters
+LONG_A = (WORDS * 25).strip()
+
+
+def _is_summary_request(req) -> bool:  # type: ignore[no-untyped-def]
+    return not req.stream and "You summarise a conversation" in req.json["messages"][0]["content"]
+
+
+def test_threshold_compaction_is_recorded_and_replayed_on_resume(lime: Lime) -> None:
+    lime.server.enqueue(reply(LONG_A), reply("SUMMARY: the user talked about foxes."), reply("second answer"),
+                        reply("third answer"))
+    assert lime.run("-p", LONG_Q).returncode == 0
+    proc = lime.run("-c", "-p", "next question", LIME_CODE_AUTO_COMPACT_INPUT_TOKENS="600")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "second answer\n"
+    assert "compacting 2 earlier messages (auto)" in proc.stderr
+    summary_req, chat_req = lime.server.chat_requests[1:3]
+    assert _is_summary_request(summary_req)
+    assert "quick brown fox" in summary_req.json["messages"][1]["content"]
+    sent = chat_req.json["messages"]
+    assert len(sent) == 2 and "SUMMARY: the user talked about foxes." in sent[0]["content"]
+    assert sent[1] == {"role": "user", "content": "next question"}
+    assert any(e["type"] == "compaction" for e in lime.session_events())
+    # A resumed session sees the compacted history, not the original one.
+    assert lime.run("-c", "-p", "third question").returncode == 0
+    assert user_texts(lime.server.last.json["messages"])[1:] == ["next question", "third question"]
+    assert len(lime.server.last.json["messages"]) == 4
+
+
+def test_overflow_error_compacts_then_retries_once(lime: Lime) -> None:
+    lime.server.enqueue(reply(LONG_A), overflow("openai", 140000, 128000), reply("SUMMARY: foxes."),
+                        reply("answer after compaction"))
+    assert lime.run("-p", LONG_Q).returncode == 0
+    proc = lime.run("-c", "-p", "go on")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "answer after compaction\n"
+    failed, summary_req, retry = lime.server.chat_requests[1:4]
+    assert len(failed.json["messages"]) == 3
+    assert _is_summary_request(summary_req)
+    assert [m["content"] for m in retry.json["messages"]][1] == "go on"
+    assert "SUMMARY: foxes." in retry.json["messages"][0]["content"]
+
+
+def test_a_server_smaller_than_the_catalog_says(lime: Lime) -> None:
+    """llama.cpp names its real window in the overflow error: the summary request is sized to fit it."""
+    lime.server.use_profile("llamacpp")
+    lime.server.profile.context_window = 1500  # type: ignore[union-attr]
+    lime.server.enqueue(reply(LONG_A), reply("SUMMARY: foxes."), reply("fits now"))
+    assert lime.run("-p", LONG_Q).returncode == 0
+    proc = lime.run("-c", "-p", "go on " + WORDS)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "fits now\n"
+    summaries = [r for r in lime.server.chat_requests if r.json and _is_summary_request(r)]
+    assert summaries, "no summary request was sent"
+
+
+def test_overflow_that_compaction_cannot_fix_fails_clearly(lime: Lime) -> None:
+    lime.server.enqueue(overflow("openai"))
+    proc = lime.run("-p", "hello")
+    assert proc.returncode != 0
+    assert "context" in proc.stderr.lower() and len(proc.stderr.strip().splitlines()) <= 2
+
+
+def test_compact_on_demand_is_a_repl_command(lime: Lime) -> None:
+    # covered through the pty in test_repl.py; here only make sure nothing compacts below the threshold
+    lime.server.enqueue(reply("short"), reply("short again"))
+    lime.run("-p", "hi")
+    lime.run("-c", "-p", "hi again")
+    assert not any(_is_summary_request(r) for r in lime.server.chat_requests)

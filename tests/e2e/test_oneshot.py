@@ -1,0 +1,128 @@
+"""One-shot chat through the real ``lime`` command: prompts, pipes, output formats, failures."""
+
+from __future__ import annotations
+
+import json
+
+from support.fakeserver import error, reply, text_stream
+
+from .conftest import KEY, Lime
+
+
+def test_prompt_streams_plain_text_to_a_pipe(lime: Lime) -> None:
+    lime.server.enqueue(text_stream("Hello there, **friend**.", chunks=5))
+    proc = lime.run("-p", "Say hello")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "Hello there, **friend**.\n"  # raw Markdown, untouched, when not a terminal
+    req = lime.server.last
+    assert req.stream and req.json["model"] == "fake-model"
+    assert req.json["messages"] == [{"role": "user", "content": "Say hello"}]
+    assert req.headers["authorization"] == f"Bearer {KEY}"
+    assert len(lime.sessions()) == 1
+
+
+def test_piped_stdin_is_appended_to_the_prompt_and_works_alone(lime: Lime) -> None:
+    lime.server.enqueue(reply("Looks fine."), reply("A diff."))
+    proc = lime.run("-p", "review this", input="--- a/x\n+++ b/x\n+new line\n")
+    assert proc.returncode == 0 and proc.stdout == "Looks fine.\n"
+    assert lime.server.last.json["messages"][-1]["content"] == "review this\n\n--- a/x\n+++ b/x\n+new line"
+    proc = lime.run(input="what is this?\n")
+    assert proc.returncode == 0 and proc.stdout == "A diff.\n"
+    assert lime.server.last.json["messages"][-1]["content"] == "what is this?"
+
+
+def test_system_prompt_and_model_flag(lime: Lime) -> None:
+    lime.server.enqueue(reply("ok"))
+    proc = lime.run("--model", "other-model", "--system", "Be terse.", "--reasoning", "high", "-p", "hi")
+    assert proc.returncode == 0, proc.stderr
+    body = lime.server.last.json
+    assert body["model"] == "other-wire"
+    assert body["messages"][0] == {"role": "system", "content": "Be terse."}
+
+
+def test_json_output(lime: Lime) -> None:
+    lime.server.enqueue(text_stream("The answer is 4.", chunks=3))
+    proc = lime.run("--json", "-p", "2+2?")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["text"] == "The answer is 4."
+    assert data["model"] == "fake-model"
+    assert data["route"] == {"service": "fake", "base_url": lime.server.base_url, "wire_model": "fake-model"}
+    assert data["tool_calls"] == []
+    assert data["usage"]["estimated"] is False and data["usage"]["completion_tokens"] > 0
+    assert data["session"] == lime.sessions()[0].stem
+
+
+def test_json_output_marks_estimated_usage(lime: Lime) -> None:
+    lime.server.enqueue(reply("no usage from this server", usage=None))
+    data = json.loads(lime.run("--output-format", "json", "-p", "hi").stdout)
+    assert data["usage"]["estimated"] is True and data["usage"]["prompt_tokens"] > 0
+
+
+def test_stream_json_emits_events_then_a_result(lime: Lime) -> None:
+    lime.server.enqueue(text_stream("one two three", chunks=3))
+    proc = lime.run("--output-format", "stream-json", "-p", "count")
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert events[0]["type"] == "start" and events[0]["model"] == "fake-model"
+    assert "".join(e["text"] for e in events if e["type"] == "text") == "one two three"
+    assert events[-1]["type"] == "result" and events[-1]["text"] == "one two three"
+
+
+def test_failures_are_one_line_and_non_zero(lime: Lime) -> None:
+    lime.server.enqueue(error(401, {"error": {"message": f"Incorrect API key provided: {KEY}"}}))
+    proc = lime.run("-p", "hi")
+    assert proc.returncode != 0 and proc.stdout == ""
+    assert len(proc.stderr.strip().splitlines()) == 1 and proc.stderr.startswith("lime: error:")
+    proc = lime.run("--model", "no-such-model", "-p", "hi")
+    assert proc.returncode != 0 and "unknown model" in proc.stderr
+    proc = lime.run("--json", "-p", "hi")  # the script is empty: the server answers 500
+    assert proc.returncode != 0 and "error" in json.loads(proc.stdout)
+    proc = lime.run("-p", "")
+    assert proc.returncode == 2 and "empty prompt" in proc.stderr
+
+
+def test_reasoning_refused_on_a_model_that_does_not_take_it(lime: Lime) -> None:
+    proc = lime.run("--reasoning", "high", "-p", "hi")
+    assert proc.returncode == 2 and "does not take a reasoning level" in proc.stderr
+    assert lime.server.requests == []
+
+
+def test_continue_and_resume(lime: Lime) -> None:
+    lime.server.enqueue(reply("first answer"), reply("second answer"), reply("third answer"))
+    assert lime.run("-p", "first question").returncode == 0
+    assert lime.run("-c", "-p", "second question").returncode == 0
+    assert [m["content"] for m in lime.server.last.json["messages"]] == [
+        "first question", "first answer", "second question"]
+    sid = lime.sessions()[0].stem
+    proc = lime.run("--resume", sid[:12], "-p", "third question")
+    assert proc.returncode == 0, proc.stderr
+    assert len(lime.server.last.json["messages"]) == 5
+    proc = lime.run("--resume", "nope", "-p", "x")
+    assert proc.returncode != 0 and "no session matches" in proc.stderr
+
+
+def test_output_schema_validates_and_repairs_once(lime: Lime, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    schema = tmp_path / "s.json"
+    schema.write_text(json.dumps({"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}))
+    lime.server.enqueue(reply("Sure! n is four"), reply('```json\n{"n": 4}\n```'))
+    proc = lime.run("--output-schema", str(schema), "-p", "give n")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {"n": 4}
+    first, second = lime.server.chat_requests
+    assert "JSON Schema" in first.json["messages"][-1]["content"]
+    assert "does not conform" in second.json["messages"][-1]["content"]
+    lime.server.enqueue(reply("nope"), reply('{"n": "four"}'))
+    proc = lime.run("--output-schema", str(schema), "-p", "give n")
+    assert proc.returncode == 1 and "does not match --output-schema" in proc.stderr
+
+
+def test_output_schema_uses_response_format_where_supported(lime: Lime, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    schema = tmp_path / "s.json"
+    schema.write_text(json.dumps({"type": "object", "required": ["ok"]}))
+    lime.run("login", "--provider", "openai", "--with-api-key", "--with-base-url", lime.server.base_url,
+             input="sk-openai-e2e-000000000\n")
+    lime.server.enqueue(reply('{"ok": true}'))
+    proc = lime.run("--model", "gpt-4o-mini", "--output-schema", str(schema), "--json", "-p", "x")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["structured"] == {"ok": True}
+    assert lime.server.last.json["response_format"]["type"] == "json_schema"
