@@ -1,0 +1,136 @@
+"""The REPL on a real pseudo-terminal: streamed answers, slash commands, Ctrl-C, approval prompts, resume."""
+
+from __future__ import annotations
+
+import sys
+
+import pexpect
+import pytest
+
+from support.fakeserver import reply, text_stream, tool_call_stream
+
+from .conftest import Lime
+
+
+def spawn(lime: Lime, *args: str) -> pexpect.spawn:
+    env = {**lime.env, "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm-256color"}
+    child = pexpect.spawn(sys.executable, ["-m", "lime", *args], env=env, cwd=str(lime.cwd), encoding="utf-8",
+                          timeout=15, dimensions=(40, 110))
+    child.expect("model .*fake-model")
+    child.expect("›")
+    return child
+
+
+def say(child: pexpect.spawn, text: str) -> None:
+    child.send(text + "\r")
+
+
+def finish(child: pexpect.spawn) -> None:
+    child.expect("›")
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, child.before
+
+
+def test_chat_slash_commands_and_resume(lime: Lime) -> None:
+    lime.server.enqueue(text_stream("Hello **there**, nice to meet you.\n\n```python\nprint(42)\n```\n", chunks=8),
+                        reply("Second answer from other model."))
+    child = spawn(lime)
+    say(child, "hello")
+    child.expect("nice to meet you")  # rendered: no literal ** around "there"
+    child.expect("print")
+    child.expect("›")
+    say(child, "/model")
+    child.expect(r"\* fake-model")
+    child.expect("other-model")
+    child.expect("›")
+    say(child, "/reasoning high")
+    child.expect("does not take a reasoning level")
+    child.expect("›")
+    say(child, "/model other-model")
+    child.expect("model: .*other-model")
+    child.expect("›")
+    say(child, "/reasoning high")
+    child.expect("reasoning: high")
+    child.expect("›")
+    say(child, "and now?")
+    child.expect("Second answer from other model")
+    child.expect("›")
+    say(child, "/status")
+    child.expect("other-model")
+    child.expect("tokens used")
+    child.expect("›")
+    say(child, "/nonsense")
+    child.expect("unknown command")
+    finish(child)
+    body = lime.server.last.json
+    assert body["model"] == "other-wire"
+    assert [m["content"] for m in body["messages"]] == [
+        "hello", "Hello **there**, nice to meet you.\n\n```python\nprint(42)\n```\n", "and now?"]
+    # Resume in the REPL: same model, same history.
+    lime.server.enqueue(reply("Third."))
+    child = pexpect.spawn(sys.executable, ["-m", "lime", "-c"], env={**lime.env, "PROMPT_TOOLKIT_NO_CPR": "1",
+                          "TERM": "xterm-256color", "LIME_MODEL": ""}, cwd=str(lime.cwd), encoding="utf-8",
+                          timeout=15, dimensions=(40, 110))
+    child.expect("model .*other-model")
+    child.expect("resumed session")
+    child.expect("›")
+    say(child, "third")
+    child.expect("Third.")
+    finish(child)
+    assert len(lime.server.last.json["messages"]) == 5
+
+
+def test_ctrl_c_cancels_the_answer_and_keeps_the_session(lime: Lime) -> None:
+    lime.server.enqueue(text_stream("word " * 300, chunks=300, delay=0.03), reply("Still here."))
+    child = spawn(lime)
+    say(child, "tell me a long story")
+    child.expect("word word")
+    child.sendintr()
+    child.expect("cancelled")
+    child.expect("›")
+    say(child, "are you there?")
+    child.expect("Still here.")
+    finish(child)
+    sent = lime.server.last.json["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "user"]
+    partial = sent[1]["content"]
+    assert partial.startswith("word word") and len(partial) < len("word " * 300)
+
+
+def test_tool_approval_prompt_clear_and_compact(lime: Lime) -> None:
+    (lime.cwd / "notes.txt").write_text("count = 1\n")
+    lime.server.enqueue(
+        tool_call_stream([("edit_file", {"path": "notes.txt", "old_string": "count = 1", "new_string": "count = 2"})]),
+        reply("Edited."),
+        reply("Summary of things."),
+    )
+    child = spawn(lime)
+    say(child, "bump it")
+    child.expect("Allow\\?")
+    say(child, "y")
+    child.expect("Edited.")
+    child.expect("›")
+    assert (lime.cwd / "notes.txt").read_text() == "count = 2\n"
+    say(child, "/compact")
+    child.expect("compacted")
+    child.expect("›")
+    say(child, "/clear")
+    child.expect("conversation cleared")
+    finish(child)
+    events = [e["type"] for e in lime.session_events()]
+    assert "compaction" in events and events[-1] == "clear"
+
+
+@pytest.mark.parametrize("answer", ["n"])
+def test_declined_tool_is_reported_to_the_model(lime: Lime, answer: str) -> None:
+    lime.server.enqueue(tool_call_stream([("shell", {"command": "touch made"})]), reply("OK, not running it."))
+    child = spawn(lime)
+    say(child, "make a file")
+    child.expect("Allow\\?")
+    say(child, answer)
+    child.expect("not running it")
+    finish(child)
+    assert not (lime.cwd / "made").exists()
+    assert "declined" in lime.server.last.json["messages"][-1]["content"]
