@@ -346,11 +346,15 @@ def _chain(*checks: Callable[[dict[str, Any]], Response | None]) -> Callable[[di
 
 
 def _mistral_extra(body: dict[str, Any], allowed: set[str]) -> Response | None:
-    extras = [k for k in body if k not in allowed]
-    if not extras:
-        return None
     detail = [{"type": "extra_forbidden", "loc": ["body", k], "msg": "Extra inputs are not permitted",
-               "input": body[k]} for k in extras]
+               "input": body[k]} for k in body if k not in allowed]
+    for i, m in enumerate(body.get("messages") or []):
+        for k in m:
+            if k not in ("role", "content", "tool_calls", "tool_call_id", "name", "prefix"):
+                detail.append({"type": "extra_forbidden", "loc": ["body", "messages", i, m.get("role"), k],
+                               "msg": "Extra inputs are not permitted", "input": m[k]})
+    if not detail:
+        return None
     return ErrorResponse(422, {"object": "error", "message": {"detail": detail}, "type": "invalid_request_error",
                                "param": None, "code": None})
 
@@ -438,9 +442,10 @@ def _mistral_overflow(n: int, w: int) -> Response:
 
 
 def _cohere_check(body: dict[str, Any]) -> Response | None:
-    for name in ("n", "logit_bias", "top_logprobs", "stream_options"):
+    for name in ("n", "logit_bias", "top_logprobs", "stream_options", "reasoning_effort", "store"):
         if name in body:
-            return ErrorResponse(422 if name == "n" else 400, {"message": f"{name} is not supported"})
+            return ErrorResponse(422, {"id": "3039bcc8-6be7-4c38-a667-5de880ca2c80",
+                                       "message": f"unprocessable entity: {name} is not supported"})
     return None
 
 

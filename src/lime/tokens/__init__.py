@@ -28,14 +28,20 @@ TOKENS_PER_TOOL_CALL = 7
 
 @functools.lru_cache(maxsize=2)
 def _encoding(name: str = "o200k_base") -> Any:
-    try:
-        import bpe_openai
-    except ImportError:
-        return None
-    try:
-        return bpe_openai.get_encoding(name)
-    except Exception:  # a damaged install: fall back rather than fail a request
-        return None
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # its data loader uses a deprecated API
+        try:
+            import bpe_openai
+        except ImportError:
+            return None
+        try:
+            enc = bpe_openai.get_encoding(name)
+            enc.encode_ordinary("warm up")  # loads the merge table now, under the filter
+        except Exception:  # a damaged install: fall back rather than fail a request
+            return None
+    return enc
 
 
 def tokenizer_name() -> str:

@@ -369,6 +369,7 @@ class ChatStream:
             except (MalformedChunk, StreamErrorPayload) as exc:
                 delay = ex.stream_failure(ex.stream_error(exc, proc), proc)
             finally:
+                self._resp = None  # finished with it: close() must not touch a pooled connection
                 resp.close()
             if delay:
                 time.sleep(delay)
@@ -544,6 +545,7 @@ class AsyncChatStream:
             except (MalformedChunk, StreamErrorPayload) as exc:
                 delay = ex.stream_failure(ex.stream_error(exc, proc), proc)
             finally:
+                self._resp = None
                 await resp.aclose()
             if delay:
                 await asyncio.sleep(delay)

@@ -101,7 +101,7 @@ _REJECT_WORDS = re.compile(
     r"is not allowed|not permitted|unexpected (?:keyword|field|argument|property)|additional propert|"
     r"does not support|invalid (?:field|parameter|argument)|unrecognized (?:field|key|parameter)|"
     r"not (?:a )?valid (?:field|parameter)|cannot be used|must be 'json_schema'|invalid tool_choice|"
-    r"only the default|no longer supported",
+    r"only the default|no longer supported|invalid (?:\w+ )?value",
     re.I,
 )
 

@@ -41,7 +41,9 @@ class SSEDecoder:
                 data.append(line[6:])
             elif not line:
                 if data:
-                    out.append((self._event or b"message", b"\n".join(data) if len(data) > 1 else data[0]))
+                    payload = b"\n".join(data) if len(data) > 1 else data[0]
+                    if payload:  # an empty data buffer dispatches nothing
+                        out.append((self._event or b"message", payload))
                     data.clear()
                 self._event = b""
             elif line[:1] == b":":
@@ -62,7 +64,7 @@ class SSEDecoder:
         the complete ``data:`` lines of one, because some servers end the body right after the last
         line, and a cut-off final line (no line end) is dropped either way."""
         out: list[tuple[bytes, bytes]] = []
-        if self._data:
+        if self._data and any(self._data):
             out.append((self._event or b"message", b"\n".join(self._data)))
         elif self._buf.replace(b" ", b"") == b"data:[DONE]":
             out.append((b"message", b"[DONE]"))
