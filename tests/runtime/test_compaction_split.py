@@ -45,3 +45,8 @@ def test_summary_request_fits_its_budget_and_keeps_the_previous_summary() -> Non
     assert "EARLIER SUMMARY:\nearlier stuff" in req[1]["content"]
     assert compaction.OMITTED in req[1]["content"]
     assert "answer 5" in req[1]["content"]  # the newest part survives trimming
+
+
+def test_a_lone_previous_summary_is_not_summarised_again() -> None:
+    msgs = [{"role": "system", "content": "s"}, compaction.summary_message("old"), {"role": "user", "content": "x" * 9000}]
+    assert compaction.choose_split(msgs, 10, count) is None

@@ -48,9 +48,10 @@ def _gather_prompt(args: argparse.Namespace) -> str | None:
     if args.prompt is not None:
         if not args.prompt.strip() and not (piped and piped.strip()):
             raise UsageError("empty prompt")
+        flag: str = args.prompt
         if piped and piped.strip():
-            return f"{args.prompt}\n\n{piped.rstrip()}" if args.prompt.strip() else piped.rstrip()
-        return args.prompt
+            return f"{flag}\n\n{piped.rstrip()}" if flag.strip() else piped.rstrip()
+        return flag
     if piped is not None:
         if not piped.strip():
             raise UsageError("no prompt: standard input was empty (give -p PROMPT or pipe some text)")

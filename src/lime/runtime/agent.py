@@ -160,6 +160,8 @@ class Agent:
         self._client: Any = None
         # The server's real window when an overflow error told us it is smaller than the catalog says.
         self._window_cap: int | None = None
+        # History length right after the last compaction: never compact the same history twice.
+        self._compacted_at: int | None = None
         # Server-reported size of the conversation up to ``_anchor_len`` messages (None: unknown).
         self._anchor: tuple[int, int] | None = None
 
@@ -243,7 +245,8 @@ class Agent:
             if result.requests >= self.settings.max_turns:
                 result.stopped = "max_turns"
                 return result
-            if self.needs_compaction(tools) and self.compact("auto"):
+            if (self.needs_compaction(tools) and self._compacted_at != len(self.messages)
+                    and self.compact("auto")):
                 result.compactions += 1
             completion = self._request(tools, result)
             result.requests += 1
@@ -278,9 +281,9 @@ class Agent:
         try:
             return self._stream_once(tools)
         except ContextOverflowError as exc:
-            if getattr(exc, "partial", None) is not None and getattr(exc.partial, "text", ""):
+            if exc.partial is not None and exc.partial.text:
                 raise
-            n_ctx = getattr(exc, "n_ctx", None)
+            n_ctx = exc.n_ctx
             if isinstance(n_ctx, int) and 0 < n_ctx < self.route.entry.context_window:
                 self._window_cap = n_ctx
             if not self.compact("context overflow; will retry"):
@@ -406,6 +409,8 @@ class Agent:
         window = self.window
         threshold = min(self.threshold(), window)
         keep_budget = max(64, threshold * 3 // 10)
+        if reason == "manual":
+            keep_budget = max(64, keep_budget // 3)
         split = compaction.choose_split(self.messages, keep_budget, count_text)
         if split is None:
             if reason == "manual":
@@ -423,7 +428,7 @@ class Agent:
                 summary = self.client.complete(request, RequestOptions(max_tokens=out_cap, stream=False))
                 break
             except ContextOverflowError as exc:
-                n_ctx = getattr(exc, "n_ctx", None)
+                n_ctx = exc.n_ctx
                 if isinstance(n_ctx, int) and 0 < n_ctx < window:
                     # The server told us its real window: size the summary request for it.
                     self._window_cap = window = n_ctx
@@ -447,6 +452,7 @@ class Agent:
         else:
             self.session.compact(compaction.summary_message(text), split.keep_last, reason=reason)
         self._anchor = None
+        self._compacted_at = len(self.messages)
         after = self.estimated_input()
         self.ui.notice(f"compacted: ~{before} → ~{after} tokens")
         return True

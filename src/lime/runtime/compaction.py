@@ -79,8 +79,10 @@ def choose_split(messages: list[Message], keep_budget: int, count: Counter) -> S
     valid = [i for i in range(start + 1, n) if messages[i].get("role") != "tool"]
     if not valid:
         return None
-    # Leave at least something other than a previous summary to summarise.
-    valid = [i for i in valid if not (i == start + 1 and is_summary(messages[start]))] or valid
+    # Re-summarising a previous summary alone gains nothing: there must be something else before the cut.
+    valid = [i for i in valid if not (i == start + 1 and is_summary(messages[start]))]
+    if not valid:
+        return None
     fitting_user = [i for i in valid if messages[i].get("role") == "user" and suffix[i] <= keep_budget]
     fitting_any = [i for i in valid if suffix[i] <= keep_budget]
     if fitting_user:
