@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 
 import pexpect
@@ -134,3 +135,26 @@ def test_declined_tool_is_reported_to_the_model(lime: Lime, answer: str) -> None
     finish(child)
     assert not (lime.cwd / "made").exists()
     assert "declined" in lime.server.last.json["messages"][-1]["content"]
+
+
+def test_one_shot_on_a_terminal_renders_markdown_and_can_ask(lime: Lime) -> None:
+    (lime.cwd / "n.txt").write_text("a\n")
+    lime.server.enqueue(
+        tool_call_stream([("write_file", {"path": "n.txt", "content": "b\n"})]),
+        text_stream("# Done\n\nThe file now holds **b**.\n", chunks=4),
+    )
+    env = {**lime.env, "TERM": "xterm-256color"}
+    child = pexpect.spawn(sys.executable, ["-m", "lime", "-p", "change it"], env=env, cwd=str(lime.cwd),
+                          encoding="utf-8", timeout=15, dimensions=(40, 110))
+    seen = io.StringIO()
+    child.logfile_read = seen
+    child.expect("write_file n.txt")
+    child.expect("Allow\\?")
+    child.send("y\r")
+    child.expect("The file now holds")
+    child.expect(pexpect.EOF)
+    out = seen.getvalue()
+    child.close()
+    assert child.exitstatus == 0
+    assert "Done" in out and "**b**" not in out and "# Done" not in out  # rendered, not raw Markdown
+    assert (lime.cwd / "n.txt").read_text() == "b\n"
