@@ -17,8 +17,19 @@ from lime.providers.openai_compat.types import (
     ToolCallEvent,
     UsageEvent,
 )
-from support.fakeserver import SSE, Close, Comment, Delay, FakeServer, Raw, Reply, reasoning_stream, reply, \
-    text_stream, tool_call_stream
+from support.fakeserver import (
+    SSE,
+    Close,
+    Comment,
+    Delay,
+    FakeServer,
+    Raw,
+    Reply,
+    reasoning_stream,
+    reply,
+    text_stream,
+    tool_call_stream,
+)
 
 from .conftest import MakeRoute, track
 
