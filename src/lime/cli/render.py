@@ -14,7 +14,7 @@ import re
 import time
 from typing import Any
 
-FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})\s*([\w+#.-]*)")
+FENCE_RE = re.compile(r"^(\s*)(`{3,}|~{3,})\s*([\w+#.-]*)")
 HEADING_RE = re.compile(r"^ {0,3}#{1,6}(\s|$)")
 CODE_THEME = "monokai"
 
@@ -32,6 +32,7 @@ class MarkdownStream:
         self.block: list[str] = []  # complete lines of the block being written
         self.fence: str | None = None  # the opening marker while inside a code fence
         self.fence_lang = ""
+        self.fence_indent = 0  # a fence inside a list item is indented; its lines are dedented to render
         self.fence_chunked = False  # part of this fence was already printed
         self.live: Any = None
         self._last_refresh = 0.0
@@ -65,7 +66,7 @@ class MarkdownStream:
     def _line(self, line: str) -> None:
         if self.fence is not None:
             m = FENCE_RE.match(line)
-            if m and m.group(1)[0] == self.fence[0] and len(m.group(1)) >= len(self.fence) and not m.group(2):
+            if m and m.group(2)[0] == self.fence[0] and len(m.group(2)) >= len(self.fence) and not m.group(3):
                 self.block.append(line)
                 self._flush_fence(final=True)
                 return
@@ -77,7 +78,8 @@ class MarkdownStream:
         m = FENCE_RE.match(line)
         if m:
             self._flush_block()
-            self.fence, self.fence_lang, self.fence_chunked = m.group(1), m.group(2), False
+            self.fence, self.fence_lang, self.fence_chunked = m.group(2), m.group(3), False
+            self.fence_indent = len(m.group(1).expandtabs(4))
             self.block = [line]
             return
         if not line.strip():
@@ -102,7 +104,7 @@ class MarkdownStream:
         self._print(Markdown(text, code_theme=CODE_THEME))
 
     def _flush_fence(self, *, final: bool) -> None:
-        lines = self.block
+        lines = [_dedent(ln, self.fence_indent) for ln in self.block]
         if not self.fence_chunked and final:
             from rich.markdown import Markdown
 
@@ -125,6 +127,7 @@ class MarkdownStream:
         if final:
             self.fence = None
             self.fence_lang = ""
+            self.fence_indent = 0
             self.fence_chunked = False
 
     # -- output ----------------------------------------------------------------------------
@@ -182,6 +185,14 @@ class MarkdownStream:
             self.live.update(Text(""), refresh=True)
             self.live.stop()
             self.live = None
+
+
+def _dedent(line: str, n: int) -> str:
+    if n <= 0:
+        return line
+    stripped = line.expandtabs(4)
+    cut = len(stripped) - len(stripped.lstrip(" "))
+    return stripped[min(cut, n):]
 
 
 class PlainStream:
