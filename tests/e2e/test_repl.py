@@ -158,3 +158,18 @@ def test_one_shot_on_a_terminal_renders_markdown_and_can_ask(lime: Lime) -> None
     assert child.exitstatus == 0
     assert "Done" in out and "**b**" not in out and "# Done" not in out  # rendered, not raw Markdown
     assert (lime.cwd / "n.txt").read_text() == "b\n"
+
+
+def test_ctrl_c_in_one_shot_exits_130_and_keeps_the_partial_answer(lime: Lime) -> None:
+    lime.server.enqueue(text_stream("word " * 300, chunks=300, delay=0.03))
+    child = pexpect.spawn(sys.executable, ["-m", "lime", "-p", "long story"], env={**lime.env, "TERM": "xterm"},
+                          cwd=str(lime.cwd), encoding="utf-8", timeout=15, dimensions=(40, 110))
+    child.expect("word word")
+    child.sendintr()
+    child.expect("cancelled")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 130
+    events = lime.session_events()
+    assert events[-1]["message"]["role"] == "assistant" and events[-1]["interrupted"] is True
+    assert events[-1]["message"]["content"].startswith("word word")

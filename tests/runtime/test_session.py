@@ -122,3 +122,14 @@ def test_not_a_session_file_is_a_clear_error(tmp_path: Path) -> None:
     p.write_text('{"type":"message"}\n')
     with pytest.raises(SessionError, match="no header"):
         Session.load(p)
+
+
+def test_latest_summary_for_status(tmp_path: Path) -> None:
+    d = tmp_path / "sessions"
+    assert sessions.latest_summary(d) is None
+    s = _new(tmp_path)
+    s.append({"role": "user", "content": "hi"})
+    s.append({"role": "assistant", "content": "yo"}, usage={"prompt_tokens": 7, "completion_tokens": 3, "estimated": True})
+    info = sessions.latest_summary(d)
+    assert info is not None and info["id"] == s.id and info["messages"] == 2
+    assert (info["prompt_tokens"], info["completion_tokens"], info["estimated"]) == (7, 3, True)

@@ -112,6 +112,8 @@ def run_repl(args: argparse.Namespace) -> int:
 
     console = Console(highlight=False)
     s = setup(args, say=lambda t: console.print(f"[yellow]lime:[/yellow] {_esc(t)}"))
+    if args.output_schema:
+        console.print("[yellow]lime:[/yellow] --output-schema applies to one-shot prompts (-p); ignored here")
     ui = TerminalUI(console, verbose=bool(args.verbose))
     agent = make_agent(args, s, ui)
     repl = Repl(console, s, agent, args)

@@ -293,3 +293,18 @@ def find(ref: str, directory: Path | None = None) -> Path:
         raise SessionError(f"no session matches {ref!r} in {directory}", hint="use an id, a path or 'latest'")
     shown = ", ".join(p.stem for p in matches[:5])
     raise SessionError(f"{ref!r} matches {len(matches)} sessions ({shown}{', ...' if len(matches) > 5 else ''})")
+
+
+def latest_summary(directory: Path | None = None) -> dict[str, Any] | None:
+    """What ``lime status`` shows about the current (latest) session; cheap: stdlib only, no HTTP."""
+    path = latest(directory)
+    if path is None:
+        return None
+    try:
+        s = Session.load(path)
+    except SessionError:
+        return None
+    return {"id": s.id, "path": str(s.path), "model": s.model, "messages": len(s.messages),
+            "compactions": s.compactions, "prompt_tokens": s.totals.prompt_tokens,
+            "completion_tokens": s.totals.completion_tokens, "requests": s.totals.requests,
+            "estimated": s.totals.estimated}
