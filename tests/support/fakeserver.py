@@ -736,7 +736,7 @@ class FakeServer:
         self._srv = _TCPServer(("127.0.0.1", 0), _Handler)
         self._srv.fake = self
         self.host, self.port = self._srv.server_address[:2]
-        self._thread = threading.Thread(target=self._srv.serve_forever, kwargs={"poll_interval": 0.05},
+        self._thread = threading.Thread(target=self._srv.serve_forever, kwargs={"poll_interval": 0.01},
                                         daemon=True, name="fake-llm-server")
         self._thread.start()
 

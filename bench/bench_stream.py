@@ -1,0 +1,217 @@
+"""Client overhead of lime's Chat Completions client, as ratios to a plain httpx + json baseline.
+
+    python bench/bench_stream.py [--chunks 20000] [--requests 500] [--runs 3]
+
+The server (tests/support/fakeserver.py) runs in a separate process so that only the client's CPU
+time is measured (``time.process_time``). Each stream chunk is written with its own send, like a
+real server. Figures: chunks per CPU-second for one 20,000-chunk stream, and CPU microseconds per
+non-streamed request over 500 sequential requests on one keep-alive connection. The official
+``openai`` SDK is measured too when it can be imported. Targets: lime within 1.3x of the
+baseline, and faster than the SDK.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "src"))
+
+KEY = "sk-bench-0000000000000000"
+
+
+def serve(chunks: int) -> None:
+    """Server process: print the port, then answer until stdin closes."""
+    from support.fakeserver import SSE, FakeServer, JSONResponse, Recorded, chat_completion
+
+    base = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 1700000000, "model": "bench"}
+    items: list[object] = [{**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
+                                                 "logprobs": None, "finish_reason": None}]}]
+    items += [{**base, "choices": [{"index": 0, "delta": {"content": f" tok{i % 100}"}, "logprobs": None,
+                                    "finish_reason": None}]} for i in range(chunks - 3)]
+    items.append({**base, "choices": [{"index": 0, "delta": {}, "logprobs": None, "finish_reason": "stop"}]})
+    items.append({**base, "choices": [], "usage": {"prompt_tokens": 10, "completion_tokens": chunks,
+                                                   "total_tokens": chunks + 10}})
+    answer = chat_completion("Hello! How can I help you today?", model="bench",
+                             usage={"prompt_tokens": 10, "completion_tokens": 9, "total_tokens": 19})
+
+    def respond(req: Recorded) -> object:
+        if req.stream:
+            return SSE(items)
+        return JSONResponse(answer)
+
+    server = FakeServer()
+    server.default = respond
+    server.requests = _Discard()  # type: ignore[assignment]
+    print(server.port, flush=True)
+    sys.stdin.read()
+    server.close()
+
+
+class _Discard(list):  # type: ignore[type-arg]
+    """Do not keep 20,000 recorded requests in memory during a benchmark."""
+
+    def append(self, item: object) -> None:
+        pass
+
+
+def measure(fn: Callable[[], int], runs: int) -> tuple[float, float, int]:
+    """Best (CPU seconds, wall seconds, units) over ``runs``."""
+    best: tuple[float, float, int] | None = None
+    for _ in range(runs):
+        c0, w0 = time.process_time(), time.perf_counter()
+        n = fn()
+        cpu, wall = time.process_time() - c0, time.perf_counter() - w0
+        if best is None or cpu < best[0]:
+            best = (cpu, wall, n)
+    assert best is not None
+    return best
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--chunks", type=int, default=20000)
+    ap.add_argument("--requests", type=int, default=500)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.serve:
+        serve(args.chunks)
+        return 0
+
+    os.environ["LIME_CONFIG_HOME"] = tempfile.mkdtemp(prefix="lime-bench-")
+    proc = subprocess.Popen([sys.executable, __file__, "--serve", "--chunks", str(args.chunks)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdin is not None
+    port = int(proc.stdout.readline())
+    base_url = f"http://127.0.0.1:{port}/v1"
+    try:
+        return run(base_url, args)
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=10)
+
+
+def run(base_url: str, args: argparse.Namespace) -> int:
+    import httpx
+
+    from lime.auth.resolve import ResolvedCredential
+    from lime.catalog.entries import ModelEntry
+    from lime.catalog.presets import get_preset
+    from lime.catalog.routing import Route, capabilities_for
+    from lime.providers.openai_compat.client import ChatClient
+    from lime.providers.openai_compat.types import RequestOptions, TextDelta
+
+    preset = get_preset("openai")
+    entry = ModelEntry(slug="bench", provider="openai", context_window=128000, api_id="bench")
+    route = Route(entry=entry, service="openai", preset=preset, base_url=base_url,
+                  credential=ResolvedCredential(KEY, "bench", "openai_compat:openai"),
+                  capabilities=capabilities_for(entry, preset))
+    messages = [{"role": "user", "content": "Write a long story."}]
+    body = {"model": "bench", "messages": messages, "stream": True, "stream_options": {"include_usage": True}}
+    headers = {"Authorization": f"Bearer {KEY}"}
+    url = base_url + "/chat/completions"
+
+    http = httpx.Client()
+    lime_client = ChatClient(route)
+    opts = RequestOptions()
+
+    def base_stream() -> int:
+        n = 0
+        text = []
+        with http.stream("POST", url, json=body, headers=headers) as r:
+            for line in r.iter_lines():
+                if line.startswith("data: ") and line != "data: [DONE]":
+                    chunk = json.loads(line[6:])
+                    for ch in chunk["choices"]:
+                        c = ch["delta"].get("content")
+                        if c:
+                            text.append(c)
+                    n += 1
+        return n
+
+    def lime_stream() -> int:
+        n = 0
+        with lime_client.stream(messages, opts) as s:
+            for ev in s:
+                if isinstance(ev, TextDelta):
+                    n += 1
+        assert s.completion.usage is not None and not s.completion.usage.estimated
+        return n + 3
+
+    def base_complete() -> int:
+        b = {"model": "bench", "messages": messages}
+        for _ in range(args.requests):
+            r = http.post(url, json=b, headers=headers)
+            json.loads(r.content)["choices"][0]["message"]["content"]
+        return args.requests
+
+    def lime_complete() -> int:
+        for _ in range(args.requests):
+            lime_client.complete(messages, opts)
+        return args.requests
+
+    rows: list[tuple[str, str, float, float, float]] = []
+    base_s = measure(base_stream, args.runs)
+    lime_s = measure(lime_stream, args.runs)
+    base_c = measure(base_complete, args.runs)
+    lime_c = measure(lime_complete, args.runs)
+    rows.append(("stream", "httpx iter_lines + json", base_s[2] / base_s[0], 1.0, base_s[1]))
+    rows.append(("stream", "lime ChatClient.stream", lime_s[2] / lime_s[0], lime_s[0] / base_s[0], lime_s[1]))
+    rows.append(("request", "httpx post + json", base_c[0] / base_c[2] * 1e6, 1.0, base_c[1]))
+    rows.append(("request", "lime ChatClient.complete", lime_c[0] / lime_c[2] * 1e6, lime_c[0] / base_c[0],
+                 lime_c[1]))
+
+    try:
+        import openai
+    except ImportError:
+        openai = None  # type: ignore[assignment]
+    if openai is not None:
+        oa = openai.OpenAI(api_key=KEY, base_url=base_url, max_retries=0)
+
+        def sdk_stream() -> int:
+            n = 0
+            for chunk in oa.chat.completions.create(model="bench", messages=messages, stream=True,  # type: ignore[arg-type]
+                                                    stream_options={"include_usage": True}):
+                n += 1
+            return n
+
+        def sdk_complete() -> int:
+            for _ in range(args.requests):
+                oa.chat.completions.create(model="bench", messages=messages)  # type: ignore[arg-type]
+            return args.requests
+
+        sdk_s = measure(sdk_stream, args.runs)
+        sdk_c = measure(sdk_complete, args.runs)
+        rows.append(("stream", f"openai SDK {openai.__version__}", sdk_s[2] / sdk_s[0], sdk_s[0] / base_s[0],
+                     sdk_s[1]))
+        rows.append(("request", f"openai SDK {openai.__version__}", sdk_c[0] / sdk_c[2] * 1e6,
+                     sdk_c[0] / base_c[0], sdk_c[1]))
+
+    print(f"{args.chunks:,}-chunk stream (chunks per CPU-second) and {args.requests} sequential non-streamed "
+          f"requests (CPU µs per request); best of {args.runs}; ratio = CPU time / baseline CPU time")
+    print(f"{'test':8} {'client':30} {'figure':>12} {'ratio':>7} {'wall s':>8}")
+    for test, name, figure, ratio, wall in rows:
+        unit = "chunks/s" if test == "stream" else "µs/req"
+        print(f"{test:8} {name:30} {figure:>12,.0f} {ratio:>7.2f} {wall:>8.2f}  {unit}")
+    stream_ratio = lime_s[0] / base_s[0]
+    req_ratio = lime_c[0] / base_c[0]
+    ok = stream_ratio <= 1.3 and req_ratio <= 1.3
+    print(f"target: lime within 1.3x of the baseline -> stream {stream_ratio:.2f}x, request {req_ratio:.2f}x: "
+          f"{'met' if ok else 'NOT met'}")
+    lime_client.close()
+    http.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
