@@ -141,3 +141,12 @@ def test_user_entry_keeps_its_own_flags_when_server_is_silent() -> None:
     entry = ModelEntry(slug="mine", provider="openai-compat", service="box", context_window=8192,
                        supports_tools=True)
     assert Discovery(server="openai-compatible", model_ids=("mine",)).entry_for(entry) == entry
+
+
+def test_entry_flags_for_model_add(props_server: PropsServer) -> None:
+    found = discover(props_server.base_url, None)
+    assert found is not None
+    assert found.entry_flags() == {"supports_tools": False, "supports_parallel_tool_calls": False,
+                                   "supports_include_usage": True, "supports_reasoning_effort": False,
+                                   "supports_vision": False}
+    assert Discovery(server="vllm", n_ctx=4096).entry_flags() == {}

@@ -48,20 +48,25 @@ class Discovery:
         Window-derived limits (max_output, upper_max_output, auto_compact) are reset so the
         catalog's documented defaults are recomputed from the real window.
         """
-        changes: dict[str, Any] = {}
+        changes: dict[str, Any] = dict(self.entry_flags())
         if self.n_ctx is not None and self.n_ctx > 0 and self.n_ctx != entry.context_window:
             changes.update(context_window=self.n_ctx, max_output=0, upper_max_output=0, auto_compact=0)
+        return dataclasses.replace(entry, **changes) if changes else entry
+
+    def entry_flags(self) -> dict[str, bool]:
+        """The ModelEntry capability fields the server reported (absent keys: it said nothing)."""
+        flags: dict[str, bool] = {}
         tools = self.tools
         if tools is not None:
-            changes["supports_tools"] = tools
-            changes["supports_parallel_tool_calls"] = tools and bool(self.supports_parallel_tool_calls)
+            flags["supports_tools"] = tools
+            flags["supports_parallel_tool_calls"] = tools and bool(self.supports_parallel_tool_calls)
         if self.supports_include_usage is not None:
-            changes["supports_include_usage"] = self.supports_include_usage
+            flags["supports_include_usage"] = self.supports_include_usage
         if self.supports_reasoning_effort is not None:
-            changes["supports_reasoning_effort"] = self.supports_reasoning_effort
+            flags["supports_reasoning_effort"] = self.supports_reasoning_effort
         if self.vision is not None:
-            changes["supports_vision"] = self.vision
-        return dataclasses.replace(entry, **changes) if changes else entry
+            flags["supports_vision"] = self.vision
+        return flags
 
     def apply(self, entry: ModelEntry, preset: Preset | None) -> tuple[ModelEntry, Capabilities]:
         """The entry as the server describes it, and what may be sent to it."""
