@@ -65,6 +65,7 @@ def test_chat_slash_commands_and_resume(lime: Lime) -> None:
     say(child, "/nonsense")
     child.expect("unknown command")
     finish(child)
+    assert "+hello" in (lime.home / "history").read_text()  # persistent line-editing history
     body = lime.server.last.json
     assert body["model"] == "other-wire"
     assert [m["content"] for m in body["messages"]] == [
@@ -126,8 +127,13 @@ def test_tool_approval_prompt_clear_and_compact(lime: Lime) -> None:
 
 @pytest.mark.parametrize("answer", ["n"])
 def test_declined_tool_is_reported_to_the_model(lime: Lime, answer: str) -> None:
-    lime.server.enqueue(tool_call_stream([("shell", {"command": "touch made"})]), reply("OK, not running it."))
+    lime.server.enqueue(reply("Two lines received."),
+                        tool_call_stream([("shell", {"command": "touch made"})]), reply("OK, not running it."))
     child = spawn(lime)
+    child.send("line one\x1b\r")  # Alt-Enter: a newline, not a send
+    say(child, "line two")
+    child.expect("Two lines received.")
+    assert lime.server.last.json["messages"][-1]["content"] == "line one\nline two"
     say(child, "make a file")
     child.expect("Allow\\?")
     say(child, answer)
