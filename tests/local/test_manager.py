@@ -146,7 +146,7 @@ def test_parse_metrics() -> None:
     assert parse_metrics(None) is None
 
 
-def test_idle_clock(tmp_path: Path) -> None:
+def test_idle_clock(local_home: Path, tmp_path: Path) -> None:
     activity = tmp_path / "activity"
     clock = IdleClock(activity, now=1000.0)
     clock.observe(METRICS.format(p=0, g=0, busy=0), 1000.0)
@@ -162,3 +162,26 @@ def test_idle_clock(tmp_path: Path) -> None:
     os.utime(activity, (1650.0, 1650.0))  # a client said it is about to use the server
     clock.observe(METRICS.format(p=31, g=5, busy=0), 1700.0)
     assert clock.idle_for(1700.0) == 50.0
+
+
+def test_leases_keep_the_server_in_use(local_home: Path, tmp_path: Path) -> None:
+    manager.register_client()
+    assert manager.live_clients() == [os.getpid()]
+    clock = IdleClock(tmp_path / "activity", now=1000.0)
+    clock.observe(METRICS.format(p=0, g=0, busy=0), 5000.0)
+    assert clock.idle_for(5000.0) == 0.0  # a live lease holder counts as use
+    (manager.clients_dir() / str(os.getpid())).unlink()
+    clock.observe(METRICS.format(p=0, g=0, busy=0), 6000.0)
+    assert clock.idle_for(6000.0) == 1000.0
+
+
+def test_stale_leases_are_removed(local_home: Path) -> None:
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    manager.register_client()
+    leases = manager.clients_dir()
+    (leases / str(child.pid)).write_text("12345")  # process gone
+    (leases / "1").write_text("999999999")  # pid 1 exists, but started at another time: recycled pid
+    (leases / "junk").write_text("x")
+    assert manager.live_clients() == [os.getpid()]
+    assert sorted(p.name for p in leases.iterdir()) == [str(os.getpid())]

@@ -128,6 +128,28 @@ def test_idle_server_exits_by_itself(fresh_home: Path) -> None:
     assert "stopping (idle for" in (fresh_home / "local" / "server.log").read_text()
 
 
+def test_a_long_lived_client_keeps_the_server_past_the_idle_timeout(fresh_home: Path) -> None:
+    """A REPL that sits idle for longer than the timeout must still find its server."""
+    env = clean_env(fresh_home, LIME_LOCAL_IDLE_TIMEOUT="1")
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "from lime.catalog.routing import resolve_route; from lime.local.connect import "
+         "activate; import sys, time; r = activate(resolve_route('smollm2')); print(r.base_url, flush=True); "
+         "sys.stdin.readline()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+    assert holder.stdout is not None and holder.stdin is not None
+    base_url = holder.stdout.readline().strip()
+    info = manager.live_server()
+    assert info is not None and info.base_url == base_url
+    time.sleep(3)
+    assert manager.live_server() is not None, "stopped while a client was still running"
+    holder.stdin.close()
+    holder.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while manager.pid_alive(info.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not manager.pid_alive(info.pid), "kept running after its last client left"
+
+
 def test_pinned_model_replaces_the_running_one(fresh_home: Path, tmp_path: Path) -> None:
     default = paths.default_gguf()
     assert default is not None

@@ -21,6 +21,7 @@ def activate(route: Route) -> Route:
     if not route.managed_local:
         return route
     info = manager.ensure_server()
+    manager.register_client()
     found = info.discovery
     if found is None:
         from lime.providers.openai_compat.discovery import discover

@@ -143,6 +143,60 @@ def touch_activity() -> None:
         pass
 
 
+def clients_dir() -> Path:
+    return config.local_dir() / "clients"
+
+
+def _start_ticks(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot: with the pid, it names one process for good."""
+    try:
+        stat = (Path("/proc") / str(pid) / "stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(")") + 2:].split()
+    return fields[19] if len(fields) > 19 else None
+
+
+def register_client(pid: int | None = None) -> None:
+    """Keep the server up while this process lives (a REPL may sit idle longer than the idle timeout).
+
+    A lease is a file named after the pid holding its start time; the server ignores, and removes,
+    leases whose process is gone or whose pid now belongs to another process.
+    """
+    pid = os.getpid() if pid is None else pid
+    ticks = _start_ticks(pid)
+    if ticks is None:
+        return
+    try:
+        clients_dir().mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(clients_dir() / str(pid), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(ticks)
+    except OSError:
+        pass
+
+
+def live_clients() -> list[int]:
+    """pids holding a lease; stale leases are deleted on the way."""
+    alive: list[int] = []
+    try:
+        leases = list(clients_dir().iterdir())
+    except OSError:
+        return alive
+    for lease in leases:
+        try:
+            pid = int(lease.name)
+            ticks = lease.read_text().strip()
+        except (ValueError, OSError):
+            ticks, pid = "", -1
+        if pid > 0 and ticks and _start_ticks(pid) == ticks:
+            alive.append(pid)
+        else:
+            with contextlib.suppress(OSError):
+                lease.unlink()
+    return alive
+
+
 # --- process probes ----------------------------------------------------------------------------
 
 def pid_alive(pid: int) -> bool:

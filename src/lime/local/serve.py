@@ -7,8 +7,9 @@ after ``--idle-timeout`` seconds without use, removing its state file first so n
 reuse a server that is going away.
 
 Idle means: the server's own counters (tokens processed, decode calls, requests in flight) have
-not moved, and no ``lime`` process has touched the activity file, for the whole period. Health
-and status probes count as neither, so ``lime local status`` does not keep a server alive.
+not moved, no ``lime`` process has touched the activity file, and no process that holds a lease
+(a REPL, a library user) is still running, for the whole period. Health and status probes count
+as none of these, so ``lime local status`` does not keep a server alive.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ class IdleClock:
             self.last_counters = counters
         with contextlib.suppress(OSError):
             self.last_use = max(self.last_use, self.activity_file.stat().st_mtime)
+        if manager.live_clients():
+            self.last_use = now
 
     def idle_for(self, now: float) -> float:
         return max(0.0, now - self.last_use)
