@@ -180,8 +180,11 @@ def run(base_url: str, args: argparse.Namespace) -> int:
 
         def sdk_stream() -> int:
             n = 0
+            text = []
             for chunk in oa.chat.completions.create(model="bench", messages=messages, stream=True,  # type: ignore[arg-type]
                                                     stream_options={"include_usage": True}):
+                if chunk.choices and chunk.choices[0].delta.content:
+                    text.append(chunk.choices[0].delta.content)
                 n += 1
             return n
 
