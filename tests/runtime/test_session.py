@@ -133,3 +133,22 @@ def test_latest_summary_for_status(tmp_path: Path) -> None:
     info = sessions.latest_summary(d)
     assert info is not None and info["id"] == s.id and info["messages"] == 2
     assert (info["prompt_tokens"], info["completion_tokens"], info["estimated"]) == (7, 3, True)
+
+
+def test_streamed_text_survives_a_crash_and_is_superseded_by_the_final_message(tmp_path: Path) -> None:
+    s = _new(tmp_path)
+    s.append({"role": "user", "content": "q"})
+    for piece in ("Hel", "lo ", "wor"):
+        s.stream_text(piece, interval=0.0)
+    s.close()  # "killed" before the answer was saved
+    back = Session.load(s.path)
+    assert back.messages[-1] == {"role": "assistant", "content": "Hello wor"}
+    assert any("cut off" in w for w in back.warnings)
+    back.append({"role": "user", "content": "again"})
+    back.stream_text("Fin", interval=0.0)
+    back.stream_text("al", interval=0.0)
+    back.append({"role": "assistant", "content": "Final"})
+    back.close()
+    final = Session.load(s.path)
+    assert [m["content"] for m in final.messages] == ["q", "Hello wor", "again", "Final"]
+    assert final.warnings == []

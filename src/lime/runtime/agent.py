@@ -303,6 +303,7 @@ class Agent:
                 for event in stream:
                     if isinstance(event, TextDelta):
                         text.append(event.text)
+                        self.session.stream_text(event.text)
                         self.ui.text(event.text)
                     elif isinstance(event, ReasoningDelta):
                         self.ui.reasoning(event.text)

@@ -69,6 +69,9 @@ class Session:
     _started: bool = field(default=False, repr=False)
     _needs_newline: bool = field(default=False, repr=False)
     _pending: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    # Answer text streamed but not yet saved, and (on load) text of an answer that never finished.
+    _partial: list[str] = field(default_factory=list, repr=False)
+    _partial_flushed: float = field(default=0.0, repr=False)
 
     # -- creation and loading -------------------------------------------------------------
 
@@ -126,11 +129,22 @@ class Session:
         if session is None:
             raise SessionError(f"{path} is empty or not a lime session")
         session._needs_newline = not ends_clean
+        if session._partial:
+            # The process died mid-answer: keep what had streamed, marked as interrupted.
+            msg = {"role": "assistant", "content": "".join(session._partial)}
+            session._partial = []
+            session.messages.append(msg)
+            session._pending.append({"type": "message", "message": msg, "interrupted": True})
+            session.warnings.append(f"session {path.name}: the last answer was cut off; keeping its partial text")
         session._close_dangling_tool_calls()
         return session
 
     def _apply(self, event: dict[str, Any]) -> None:
         kind = event.get("type")
+        if kind == "partial" and isinstance(event.get("text"), str):
+            self._partial.append(event["text"])
+            return
+        self._partial = []
         if kind == "message" and isinstance(event.get("message"), dict):
             self.messages.append(event["message"])
             self.totals.add(event.get("usage"))
@@ -209,7 +223,20 @@ class Session:
         except OSError as exc:
             raise SessionError(f"cannot write session {self.path}: {exc.strerror or exc}") from None
 
+    def stream_text(self, delta: str, *, interval: float = 1.0) -> None:
+        """Note streamed answer text; saved about once a second so a killed process loses at most that."""
+        self._partial.append(delta)
+        now = time.monotonic()
+        if not self._partial_flushed:
+            self._partial_flushed = now
+        elif now - self._partial_flushed >= interval:
+            self._write({"type": "partial", "text": "".join(self._partial)})
+            self._partial = []
+            self._partial_flushed = now
+
     def append(self, message: Message, *, usage: dict[str, Any] | None = None, **meta: Any) -> None:
+        self._partial = []
+        self._partial_flushed = 0.0
         self.messages.append(message)
         self.totals.add(usage)
         event: dict[str, Any] = {"type": "message", "message": message}
