@@ -242,3 +242,11 @@ def test_breaking_out_of_the_loop_closes_the_connection(fake_server: FakeServer,
         for _ in s:
             break
     assert time.monotonic() - t0 < 5
+
+
+def test_a_proxy_setting_does_not_hijack_a_local_server(fake_server: FakeServer, make_route: MakeRoute,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")  # nothing listens there
+    fake_server.enqueue(text_stream("direct"))
+    assert run(client(fake_server, make_route))[1].text == "direct"  # type: ignore[attr-defined]

@@ -199,6 +199,14 @@ class _BaseClient:
         step = min(self.retry_cap, self.retry_base * (1 << min(attempt, 30)))
         return step / 2 + random.uniform(0, step / 2)
 
+    @property
+    def _trust_env(self) -> bool:
+        """Honour HTTP(S)_PROXY except for a server on this machine, which a proxy cannot reach."""
+        from urllib.parse import urlsplit
+
+        host = (urlsplit(self.base_url).hostname or "").lower()
+        return host not in ("localhost", "127.0.0.1", "::1") and not host.startswith("127.")
+
     def _timeout(self) -> httpx.Timeout:
         import httpx
 
@@ -239,7 +247,7 @@ class ChatClient(_BaseClient):
         if self._http is None:
             import httpx
 
-            self._http = httpx.Client(timeout=self._timeout(), follow_redirects=True)
+            self._http = httpx.Client(timeout=self._timeout(), follow_redirects=True, trust_env=self._trust_env)
         return self._http
 
     def stream(self, messages: list[Message], options: RequestOptions | None = None) -> ChatStream:
@@ -408,7 +416,8 @@ class AsyncChatClient(_BaseClient):
         if self._http is None:
             import httpx
 
-            self._http = httpx.AsyncClient(timeout=self._timeout(), follow_redirects=True)
+            self._http = httpx.AsyncClient(timeout=self._timeout(), follow_redirects=True,
+                                           trust_env=self._trust_env)
         return self._http
 
     def stream(self, messages: list[Message], options: RequestOptions | None = None) -> AsyncChatStream:
