@@ -81,7 +81,9 @@ def test_shell_runs_in_the_workspace_with_timeout_and_cap(ws: Workspace) -> None
     r = call(ws, "shell", command="sleep 30", timeout=1)
     assert "killed after the 1 s timeout" in r.content and time.monotonic() - t0 < 10
     big = call(ws, "shell", command="yes | head -c 200000")
-    assert len(big.content) < 40_000 and "characters omitted" in big.content
+    assert len(big.content) < 70_000 and "bytes omitted" in big.content and big.content.startswith("y\ny\n")
+    flood = call(ws, "shell", command="yes")  # never ends on its own: killed once it floods
+    assert "killed after writing more than 50 MB" in flood.content
 
 
 def test_bad_arguments_come_back_as_errors() -> None:

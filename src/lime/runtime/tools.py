@@ -7,12 +7,14 @@ A tool never raises to the agent loop: failures come back as a result the model 
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import json
 import os
 import re
 import signal
 import subprocess
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +31,8 @@ MAX_LIST_ENTRIES = 500
 MAX_GREP_MATCHES = 200
 SHELL_TIMEOUT = 120.0
 SHELL_TIMEOUT_MAX = 600.0
+SHELL_OUTPUT_LIMIT = 50_000_000  # bytes a command may print before it is killed
+MAX_READ_BYTES = 20_000_000
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", ".mypy_cache", ".ruff_cache"}
 
 
@@ -135,6 +139,9 @@ def _read_text(path: Path) -> str:
     if path.is_dir():
         raise ToolFailure(f"{path.name} is a directory; use list_files")
     try:
+        size = path.stat().st_size
+        if size > MAX_READ_BYTES:
+            raise ToolFailure(f"{path.name} is {size // 1_000_000} MB; use grep, or shell with head/sed, to read part of it")
         data = path.read_bytes()
     except OSError as exc:
         raise ToolFailure(f"cannot read {path.name}: {exc.strerror or exc}") from None
@@ -280,6 +287,30 @@ def grep(ws: Workspace, args: dict[str, Any]) -> str:
     return _cap("\n".join(hits))
 
 
+def _drain(stream: Any, keep: int, limit: int, proc: subprocess.Popen[bytes], out: dict[str, Any]) -> None:
+    """Read a command's output keeping only its head and tail, killing it past ``limit`` bytes."""
+    head = bytearray()
+    tail = bytearray()
+    total = 0
+    while True:
+        chunk = stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536)
+        if not chunk:
+            break
+        total += len(chunk)
+        if len(head) < keep:
+            take = chunk[: keep - len(head)]
+            head += take
+            chunk = chunk[len(take):]
+        tail += chunk
+        if len(tail) > keep:
+            del tail[: len(tail) - keep]
+        if total > limit and not out.get("flooded"):
+            out["flooded"] = True
+            with contextlib.suppress(OSError):
+                os.killpg(proc.pid, signal.SIGKILL)
+    out.update(head=bytes(head), tail=bytes(tail), total=total)
+
+
 def shell(ws: Workspace, args: dict[str, Any]) -> str:
     command = args.get("command")
     if not isinstance(command, str) or not command.strip():
@@ -294,19 +325,36 @@ def shell(ws: Workspace, args: dict[str, Any]) -> str:
         ["/bin/sh", "-c", command], cwd=ws.cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, start_new_session=True,
     )
+    out: dict[str, Any] = {}
+    reader = threading.Thread(target=_drain, args=(proc.stdout, MAX_OUTPUT_CHARS, SHELL_OUTPUT_LIMIT, proc, out),
+                              daemon=True)
+    reader.start()
     try:
-        out, _ = proc.communicate(timeout=timeout)
+        proc.wait(timeout=timeout)
         status = f"exit status {proc.returncode}"
     except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        out, _ = proc.communicate()
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
         status = f"killed after the {timeout:g} s timeout"
     except BaseException:
-        os.killpg(proc.pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         raise
-    text = out.decode("utf-8", errors="replace")
-    return f"{_cap(text)}\n[{status}]" if text else f"[{status}, no output]"
+    reader.join(timeout=5)
+    if proc.stdout is not None:
+        proc.stdout.close()
+    if out.get("flooded"):
+        status = f"killed after writing more than {SHELL_OUTPUT_LIMIT // 1_000_000} MB of output"
+    head, tail, total = out.get("head", b""), out.get("tail", b""), int(out.get("total", 0))
+    if total <= len(head) + len(tail):
+        text = _cap((head + tail).decode("utf-8", errors="replace"))
+    else:
+        text = (head.decode("utf-8", errors="replace")
+                + f"\n... [{total - len(head) - len(tail)} bytes omitted] ...\n"
+                + tail.decode("utf-8", errors="replace"))
+    return f"{text}\n[{status}]" if total else f"[{status}, no output]"
 
 
 _PATH = {"type": "string", "description": "file path, relative to the working directory"}
