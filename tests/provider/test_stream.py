@@ -250,3 +250,29 @@ def test_a_proxy_setting_does_not_hijack_a_local_server(fake_server: FakeServer,
         monkeypatch.setenv(var, "http://127.0.0.1:9")  # nothing listens there
     fake_server.enqueue(text_stream("direct"))
     assert run(client(fake_server, make_route))[1].text == "direct"  # type: ignore[attr-defined]
+
+
+def test_ctrl_c_mid_stream_hangs_up_and_keeps_what_arrived(fake_server: FakeServer, make_route: MakeRoute) -> None:
+    import signal
+
+    fake_server.enqueue(SSE([{"choices": [{"delta": {"content": "Once upon a time"}}]}, Delay(30),
+                             {"choices": []}]))
+    c = client(fake_server, make_route)
+    s = c.stream(HI, RequestOptions())
+    got: list[str] = []
+    old = signal.signal(signal.SIGALRM, lambda *a: signal.raise_signal(signal.SIGINT))
+    signal.setitimer(signal.ITIMER_REAL, 0.3)
+    t0 = time.monotonic()
+    try:
+        with pytest.raises(KeyboardInterrupt), s:
+            for e in s:
+                if isinstance(e, TextDelta):
+                    got.append(e.text)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert time.monotonic() - t0 < 2 and got == ["Once upon a time"]
+    comp = s.completion
+    assert comp.text == "Once upon a time" and comp.usage is not None and comp.usage.estimated
+    fake_server.enqueue(text_stream("the session goes on"))
+    assert run(c)[1].text == "the session goes on"  # type: ignore[attr-defined]

@@ -118,6 +118,7 @@ class _Exchange:
         """A failure after the response started: retry only if nothing reached the caller yet."""
         err.partial = proc.snapshot()
         if proc.output_started:
+            err.partial.usage = proc.final_usage()  # the tokens were spent; callers may count them
             raise err
         return self._retry_or_raise(err)
 
@@ -334,7 +335,11 @@ class ChatStream:
 
     @property
     def completion(self) -> Completion:
-        return self._proc.snapshot()
+        """The answer so far; once the stream is over (even cut short), with usage filled in."""
+        c = self._proc.snapshot()
+        if self._closed and c.usage is None and self._proc.output_started:
+            c.usage = self._proc.final_usage()
+        return c
 
     @property
     def request_body(self) -> dict[str, Any]:
@@ -508,7 +513,11 @@ class AsyncChatStream:
 
     @property
     def completion(self) -> Completion:
-        return self._proc.snapshot()
+        """The answer so far; once the stream is over (even cut short), with usage filled in."""
+        c = self._proc.snapshot()
+        if self._closed and c.usage is None and self._proc.output_started:
+            c.usage = self._proc.final_usage()
+        return c
 
     @property
     def request_body(self) -> dict[str, Any]:
