@@ -13,7 +13,12 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
+from lime.catalog.entries import default_auto_compact
+from lime.catalog.routing import resolve_route
 from lime.local import manager, paths
+from lime.local.connect import activate
 
 from .conftest import clean_env
 
@@ -163,6 +168,17 @@ def test_pinned_model_replaces_the_running_one(fresh_home: Path, tmp_path: Path)
     assert manager.ensure_server().pid == pinned.pid
 
 
+def test_window_knob_restarts_and_resizes_the_entry(fresh_home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = manager.ensure_server()
+    monkeypatch.setenv("LIME_LOCAL_CTX", "1024")
+    route = activate(resolve_route("smollm2"))
+    assert route.entry.context_window == 1024
+    assert route.entry.max_output == 256 and route.entry.auto_compact == default_auto_compact(1024, 256)
+    info = manager.live_server()
+    assert info is not None and info.pid != first.pid and info.n_ctx == 1024
+    assert not manager.pid_alive(first.pid)
+
+
 def test_key_stays_secret(fresh_home: Path) -> None:
     env = clean_env(fresh_home)
     res = subprocess.run([sys.executable, "-m", "lime", "local", "start"], capture_output=True, text=True,
@@ -207,5 +223,7 @@ def test_cli_start_status_stop(fresh_home: Path) -> None:
     assert any(ln.startswith("uptime: ") for ln in status)
     assert any(ln.startswith("memory: ") and ln.endswith(" MiB resident") for ln in status)
     pid = int(next(ln for ln in status if ln.startswith("pid: ")).split()[1])
+    port = int(next(ln for ln in status if ln.startswith("port: ")).split()[1])
+    assert f"url: http://127.0.0.1:{port}/v1" in status
     assert lime("stop").stdout == f"local server: stopped (pid {pid})\n"
     assert lime("status").stdout == "local server: not running\n"

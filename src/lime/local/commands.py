@@ -35,6 +35,7 @@ def _describe(info: manager.ServerInfo) -> list[str]:
     lines = [
         f"model: {info.model}",
         f"url: {info.base_url}",
+        f"port: {info.port}",
         f"pid: {info.pid}",
         f"context window: {_window(info)}",
     ]
@@ -68,9 +69,9 @@ def run(args: argparse.Namespace) -> int:
             return 0
         print("local server: running")
         lines = _describe(st.info)
-        lines.insert(3, f"uptime: {_duration(st.uptime)}")
+        lines.insert(4, f"uptime: {_duration(st.uptime)}")
         if st.rss_bytes is not None:
-            lines.insert(4, f"memory: {st.rss_bytes / 2**20:.0f} MiB resident")
+            lines.insert(5, f"memory: {st.rss_bytes / 2**20:.0f} MiB resident")
         for line in lines:
             print(line)
         return 0
