@@ -49,7 +49,9 @@ def test_chat_slash_commands_and_resume(lime: Lime) -> None:
     say(child, "/reasoning high")
     child.expect("does not take a reasoning level")
     child.expect("›")
-    say(child, "/model other-model")
+    child.send("/mod\t")  # Tab completes commands, then model slugs
+    child.send(" other-m\t")
+    child.send("\r")
     child.expect("model: .*other-model")
     child.expect("›")
     say(child, "/reasoning high")

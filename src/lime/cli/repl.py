@@ -169,15 +169,28 @@ class Repl:
             history = FileHistory(str(config.history_path()))
         except (LimeError, OSError):
             history = InMemoryHistory()
-        return PromptSession(history=history, key_bindings=kb, multiline=False,
+        return PromptSession(history=history, key_bindings=kb, multiline=False, completer=_completer(self),
+                             complete_while_typing=False,
                              prompt_continuation=lambda width, line, soft: "… ".rjust(width))
+
+    def toolbar(self) -> str:
+        """Model and context use, computed once per prompt (not on every keystroke)."""
+        r = self.agent.route
+        try:
+            used = self.agent.estimated_input(self.agent.tool_specs())
+        except Exception:  # a toolbar must never break the prompt
+            return f" {r.slug}"
+        pct = 100 * used / max(1, self.agent.window)
+        return f" {r.slug} · context ~{used:,} tokens ({pct:.0f}%) · {self.agent.policy.mode}"
+
 
     def loop(self) -> int:
         self.banner()
         ps = self._prompt_session()
         while True:
+            bar = self.toolbar()
             try:
-                text = ps.prompt("› ")
+                text = ps.prompt("› ", bottom_toolbar=bar)
             except KeyboardInterrupt:
                 continue
             except EOFError:
@@ -316,6 +329,40 @@ class Repl:
         self.s.session.clear()
         self.agent._anchor = None
         self.console.print("conversation cleared", style="dim")
+
+
+COMMANDS = ("model", "reasoning", "verbosity", "status", "compact", "clear", "help", "exit")
+
+
+def _completer(repl: Repl) -> Any:
+    """Tab completes slash commands, model slugs after /model, and levels after /reasoning, /verbosity."""
+    from prompt_toolkit.completion import Completer, Completion
+
+    class SlashCompleter(Completer):
+        def get_completions(self, document: Any, complete_event: Any) -> Any:
+            text = document.text_before_cursor
+            if not text.startswith("/") or "\n" in text:
+                return
+            if " " not in text:
+                for name in COMMANDS:
+                    if name.startswith(text[1:]):
+                        yield Completion("/" + name, start_position=-len(text))
+                return
+            cmd, _, arg = text.partition(" ")
+            options: list[str] = []
+            if cmd == "/model":
+                from lime.catalog.store import load_catalog
+
+                options = [e.slug for e in load_catalog()]
+            elif cmd == "/reasoning":
+                options = [*repl.agent.route.capabilities.reasoning_levels, "off"]
+            elif cmd == "/verbosity":
+                options = ["low", "medium", "high", "off"]
+            for opt in options:
+                if opt.startswith(arg):
+                    yield Completion(opt, start_position=-len(arg))
+
+    return SlashCompleter()
 
 
 def _drop(check: Any, route: Any, level: str) -> bool:
