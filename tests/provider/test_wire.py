@@ -272,3 +272,17 @@ def test_damaged_memory_file_is_ignored(fake_server: FakeServer, make_route: Mak
     fake_server.enqueue(reply("ok"))
     c = track(ChatClient(make_route("groq", fake_server.base_url)))
     assert stream_once(c) == "ok"
+
+
+def test_an_overflow_naming_max_tokens_is_not_healed(fake_server: FakeServer, make_route: MakeRoute) -> None:
+    """vLLM words "prompt + max_tokens too big" as an overflow: compaction's job, not a field to drop."""
+    from lime.providers.openai_compat.errors import ContextOverflowError
+
+    fake_server.enqueue(error(400, {"object": "error", "message": "'max_tokens' or 'max_completion_tokens' is too "
+                                    "large: 1000. This model's maximum context length is 2048 tokens and your "
+                                    "request has 1500 input tokens (1000 > 2048 - 1500). max_tokens is not "
+                                    "supported above the remaining context.", "type": "BadRequestError"}))
+    c = track(ChatClient(make_route("my-vllm", fake_server.base_url)))
+    with pytest.raises(ContextOverflowError):
+        c.complete([{"role": "user", "content": "hi"}], RequestOptions(max_tokens=1000))
+    assert len(fake_server.chat_requests) == 1

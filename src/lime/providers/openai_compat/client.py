@@ -25,6 +25,7 @@ from lime.providers.openai_compat import compat_memory
 from lime.providers.openai_compat.errors import (
     ProviderError,
     classify,
+    looks_like_overflow,
     parse_error_body,
     scrub,
     transport_error,
@@ -83,7 +84,9 @@ class _Exchange:
         """Decide what a 4xx/5xx means: a delay before trying again (0 after a fix), or raise."""
         c = self.client
         if status in (400, 422) and len(self.healed) < MAX_HEALS:
-            fix = heal(status, parse_error_body(raw, headers.get("content-type", "")), self.body, c.lessons)
+            body = parse_error_body(raw, headers.get("content-type", ""))
+            overflow = looks_like_overflow(body.message, body.code, body.type)
+            fix = None if overflow else heal(status, body, self.body, c.lessons)
             if fix is not None and fix.field not in self.healed:
                 self.healed.add(fix.field)
                 c.learn(fix)

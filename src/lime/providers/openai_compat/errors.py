@@ -22,19 +22,6 @@ KINDS = ("auth", "permission", "not_found", "rate_limit", "server", "timeout", "
          "too_large", "context_overflow")
 RETRYABLE_KINDS = frozenset({"rate_limit", "server", "timeout", "connection"})
 
-_KIND_TEXT = {
-    "auth": "authentication failed",
-    "permission": "permission denied",
-    "not_found": "not found",
-    "rate_limit": "rate limited",
-    "server": "server error",
-    "timeout": "timed out",
-    "connection": "connection failed",
-    "bad_request": "request rejected",
-    "too_large": "request too large",
-    "context_overflow": "context window exceeded",
-}
-
 
 class ProviderError(LimeError):
     """A failed request. ``kind`` is one of :data:`KINDS`; ``partial`` keeps what streamed before it failed."""
