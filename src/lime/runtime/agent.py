@@ -229,9 +229,14 @@ class Agent:
 
     def needs_compaction(self, tools: list[ToolSpec] | None) -> bool:
         size = self.estimated_input(tools)
+        if size > self.threshold():
+            return True
+        if config.auto_compact_tokens_override() is not None or config.auto_compact_pct_override() is not None:
+            return False  # an explicit threshold is the whole rule
+        # Budget input plus room for the answer: a request that cannot fit its reply is compacted first.
         window = self.window
         out = self.settings.max_tokens or self.route.entry.max_output
-        return size > self.threshold() or size + min(out, window // 4) > window
+        return size + min(out, window // 4) > window
 
     # -- the loop ------------------------------------------------------------------------
 
