@@ -276,3 +276,30 @@ def test_ctrl_c_mid_stream_hangs_up_and_keeps_what_arrived(fake_server: FakeServ
     assert comp.text == "Once upon a time" and comp.usage is not None and comp.usage.estimated
     fake_server.enqueue(text_stream("the session goes on"))
     assert run(c)[1].text == "the session goes on"  # type: ignore[attr-defined]
+
+
+def test_server_that_ignores_stream_true(fake_server: FakeServer, make_route: MakeRoute) -> None:
+    from support.fakeserver import JSONResponse, chat_completion
+
+    body = chat_completion("Whole answer at once", tool_calls=[("f", {"x": 1})],
+                           usage={"prompt_tokens": 9, "completion_tokens": 4, "total_tokens": 13})
+    fake_server.enqueue(JSONResponse(body))
+    events, comp = run(client(fake_server, make_route))
+    assert [e.kind for e in events] == ["text", "tool_call", "finish", "usage"]
+    assert comp.text == "Whole answer at once" and comp.tool_calls[0].arguments == '{"x": 1}'  # type: ignore[attr-defined]
+    assert comp.usage.total_tokens == 13 and not comp.usage.estimated  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("payload", [
+    {"error": {"message": "Provider returned error", "code": 502}, "choices": [
+        {"index": 0, "delta": {"content": ""}, "finish_reason": "error"}]},
+    {"object": "error", "message": "Internal server error during generation", "type": "InternalServerError",
+     "code": 500},
+])
+def test_error_chunks_of_openrouter_and_vllm(fake_server: FakeServer, make_route: MakeRoute,
+                                             payload: dict[str, object]) -> None:
+    fake_server.enqueue(SSE([{"choices": [{"delta": {"content": "So far"}}]}, payload]))
+    with pytest.raises(ProviderError) as info:
+        run(client(fake_server, make_route))
+    assert info.value.kind == "server" and info.value.partial.text == "So far"  # type: ignore[union-attr]
+    assert "error in stream" in str(info.value)

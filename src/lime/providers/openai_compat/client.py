@@ -216,10 +216,29 @@ class _BaseClient:
 
         return httpx.Timeout(self.read_timeout, connect=self.connect_timeout)
 
+    def _parse_body(self, raw: bytes, ex: _Exchange, status: int) -> Completion:
+        """A whole ``chat.completion`` body (non-streamed, or a server that ignored ``stream``)."""
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            raise ProviderError(f"{self.service} (model {self.model}): the response is not JSON: "
+                                f"{scrub(raw[:120].decode('utf-8', 'replace'), self.secrets)!r}",
+                                kind="server", status=status, service=self.service, model=self.model) from None
+        return completion_from_body(data, self.model, ex.estimator(), self._malformed)
+
+    def _malformed(self, what: str) -> Exception:
+        return ProviderError(f"{self.service} (model {self.model}): malformed response: {what}", kind="server",
+                             service=self.service, model=self.model)
+
     def _request_headers(self, stream: bool) -> dict[str, str]:
         h = dict(self.headers)
         h["Accept"] = "text/event-stream" if stream else "application/json"
         return h
+
+
+def _is_json(resp: httpx.Response) -> bool:
+    ctype = resp.headers.get("content-type", "")
+    return "json" in ctype and "event-stream" not in ctype
 
 
 def _shutdown_socket(resp: httpx.Response | None) -> None:
@@ -283,10 +302,6 @@ class ChatClient(_BaseClient):
                 time.sleep(ex.http_failure(500, resp.headers, raw))
                 continue
             return completion_from_body(data, self.model, ex.estimator(), self._malformed)
-
-    def _malformed(self, what: str) -> Exception:
-        return ProviderError(f"{self.service} (model {self.model}): malformed response: {what}", kind="server",
-                             service=self.service, model=self.model)
 
     def _send(self, ex: _Exchange) -> httpx.Response:
         """POST until a 2xx response arrives (its body unread), healing and retrying on the way."""
@@ -367,6 +382,8 @@ class ChatStream:
             proc = self._proc = StreamProcessor(self._client.model, ex.estimator())
             delay: float | None = None
             try:
+                if _is_json(resp):
+                    yield from proc.absorb(self._client._parse_body(resp.read(), ex, resp.status_code))
                 for raw in resp.iter_bytes():
                     events = proc.feed(raw)
                     if events:
@@ -384,6 +401,8 @@ class ChatStream:
                 delay = ex.stream_failure(err, proc)
             except (MalformedChunk, StreamErrorPayload) as exc:
                 delay = ex.stream_failure(ex.stream_error(exc, proc), proc)
+            except ProviderError as err:  # a JSON body that was not a completion
+                delay = ex.stream_failure(err, proc)
             finally:
                 self._resp = None  # finished with it: close() must not touch a pooled connection
                 resp.close()
@@ -458,10 +477,6 @@ class AsyncChatClient(_BaseClient):
                 await asyncio.sleep(ex.http_failure(500, resp.headers, raw))
                 continue
             return completion_from_body(data, self.model, ex.estimator(), self._malformed)
-
-    def _malformed(self, what: str) -> Exception:
-        return ProviderError(f"{self.service} (model {self.model}): malformed response: {what}", kind="server",
-                             service=self.service, model=self.model)
 
     async def _send(self, ex: _Exchange) -> httpx.Response:
         import asyncio
@@ -547,6 +562,9 @@ class AsyncChatStream:
             proc = self._proc = StreamProcessor(self._client.model, ex.estimator())
             delay: float | None = None
             try:
+                if _is_json(resp):
+                    for ev in proc.absorb(self._client._parse_body(await resp.aread(), ex, resp.status_code)):
+                        yield ev
                 async for raw in resp.aiter_bytes():
                     events = proc.feed(raw)
                     for ev in events:
@@ -565,6 +583,8 @@ class AsyncChatStream:
                 delay = ex.stream_failure(err, proc)
             except (MalformedChunk, StreamErrorPayload) as exc:
                 delay = ex.stream_failure(ex.stream_error(exc, proc), proc)
+            except ProviderError as err:  # a JSON body that was not a completion
+                delay = ex.stream_failure(err, proc)
             finally:
                 self._resp = None
                 await resp.aclose()

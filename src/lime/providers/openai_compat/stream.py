@@ -160,7 +160,8 @@ class StreamProcessor:
             fr = ch.get("finish_reason")
             if fr and self.finish_reason is None:
                 self._finish(str(fr), out)
-        elif "error" in obj and choices is None:
+        if obj.get("error") or obj.get("object") == "error":
+            # OpenRouter sends {"error": ...} (with or without choices); vLLM {"object": "error", ...}
             raise StreamErrorPayload(payload)
         u = obj.get("usage")
         if u:
@@ -227,6 +228,25 @@ class StreamProcessor:
             reason = "tool_calls"  # some servers say "stop" after tool calls; callers look for tool_calls
         self.finish_reason = reason
         out.append(FinishEvent(reason))
+
+    def absorb(self, c: Completion) -> list[StreamEvent]:
+        """A server that ignored ``stream: true`` and sent one JSON body: replay it as events."""
+        out: list[StreamEvent] = []
+        if c.reasoning:
+            self._reasoning.append(c.reasoning)
+            out.append(ReasoningDelta(c.reasoning))
+        if c.text:
+            self._text.append(c.text)
+            out.append(TextDelta(c.text))
+        for n, call in enumerate(c.tool_calls):
+            self._calls[n] = _Call(call.id, call.name)
+            self._calls[n].args.append(call.arguments)
+        self.output_started = bool(out or c.tool_calls)
+        self.usage = c.usage if c.usage is not None and not c.usage.estimated else None
+        self.saw_chunk = True
+        self._finish(c.finish_reason or "stop", out)
+        self.done = True
+        return out
 
     # -- the end --------------------------------------------------------------------------------
 
