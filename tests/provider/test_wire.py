@@ -286,3 +286,33 @@ def test_an_overflow_naming_max_tokens_is_not_healed(fake_server: FakeServer, ma
     with pytest.raises(ContextOverflowError):
         c.complete([{"role": "user", "content": "hi"}], RequestOptions(max_tokens=1000))
     assert len(fake_server.chat_requests) == 1
+
+
+def test_response_format_only_where_supported(fake_server: FakeServer, make_route: MakeRoute) -> None:
+    fake_server.default = reply("{}")
+    schema = {"type": "json_schema", "json_schema": {"name": "r", "schema": {"type": "object"}}}
+    sent = {}
+    for service in ("openai", "groq", "perplexity", "ollama", "my-proxy"):
+        c = track(ChatClient(make_route(service, fake_server.base_url)))
+        c.complete([{"role": "user", "content": "json please"}], RequestOptions(response_format=schema))
+        sent[service] = fake_server.last.json.get("response_format")
+    assert sent == {"openai": schema, "groq": schema, "perplexity": None, "ollama": None, "my-proxy": None}
+
+
+def _learn(args: tuple[str, str]) -> None:
+    import os
+
+    os.environ["LIME_CONFIG_HOME"] = args[0]
+    for i in range(5):
+        compat_memory.save(args[1], f"model-{i}", compat_memory.Lessons(drop={f"field_{i}"}))
+
+
+def test_concurrent_processes_learning_lose_nothing(lime_home: Path) -> None:
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(4) as pool:
+        pool.map(_learn, [(str(lime_home), f"svc{n}") for n in range(4)])
+    services = memory(lime_home)["services"]
+    assert sorted(services) == ["svc0", "svc1", "svc2", "svc3"]
+    assert all(services[s][f"model-{i}"] == {"drop": [f"field_{i}"]} for s in services for i in range(5))
