@@ -8,7 +8,7 @@ import sys
 import pexpect
 import pytest
 
-from support.fakeserver import reply, text_stream, tool_call_stream
+from support.fakeserver import reasoning_stream, reply, text_stream, tool_call_stream
 
 from .conftest import Lime
 
@@ -87,7 +87,8 @@ def test_chat_slash_commands_and_resume(lime: Lime) -> None:
 
 
 def test_ctrl_c_cancels_the_answer_and_keeps_the_session(lime: Lime) -> None:
-    lime.server.enqueue(text_stream("word " * 300, chunks=300, delay=0.03), reply("Still here."))
+    lime.server.enqueue(text_stream("word " * 300, chunks=300, delay=0.03),
+                        reasoning_stream("pondering the question", "Still here."))
     child = spawn(lime)
     say(child, "tell me a long story")
     child.expect("word word")
@@ -95,8 +96,16 @@ def test_ctrl_c_cancels_the_answer_and_keeps_the_session(lime: Lime) -> None:
     child.expect("cancelled")
     child.expect("›")
     say(child, "are you there?")
+    child.expect("pondering")  # reasoning is shown (dimmed) before the answer
     child.expect("Still here.")
-    finish(child)
+    child.expect("›")
+    child.sendintr()  # Ctrl-C twice at an empty prompt leaves
+    child.expect("Ctrl-C again")
+    child.expect("›")
+    child.sendintr()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
     sent = lime.server.last.json["messages"]
     assert [m["role"] for m in sent] == ["user", "assistant", "user"]
     partial = sent[1]["content"]

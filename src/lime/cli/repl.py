@@ -187,15 +187,21 @@ class Repl:
     def loop(self) -> int:
         self.banner()
         ps = self._prompt_session()
+        interrupted = False
         while True:
-            bar = self.toolbar()
             try:
+                bar = self.toolbar()
                 text = ps.prompt("› ", bottom_toolbar=bar)
             except KeyboardInterrupt:
+                if interrupted:
+                    return 0
+                interrupted = True
+                self.console.print("(Ctrl-C again or Ctrl-D to exit)", style="dim")
                 continue
             except EOFError:
                 self.console.print()
                 return 0
+            interrupted = False
             text = text.strip()
             if not text:
                 continue

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -149,8 +148,10 @@ def compact_threshold(route: Route) -> int:
 
 
 class Agent:
+    """One conversation with one model (switchable), persisted step by step in its session."""
+
     def __init__(self, route: Route, session: Session, *, policy: Policy, workspace: Workspace,
-                 settings: Settings, ui: UI, notice: Callable[[str], None] | None = None) -> None:
+                 settings: Settings, ui: UI) -> None:
         self.route = route
         self.session = session
         self.policy = policy
