@@ -100,3 +100,14 @@ def test_no_tools_flag_and_models_without_tools(lime: Lime) -> None:
     assert "tools" not in lime.server.last.json
     lime.run("--model", "other-model", "-p", "x")
     assert "tools" not in lime.server.last.json
+
+
+def test_stream_json_reports_tool_events_in_order(lime: Lime) -> None:
+    (lime.cwd / "notes.py").write_text(ORIGINAL)
+    script(lime)
+    proc = lime.run("--output-format", "stream-json", "--permission-mode", "acceptEdits", "-p", "bump")
+    events = [json.loads(line) for line in proc.stdout.splitlines()]
+    kinds = [e["type"] for e in events if e["type"] != "text"]
+    assert kinds == ["start", "tool_call", "tool_result", "tool_call", "tool_result", "result"]
+    assert events[1]["name"] == "read_file" and events[2]["status"] == "ok"
+    assert events[-1]["text"] == "I bumped the count."
