@@ -31,7 +31,7 @@ class Parser(argparse.ArgumentParser):
             except (ValueError, OSError):
                 columns = 80
             _WIDTH.append(max(columns - 2, 40))
-        return self.formatter_class(prog=self.prog, width=_WIDTH[0])
+        return argparse.HelpFormatter(prog=self.prog, width=_WIDTH[0])
 
     def error(self, message: str) -> NoReturn:
         print(f"lime: error: {message} (see '{self.prog} --help')", file=sys.stderr)
