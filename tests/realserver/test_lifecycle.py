@@ -3,6 +3,7 @@ files, idle exit, model switch, stop; and the key stays out of argv, logs and ou
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -102,6 +103,23 @@ def test_stale_and_garbage_state_never_block(fresh_home: Path) -> None:
         "n_ctx": 2048, "started_at": 0, "ready_at": 0}))
     again = manager.ensure_server()
     assert not again.reused and again.api_key != "sk-old"
+
+
+def test_hung_server_is_replaced(fresh_home: Path) -> None:
+    first = manager.ensure_server()
+    os.kill(first.pid, signal.SIGSTOP)  # alive, but answers nothing
+    try:
+        assert manager.status() is None
+        assert manager.state_path().exists()  # kept, so the next start can end that process
+        second = manager.ensure_server()
+        assert second.pid != first.pid and manager.healthy(second.port)
+        deadline = time.monotonic() + 10
+        while manager.pid_alive(first.pid) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not manager.pid_alive(first.pid)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(first.pid, signal.SIGKILL)
 
 
 def test_stop_and_status(fresh_home: Path) -> None:

@@ -39,7 +39,7 @@ ACTIVITY_NAME = "activity"
 LOG_NAME = "server.log"
 # Loading a large GGUF can take a while; the 135M model is ready in under a second.
 START_TIMEOUT = 120.0
-HEALTH_TIMEOUT = 5.0
+HEALTH_TIMEOUT = 2.0
 STOP_TIMEOUT = 10.0
 
 
@@ -263,6 +263,8 @@ def terminate(pid: int, timeout: float = STOP_TIMEOUT) -> None:
     for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
         try:
             os.kill(pid, sig)
+            if sig == signal.SIGTERM:
+                os.kill(pid, signal.SIGCONT)  # a stopped (hung) server must run to handle it
         except ProcessLookupError:
             return
         deadline = time.monotonic() + wait
@@ -300,7 +302,8 @@ def ensure_server(gguf: Path | None = None) -> ServerInfo:
         wanted = paths.require_local()
     ctx = config.local_ctx_env()
 
-    info = live_server()
+    seen = read_state()
+    info = live_server(seen) if seen else None
     if info is not None and _matches(info, wanted, ctx):
         touch_activity()
         return replace(info, reused=True)
@@ -309,7 +312,10 @@ def ensure_server(gguf: Path | None = None) -> ServerInfo:
     config.local_dir().mkdir(mode=0o700, exist_ok=True)
     with locked(state_path(), timeout=START_TIMEOUT + 30):
         state = read_state()
-        info = live_server(state) if state else None
+        # Probe again only if another process changed the state meanwhile (a hung server costs
+        # a health timeout per probe).
+        if state != seen:
+            info = live_server(state) if state else None
         if info is not None and _matches(info, wanted, ctx):
             touch_activity()
             return replace(info, reused=True)
@@ -461,10 +467,10 @@ def status() -> ServerStatus | None:
     if info is None:
         with locked(state_path()):
             again = read_state()
-            if again is not None and live_server(again) is None:
-                remove_state()
-            elif again is not None:
-                info = live_server(again)
+            info = live_server(again) if again is not None and again != state else None
+            stale = info_from_state(again) if again is not None and info is None else None
+            if again is not None and info is None and (stale is None or not pid_alive(stale.pid)):
+                remove_state()  # a hung server keeps its file: the next start terminates it
         if info is None:
             return None
     return ServerStatus(info=info, uptime=max(0.0, time.time() - info.ready_at), rss_bytes=rss_bytes(info.pid))

@@ -19,12 +19,14 @@ import contextlib
 import os
 import signal
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from lime.local import manager
+
+SHUTDOWN_GRACE = 2  # seconds
+STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP}
 
 # Counters that move whenever the server does work for a request.
 _WORK_COUNTERS = ("llamacpp:prompt_tokens_total", "llamacpp:tokens_predicted_total", "llamacpp:n_decode_total",
@@ -104,6 +106,7 @@ def main(argv: list[str]) -> int:
         if os.fork() > 0:
             os._exit(0)  # the starter reaps this launcher at once; the server lives on below
         os.setsid()
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)  # before any thread starts: see _wait
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
@@ -130,6 +133,11 @@ def main(argv: list[str]) -> int:
     reason = _wait(server, args.idle_timeout)
     manager.remove_state(only_pid=os.getpid())
     print(f"serve: stopping ({reason})", file=sys.stderr, flush=True)
+    # llama.cpp's shutdown waits for its HTTP threads, holding the GIL; one stuck on a dead client
+    # must not keep the process (and its 200 MB) alive. The kernel's default SIGALRM action ends
+    # it whatever the interpreter is doing; nothing needs flushing.
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    signal.alarm(SHUTDOWN_GRACE)
     del server
     return 0
 
@@ -157,18 +165,18 @@ def _start_server(args: argparse.Namespace, key: str) -> Any:
 
 
 def _wait(server: Any, idle_timeout: float) -> str:
-    stop = threading.Event()
-    reason = ["signal"]
+    """Until a stop signal or the idle timeout; returns why.
 
-    def on_signal(signum: int, _frame: Any) -> None:
-        reason[0] = signal.Signals(signum).name
-        stop.set()
-
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, on_signal)
+    The stop signals are blocked in every thread (llama.cpp's threads inherit the mask) and
+    taken here with sigtimedwait, so one is never delivered to a C++ thread while the main
+    thread sleeps on, as a Python-level handler would allow.
+    """
     clock = IdleClock(manager.activity_path(), time.time())
     poll = 30.0 if idle_timeout <= 0 else max(0.2, min(30.0, idle_timeout / 10))
-    while not stop.wait(poll):
+    while True:
+        got = signal.sigtimedwait(STOP_SIGNALS, poll)
+        if got is not None:
+            return signal.Signals(got.si_signo).name
         if idle_timeout <= 0:
             continue
         now = time.time()
@@ -179,4 +187,3 @@ def _wait(server: Any, idle_timeout: float) -> str:
         clock.observe(metrics, now)
         if clock.idle_for(now) >= idle_timeout:
             return f"idle for {clock.idle_for(now):.0f}s"
-    return reason[0]
