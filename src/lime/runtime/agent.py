@@ -135,6 +135,14 @@ def estimate(messages: list[Message], tools: list[ToolSpec] | None) -> int:
     return int(estimate_messages(messages, tools))
 
 
+def byte_bound(messages: list[Message], tools: list[ToolSpec] | None) -> int:
+    """An upper bound on the prompt's tokens: its UTF-8 size plus per-message and per-tool overhead."""
+    size = len(json.dumps(messages, ensure_ascii=False).encode("utf-8")) + 8 * len(messages) + 8
+    for t in tools or []:
+        size += len(json.dumps(t.parameters).encode("utf-8")) + len(t.name) + len(t.description.encode("utf-8")) + 16
+    return size
+
+
 def compact_threshold(route: Route) -> int:
     """The entry's auto_compact, unless an environment override says otherwise."""
     window = route.entry.context_window
@@ -229,14 +237,19 @@ class Agent:
         return plain
 
     def needs_compaction(self, tools: list[ToolSpec] | None) -> bool:
+        window = self.window
+        out = self.settings.max_tokens or self.route.entry.max_output
+        # A token is never shorter than a byte: a conversation whose bytes fit needs no tokenizer
+        # (loading one costs a noticeable fraction of a second on every short one-shot prompt).
+        bound = byte_bound(self.messages, tools)
+        if bound <= self.threshold() and bound + min(out, window // 4) <= window:
+            return False
         size = self.estimated_input(tools)
         if size > self.threshold():
             return True
         if config.auto_compact_tokens_override() is not None or config.auto_compact_pct_override() is not None:
             return False  # an explicit threshold is the whole rule
         # Budget input plus room for the answer: a request that cannot fit its reply is compacted first.
-        window = self.window
-        out = self.settings.max_tokens or self.route.entry.max_output
         return size + min(out, window // 4) > window
 
     # -- the loop ------------------------------------------------------------------------
