@@ -79,6 +79,8 @@ def test_failures_are_one_line_and_non_zero(lime: Lime) -> None:
     assert proc.returncode != 0 and "error" in json.loads(proc.stdout)
     proc = lime.run("-p", "")
     assert proc.returncode == 2 and "empty prompt" in proc.stderr
+    proc = lime.run("--json", "--model", "no-such-model", "-p", "hi")
+    assert proc.returncode != 0 and "unknown model" in json.loads(proc.stdout)["error"]
 
 
 def test_reasoning_refused_on_a_model_that_does_not_take_it(lime: Lime) -> None:

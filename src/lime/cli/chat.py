@@ -356,17 +356,35 @@ class StreamJsonUI(CollectUI):
 # -- one-shot ------------------------------------------------------------------------------------------
 
 
+def _json_error(fmt: str, exc: LimeError, **extra: Any) -> None:
+    """Scripts reading JSON get the failure on stdout too (the one-line error still goes to stderr)."""
+    if fmt in ("json", "stream-json"):
+        err = {"error": str(exc), "kind": getattr(exc, "kind", "error"), **extra}
+        print(json.dumps(err if fmt == "json" else {"type": "error", **err}, ensure_ascii=False))
+
+
 def run_once(args: argparse.Namespace, prompt: str) -> int:
     from lime.runtime import schema as schemas
-    from lime.runtime.agent import Cancelled, result_json
 
     fmt = args.output_format or "text"
 
     def say(text: str) -> None:
         print(f"lime: {text}", file=sys.stderr)
 
-    schema = schemas.load(args.output_schema) if args.output_schema else None
-    s = setup(args, say=say)
+    try:
+        schema = schemas.load(args.output_schema) if args.output_schema else None
+        s = setup(args, say=say)
+    except LimeError as exc:
+        _json_error(fmt, exc)
+        raise
+    return _run_once(args, prompt, s, schema, fmt, say)
+
+
+def _run_once(args: argparse.Namespace, prompt: str, s: Setup, schema: dict[str, Any] | None, fmt: str,
+              say: Any) -> int:
+    from lime.runtime import schema as schemas
+    from lime.runtime.agent import Cancelled, result_json
+
     ui: PlainUI
     if fmt == "json" or (schema is not None and fmt == "text"):
         ui = CollectUI(verbose=bool(args.verbose))
@@ -391,10 +409,7 @@ def run_once(args: argparse.Namespace, prompt: str) -> int:
         say("cancelled")
         return 130
     except LimeError as exc:
-        if fmt in ("json", "stream-json"):
-            err = {"error": str(exc), "kind": getattr(exc, "kind", "error"), "model": s.route.slug,
-                   "session": s.session.id}
-            print(json.dumps(err if fmt == "json" else {"type": "error", **err}, ensure_ascii=False))
+        _json_error(fmt, exc, model=s.route.slug, session=s.session.id)
         raise
     finally:
         agent.close()
