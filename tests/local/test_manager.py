@@ -185,3 +185,6 @@ def test_stale_leases_are_removed(local_home: Path) -> None:
     (leases / "junk").write_text("x")
     assert manager.live_clients() == [os.getpid()]
     assert sorted(p.name for p in leases.iterdir()) == [str(os.getpid())]
+    (leases / str(child.pid)).write_text("12345")
+    manager.register_client()  # registering prunes too
+    assert sorted(p.name for p in leases.iterdir()) == [str(os.getpid())]

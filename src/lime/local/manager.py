@@ -167,6 +167,7 @@ def register_client(pid: int | None = None) -> None:
     ticks = _start_ticks(pid)
     if ticks is None:
         return
+    live_clients()  # prune: with no idle timeout the server never does
     try:
         clients_dir().mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(clients_dir() / str(pid), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
