@@ -139,6 +139,8 @@ class Repl:
             n = sum(1 for m in self.s.session.messages if m.get("role") in ("user", "assistant"))
             self.console.print(f"resumed session {self.s.session.id} ({n} messages)", style="dim")
             self._show_last_exchange()
+        if self.agent.tool_specs() is None and not self.args.no_tools:
+            self.console.print(f"tools off: {r.slug} does not declare function calling", style="dim")
         self.console.print("/help for commands · Enter sends, Alt-Enter adds a line · Ctrl-D exits", style="dim")
 
     def _show_last_exchange(self) -> None:
