@@ -190,3 +190,19 @@ def test_ctrl_c_in_one_shot_exits_130_and_keeps_the_partial_answer(lime: Lime) -
     events = lime.session_events()
     assert events[-1]["message"]["role"] == "assistant" and events[-1]["interrupted"] is True
     assert events[-1]["message"]["content"].startswith("word word")
+
+
+def test_ctrl_c_stops_a_running_shell_command(lime: Lime) -> None:
+    lime.server.enqueue(tool_call_stream([("shell", {"command": "sleep 30"})]), reply("Understood."))
+    child = spawn(lime, "--dangerously-skip-permissions")
+    say(child, "wait a bit")
+    child.expect("shell: sleep 30")
+    child.sendintr()
+    child.expect("cancelled")
+    child.expect("›")
+    say(child, "never mind")
+    child.expect("Understood.")
+    finish(child)
+    sent = lime.server.last.json["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "tool", "user"]
+    assert sent[2]["content"].startswith("cancelled: the user interrupted")

@@ -397,7 +397,7 @@ class Agent:
         except KeyboardInterrupt:
             interrupted = True
         for call, _tool, args, _early in prepared:
-            res = outcomes.get(call.id) or ToolResult("not run: the user interrupted", "denied")
+            res = outcomes.get(call.id) or ToolResult("cancelled: the user interrupted this tool call", "denied")
             self.session.append({"role": "tool", "tool_call_id": call.id, "content": res.content})
             result.tool_calls.append(ToolRecord(call.id, call.name, args if args is not None else call.arguments,
                                                 res.status, res.content))
