@@ -206,3 +206,16 @@ def test_ctrl_c_stops_a_running_shell_command(lime: Lime) -> None:
     sent = lime.server.last.json["messages"]
     assert [m["role"] for m in sent] == ["user", "assistant", "tool", "user"]
     assert sent[2]["content"].startswith("cancelled: the user interrupted")
+
+
+def test_a_session_open_in_a_repl_is_not_appended_to_by_another_lime(lime: Lime) -> None:
+    lime.server.enqueue(reply("first"))
+    assert lime.run("-p", "start").returncode == 0
+    child = spawn(lime, "-c")
+    proc = lime.run("-c", "-p", "sneak in")
+    assert proc.returncode == 1 and "in use by another lime process" in proc.stderr
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    lime.server.enqueue(reply("now fine"))
+    assert lime.run("-c", "-p", "after").stdout == "now fine\n"

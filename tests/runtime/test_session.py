@@ -152,3 +152,16 @@ def test_streamed_text_survives_a_crash_and_is_superseded_by_the_final_message(t
     final = Session.load(s.path)
     assert [m["content"] for m in final.messages] == ["q", "Hello wor", "again", "Final"]
     assert final.warnings == []
+
+
+def test_a_session_open_in_one_process_is_refused_to_another(tmp_path: Path) -> None:
+    s = _new(tmp_path)
+    s.append({"role": "user", "content": "hi"})
+    other = Session.load(s.path)
+    with pytest.raises(SessionError, match="in use by another lime process"):
+        other.claim()
+    s.close()
+    other.claim()
+    other.append({"role": "user", "content": "mine now"})
+    other.close()
+    assert Session.load(s.path).messages[-1]["content"] == "mine now"

@@ -126,6 +126,7 @@ def setup(args: argparse.Namespace, *, say: Any) -> Setup:
     if resumed:
         ref = "latest" if args.continue_session else args.resume
         session = sessions.Session.load(sessions.find(ref))
+        session.claim()
         for w in session.warnings:
             say(f"warning: {w}")
         if args.system:

@@ -10,6 +10,7 @@ which loading skips with a warning.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import secrets
@@ -196,9 +197,17 @@ class Session:
                 if directory.is_relative_to(config.config_home()):
                     config.ensure_home()
                 directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
             except OSError as exc:
                 raise SessionError(f"cannot write session {self.path}: {exc.strerror or exc}") from None
+            try:
+                # Two processes appending to one conversation would interleave two histories.
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                raise SessionError(f"session {self.id} is in use by another lime process; wait for it to "
+                                   "finish, or start a new session") from None
+            self._fd = fd
             if self._needs_newline:
                 os.write(self._fd, b"\n")
                 self._needs_newline = False
@@ -267,6 +276,10 @@ class Session:
         self.messages = self._compacted(summary_message, keep_last)
         self.compactions += 1
         self._write({"type": "compaction", "summary_message": summary_message, "keep_last": keep_last, **meta})
+
+    def claim(self) -> None:
+        """Take the session's lock now (a resumed session), not at its first write."""
+        self._open()
 
     def close(self) -> None:
         if self._fd is not None:
