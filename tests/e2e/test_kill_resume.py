@@ -21,7 +21,9 @@ def test_kill_9_mid_stream_then_resume(lime: Lime) -> None:
         assert proc.stdout is not None
         seen = b""
         while len(seen) < 600:  # about 2.5 s of streaming: past the first save of the partial answer
-            seen += proc.stdout.read1(4096)
+            chunk = proc.stdout.read1(4096)
+            assert chunk, "lime stopped before it was killed"
+            seen += chunk
         assert seen.startswith(b"word")
     finally:
         os.kill(proc.pid, signal.SIGKILL)
