@@ -33,10 +33,12 @@ def test_piped_stdin_is_appended_to_the_prompt_and_works_alone(lime: Lime) -> No
 
 def test_system_prompt_and_model_flag(lime: Lime) -> None:
     lime.server.enqueue(reply("ok"))
-    proc = lime.run("--model", "other-model", "--system", "Be terse.", "--reasoning", "high", "-p", "hi")
+    proc = lime.run("--model", "other-model", "--system", "Be terse.", "--reasoning", "high", "--max-tokens", "77",
+                    "-p", "hi")
     assert proc.returncode == 0, proc.stderr
     body = lime.server.last.json
     assert body["model"] == "other-wire"
+    assert body.get("max_tokens", body.get("max_completion_tokens")) == 77 and body["reasoning_effort"] == "high"
     assert body["messages"][0] == {"role": "system", "content": "Be terse."}
 
 
@@ -86,6 +88,10 @@ def test_failures_are_one_line_and_non_zero(lime: Lime) -> None:
 def test_reasoning_refused_on_a_model_that_does_not_take_it(lime: Lime) -> None:
     proc = lime.run("--reasoning", "high", "-p", "hi")
     assert proc.returncode == 2 and "does not take a reasoning level" in proc.stderr
+    proc = lime.run("--verbosity", "low", "-p", "hi")
+    assert proc.returncode == 2 and "does not take a verbosity setting" in proc.stderr
+    proc = lime.run("--model", "other-model", "--reasoning", "extreme", "-p", "hi")
+    assert proc.returncode == 2 and "choose from low, medium, high" in proc.stderr
     assert lime.server.requests == []
 
 
