@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import threading
 from typing import TYPE_CHECKING, Any
 
 from lime.cli.chat import (
@@ -130,6 +131,9 @@ class Repl:
         self.s = s
         self.agent = agent
         self.args = args
+        # Loading the tokenizer takes a noticeable moment: do it while the user types the first line.
+        self._warm = threading.Thread(target=_warm_tokenizer, daemon=True)
+        self._warm.start()
 
     def banner(self) -> None:
         r = self.agent.route
@@ -178,6 +182,8 @@ class Repl:
     def toolbar(self) -> str:
         """Model and context use, computed once per prompt (not on every keystroke)."""
         r = self.agent.route
+        if self._warm.is_alive():
+            return f" {r.slug} · {self.agent.policy.mode}"
         try:
             used = self.agent.estimated_input(self.agent.tool_specs())
         except Exception:  # a toolbar must never break the prompt
@@ -337,6 +343,15 @@ class Repl:
         self.s.session.clear()
         self.agent._anchor = None
         self.console.print("conversation cleared", style="dim")
+
+
+def _warm_tokenizer() -> None:
+    try:
+        from lime.tokens import count_text
+
+        count_text("warm up")
+    except Exception:  # only a warm-up: the real call reports any problem
+        pass
 
 
 COMMANDS = ("model", "reasoning", "verbosity", "status", "compact", "clear", "help", "exit")
