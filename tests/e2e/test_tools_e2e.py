@@ -111,3 +111,12 @@ def test_stream_json_reports_tool_events_in_order(lime: Lime) -> None:
     assert kinds == ["start", "tool_call", "tool_result", "tool_call", "tool_result", "result"]
     assert events[1]["name"] == "read_file" and events[2]["status"] == "ok"
     assert events[-1]["text"] == "I bumped the count."
+
+
+def test_bad_tool_flags_fail_before_anything_starts(lime: Lime) -> None:
+    for flags, words in ((["--allowedTools", "Frobnicate"], "unknown tool"),
+                         (["--add-dir", "does/not/exist"], "not a directory"),
+                         (["--dangerously-skip-permissions", "--permission-mode", "plan"], "conflicts")):
+        proc = lime.run(*flags, "-p", "hi")
+        assert proc.returncode == 2 and words in proc.stderr
+    assert lime.server.requests == [] and lime.sessions() == []

@@ -20,8 +20,9 @@ if TYPE_CHECKING:
     from lime.catalog.routing import Route
     from lime.providers.openai_compat.types import ToolCall
     from lime.runtime.agent import Agent, Approval, Settings
+    from lime.runtime.permissions import Policy
     from lime.runtime.session import Session
-    from lime.runtime.tools import Tool, ToolResult
+    from lime.runtime.tools import Tool, ToolResult, Workspace
 
 VERBOSITY_LEVELS = ("low", "medium", "high")
 
@@ -68,6 +69,8 @@ class Setup:
     session: Session
     settings: Settings
     resumed: bool
+    policy: Policy
+    workspace: Workspace
 
 
 def activate(route: Route) -> Route:
@@ -115,6 +118,8 @@ def setup(args: argparse.Namespace, *, say: Any) -> Setup:
     from lime.catalog.routing import resolve_route, select_model
     from lime.runtime import session as sessions
     from lime.runtime.agent import Settings
+    from lime.runtime.permissions import Policy
+    from lime.runtime.tools import Workspace
 
     if args.continue_session and args.resume:
         raise UsageError("use either --continue or --resume, not both")
@@ -122,6 +127,9 @@ def setup(args: argparse.Namespace, *, say: Any) -> Setup:
         raise UsageError("--max-turns must be at least 1")
     if args.max_tokens is not None and args.max_tokens < 1:
         raise UsageError("--max-tokens must be at least 1")
+    # Bad tool flags fail before anything starts (a local server, a session file).
+    policy = Policy.from_args(args.permission_mode, args.dangerously_skip_permissions, args.allowed_tools)
+    workspace = Workspace.create(add_dirs=args.add_dirs)
     resumed = bool(args.continue_session or args.resume)
     if resumed:
         ref = "latest" if args.continue_session else args.resume
@@ -155,7 +163,7 @@ def setup(args: argparse.Namespace, *, say: Any) -> Setup:
     )
     if not args.no_tools and not route.capabilities.tools and args.verbose:
         say(f"note: tools are not offered: {route.slug} on {route.service} does not declare function calling")
-    return Setup(route, session, settings, resumed)
+    return Setup(route, session, settings, resumed, policy, workspace)
 
 
 def _soft(check: Any, route: Route, level: str | None) -> str | None:
@@ -169,12 +177,8 @@ def _soft(check: Any, route: Route, level: str | None) -> str | None:
 
 def make_agent(args: argparse.Namespace, s: Setup, ui: Any) -> Agent:
     from lime.runtime.agent import Agent
-    from lime.runtime.permissions import Policy
-    from lime.runtime.tools import Workspace
 
-    policy = Policy.from_args(args.permission_mode, args.dangerously_skip_permissions, args.allowed_tools)
-    workspace = Workspace.create(add_dirs=args.add_dirs)
-    return Agent(s.route, s.session, policy=policy, workspace=workspace, settings=s.settings, ui=ui)
+    return Agent(s.route, s.session, policy=s.policy, workspace=s.workspace, settings=s.settings, ui=ui)
 
 
 # -- user interfaces for the agent loop -----------------------------------------------------------
