@@ -69,6 +69,13 @@ def main() -> None:
     full.print(Markdown(text))  # type: ignore[attr-defined]
     one_full = time.perf_counter() - s
 
+    # A renderer that redraws the whole answer on each refresh renders, on average, half the answer
+    # per refresh; give it the same number of refreshes this run's live tail needed.
+    half = console()
+    s = time.perf_counter()
+    half.print(Markdown(text[: len(text) // 2]))  # type: ignore[attr-defined]
+    naive = (time.perf_counter() - s) * max(1, ms.tail_renders)
+
     print(f"streamed answer: {lines} lines, {len(text):,} characters, {len(pieces):,} chunks of {size} characters")
     print(f"  MarkdownStream total:       {wall * 1000:8.1f} ms wall, {cpu * 1000:8.1f} ms CPU")
     print(f"  per chunk (mean):           {wall / len(pieces) * 1e6:8.1f} us")
@@ -77,6 +84,8 @@ def main() -> None:
     print(f"  one full render of answer:  {one_full * 1000:8.1f} ms  (a redraw-everything renderer pays this on "
           "every refresh)")
     print(f"  ratio stream total / one full render: {wall / one_full:.2f}")
+    print(f"  redraw-everything estimate, {ms.tail_renders} refreshes x half-answer render: {naive:.1f} s "
+          f"({naive / wall:.0f}x the incremental renderer)")
 
 
 if __name__ == "__main__":
