@@ -55,6 +55,13 @@ def test_json_output(lime: Lime) -> None:
     assert data["session"] == lime.sessions()[0].stem
 
 
+def test_an_answer_cut_at_the_token_limit_is_flagged(lime: Lime) -> None:
+    lime.server.enqueue(reply("The beginning of a long", finish_reason="length"))
+    proc = lime.run("--max-tokens", "5", "-p", "write an essay")
+    assert proc.returncode == 0 and proc.stdout == "The beginning of a long\n"
+    assert "stopped at the output token limit (--max-tokens)" in proc.stderr
+
+
 def test_json_output_marks_estimated_usage(lime: Lime) -> None:
     lime.server.enqueue(reply("no usage from this server", usage=None))
     data = json.loads(lime.run("--output-format", "json", "-p", "hi").stdout)

@@ -278,6 +278,11 @@ class Agent:
             if completion.usage and not completion.usage.estimated:
                 self._anchor = (len(self.messages), completion.usage.prompt_tokens + completion.usage.completion_tokens)
             if not completion.tool_calls:
+                if completion.finish_reason == "length":
+                    self.ui.notice("the answer stopped at the output token limit"
+                                   + (" (--max-tokens)" if self.settings.max_tokens else ""))
+                elif completion.finish_reason == "content_filter":
+                    self.ui.notice("the service's content filter stopped the answer")
                 return result
             last_allowed = result.requests < self.settings.max_turns
             self._run_tools(completion.tool_calls, result, run=last_allowed)
