@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from lime.cli.chat import (
@@ -225,8 +226,14 @@ class Repl:
     def answer(self, text: str) -> None:
         from lime.runtime.agent import Cancelled
 
+        started = time.monotonic()
         try:
             result = self.agent.run(text)
+            if self.args.verbose:
+                u = result.usage
+                self.console.print(f"↳ {u.prompt_tokens:,} in · {u.completion_tokens:,} out tokens"
+                                   f"{' (estimated)' if u.estimated else ''} · {result.requests} request(s) · "
+                                   f"{time.monotonic() - started:.1f} s", style="dim", highlight=False)
             if result.stopped == "max_turns":
                 self.console.print(f"[yellow]lime:[/yellow] stopped after {result.requests} model requests "
                                    "(--max-turns); say 'continue' to go on", highlight=False)
