@@ -77,3 +77,27 @@ def test_compact_on_demand_is_a_repl_command(lime: Lime) -> None:
     lime.run("-p", "hi")
     lime.run("-c", "-p", "hi again")
     assert not any(_is_summary_request(r) for r in lime.server.chat_requests)
+
+
+def test_compaction_in_the_middle_of_a_tool_loop_keeps_calls_with_their_results(lime: Lime) -> None:
+    from support.fakeserver import tool_call_stream
+
+    (lime.cwd / "big.txt").write_text((WORDS + "\n") * 60)
+    lime.server.enqueue(
+        tool_call_stream([("read_file", {"path": "big.txt"})]),
+        tool_call_stream([("read_file", {"path": "big.txt", "start_line": 2})]),
+        reply("SUMMARY: read big.txt once."),
+        tool_call_stream([("grep", {"pattern": "unicorns", "path": "big.txt"})]),
+        reply("All read."),
+    )
+    proc = lime.run("-p", "read big.txt twice then grep it", LIME_CODE_AUTO_COMPACT_INPUT_TOKENS="2500")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "All read.\n"
+    reqs = lime.server.chat_requests
+    assert [_is_summary_request(r) for r in reqs] == [False, False, True, False, False]
+    for r in reqs[3:]:
+        msgs = r.json["messages"]
+        ids_called = {c["id"] for m in msgs for c in m.get("tool_calls") or []}
+        assert msgs[0]["role"] != "tool"
+        assert all(m["tool_call_id"] in ids_called for m in msgs if m["role"] == "tool"), "orphaned tool result"
+    assert "SUMMARY: read big.txt once." in reqs[3].json["messages"][0]["content"]
