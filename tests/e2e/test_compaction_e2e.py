@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from support.fakeserver import overflow, reply
 
 from .conftest import Lime, user_texts
@@ -16,11 +18,13 @@ def _is_summary_request(req) -> bool:  # type: ignore[no-untyped-def]
     return not req.stream and "You summarise a conversation" in req.json["messages"][0]["content"]
 
 
-def test_threshold_compaction_is_recorded_and_replayed_on_resume(lime: Lime) -> None:
+@pytest.mark.parametrize("knob", [{"LIME_CODE_AUTO_COMPACT_INPUT_TOKENS": "600"},
+                                  {"LIME_AUTOCOMPACT_PCT_OVERRIDE": "2"}])  # 2% of the 32,000 window
+def test_threshold_compaction_is_recorded_and_replayed_on_resume(lime: Lime, knob: dict[str, str]) -> None:
     lime.server.enqueue(reply(LONG_A), reply("SUMMARY: the user talked about foxes."), reply("second answer"),
                         reply("third answer"))
     assert lime.run("-p", LONG_Q).returncode == 0
-    proc = lime.run("-c", "-p", "next question", LIME_CODE_AUTO_COMPACT_INPUT_TOKENS="600")
+    proc = lime.run("-c", "-p", "next question", **knob)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "second answer\n"
     assert "compacting 2 earlier messages (auto)" in proc.stderr
