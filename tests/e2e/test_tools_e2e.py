@@ -100,6 +100,11 @@ def test_no_tools_flag_and_models_without_tools(lime: Lime) -> None:
     assert "tools" not in lime.server.last.json
     lime.run("--model", "other-model", "-p", "x")
     assert "tools" not in lime.server.last.json
+    # A call the model invents anyway is answered, never run.
+    lime.server.enqueue(tool_call_stream([("write_file", {"path": "x.txt", "content": "x"})]), reply("ok"))
+    proc = lime.run("--no-tools", "--dangerously-skip-permissions", "-p", "x")
+    assert proc.returncode == 0 and not (lime.cwd / "x.txt").exists()
+    assert "no tools are available" in lime.server.last.json["messages"][-1]["content"]
 
 
 def test_stream_json_reports_tool_events_in_order(lime: Lime) -> None:

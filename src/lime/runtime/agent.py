@@ -285,7 +285,7 @@ class Agent:
                     self.ui.notice("the service's content filter stopped the answer")
                 return result
             last_allowed = result.requests < self.settings.max_turns
-            self._run_tools(completion.tool_calls, result, run=last_allowed)
+            self._run_tools(completion.tool_calls, result, run=last_allowed, offered=tools)
             if not last_allowed:
                 result.stopped = "max_turns"
                 return result
@@ -355,7 +355,8 @@ class Agent:
 
     # -- tools ---------------------------------------------------------------------------
 
-    def _run_tools(self, calls: list[ToolCall], result: TurnResult, *, run: bool) -> None:
+    def _run_tools(self, calls: list[ToolCall], result: TurnResult, *, run: bool,
+                   offered: list[ToolSpec] | None) -> None:
         prepared: list[tuple[ToolCall, Tool | None, dict[str, Any] | None, ToolResult | None]] = []
         for call in calls:
             tool = TOOLS.get(call.name)
@@ -363,6 +364,9 @@ class Agent:
             early: ToolResult | None = None
             if not run:
                 early = ToolResult("not run: the turn limit (--max-turns) was reached", "denied")
+            elif offered is None:
+                # A server that invents tool calls when none were offered must not get them run.
+                early = ToolResult("error: no tools are available in this conversation", "denied")
             elif tool is None:
                 early = ToolResult(f"error: unknown tool {call.name!r}; available: {', '.join(TOOLS)}", "error")
             else:
