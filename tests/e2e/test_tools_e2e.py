@@ -8,7 +8,7 @@ import pytest
 
 from support.fakeserver import reply, tool_call_stream
 
-from .conftest import Lime
+from .conftest import KEY, Lime
 
 ORIGINAL = "greeting = 'hello'\ncount = 1\n"
 
@@ -125,3 +125,19 @@ def test_bad_tool_flags_fail_before_anything_starts(lime: Lime) -> None:
         proc = lime.run(*flags, "-p", "hi")
         assert proc.returncode == 2 and words in proc.stderr
     assert lime.server.requests == [] and lime.sessions() == []
+
+
+def test_tools_never_hand_the_api_key_to_the_model_or_the_session(lime: Lime) -> None:
+    creds = str(lime.home / "credentials.json")
+    lime.server.enqueue(
+        tool_call_stream([("shell", {"command": f"cat {creds}; env"}), ("read_file", {"path": creds})]),
+        reply("nothing to see"),
+    )
+    proc = lime.run("--dangerously-skip-permissions", "-p", "find the key", OPENAI_API_KEY=KEY)
+    assert proc.returncode == 0, proc.stderr
+    body = lime.server.last.body.decode()
+    assert "openai_compat:fake" in body  # the file was read by the shell...
+    assert KEY not in body  # ...but the key itself was masked
+    assert "outside the workspace" in body or "configuration directory" in body
+    (path,) = lime.sessions()
+    assert KEY not in path.read_text()

@@ -91,3 +91,25 @@ def test_bad_arguments_come_back_as_errors() -> None:
         parse_arguments("{oops")
     assert parse_arguments("") == {}
     assert os.sep == "/"
+
+
+def test_lime_config_home_and_keys_stay_out_of_reach(tmp_path: Path) -> None:
+    home = tmp_path / "proj" / ".limehome"
+    home.mkdir(parents=True)
+    (home / "credentials.json").write_text('{"buckets": {"x": {"api_key": "sk-secret-abcdef123456"}}}')
+    (tmp_path / "proj" / "notes.txt").write_text("the key is sk-secret-abcdef123456\n")
+    ws = Workspace(tmp_path / "proj", [], [home.resolve()], ["sk-secret-abcdef123456"])
+    r = call(ws, "read_file", path=".limehome/credentials.json")
+    assert r.status == "error" and "configuration directory" in r.content
+    assert ".limehome" not in call(ws, "list_files").content
+    assert "sk-secret-abcdef123456" not in call(ws, "grep", pattern="sk-").content
+    assert "sk-...3456" in call(ws, "read_file", path="notes.txt").content
+    out = call(ws, "shell", command="cat .limehome/credentials.json; echo ${GROQ_API_KEY:-unset}").content
+    assert "sk-secret-abcdef123456" not in out
+
+
+def test_shell_does_not_see_api_key_variables(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GROQ_API_KEY", "gsk-zzzzzzzzzzzzzzzz")
+    monkeypatch.setenv("SOME_OTHER_API_KEY", "other-zzzzzzzzzzzz")
+    out = call(ws, "shell", command="echo ${GROQ_API_KEY:-unset} ${SOME_OTHER_API_KEY:-unset}").content
+    assert out.startswith("unset unset")

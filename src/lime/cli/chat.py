@@ -163,7 +163,22 @@ def setup(args: argparse.Namespace, *, say: Any) -> Setup:
     )
     if not args.no_tools and not route.capabilities.tools and args.verbose:
         say(f"note: tools are not offered: {route.slug} on {route.service} does not declare function calling")
+    workspace.secrets = known_secrets(route)
     return Setup(route, session, settings, resumed, policy, workspace)
+
+
+def known_secrets(route: Route) -> list[str]:
+    """Every API key lime knows of: tool outputs are masked for them before the model or a session sees them."""
+    import contextlib
+    import os
+
+    from lime.auth import store
+
+    keys = {route.api_key or ""}
+    with contextlib.suppress(LimeError):
+        keys |= {c.api_key for c in store.load_all().values()}
+    keys |= {v for k, v in os.environ.items() if k.endswith("_API_KEY")}
+    return sorted(k for k in keys if len(k) >= 8)
 
 
 def _soft(check: Any, route: Route, level: str | None) -> str | None:

@@ -21,6 +21,7 @@ from lime.cli.chat import (
     check_reasoning,
     check_verbosity,
     describe_call,
+    known_secrets,
     make_agent,
     result_summary,
     setup,
@@ -293,6 +294,7 @@ class Repl:
             self.console.print(f"note: {route.slug} takes no verbosity setting; /verbosity unset", style="dim")
             settings.verbosity = None
         self.agent.set_route(route)
+        self.agent.workspace.secrets = known_secrets(route)
         self.s.session.set_model(route.slug)
         self.console.print(f"model: [bold]{_esc(route.slug)}[/bold] ({_esc(route.service)})", highlight=False)
 

@@ -54,9 +54,14 @@ class ToolResult:
 class Workspace:
     cwd: Path
     extra: list[Path] = field(default_factory=list)
+    # lime's own config home (credentials, local server key) is never readable by tools.
+    private: list[Path] = field(default_factory=list)
+    # Key values that must never come back from a tool (masked in outputs).
+    secrets: list[str] = field(default_factory=list, repr=False)
 
     @classmethod
     def create(cls, cwd: Path | None = None, add_dirs: list[str] | None = None) -> Workspace:
+        from lime import config
         from lime.errors import UsageError
 
         base = (cwd or Path.cwd()).resolve()
@@ -66,7 +71,16 @@ class Workspace:
             if not p.is_dir():
                 raise UsageError(f"--add-dir {raw}: not a directory")
             extra.append(p)
-        return cls(base, extra)
+        return cls(base, extra, [config.config_home().expanduser().resolve()])
+
+    def is_private(self, path: Path) -> bool:
+        return any(path == p or path.is_relative_to(p) for p in self.private)
+
+    def scrub(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret and len(secret) >= 8 and secret in text:
+                text = text.replace(secret, f"{secret[:3]}...{secret[-4:]}" if len(secret) > 12 else "****")
+        return text
 
     @property
     def roots(self) -> list[Path]:
@@ -79,6 +93,8 @@ class Workspace:
         if not any(path == r or path.is_relative_to(r) for r in self.roots):
             roots = ", ".join(str(r) for r in self.roots)
             raise ToolFailure(f"{raw} is outside the workspace ({roots}); access refused")
+        if self.is_private(path):
+            raise ToolFailure(f"{raw} is inside lime's configuration directory (credentials); access refused")
         if must_exist and not path.exists():
             raise ToolFailure(f"{raw}: no such file or directory")
         return path
@@ -216,11 +232,11 @@ def edit_file(ws: Workspace, args: dict[str, Any]) -> str:
     return f"edited {ws.show(path)} ({count if replace_all else 1} replacement{'s' if replace_all and count > 1 else ''})"
 
 
-def _walk(root: Path) -> list[Path]:
+def _walk(root: Path, ws: Workspace) -> list[Path]:
     out: list[Path] = []
     for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
         base = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not ws.is_private(base / d))
         out.extend(base / f for f in sorted(filenames))
         if len(out) > 50_000:
             break
@@ -236,11 +252,12 @@ def list_files(ws: Workspace, args: dict[str, Any]) -> str:
         return ws.show(root)
     if not pattern:
         entries = sorted(root.iterdir(), key=lambda p: (not p.is_dir(), p.name))
-        shown = [ws.show(p) + ("/" if p.is_dir() else "") for p in entries if p.name not in SKIP_DIRS]
+        shown = [ws.show(p) + ("/" if p.is_dir() else "") for p in entries
+                 if p.name not in SKIP_DIRS and not ws.is_private(p.resolve())]
     else:
         pat = pattern[3:] if pattern.startswith("**/") else pattern
         shown = []
-        for p in _walk(root):
+        for p in _walk(root, ws):
             rel = str(p.relative_to(root))
             if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(rel, pat) or fnmatch.fnmatch(p.name, pat):
                 shown.append(ws.show(p))
@@ -261,7 +278,7 @@ def grep(ws: Workspace, args: dict[str, Any]) -> str:
         raise ToolFailure(f"bad regular expression: {exc}") from None
     root = ws.resolve(args.get("path") or ".", must_exist=True)
     glob = args.get("glob")
-    files = [root] if root.is_file() else _walk(root)
+    files = [root] if root.is_file() else _walk(root, ws)
     hits: list[str] = []
     for f in files:
         if glob and not fnmatch.fnmatch(f.name, glob) and not fnmatch.fnmatch(str(f.relative_to(root)), glob):
@@ -311,6 +328,14 @@ def _drain(stream: Any, keep: int, limit: int, proc: subprocess.Popen[bytes], ou
     out.update(head=bytes(head), tail=bytes(tail), total=total)
 
 
+def _shell_env() -> dict[str, str]:
+    """The environment for commands the model runs, without the API keys lime itself uses."""
+    from lime.catalog.presets import PRESETS
+
+    secret_vars = {p.env_var for p in PRESETS.values() if p.env_var} | {"OPENAI_API_KEY"}
+    return {k: v for k, v in os.environ.items() if k not in secret_vars and not k.endswith("_API_KEY")}
+
+
 def shell(ws: Workspace, args: dict[str, Any]) -> str:
     command = args.get("command")
     if not isinstance(command, str) or not command.strip():
@@ -323,7 +348,7 @@ def shell(ws: Workspace, args: dict[str, Any]) -> str:
     timeout = max(1.0, min(timeout, SHELL_TIMEOUT_MAX))
     proc = subprocess.Popen(
         ["/bin/sh", "-c", command], cwd=ws.cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, start_new_session=True,
+        stderr=subprocess.STDOUT, start_new_session=True, env=_shell_env(),
     )
     out: dict[str, Any] = {}
     reader = threading.Thread(target=_drain, args=(proc.stdout, MAX_OUTPUT_CHARS, SHELL_OUTPUT_LIMIT, proc, out),
@@ -400,8 +425,8 @@ def parse_arguments(raw: str) -> dict[str, Any]:
 
 def run_tool(tool: Tool, ws: Workspace, args: dict[str, Any]) -> ToolResult:
     try:
-        return ToolResult(tool.run(ws, args))
+        return ToolResult(ws.scrub(tool.run(ws, args)))
     except ToolFailure as exc:
-        return ToolResult(f"error: {exc}", "error")
+        return ToolResult(ws.scrub(f"error: {exc}"), "error")
     except OSError as exc:
         return ToolResult(f"error: {exc.strerror or exc}", "error")
