@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from lime.errors import LimeError, UsageError
+from lime.errors import ConfigError, LimeError, UsageError
 
 if TYPE_CHECKING:
     from lime.catalog.routing import Route
@@ -148,7 +148,17 @@ def setup(args: argparse.Namespace, *, say: Any) -> Setup:
         if choice.reason == "offline default":
             say(f"no model chosen and no API key configured: using the local model {slug} (offline)")
         session = sessions.Session.new(slug, system=args.system)
-    route = activate(resolve_route(slug))
+    route = resolve_route(slug)
+    try:
+        route = activate(route)
+    except ConfigError:
+        if resumed or choice.reason != "built-in default" or route.credential.source != "missing":
+            raise
+        from lime.local.paths import INSTALL_HINT
+
+        # Nothing configured at all: name both ways forward, not only the default model's key.
+        raise ConfigError(f"no model chosen and no API key configured (the default {slug} needs one); "
+                          f"{INSTALL_HINT}") from None
     if resumed and route.slug != session.model:
         session.set_model(route.slug)
     reasoning = args.reasoning if args.reasoning is not None else session.settings.get("reasoning")

@@ -34,6 +34,15 @@ def run_status(args: argparse.Namespace) -> int:
         ("param preset", e.param_preset),
         ("capabilities", ", ".join(route.capabilities.flags()) or "none"),
     ]
+    from lime.runtime.session import latest_summary
+
+    last = latest_summary()
+    if last is not None:
+        tokens = f"{last['prompt_tokens']:,} prompt + {last['completion_tokens']:,} completion tokens"
+        lines.append(("latest session", f"{last['id']} ({last['model']}, {last['messages']} messages)"))
+        lines.append(("session usage", f"{tokens} over {last['requests']} request" + ("" if last["requests"] == 1 else "s")
+                      + (" (partly estimated)" if last["estimated"] else "")
+                      + (f", {last['compactions']} compactions" if last["compactions"] else "")))
     width = max(len(k) for k, _ in lines)
     for key, value in lines:
         print(f"{key + ':':<{width + 1}} {value}")

@@ -300,7 +300,7 @@ class Agent:
         result.usage.estimated = result.usage.estimated or usage.estimated
 
     def _request(self, tools: list[ToolSpec] | None, result: TurnResult) -> Completion:
-        from lime.providers.openai_compat.errors import ContextOverflowError
+        from lime.providers.openai_compat.errors import ContextOverflowError, ProviderError
 
         try:
             return self._stream_once(tools)
@@ -313,7 +313,21 @@ class Agent:
             if not self.compact("context overflow; will retry"):
                 raise
             result.compactions += 1
+        except ProviderError as exc:
+            if not self._restart_local_server(exc):
+                raise
         return self._stream_once(tools)
+
+    def _restart_local_server(self, exc: Exception) -> bool:
+        """lime's own server went away mid-conversation (stopped, killed, idled out): start it again."""
+        partial = getattr(exc, "partial", None)
+        if getattr(exc, "kind", None) != "connection" or not self.route.managed_local or (partial and partial.text):
+            return False
+        from lime.local.connect import activate
+
+        self.ui.notice("the local server stopped answering; starting it again")
+        self.set_route(activate(self.route))
+        return True
 
     def _stream_once(self, tools: list[ToolSpec] | None) -> Completion:
         from lime.providers.openai_compat.errors import ProviderError
