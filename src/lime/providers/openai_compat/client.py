@@ -340,15 +340,13 @@ class ChatClient(_BaseClient):
         self.close()
 
 
-class ChatStream:
-    """Iterate for events; ``.completion`` holds the answer so far; ``.close()`` hangs up at once."""
+class _StreamState:
+    """What the sync and async streams share: the exchange, the answer so far, the closed flag."""
 
-    def __init__(self, client: ChatClient, ex: _Exchange) -> None:
-        self._client = client
+    def __init__(self, model: str, ex: _Exchange) -> None:
         self._ex = ex
-        self._proc = StreamProcessor(client.model, ex.estimator())
+        self._proc = StreamProcessor(model, ex.estimator())
         self._resp: httpx.Response | None = None
-        self._gen: Generator[StreamEvent, None, None] | None = None
         self._closed = False
 
     @property
@@ -362,6 +360,15 @@ class ChatStream:
     @property
     def request_body(self) -> dict[str, Any]:
         return self._ex.body
+
+
+class ChatStream(_StreamState):
+    """Iterate for events; ``.completion`` holds the answer so far; ``.close()`` hangs up at once."""
+
+    def __init__(self, client: ChatClient, ex: _Exchange) -> None:
+        super().__init__(client.model, ex)
+        self._client = client
+        self._gen: Generator[StreamEvent, None, None] | None = None
 
     def __iter__(self) -> Iterator[StreamEvent]:
         return self
@@ -518,28 +525,13 @@ class AsyncChatClient(_BaseClient):
         await self.close()
 
 
-class AsyncChatStream:
+class AsyncChatStream(_StreamState):
     """``async for`` events; ``.completion`` so far; ``await .close()`` (or cancel the task) hangs up."""
 
     def __init__(self, client: AsyncChatClient, ex: _Exchange) -> None:
+        super().__init__(client.model, ex)
         self._client = client
-        self._ex = ex
-        self._proc = StreamProcessor(client.model, ex.estimator())
-        self._resp: httpx.Response | None = None
         self._gen: AsyncGenerator[StreamEvent, None] | None = None
-        self._closed = False
-
-    @property
-    def completion(self) -> Completion:
-        """The answer so far; once the stream is over (even cut short), with usage filled in."""
-        c = self._proc.snapshot()
-        if self._closed and c.usage is None and self._proc.output_started:
-            c.usage = self._proc.final_usage()
-        return c
-
-    @property
-    def request_body(self) -> dict[str, Any]:
-        return self._ex.body
 
     def __aiter__(self) -> AsyncChatStream:
         return self
