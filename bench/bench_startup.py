@@ -32,8 +32,11 @@ def main() -> None:
             subprocess.run([sys.executable, "-m", "lime", *args], env=env, capture_output=True, check=False)
         base = median_wall([sys.executable, "-c", "pass"], env, runs)
         print(f"python -c pass: {base * 1000:7.1f} ms (median of {runs})")
+        # The installed console script (what users run) when there is one, else ``python -m lime``.
+        script = os.path.join(os.path.dirname(sys.executable), "lime")
+        lime = [script] if os.access(script, os.X_OK) else [sys.executable, "-m", "lime"]
         for args in (["--help"], ["--version"], ["model", "list"], ["status"]):
-            t = median_wall([sys.executable, "-m", "lime", *args], env, runs)
+            t = median_wall([*lime, *args], env, runs)
             print(f"lime {' '.join(args):<12} {t * 1000:7.1f} ms  = {t / base:4.2f}x bare python")
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import secrets
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,6 +34,8 @@ class SessionError(LimeError):
 
 def new_id() -> str:
     # Time-ordered prefix (sortable, and a date is a useful prefix to type) + randomness.
+    import secrets
+
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
 
 
