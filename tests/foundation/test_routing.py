@@ -97,3 +97,21 @@ def test_nothing_configured_and_no_local_model_names_both_ways_forward(lime: Lim
     res = lime("-p", "hello", env={"LIME_LOCAL_MODEL": str(tmp_path / "missing.gguf")})
     assert_one_line_error(res, "no API key configured", "lime[local]", "lime login")
     assert not (lime.home / "sessions").exists() or not any((lime.home / "sessions").iterdir())
+
+
+def test_closed_stdin_is_handled(lime: Lime) -> None:
+    """CI and cron start programs with standard input closed: never a traceback."""
+    import os
+    import subprocess
+    import sys
+
+    def run(*argv: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "lime", *argv], capture_output=True, text=True,
+                              env=lime.env, timeout=60, preexec_fn=lambda: os.close(0))
+
+    res = run()
+    assert res.returncode == 2 and "standard input is closed" in res.stderr and "Traceback" not in res.stderr
+    res = run("login", "--provider", "openai-compat", "--service", "groq", "--with-api-key")
+    assert res.returncode == 2 and "no standard input" in res.stderr and "Traceback" not in res.stderr
+    res = run("-p", "hi", "--model", "grok-4")
+    assert res.returncode == 1 and "no API key" in res.stderr and "Traceback" not in res.stderr

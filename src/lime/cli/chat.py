@@ -41,7 +41,10 @@ def run_chat(args: argparse.Namespace) -> int:
 def _gather_prompt(args: argparse.Namespace) -> str | None:
     """-p text, with piped stdin appended; stdin alone when piped with no -p; None for the REPL."""
     piped: str | None = None
-    if not sys.stdin.isatty():
+    if sys.stdin is None:  # started with standard input closed: only -p can give a prompt
+        if args.prompt is None:
+            raise UsageError("no prompt: standard input is closed (give -p PROMPT)")
+    elif not sys.stdin.isatty():
         try:
             piped = sys.stdin.read()
         except (OSError, UnicodeDecodeError) as exc:
@@ -237,7 +240,7 @@ def result_summary(result: ToolResult) -> str:
 
 def ask_on_terminal(tool: Tool, args: dict[str, Any], err: Any) -> Approval | None:
     """Ask y/n/always on the terminal; None when there is no terminal to ask on."""
-    if not (sys.stdin.isatty() and err.isatty()):
+    if sys.stdin is None or not (sys.stdin.isatty() and err.isatty()):
         return None
     detail = describe_call(tool.name, args)
     if tool.name == "edit_file":
