@@ -221,3 +221,8 @@ def local_idle_timeout() -> float:
     if value < 0:
         raise ConfigError(f"LIME_LOCAL_IDLE_TIMEOUT must be 0 (never) or positive, got {raw!r}")
     return value
+
+
+def local_threads() -> int | None:
+    """``LIME_LOCAL_THREADS``: generation threads for the local server (default: half the cores)."""
+    return _int_env("LIME_LOCAL_THREADS", None, minimum=1)

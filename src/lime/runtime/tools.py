@@ -77,9 +77,11 @@ class Workspace:
         return any(path == p or path.is_relative_to(p) for p in self.private)
 
     def scrub(self, text: str) -> str:
+        from lime.auth.store import mask_key
+
         for secret in self.secrets:
             if secret and len(secret) >= 8 and secret in text:
-                text = text.replace(secret, f"{secret[:3]}...{secret[-4:]}" if len(secret) > 12 else "****")
+                text = text.replace(secret, mask_key(secret))
         return text
 
     @property
