@@ -35,7 +35,7 @@ def test_next_turn_restarts_a_stopped_server(fresh_home: Path, tmp_path: Path) -
     finally:
         agent.close()
     assert second.text.strip()
-    assert any("starting it again" in n for n in ui.notices), ui.notices
+    assert any("started it again" in n for n in ui.notices), ui.notices
     info = manager.status()
     assert info is not None and info.info.pid != first_pid
     assert [m["role"] for m in Session.load(session.path).messages] == ["user", "assistant", "user", "assistant"]

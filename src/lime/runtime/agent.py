@@ -267,6 +267,7 @@ class Agent:
             if (self.needs_compaction(tools) and self._compacted_at != len(self.messages)
                     and self.compact("auto")):
                 result.compactions += 1
+            self._ensure_local_server()
             completion = self._request(tools, result)
             result.requests += 1
             self._add_usage(result, completion.usage)
@@ -318,6 +319,18 @@ class Agent:
                 raise
         return self._stream_once(tools)
 
+    def _ensure_local_server(self) -> None:
+        """Before each request on lime's own server: start it again if it stopped (~1 ms when it runs),
+        rather than spending the whole retry budget on a refused connection."""
+        if not self.route.managed_local:
+            return
+        from lime.local.connect import activate
+
+        route = activate(self.route)
+        if (route.base_url, route.api_key) != (self.route.base_url, self.route.api_key):
+            self.ui.notice("the local server had stopped; started it again")
+            self.set_route(route)
+
     def _restart_local_server(self, exc: Exception) -> bool:
         """lime's own server went away mid-conversation (stopped, killed, idled out): start it again."""
         partial = getattr(exc, "partial", None)
@@ -325,7 +338,7 @@ class Agent:
             return False
         from lime.local.connect import activate
 
-        self.ui.notice("the local server stopped answering; starting it again")
+        self.ui.notice("the local server stopped answering; started it again")
         self.set_route(activate(self.route))
         return True
 
