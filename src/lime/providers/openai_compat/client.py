@@ -361,6 +361,21 @@ class _StreamState:
     def request_body(self) -> dict[str, Any]:
         return self._ex.body
 
+    def _failed(self, exc: Exception, proc: StreamProcessor) -> float:
+        """Turn a failed attempt into a ProviderError; the delay before the retry, or raise it."""
+        import httpx
+
+        ex = self._ex
+        if isinstance(exc, httpx.HTTPError):
+            err: ProviderError = transport_error(exc, service=ex.client.service, model=ex.client.model,
+                                                 base_url=ex.client.base_url, phase="stream")
+        elif isinstance(exc, MalformedChunk | StreamErrorPayload):
+            err = ex.stream_error(exc, proc)
+        else:
+            assert isinstance(exc, ProviderError)  # a JSON body that was not a completion
+            err = exc
+        return ex.stream_failure(err, proc)
+
 
 class ChatStream(_StreamState):
     """Iterate for events; ``.completion`` holds the answer so far; ``.close()`` hangs up at once."""
@@ -403,13 +418,9 @@ class ChatStream(_StreamState):
             except httpx.HTTPError as exc:
                 if self._closed:
                     return
-                err = transport_error(exc, service=ex.client.service, model=ex.client.model,
-                                      base_url=ex.client.base_url, phase="stream")
-                delay = ex.stream_failure(err, proc)
-            except (MalformedChunk, StreamErrorPayload) as exc:
-                delay = ex.stream_failure(ex.stream_error(exc, proc), proc)
-            except ProviderError as err:  # a JSON body that was not a completion
-                delay = ex.stream_failure(err, proc)
+                delay = self._failed(exc, proc)
+            except (MalformedChunk, StreamErrorPayload, ProviderError) as exc:
+                delay = self._failed(exc, proc)
             finally:
                 self._resp = None  # finished with it: close() must not touch a pooled connection
                 resp.close()
@@ -570,13 +581,9 @@ class AsyncChatStream(_StreamState):
             except httpx.HTTPError as exc:
                 if self._closed:
                     return
-                err = transport_error(exc, service=ex.client.service, model=ex.client.model,
-                                      base_url=ex.client.base_url, phase="stream")
-                delay = ex.stream_failure(err, proc)
-            except (MalformedChunk, StreamErrorPayload) as exc:
-                delay = ex.stream_failure(ex.stream_error(exc, proc), proc)
-            except ProviderError as err:  # a JSON body that was not a completion
-                delay = ex.stream_failure(err, proc)
+                delay = self._failed(exc, proc)
+            except (MalformedChunk, StreamErrorPayload, ProviderError) as exc:
+                delay = self._failed(exc, proc)
             finally:
                 self._resp = None
                 await resp.aclose()
