@@ -16,7 +16,7 @@ from .conftest import Lime
 def spawn(lime: Lime, *args: str) -> pexpect.spawn:
     env = {**lime.env, "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm-256color"}
     child = pexpect.spawn(sys.executable, ["-m", "lime", *args], env=env, cwd=str(lime.cwd), encoding="utf-8",
-                          timeout=15, dimensions=(40, 110))
+                          timeout=30, dimensions=(40, 110))
     child.expect("model .*fake-model")
     child.expect("›")
     return child
@@ -76,7 +76,7 @@ def test_chat_slash_commands_and_resume(lime: Lime) -> None:
     lime.server.enqueue(reply("Third."))
     child = pexpect.spawn(sys.executable, ["-m", "lime", "-c"], env={**lime.env, "PROMPT_TOOLKIT_NO_CPR": "1",
                           "TERM": "xterm-256color", "LIME_MODEL": ""}, cwd=str(lime.cwd), encoding="utf-8",
-                          timeout=15, dimensions=(40, 110))
+                          timeout=30, dimensions=(40, 110))
     child.expect("model .*other-model")
     child.expect("resumed session")
     child.expect("›")
@@ -162,7 +162,7 @@ def test_one_shot_on_a_terminal_renders_markdown_and_can_ask(lime: Lime) -> None
     )
     env = {**lime.env, "TERM": "xterm-256color"}
     child = pexpect.spawn(sys.executable, ["-m", "lime", "-p", "change it"], env=env, cwd=str(lime.cwd),
-                          encoding="utf-8", timeout=15, dimensions=(40, 110))
+                          encoding="utf-8", timeout=30, dimensions=(40, 110))
     seen = io.StringIO()
     child.logfile_read = seen
     child.expect("write_file n.txt")
@@ -180,7 +180,7 @@ def test_one_shot_on_a_terminal_renders_markdown_and_can_ask(lime: Lime) -> None
 def test_ctrl_c_in_one_shot_exits_130_and_keeps_the_partial_answer(lime: Lime) -> None:
     lime.server.enqueue(text_stream("word " * 300, chunks=300, delay=0.03))
     child = pexpect.spawn(sys.executable, ["-m", "lime", "-p", "long story"], env={**lime.env, "TERM": "xterm"},
-                          cwd=str(lime.cwd), encoding="utf-8", timeout=15, dimensions=(40, 110))
+                          cwd=str(lime.cwd), encoding="utf-8", timeout=30, dimensions=(40, 110))
     child.expect("word word")
     child.sendintr()
     child.expect("cancelled")
