@@ -226,3 +226,10 @@ def local_idle_timeout() -> float:
 def local_threads() -> int | None:
     """``LIME_LOCAL_THREADS``: generation threads for the local server (default: half the cores)."""
     return _int_env("LIME_LOCAL_THREADS", None, minimum=1)
+
+
+def check_env() -> None:
+    """Read every numeric knob once, so a typo fails before anything starts (a server, a request)."""
+    for knob in (max_retries, auto_compact_tokens_override, auto_compact_pct_override, connect_timeout,
+                 read_timeout, retry_base_delay, retry_max_delay, local_ctx, local_idle_timeout, local_threads):
+        knob()

@@ -115,3 +115,11 @@ def test_closed_stdin_is_handled(lime: Lime) -> None:
     assert res.returncode == 2 and "no standard input" in res.stderr and "Traceback" not in res.stderr
     res = run("-p", "hi", "--model", "grok-4")
     assert res.returncode == 1 and "no API key" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_bad_env_knob_fails_before_anything_starts(lime: Lime) -> None:
+    for name, value in (("LIME_MAX_RETRIES", "abc"), ("LIME_READ_TIMEOUT", "-1"), ("LIME_LOCAL_CTX", "x"),
+                        ("LIME_AUTOCOMPACT_PCT_OVERRIDE", "500"), ("LIME_CODE_AUTO_COMPACT_INPUT_TOKENS", "0")):
+        res = lime("-p", "hi", env={name: value})
+        assert_one_line_error(res, name)
+        assert not lime.home.exists()  # no server state, no session: nothing was started

@@ -124,6 +124,9 @@ def setup(args: argparse.Namespace, *, say: Any) -> Setup:
     from lime.runtime.permissions import Policy
     from lime.runtime.tools import Workspace
 
+    from lime import config
+
+    config.check_env()
     if args.continue_session and args.resume:
         raise UsageError("use either --continue or --resume, not both")
     if args.max_turns is not None and args.max_turns < 1:
