@@ -118,13 +118,12 @@ def check_verbosity(route: Route, level: str | None) -> str | None:
 
 
 def setup(args: argparse.Namespace, *, say: Any) -> Setup:
+    from lime import config
     from lime.catalog.routing import resolve_route, select_model
     from lime.runtime import session as sessions
     from lime.runtime.agent import Settings
     from lime.runtime.permissions import Policy
     from lime.runtime.tools import Workspace
-
-    from lime import config
 
     config.check_env()
     if args.continue_session and args.resume:
