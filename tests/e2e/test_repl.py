@@ -17,7 +17,7 @@ def spawn(lime: Lime, *args: str) -> pexpect.spawn:
     env = {**lime.env, "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm-256color"}
     child = pexpect.spawn(sys.executable, ["-m", "lime", *args], env=env, cwd=str(lime.cwd), encoding="utf-8",
                           timeout=30, dimensions=(40, 110))
-    child.expect("model .*fake-model")
+    child.expect(r"model [^\r\n]*fake-model")
     child.expect("›")
     return child
 
@@ -50,9 +50,11 @@ def test_chat_slash_commands_and_resume(lime: Lime) -> None:
     child.expect("does not take a reasoning level")
     child.expect("›")
     child.send("/mod\t")  # Tab completes commands, then model slugs
+    child.expect("el")  # the completion is drawn before the next keys (it runs asynchronously)
     child.send(" other-m\t")
+    child.expect("odel")
     child.send("\r")
-    child.expect("model: .*other-model")
+    child.expect(r"model: [^\r\n]*other-model")
     child.expect("›")
     say(child, "/reasoning high")
     child.expect("reasoning: high")
@@ -77,7 +79,7 @@ def test_chat_slash_commands_and_resume(lime: Lime) -> None:
     child = pexpect.spawn(sys.executable, ["-m", "lime", "-c"], env={**lime.env, "PROMPT_TOOLKIT_NO_CPR": "1",
                           "TERM": "xterm-256color", "LIME_MODEL": ""}, cwd=str(lime.cwd), encoding="utf-8",
                           timeout=30, dimensions=(40, 110))
-    child.expect("model .*other-model")
+    child.expect(r"model [^\r\n]*other-model")
     child.expect("resumed session")
     child.expect("›")
     say(child, "third")
