@@ -4,7 +4,6 @@ service bucket points at the fake server."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -14,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from support.env import user_env
 from support.fakeserver import FakeServer
 
 KEY = "sk-e2e-test-0123456789abcdef"
@@ -57,10 +57,8 @@ def lime(tmp_path: Path, fake_server: FakeServer) -> Lime:
     home = tmp_path / "home"
     cwd = tmp_path / "work"
     cwd.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY") and not k.startswith("LIME_")}
-    env.update(LIME_CONFIG_HOME=str(home), LIME_MODELS_FILE=str(tmp_path / "models.json"), LIME_MAX_RETRIES="0",
-               PYTHONUNBUFFERED="1", COLUMNS="100", HOME=str(tmp_path))
-    env.pop("OPENAI_BASE_URL", None)
+    env = user_env(home, LIME_MODELS_FILE=str(tmp_path / "models.json"), LIME_MAX_RETRIES="0",
+                   PYTHONUNBUFFERED="1", COLUMNS="100", HOME=str(tmp_path))
     subprocess.run([sys.executable, "-m", "lime", "login", "--provider", "openai-compat", "--service", "fake",
                     "--with-api-key", "--with-base-url", fake_server.base_url], input=KEY + "\n", text=True,
                    env=env, check=True, capture_output=True)

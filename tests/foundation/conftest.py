@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -10,9 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from lime.catalog.presets import PRESETS
-
-SCRUB = {p.env_var for p in PRESETS.values() if p.env_var} | {"OPENAI_BASE_URL", "LIME_MODEL", "LIME_MODELS_FILE"}
+from support.env import isolate, user_env
 
 
 @dataclass
@@ -25,8 +22,7 @@ class Result:
 class Lime:
     def __init__(self, home: Path) -> None:
         self.home = home
-        self.env = {k: v for k, v in os.environ.items() if k not in SCRUB and not k.startswith("LIME_")}
-        self.env["LIME_CONFIG_HOME"] = str(home)
+        self.env = user_env(home)
 
     def __call__(self, *args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
         proc = subprocess.run(
@@ -43,12 +39,7 @@ class Lime:
 @pytest.fixture
 def lime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Lime:
     home = tmp_path / "home"
-    for name in SCRUB:
-        monkeypatch.delenv(name, raising=False)
-    for name in list(os.environ):
-        if name.startswith("LIME_"):
-            monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("LIME_CONFIG_HOME", str(home))
+    isolate(monkeypatch, home)
     return Lime(home)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import socket
 import threading
 from collections.abc import Iterator
@@ -16,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from support.env import isolate
 
 DATA = Path(__file__).parent / "data"
 REAL_PROPS: dict[str, Any] = json.loads((DATA / "llamacpp_props.json").read_text())
@@ -104,9 +105,6 @@ def props_server() -> Iterator[PropsServer]:
 @pytest.fixture
 def local_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An isolated config home; no LIME_* knob from the outer environment leaks in."""
-    for name in list(os.environ):
-        if name.startswith("LIME_"):
-            monkeypatch.delenv(name, raising=False)
     home = tmp_path / "home"
-    monkeypatch.setenv("LIME_CONFIG_HOME", str(home))
+    isolate(monkeypatch, home)
     return home

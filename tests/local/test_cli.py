@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
+
+from support.env import user_env
 
 BLOCK_XLLAMACPP = (
     "import sys, importlib.abc\n"
@@ -19,8 +20,7 @@ BLOCK_XLLAMACPP = (
 
 
 def _run(home: Path, *args: str, env: dict[str, str] | None = None, code: str | None = None) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("LIME_")}
-    base["LIME_CONFIG_HOME"] = str(home)
+    base = user_env(home)
     argv = [sys.executable, "-c", code, *args] if code else [sys.executable, "-m", "lime", *args]
     return subprocess.run(argv, capture_output=True, text=True, env={**base, **(env or {})}, timeout=60)
 

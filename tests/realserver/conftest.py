@@ -7,17 +7,14 @@ and their servers are stopped at teardown. Everything listens on 127.0.0.1 only.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from lime.local import manager, paths
+from support.env import isolate, user_env
 
-SCRUBBED = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GROQ_API_KEY", "OPENROUTER_API_KEY", "TOGETHER_API_KEY",
-            "MISTRAL_API_KEY", "DEEPINFRA_API_KEY", "CEREBRAS_API_KEY", "XAI_API_KEY", "PERPLEXITY_API_KEY",
-            "COHERE_API_KEY", "NVIDIA_API_KEY")
 # A server a crashed test run leaves behind goes away on its own.
 TEST_IDLE_TIMEOUT = "300"
 
@@ -34,19 +31,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def clean_env(home: Path, **extra: str) -> dict[str, str]:
     """The environment a user with no keys and only this config home would have."""
-    env = {k: v for k, v in os.environ.items() if k not in SCRUBBED and not k.startswith("LIME_")}
-    env["LIME_CONFIG_HOME"] = str(home)
-    env["LIME_LOCAL_IDLE_TIMEOUT"] = TEST_IDLE_TIMEOUT
-    env.update(extra)
-    return env
+    return user_env(home, **{"LIME_LOCAL_IDLE_TIMEOUT": TEST_IDLE_TIMEOUT, **extra})
 
 
 def _apply_env(mp: pytest.MonkeyPatch, home: Path) -> None:
-    for name in list(os.environ):
-        if name.startswith("LIME_") or name in SCRUBBED:
-            mp.delenv(name, raising=False)
-    mp.setenv("LIME_CONFIG_HOME", str(home))
-    mp.setenv("LIME_LOCAL_IDLE_TIMEOUT", TEST_IDLE_TIMEOUT)
+    isolate(mp, home, LIME_LOCAL_IDLE_TIMEOUT=TEST_IDLE_TIMEOUT)
 
 
 @pytest.fixture(scope="session")
