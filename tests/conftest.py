@@ -11,6 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from support.env import isolate  # noqa: E402
 from support.fakeserver import FakeServer  # noqa: E402
 
 
@@ -28,9 +29,5 @@ def fake_server() -> Iterator[FakeServer]:
 def lime_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An isolated config home, with every provider key variable cleared."""
     home = tmp_path / "lime-home"
-    monkeypatch.setenv("LIME_CONFIG_HOME", str(home))
-    for var in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "GROQ_API_KEY", "OPENROUTER_API_KEY", "TOGETHER_API_KEY",
-                "MISTRAL_API_KEY", "DEEPINFRA_API_KEY", "CEREBRAS_API_KEY", "XAI_API_KEY", "PERPLEXITY_API_KEY",
-                "COHERE_API_KEY", "NVIDIA_API_KEY", "LIME_MODEL", "LIME_MODELS_FILE", "LIME_MAX_RETRIES"):
-        monkeypatch.delenv(var, raising=False)
+    isolate(monkeypatch, home)
     return home
