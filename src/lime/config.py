@@ -118,16 +118,18 @@ def auto_compact_pct_override() -> float | None:
     return value
 
 
-def float_env(name: str, default: float) -> float:
+def float_env(name: str, default: float, *, zero_means: str | None = None) -> float:
+    """A number of seconds; 0 is accepted only where it means something (``zero_means``, e.g. "never")."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        value = float(raw)
+        value = float(raw.strip())
     except ValueError:
         raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
-    if value <= 0:
-        raise ConfigError(f"{name} must be positive, got {raw!r}")
+    if value < 0 or (value == 0 and zero_means is None):
+        allowed = f"0 ({zero_means}) or positive" if zero_means else "positive"
+        raise ConfigError(f"{name} must be {allowed}, got {raw!r}")
     return value
 
 
@@ -211,16 +213,7 @@ def local_ctx() -> int:
 
 def local_idle_timeout() -> float:
     """``LIME_LOCAL_IDLE_TIMEOUT`` seconds without requests before the local server exits; 0 = never."""
-    raw = os.environ.get("LIME_LOCAL_IDLE_TIMEOUT")
-    if raw is None or raw.strip() == "":
-        return DEFAULT_LOCAL_IDLE_TIMEOUT
-    try:
-        value = float(raw.strip())
-    except ValueError:
-        raise ConfigError(f"LIME_LOCAL_IDLE_TIMEOUT must be a number of seconds, got {raw!r}") from None
-    if value < 0:
-        raise ConfigError(f"LIME_LOCAL_IDLE_TIMEOUT must be 0 (never) or positive, got {raw!r}")
-    return value
+    return float_env("LIME_LOCAL_IDLE_TIMEOUT", DEFAULT_LOCAL_IDLE_TIMEOUT, zero_means="never")
 
 
 def local_threads() -> int | None:

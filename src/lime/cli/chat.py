@@ -274,15 +274,18 @@ def ask_on_terminal(tool: Tool, args: dict[str, Any], err: Any) -> Approval | No
 class PlainUI:
     """One-shot text output: answer to stdout, activity to stderr."""
 
-    def __init__(self, *, markdown: bool, verbose: bool) -> None:
+    def __init__(self, *, markdown: bool, verbose: bool, console: Any = None) -> None:
+        """``console``: one rich console for answer and activity (the REPL's terminal); else made here."""
         self.verbose = verbose
         self.markdown = markdown
         self.err = sys.stderr
         self.stream: Any = None
         self._status: Any = None
         self._wrote_text = False
-        self._err_console: Any = None
-        if markdown:
+        self._err_console: Any = console
+        if console is not None:
+            self.console = console
+        elif markdown:
             from rich.console import Console
 
             self.console = Console(highlight=False)

@@ -49,14 +49,7 @@ class TerminalUI(PlainUI):
     """The REPL's view: spinner, Markdown stream, dim reasoning, tool lines, y/n/always prompts."""
 
     def __init__(self, console: Any, *, verbose: bool) -> None:
-        self.verbose = verbose
-        self.markdown = True
-        self.console = console
-        self._err_console = console
-        self.err = sys.stderr
-        self.stream: Any = None
-        self._status: Any = None
-        self._wrote_text = False
+        super().__init__(markdown=True, verbose=verbose, console=console)
         self._in_reasoning = False
 
     def _stream(self) -> Any:
