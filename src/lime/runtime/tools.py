@@ -77,12 +77,9 @@ class Workspace:
         return any(path == p or path.is_relative_to(p) for p in self.private)
 
     def scrub(self, text: str) -> str:
-        from lime.auth.store import mask_key
+        from lime.auth.masking import redact
 
-        for secret in self.secrets:
-            if secret and len(secret) >= 8 and secret in text:
-                text = text.replace(secret, mask_key(secret))
-        return text
+        return redact(text, self.secrets)
 
     @property
     def roots(self) -> list[Path]:
