@@ -180,6 +180,13 @@ SHAPES: tuple[Shape, ...] = (
 )
 
 # ----------------------------------------------------------------------------------------------
-# Retry hints: response headers that say how long to wait, with the seconds one unit is worth, in
-# the order they are read. ``retry-after`` may also be an HTTP date; OpenAI and Azure add ``retry-after-ms``.
-RETRY_HEADERS: tuple[tuple[str, float], ...] = (("retry-after", 1.0), ("retry-after-ms", 0.001))
+# Retry hints: headers that say how long to wait, read in this order, with the seconds one unit is
+# worth. ``retry-after`` may also be an HTTP date; OpenAI and Azure add ``retry-after-ms``.
+RETRY_HEADERS: tuple[tuple[str, float], ...] = (("retry-after-ms", 0.001), ("retry-after", 1.0))
+# LiteLLM forwards the upstream service's headers under this prefix.
+FORWARDED_HEADER_PREFIX = "llm_provider-"
+# On a 429 without those, OpenAI says when each limit resets (a Go duration such as ``6m0s``) and
+# which one is spent (remaining ``0``): header prefixes, and the limits they are suffixed with.
+RATE_LIMIT_RESET = "x-ratelimit-reset-"
+RATE_LIMIT_REMAINING = "x-ratelimit-remaining-"
+RATE_LIMITS: tuple[str, ...] = ("requests", "tokens")
