@@ -335,7 +335,7 @@ class PlainUI:
         self.err.write(f"  ⎿ {result_summary(result)}\n")
         self.err.flush()
 
-    def ask(self, tool: Tool, args: dict[str, Any]) -> Approval | None:
+    def ask(self, tool: Tool, args: dict[str, Any], why: str = "") -> Approval | None:
         return ask_on_terminal(tool, args, self.err)
 
     def notice(self, text: str) -> None:

@@ -88,7 +88,7 @@ class TerminalUI(PlainUI):
         style = "dim" if result.status == "ok" else "red"
         self.console.print(f"  ⎿ {_esc(result_summary(result))}", style=style, highlight=False)
 
-    def ask(self, tool: Tool, args: dict[str, Any]) -> Approval | None:
+    def ask(self, tool: Tool, args: dict[str, Any], why: str = "") -> Approval | None:
         self._stop_spinner()
         return ask_on_terminal(tool, args, sys.stdout)
 
