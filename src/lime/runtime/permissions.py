@@ -40,11 +40,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from lime.errors import ConfigError, UsageError
-from lime.runtime.settings import MODES, TRUSTED_SCOPES, Settings
+from lime.runtime.modes import MODES
+from lime.runtime.settings import TRUSTED_SCOPES, Settings
+from lime.runtime.tools import canonical
 
 if TYPE_CHECKING:
     from lime.runtime.bashcheck import Analysis
     from lime.runtime.tools import Tool, Workspace
+
+__all__ = ["MODES", "Policy", "Rule", "Verdict", "canonical", "is_protected", "parse_rule", "path_matches"]
 
 Decision = Literal["allow", "ask", "deny"]
 
@@ -66,20 +70,12 @@ SCOPED: dict[str, tuple[str, ...]] = {
     "read": ("read_file", "glob_search", "grep_search"),
     "edit": ("edit_file", "write_file"),
 }
-# The tool names lime used before Lime's: still accepted from models, rules and flags.
-OLD_NAMES = {"shell": "bash", "list_files": "glob_search", "grep": "grep_search"}
-
 PROTECTED_DIRS = {".git", ".lime", ".vscode"}
 PROTECTED_FILES = {
     ".lime.json", ".envrc", ".bashrc", ".bash_profile", ".bash_login", ".bash_logout", ".profile",
     ".zshrc", ".zshenv", ".zprofile", ".zlogin", ".zlogout", ".kshrc", ".mkshrc", ".cshrc", ".tcshrc",
     ".login", ".logout", ".inputrc",
 }
-
-
-def canonical(name: str) -> str:
-    """Lime's name for a tool, given its current or old name."""
-    return OLD_NAMES.get(name, name)
 
 
 @dataclass(frozen=True)

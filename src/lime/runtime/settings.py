@@ -23,11 +23,11 @@ from pathlib import Path
 from typing import Any
 
 from lime.errors import ConfigError, UsageError
+from lime.runtime.modes import MODES
 
 SCOPES = ("user", "project", "local", "flag")
 TRUSTED_SCOPES = ("user", "local", "flag")
 RULE_KINDS = ("allow", "ask", "deny")
-from lime.runtime.modes import MODES
 MAX_SETTINGS_BYTES = 1_000_000
 
 
