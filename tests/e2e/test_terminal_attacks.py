@@ -38,7 +38,8 @@ def screen_of(raw: str, rows: int = ROWS) -> pyte.Screen:
 def test_a_hidden_command_is_visible_in_the_prompt_and_osc_never_reaches_the_terminal(lime: Lime) -> None:
     lime.server.enqueue(
         tool_call_stream([("bash", {"command": HIDDEN})]),
-        reply("Listed.\x1b]52;c;cHduZWQ=\x07 \x1b]0;owned title\x07 \x1b]8;;https://evil.example/\x1b\\link\x1b]8;;\x1b\\"),
+        reply("Listed.\x1b]52;c;cHduZWQ=\x07 \x1b]0;owned title\x07 \x1b]8;;https://evil.example/\x1b\\link\x1b]8;;\x1b\\"
+              "\n\nSee [the docs](https://evil.example/phish)."),
     )
     child, seen = spawn(lime, "-p", "list the files")
     child.expect("Allow\\?")
@@ -55,6 +56,7 @@ def test_a_hidden_command_is_visible_in_the_prompt_and_osc_never_reaches_the_ter
     assert screen.title == ""
     shown = "\n".join(line.rstrip() for line in screen.display)
     assert "␛]52;c;cHduZWQ=␇" in shown and "␛]0;owned title␇" in shown
+    assert "the docs (https://evil.example/phish)" in shown  # a Markdown link shows where it points
     declined = [m for m in lime.server.last.json["messages"] if m["role"] == "tool"][0]["content"]
     assert "declined" in declined
 
