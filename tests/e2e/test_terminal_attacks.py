@@ -38,7 +38,8 @@ def screen_of(raw: str, rows: int = ROWS) -> pyte.Screen:
 def test_a_hidden_command_is_visible_in_the_prompt_and_osc_never_reaches_the_terminal(lime: Lime) -> None:
     lime.server.enqueue(
         tool_call_stream([("bash", {"command": HIDDEN})]),
-        reply("Listed.\x1b]52;c;cHduZWQ=\x07 \x1b]0;owned title\x07 \x1b]8;;https://evil.example/\x1b\\link\x1b]8;;\x1b\\"),
+        reply("Listed.\x1b]52;c;cHduZWQ=\x07 \x1b]0;owned title\x07 \x1b]8;;https://evil.example/\x1b\\link\x1b]8;;\x1b\\"
+              "\n\nSee [the docs](https://evil.example/phish)."),
     )
     child, seen = spawn(lime, "-p", "list the files")
     child.expect("Allow\\?")
@@ -55,6 +56,7 @@ def test_a_hidden_command_is_visible_in_the_prompt_and_osc_never_reaches_the_ter
     assert screen.title == ""
     shown = "\n".join(line.rstrip() for line in screen.display)
     assert "␛]52;c;cHduZWQ=␇" in shown and "␛]0;owned title␇" in shown
+    assert "the docs (https://evil.example/phish)" in shown  # a Markdown link shows where it points
     declined = [m for m in lime.server.last.json["messages"] if m["role"] == "tool"][0]["content"]
     assert "declined" in declined
 
@@ -111,3 +113,28 @@ def test_the_trust_question_is_asked_once_and_remembered(lime: Lime) -> None:
     proc = lime.run("-p", "again")  # no terminal now: remembered, not asked
     assert proc.returncode == 0 and "not trusted" not in proc.stderr
     assert "Answer in French." in lime.server.last.json["messages"][0]["content"]
+
+
+def test_permissions_command_switches_the_mode_in_the_repl(lime: Lime) -> None:
+    lime.server.enqueue(tool_call_stream([("write_file", {"path": "x.txt", "content": "x\n"})]),
+                        reply("Could not write.\x1b]52;c;eA==\x07"))
+    child, seen = spawn(lime, "--settings", '{"permissions": {"deny": ["Bash(rm:*)"]}}')
+    child.expect("›")
+    child.send("/permissions\r")
+    child.expect("permission mode: default")
+    child.expect(r"deny\s+Bash\(rm:\*\)")
+    child.expect("›")
+    child.send("/permissions plan\r")
+    child.expect("permission mode: plan")
+    child.expect("›")
+    child.send("write x\r")
+    child.expect("Could not write")
+    child.expect("›")
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert not (lime.cwd / "x.txt").exists()
+    first = lime.server.chat_requests[0].json
+    assert {t["function"]["name"] for t in first["tools"]} == {"read_file", "glob_search", "grep_search"}
+    assert "plan mode" in [m for m in lime.server.last.json["messages"] if m["role"] == "tool"][0]["content"]
+    assert "\x1b]" not in seen.getvalue()
