@@ -184,16 +184,9 @@ def setup(args: argparse.Namespace, *, say: Any) -> Setup:
 
 def known_secrets(route: Route) -> list[str]:
     """Every API key lime knows of: tool outputs are masked for them before the model or a session sees them."""
-    import contextlib
-    import os
+    from lime.auth.resolve import known_keys
 
-    from lime.auth import store
-
-    keys = {route.api_key or ""}
-    with contextlib.suppress(LimeError):
-        keys |= {c.api_key for c in store.load_all().values()}
-    keys |= {v for k, v in os.environ.items() if k.endswith("_API_KEY")}
-    return sorted(k for k in keys if len(k) >= 8)
+    return sorted({*known_keys(), *([route.api_key] if route.api_key else [])})
 
 
 def _soft(check: Any, route: Route, level: str | None) -> str | None:

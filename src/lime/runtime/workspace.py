@@ -102,12 +102,9 @@ class Workspace:
         return ids
 
     def scrub(self, text: str) -> str:
-        from lime.auth.store import mask_key
+        from lime.auth.masking import redact
 
-        for secret in self.secrets:
-            if secret and len(secret) >= 8 and secret in text:
-                text = text.replace(secret, mask_key(secret))
-        return text
+        return redact(text, self.secrets)
 
     def resolve(self, raw: Any, *, must_exist: bool = False) -> Path:
         """The real path ``raw`` names, refused unless it is inside the workspace."""
