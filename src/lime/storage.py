@@ -44,6 +44,8 @@ def locked(path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
     lock_path = path.with_name(path.name + ".lock")
     lock = filelock.FileLock(str(lock_path), timeout=timeout, mode=0o600)
     try:
+        # Private from the start (the lock library would create missing directories 0755).
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         lock.acquire()
     except filelock.Timeout:
         raise ConfigError(f"timed out waiting for the lock on {path}") from None
