@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from lime.errors import UsageError
+from lime.runtime.modes import MODES
 from lime.runtime.tools import TOOLS, Tool
 
-MODES = ("default", "plan", "acceptEdits", "bypassPermissions", "dontAsk")
 Decision = Literal["allow", "ask", "deny"]
 
 ALIASES: dict[str, tuple[str, ...]] = {
