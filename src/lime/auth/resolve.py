@@ -7,10 +7,22 @@ have no variable of their own. Services that need no key (Ollama, lime's local s
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from lime.auth import store
-from lime.catalog.presets import Preset
+
+
+class KeyRule(Protocol):
+    """What a service's preset says about its key (``lime.catalog.presets.Preset``; passed in, as
+    the catalog sits above this package)."""
+
+    @property
+    def env_var(self) -> str | None: ...
+
+    @property
+    def needs_key(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -32,7 +44,7 @@ def _env(name: str) -> str | None:
     return value or None
 
 
-def resolve_credential(service: str, preset: Preset | None) -> ResolvedCredential:
+def resolve_credential(service: str, preset: KeyRule | None) -> ResolvedCredential:
     bucket = store.bucket_name(service)
     stored = store.get(bucket)
     base_url = stored.base_url if stored else None
@@ -54,10 +66,8 @@ def resolve_credential(service: str, preset: Preset | None) -> ResolvedCredentia
     return ResolvedCredential(None, "missing", bucket, base_url)
 
 
-def any_credential_configured() -> bool:
-    """True when the user has stored any key or exported any preset's key variable."""
-    from lime.catalog.presets import PRESETS
-
+def any_credential_configured(env_vars: Iterable[str]) -> bool:
+    """True when the user has stored any key or exported any of the presets' key variables."""
     if store.load_all():
         return True
-    return any(p.env_var and _env(p.env_var) for p in PRESETS.values())
+    return any(_env(name) for name in env_vars)

@@ -11,7 +11,7 @@ from lime import config
 from lime.auth.resolve import ResolvedCredential, any_credential_configured, resolve_credential
 from lime.catalog.builtin import LOCAL_SLUG
 from lime.catalog.entries import ModelEntry
-from lime.catalog.presets import Preset, get_preset
+from lime.catalog.presets import PRESETS, Preset, get_preset
 from lime.catalog.store import Catalog, load_catalog
 from lime.errors import ConfigError
 
@@ -172,6 +172,7 @@ def select_model(flag: str | None, *, offline: Callable[[], bool] | None) -> Mod
     settings = config.load_settings()
     if settings.default_model:
         return ModelChoice(settings.default_model, "config default")
-    if offline is not None and not any_credential_configured() and offline():
+    if offline is not None and not any_credential_configured(
+            p.env_var for p in PRESETS.values() if p.env_var) and offline():
         return ModelChoice(LOCAL_SLUG, "offline default")
     return ModelChoice(config.DEFAULT_MODEL, "built-in default")

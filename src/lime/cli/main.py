@@ -10,9 +10,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from lime import __version__
 from lime.errors import LimeError, UsageError
 from lime.runtime.modes import MODES as PERMISSION_MODES
+from lime.version import __version__
 
 # Each command's module is imported (and its arguments built) only when that command runs;
 # the others get a one-line stub so --help still lists them.
