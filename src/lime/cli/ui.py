@@ -20,6 +20,8 @@ def describe_call(name: str, args: dict[str, Any] | None) -> str:
     name = canonical(name)
     if not args:
         return name
+    # A model may send any JSON type for any argument: show each as text, never trip on it.
+    args = {k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)[:200] for k, v in args.items()}
     if name == "bash":
         return f"bash: {args.get('command', '')}"
     if name == "read_file":

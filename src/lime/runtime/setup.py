@@ -8,13 +8,11 @@ Endpoints that lime runs itself are reached only through an ``Endpoint`` the cal
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
-from lime.errors import ConfigError, LimeError, UsageError
+from lime.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from lime.catalog.routing import Route
@@ -211,10 +209,6 @@ def accepted(check: Check) -> Check:
 
 def known_secrets(route: Route) -> list[str]:
     """Every API key lime knows of: tool outputs are masked for them before the model or a session sees them."""
-    from lime.auth import store
+    from lime.auth.resolve import known_keys
 
-    keys = {route.api_key or ""}
-    with contextlib.suppress(LimeError):
-        keys |= {c.api_key for c in store.load_all().values()}
-    keys |= {v for k, v in os.environ.items() if k.endswith("_API_KEY")}
-    return sorted(k for k in keys if len(k) >= 8)
+    return sorted({*known_keys(), *([route.api_key] if route.api_key else [])})

@@ -177,6 +177,11 @@ class _BaseClient:
         self.headers = {"Content-Type": "application/json", "User-Agent": _user_agent()}
         if key:
             self.headers["Authorization"] = f"Bearer {key}"
+        from lime.auth.resolve import plain_http_warning_once
+
+        insecure = plain_http_warning_once(self.base_url, bool(key))
+        if insecure:
+            self._notice(f"warning: {insecure}")
         self.lessons = compat_memory.load(self.service, self.model)
         if route.service == "openai":
             self.login_hint: str | None = "run: lime login --provider openai --with-api-key"

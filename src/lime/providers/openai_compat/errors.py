@@ -101,20 +101,12 @@ def bad_response(exc: BadResponse, *, service: str, model: str, status: int | No
 _KEYLIKE = re.compile(r"\b((?:sk|gsk|xai|csk|nvapi|pplx|sk-or|sk-proj|key)[-_][A-Za-z0-9_\-*.]{8,})")
 
 
-def mask(secret: str) -> str:
-    return f"{secret[:3]}...{secret[-4:]}" if len(secret) > 12 else "***"
-
-
 def scrub(text: str, secrets: tuple[str, ...] | list[str] = ()) -> str:
-    """Remove every secret (and anything shaped like an API key) from text meant for the user."""
-    for s in secrets:
-        if s and len(s) >= 4:
-            text = text.replace(s, mask(s))
-            # Some servers echo part of the key ("sk-abc***wxyz"): mask long fragments of it too.
-            if len(s) > 16:
-                for frag in (s[:12], s[-12:]):
-                    text = text.replace(frag, "***")
-    return _KEYLIKE.sub(lambda m: mask(m.group(1)), text)
+    """Remove every secret (any run of 8+ of its characters, and anything shaped like an API key)
+    from text meant for the user."""
+    from lime.auth.masking import mask_key, redact
+
+    return _KEYLIKE.sub(lambda m: mask_key(m.group(1)), redact(text, secrets))
 
 
 # ----------------------------------------------------------------------------------------------
