@@ -16,6 +16,7 @@ from typing import Any
 from lime.cli.setup import setup
 from lime.cli.ui import CollectUI, PlainUI, StreamJsonUI
 from lime.errors import LimeError
+from lime.textsafe import sanitize
 
 
 def _json_error(fmt: str, exc: LimeError, **extra: Any) -> None:
@@ -26,7 +27,7 @@ def _json_error(fmt: str, exc: LimeError, **extra: Any) -> None:
 
 
 def _say(text: str) -> None:
-    print(f"lime: {text}", file=sys.stderr)
+    print(f"lime: {sanitize(text)}", file=sys.stderr)
 
 
 def run_once(args: argparse.Namespace, prompt: str) -> int:

@@ -25,6 +25,8 @@ HELP = """\
 /reasoning [LEVEL]   show or set the reasoning effort (off to unset)
 /verbosity [LEVEL]   show or set answer verbosity: low, medium, high (off to unset)
 /status              model, route, capabilities and token counts of this session
+/permissions [MODE]  show the permission mode and rules, or switch mode (default, plan,
+                     acceptEdits, dontAsk, bypassPermissions)
 /compact             summarise older turns now to free context
 /clear               start over in this session (keeps the system prompt)
 /help                this list
@@ -176,6 +178,7 @@ class Repl:
         handler = {
             "model": self.cmd_model, "reasoning": self.cmd_reasoning, "verbosity": self.cmd_verbosity,
             "status": self.cmd_status, "compact": self.cmd_compact, "clear": self.cmd_clear,
+            "permissions": self.cmd_permissions,
             "help": self.cmd_help, "exit": None, "quit": None,
         }
         if name in ("exit", "quit"):
@@ -265,6 +268,18 @@ class Repl:
         for k, v in rows:
             self.console.print(f"{k:<13} {v}", highlight=False, markup=False)
 
+    def cmd_permissions(self, rest: str) -> None:
+        policy = self.agent.policy
+        if rest:
+            policy.set_mode(rest)  # plan mode offers fewer tools from the next request on
+        origin = f" (from {policy.mode_origin})" if policy.mode_origin else ""
+        self.console.print(f"permission mode: {esc(policy.mode)}{esc(origin)}", highlight=False)
+        for kind in ("deny", "ask", "allow"):
+            for rule in getattr(policy, kind):
+                self.console.print(f"  {kind:<5} {esc(rule.text)}  [dim]{esc(rule.origin)}[/dim]", highlight=False)
+        if policy.enabled is not None:
+            self.console.print(f"  tools  {esc(', '.join(sorted(policy.enabled)))} (--allowedTools)", highlight=False)
+
     def cmd_compact(self, _rest: str) -> None:
         if not self.agent.compact("manual"):
             return
@@ -283,7 +298,7 @@ def _warm_tokenizer() -> None:
         pass
 
 
-COMMANDS = ("model", "reasoning", "verbosity", "status", "compact", "clear", "help", "exit")
+COMMANDS = ("model", "reasoning", "verbosity", "status", "permissions", "compact", "clear", "help", "exit")
 
 
 def _completer(repl: Repl) -> Any:
@@ -310,6 +325,10 @@ def _completer(repl: Repl) -> Any:
                 options = [*repl.agent.route.capabilities.reasoning_levels, "off"]
             elif cmd == "/verbosity":
                 options = ["low", "medium", "high", "off"]
+            elif cmd == "/permissions":
+                from lime.runtime.modes import MODES
+
+                options = list(MODES)
             for opt in options:
                 if opt.startswith(arg):
                     yield Completion(opt, start_position=-len(arg))

@@ -45,7 +45,7 @@ def gather_prompt(args: argparse.Namespace) -> str | None:
 def setup(args: argparse.Namespace, *, ui: UI, say: Callable[[str], None]) -> Ready:
     """Check the chat flags, then open the (new or resumed) session and its agent."""
     from lime import config
-    from lime.runtime.permissions import Policy
+    from lime.cli.trust import prepare
     from lime.runtime.setup import Request, open_session
     from lime.runtime.tools import Workspace
 
@@ -56,13 +56,17 @@ def setup(args: argparse.Namespace, *, ui: UI, say: Callable[[str], None]) -> Re
         raise UsageError("--max-turns must be at least 1")
     if args.max_tokens is not None and args.max_tokens < 1:
         raise UsageError("--max-tokens must be at least 1")
-    # Bad tool flags fail before anything starts (a local server, a session file).
-    policy = Policy.from_args(args.permission_mode, args.dangerously_skip_permissions, args.allowed_tools)
+    # Bad tool flags and settings fail before anything starts (a local server, a session file).
+    context = prepare(args, say)
     workspace = Workspace.create(add_dirs=args.add_dirs)
+    resume = "latest" if args.continue_session else args.resume
+    if resume is not None and args.system:
+        say("note: --system is ignored when resuming a session")
     request = Request(
         model=args.model,
-        resume="latest" if args.continue_session else args.resume,
-        system=args.system,
+        resume=resume,
+        system=context.system,
+        sessions=context.sessions,
         reasoning=args.reasoning,
         verbosity=args.verbosity,
         max_tokens=args.max_tokens,
@@ -70,7 +74,7 @@ def setup(args: argparse.Namespace, *, ui: UI, say: Callable[[str], None]) -> Re
         tools=not args.no_tools,
         verbose=bool(args.verbose),
     )
-    return open_session(request, policy=policy, workspace=workspace, ui=ui, endpoint=endpoint(ui.notice), say=say)
+    return open_session(request, policy=context.policy, workspace=workspace, ui=ui, endpoint=endpoint(ui.notice), say=say)
 
 
 def endpoint(notice: Callable[[str], None]) -> LocalEndpoint:

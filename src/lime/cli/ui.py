@@ -1,12 +1,14 @@
 """How a conversation looks: the agent loop's UI objects (one-shot text, JSON, stream-json and the
-REPL's terminal) and the approval prompt. Answers go to stdout; activity and notices to stderr
-(the REPL's terminal shows both)."""
+REPL's terminal); the approval prompt they show is in ``approval``. Answers go to stdout, activity
+and notices to stderr (the REPL's terminal shows both); untrusted text is sanitised on a terminal."""
 
 from __future__ import annotations
 
 import json
 import sys
 from typing import TYPE_CHECKING, Any
+
+from lime.textsafe import StreamSanitizer, sanitize
 
 if TYPE_CHECKING:
     from lime.providers.openai_compat.types import ToolCall
@@ -45,37 +47,6 @@ def result_summary(result: ToolResult) -> str:
     return (first[:160] + more) if result.status == "ok" else first[:300]
 
 
-def ask_on_terminal(tool: Tool, args: dict[str, Any], err: Any) -> Approval | None:
-    """Ask y/n/always on the terminal; None when there is no terminal to ask on."""
-    if sys.stdin is None or not (sys.stdin.isatty() and err.isatty()):
-        return None
-    detail = describe_call(tool.name, args)
-    if tool.name == "edit_file":
-        old, new = str(args.get("old_string", "")), str(args.get("new_string", ""))
-        detail += "\n" + "\n".join(f"  - {ln}" for ln in old.splitlines()[:12])
-        detail += "\n" + "\n".join(f"  + {ln}" for ln in new.splitlines()[:12])
-    elif tool.name == "write_file":
-        content = str(args.get("content", ""))
-        detail += f" ({content.count(chr(10)) + 1} lines)"
-    while True:
-        err.write(f"\nlime wants to run: {detail}\nAllow? [y]es / [n]o / [a]lways for {tool.name}: ")
-        err.flush()
-        try:
-            answer = sys.stdin.readline()
-        except KeyboardInterrupt:
-            err.write("\n")
-            return "no"
-        if not answer:
-            return "no"
-        a = answer.strip().lower()
-        if a in ("y", "yes"):
-            return "yes"
-        if a in ("a", "always"):
-            return "always"
-        if a in ("n", "no", ""):
-            return "no"
-
-
 class PlainUI:
     """One-shot text output: answer to stdout, activity to stderr."""
 
@@ -87,6 +58,8 @@ class PlainUI:
         self.stream: Any = None
         self._status: Any = None
         self._wrote_text = False
+        self._safe = StreamSanitizer()
+        self._safe_err = StreamSanitizer()
         self._err_console: Any = console
         if console is not None:
             self.console = console
@@ -117,35 +90,40 @@ class PlainUI:
         self._stop_spinner()
         if self._wrote_text and self.stream is None:
             sys.stdout.write("\n")
-        self._stream().feed(delta)
+        # On a terminal the answer is shown, so it is made safe to show; in a pipe it is data.
+        self._stream().feed(self._safe.feed(delta) if self.markdown else delta)
 
     def reasoning(self, delta: str) -> None:
         self._stop_spinner()
         if self.verbose:
-            self.err.write(delta)
+            self.err.write(self._safe_err.feed(delta))
             self.err.flush()
 
     def answer_done(self) -> None:
         self._stop_spinner()
         if self.stream is not None:
+            if self.markdown:
+                self.stream.feed(self._safe.flush())
             self.stream.finish()
             self.stream = None
             self._wrote_text = True
 
     def tool_start(self, call: ToolCall, args: dict[str, Any] | None) -> None:
-        self.err.write(f"● {describe_call(call.name, args)}\n")
+        self.err.write(f"● {sanitize(describe_call(call.name, args))}\n")
         self.err.flush()
 
     def tool_done(self, call: ToolCall, result: ToolResult) -> None:
-        self.err.write(f"  ⎿ {result_summary(result)}\n")
+        self.err.write(f"  ⎿ {sanitize(result_summary(result))}\n")
         self.err.flush()
 
-    def ask(self, tool: Tool, args: dict[str, Any]) -> Approval | None:
-        return ask_on_terminal(tool, args, self.err)
+    def ask(self, tool: Tool, args: dict[str, Any], why: str = "") -> Approval | None:
+        from lime.cli.approval import ask_on_terminal
+
+        return ask_on_terminal(tool, args, why, self.err)
 
     def notice(self, text: str) -> None:
         self._stop_spinner()
-        self.err.write(f"lime: {text}\n")
+        self.err.write(f"lime: {sanitize(text)}\n")
         self.err.flush()
 
 
@@ -215,12 +193,12 @@ class TerminalUI(PlainUI):
         if self._in_reasoning:
             self.console.print()
             self._in_reasoning = False
-        self._stream().feed(delta)
+        self._stream().feed(self._safe.feed(delta))
 
     def reasoning(self, delta: str) -> None:
         self._stop_spinner()
         self._in_reasoning = True
-        self.console.print(delta, style="dim italic", end="", markup=False, highlight=False)
+        self.console.print(self._safe_err.feed(delta), style="dim italic", end="", markup=False, highlight=False)
 
     def answer_done(self) -> None:
         self._stop_spinner()
@@ -228,6 +206,7 @@ class TerminalUI(PlainUI):
             self.console.print()
             self._in_reasoning = False
         if self.stream is not None:
+            self.stream.feed(self._safe.flush())
             self.stream.finish()
             self.stream = None
 
@@ -239,9 +218,11 @@ class TerminalUI(PlainUI):
         style = "dim" if result.status == "ok" else "red"
         self.console.print(f"  ⎿ {esc(result_summary(result))}", style=style, highlight=False)
 
-    def ask(self, tool: Tool, args: dict[str, Any]) -> Approval | None:
+    def ask(self, tool: Tool, args: dict[str, Any], why: str = "") -> Approval | None:
+        from lime.cli.approval import ask_on_terminal
+
         self._stop_spinner()
-        return ask_on_terminal(tool, args, sys.stdout)
+        return ask_on_terminal(tool, args, why, sys.stdout)
 
     def notice(self, text: str) -> None:
         self._stop_spinner()
@@ -249,7 +230,7 @@ class TerminalUI(PlainUI):
 
 
 def esc(text: str) -> str:
-    """Text for rich markup, shown as written."""
+    """Untrusted text for a rich console: controls shown visibly, markup escaped."""
     from rich.markup import escape
 
-    return escape(text)
+    return escape(sanitize(text))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from lime.errors import ConfigError, UsageError
@@ -46,7 +47,8 @@ class Request:
 
     model: str | None = None
     resume: str | None = None  # session reference ("latest", an id or a path); None: a new session
-    system: str | None = None
+    system: str | None = None  # the system prompt of a new session
+    sessions: Path | None = None  # where sessions are created and looked up (None: the user's store)
     reasoning: str | None = None
     verbosity: str | None = None
     max_tokens: int | None = None
@@ -101,18 +103,16 @@ def open_session(req: Request, *, policy: Policy, workspace: Workspace, ui: UI,
     reason = ""
     if resumed:
         assert req.resume is not None
-        session = sessions.Session.load(sessions.find(req.resume))
+        session = sessions.Session.load(sessions.find(req.resume, req.sessions))
         session.claim()
         for w in session.warnings:
             say(f"warning: {w}")
-        if req.system:
-            say("note: --system is ignored when resuming a session")
         slug = req.model or session.model or choose_model(None, endpoint)[0]
     else:
         slug, reason = choose_model(req.model, endpoint)
         if reason == "offline default":
             say(f"no model chosen and no API key configured: using the local model {slug} (offline)")
-        session = sessions.Session.new(slug, system=req.system)
+        session = sessions.Session.new(slug, directory=req.sessions, system=req.system)
     from lime.catalog.routing import resolve_route
 
     route = resolve_route(slug)
