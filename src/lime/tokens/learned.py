@@ -35,7 +35,7 @@ from lime.tokens import (
 FILE_NAME = "token-calibration.json"
 # Parameters: per request, per message, without a system message, prompt ratio, per answer, answer ratio.
 PRIOR = (float(REPLY_PRIMING), float(TOKENS_PER_MESSAGE), 0.0, 1.0, 0.0, 1.0)
-PRIOR_SD = (40.0, 6.0, 40.0, 0.3, 3.0, 0.3)
+PRIOR_SD = (40.0, 6.0, 40.0, 0.2, 3.0, 0.2)
 COUPLING_SD = 0.08     # prompt and answer ratios differ by about this much at most
 DECAY = 0.8            # weight left to the older observations at each new one
 MAX_MODELS = 200
@@ -164,7 +164,7 @@ class Calibration:
             for j in range(_N):
                 p[i][j] *= DECAY
         for x, y in rows:
-            w = 1.0 / (0.01 * y + 1.0) ** 2  # counts are exact; templates and rounding are not
+            w = 1.0 / (0.05 * y + 2.0) ** 2  # the server's count is exact, lime's text estimate is not
             for i in range(_N):
                 if x[i]:
                     q[i] += w * x[i] * y
