@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from lime.errors import ConfigError, LimeError, UsageError
+from lime.textsafe import StreamSanitizer, sanitize
 
 if TYPE_CHECKING:
     from lime.catalog.routing import Route
+    from lime.cli.trust import Context
     from lime.providers.openai_compat.types import ToolCall
     from lime.runtime.agent import Agent, Approval, Settings
     from lime.runtime.permissions import Policy
@@ -74,6 +76,7 @@ class Setup:
     resumed: bool
     policy: Policy
     workspace: Workspace
+    context: Context
 
 
 def activate(route: Route) -> Route:
@@ -120,9 +123,9 @@ def check_verbosity(route: Route, level: str | None) -> str | None:
 def setup(args: argparse.Namespace, *, say: Any) -> Setup:
     from lime import config
     from lime.catalog.routing import resolve_route, select_model
+    from lime.cli.trust import prepare
     from lime.runtime import session as sessions
     from lime.runtime.agent import Settings
-    from lime.runtime.permissions import Policy
     from lime.runtime.tools import Workspace
 
     config.check_env()
@@ -133,12 +136,13 @@ def setup(args: argparse.Namespace, *, say: Any) -> Setup:
     if args.max_tokens is not None and args.max_tokens < 1:
         raise UsageError("--max-tokens must be at least 1")
     # Bad tool flags fail before anything starts (a local server, a session file).
-    policy = Policy.from_args(args.permission_mode, args.dangerously_skip_permissions, args.allowed_tools)
+    context = prepare(args, say)
+    policy = context.policy
     workspace = Workspace.create(add_dirs=args.add_dirs)
     resumed = bool(args.continue_session or args.resume)
     if resumed:
         ref = "latest" if args.continue_session else args.resume
-        session = sessions.Session.load(sessions.find(ref))
+        session = sessions.Session.load(sessions.find(ref, context.sessions))
         session.claim()
         for w in session.warnings:
             say(f"warning: {w}")
@@ -152,7 +156,7 @@ def setup(args: argparse.Namespace, *, say: Any) -> Setup:
         slug = choice.slug
         if choice.reason == "offline default":
             say(f"no model chosen and no API key configured: using the local model {slug} (offline)")
-        session = sessions.Session.new(slug, system=args.system)
+        session = sessions.Session.new(slug, directory=context.sessions, system=context.system)
     route = resolve_route(slug)
     try:
         route = activate(route)
@@ -179,7 +183,7 @@ def setup(args: argparse.Namespace, *, say: Any) -> Setup:
     if not args.no_tools and not route.capabilities.tools and args.verbose:
         say(f"note: tools are not offered: {route.slug} on {route.service} does not declare function calling")
     workspace.secrets = known_secrets(route)
-    return Setup(route, session, settings, resumed, policy, workspace)
+    return Setup(route, session, settings, resumed, policy, workspace, context)
 
 
 def known_secrets(route: Route) -> list[str]:
@@ -238,37 +242,6 @@ def result_summary(result: ToolResult) -> str:
     return (first[:160] + more) if result.status == "ok" else first[:300]
 
 
-def ask_on_terminal(tool: Tool, args: dict[str, Any], err: Any) -> Approval | None:
-    """Ask y/n/always on the terminal; None when there is no terminal to ask on."""
-    if sys.stdin is None or not (sys.stdin.isatty() and err.isatty()):
-        return None
-    detail = describe_call(tool.name, args)
-    if tool.name == "edit_file":
-        old, new = str(args.get("old_string", "")), str(args.get("new_string", ""))
-        detail += "\n" + "\n".join(f"  - {ln}" for ln in old.splitlines()[:12])
-        detail += "\n" + "\n".join(f"  + {ln}" for ln in new.splitlines()[:12])
-    elif tool.name == "write_file":
-        content = str(args.get("content", ""))
-        detail += f" ({content.count(chr(10)) + 1} lines)"
-    while True:
-        err.write(f"\nlime wants to run: {detail}\nAllow? [y]es / [n]o / [a]lways for {tool.name}: ")
-        err.flush()
-        try:
-            answer = sys.stdin.readline()
-        except KeyboardInterrupt:
-            err.write("\n")
-            return "no"
-        if not answer:
-            return "no"
-        a = answer.strip().lower()
-        if a in ("y", "yes"):
-            return "yes"
-        if a in ("a", "always"):
-            return "always"
-        if a in ("n", "no", ""):
-            return "no"
-
-
 class PlainUI:
     """One-shot text output: answer to stdout, activity to stderr."""
 
@@ -280,6 +253,8 @@ class PlainUI:
         self.stream: Any = None
         self._status: Any = None
         self._wrote_text = False
+        self._safe = StreamSanitizer()
+        self._safe_err = StreamSanitizer()
         self._err_console: Any = console
         if console is not None:
             self.console = console
@@ -310,35 +285,40 @@ class PlainUI:
         self._stop_spinner()
         if self._wrote_text and self.stream is None:
             sys.stdout.write("\n")
-        self._stream().feed(delta)
+        # On a terminal the answer is shown, so it is made safe to show; in a pipe it is data.
+        self._stream().feed(self._safe.feed(delta) if self.markdown else delta)
 
     def reasoning(self, delta: str) -> None:
         self._stop_spinner()
         if self.verbose:
-            self.err.write(delta)
+            self.err.write(self._safe_err.feed(delta))
             self.err.flush()
 
     def answer_done(self) -> None:
         self._stop_spinner()
         if self.stream is not None:
+            if self.markdown:
+                self.stream.feed(self._safe.flush())
             self.stream.finish()
             self.stream = None
             self._wrote_text = True
 
     def tool_start(self, call: ToolCall, args: dict[str, Any] | None) -> None:
-        self.err.write(f"● {describe_call(call.name, args)}\n")
+        self.err.write(f"● {sanitize(describe_call(call.name, args))}\n")
         self.err.flush()
 
     def tool_done(self, call: ToolCall, result: ToolResult) -> None:
-        self.err.write(f"  ⎿ {result_summary(result)}\n")
+        self.err.write(f"  ⎿ {sanitize(result_summary(result))}\n")
         self.err.flush()
 
-    def ask(self, tool: Tool, args: dict[str, Any]) -> Approval | None:
-        return ask_on_terminal(tool, args, self.err)
+    def ask(self, tool: Tool, args: dict[str, Any], why: str = "") -> Approval | None:
+        from lime.cli.approval import ask_on_terminal
+
+        return ask_on_terminal(tool, args, why, self.err)
 
     def notice(self, text: str) -> None:
         self._stop_spinner()
-        self.err.write(f"lime: {text}\n")
+        self.err.write(f"lime: {sanitize(text)}\n")
         self.err.flush()
 
 
@@ -405,7 +385,7 @@ def run_once(args: argparse.Namespace, prompt: str) -> int:
     fmt = args.output_format or "text"
 
     def say(text: str) -> None:
-        print(f"lime: {text}", file=sys.stderr)
+        print(f"lime: {sanitize(text)}", file=sys.stderr)
 
     try:
         schema = schemas.load(args.output_schema) if args.output_schema else None

@@ -17,7 +17,6 @@ from lime.cli.chat import (
     PlainUI,
     Setup,
     activate,
-    ask_on_terminal,
     check_reasoning,
     check_verbosity,
     describe_call,
@@ -38,6 +37,8 @@ HELP = """\
 /reasoning [LEVEL]   show or set the reasoning effort (off to unset)
 /verbosity [LEVEL]   show or set answer verbosity: low, medium, high (off to unset)
 /status              model, route, capabilities and token counts of this session
+/permissions [MODE]  show the permission mode and rules, or switch mode (default, plan,
+                     acceptEdits, dontAsk, bypassPermissions)
 /compact             summarise older turns now to free context
 /clear               start over in this session (keeps the system prompt)
 /help                this list
@@ -64,12 +65,12 @@ class TerminalUI(PlainUI):
         if self._in_reasoning:
             self.console.print()
             self._in_reasoning = False
-        self._stream().feed(delta)
+        self._stream().feed(self._safe.feed(delta))
 
     def reasoning(self, delta: str) -> None:
         self._stop_spinner()
         self._in_reasoning = True
-        self.console.print(delta, style="dim italic", end="", markup=False, highlight=False)
+        self.console.print(self._safe_err.feed(delta), style="dim italic", end="", markup=False, highlight=False)
 
     def answer_done(self) -> None:
         self._stop_spinner()
@@ -77,6 +78,7 @@ class TerminalUI(PlainUI):
             self.console.print()
             self._in_reasoning = False
         if self.stream is not None:
+            self.stream.feed(self._safe.flush())
             self.stream.finish()
             self.stream = None
 
@@ -88,9 +90,11 @@ class TerminalUI(PlainUI):
         style = "dim" if result.status == "ok" else "red"
         self.console.print(f"  ⎿ {_esc(result_summary(result))}", style=style, highlight=False)
 
-    def ask(self, tool: Tool, args: dict[str, Any]) -> Approval | None:
+    def ask(self, tool: Tool, args: dict[str, Any], why: str = "") -> Approval | None:
+        from lime.cli.approval import ask_on_terminal
+
         self._stop_spinner()
-        return ask_on_terminal(tool, args, sys.stdout)
+        return ask_on_terminal(tool, args, why, sys.stdout)
 
     def notice(self, text: str) -> None:
         self._stop_spinner()
@@ -98,9 +102,12 @@ class TerminalUI(PlainUI):
 
 
 def _esc(text: str) -> str:
+    """Untrusted text for a rich console: controls shown visibly, markup escaped."""
     from rich.markup import escape
 
-    return escape(text)
+    from lime.textsafe import sanitize
+
+    return escape(sanitize(text))
 
 
 def run_repl(args: argparse.Namespace) -> int:
@@ -247,6 +254,7 @@ class Repl:
         handler = {
             "model": self.cmd_model, "reasoning": self.cmd_reasoning, "verbosity": self.cmd_verbosity,
             "status": self.cmd_status, "compact": self.cmd_compact, "clear": self.cmd_clear,
+            "permissions": self.cmd_permissions,
             "help": self.cmd_help, "exit": None, "quit": None,
         }
         if name in ("exit", "quit"):
@@ -337,6 +345,18 @@ class Repl:
         for k, v in rows:
             self.console.print(f"{k:<13} {v}", highlight=False, markup=False)
 
+    def cmd_permissions(self, rest: str) -> None:
+        policy = self.agent.policy
+        if rest:
+            policy.set_mode(rest)  # plan mode offers fewer tools from the next request on
+        origin = f" (from {policy.mode_origin})" if policy.mode_origin else ""
+        self.console.print(f"permission mode: {_esc(policy.mode)}{_esc(origin)}", highlight=False)
+        for kind in ("deny", "ask", "allow"):
+            for rule in getattr(policy, kind):
+                self.console.print(f"  {kind:<5} {_esc(rule.text)}  [dim]{_esc(rule.origin)}[/dim]", highlight=False)
+        if policy.enabled is not None:
+            self.console.print(f"  tools  {_esc(', '.join(sorted(policy.enabled)))} (--allowedTools)", highlight=False)
+
     def cmd_compact(self, _rest: str) -> None:
         if not self.agent.compact("manual"):
             return
@@ -356,7 +376,7 @@ def _warm_tokenizer() -> None:
         pass
 
 
-COMMANDS = ("model", "reasoning", "verbosity", "status", "compact", "clear", "help", "exit")
+COMMANDS = ("model", "reasoning", "verbosity", "status", "permissions", "compact", "clear", "help", "exit")
 
 
 def _completer(repl: Repl) -> Any:
@@ -383,6 +403,10 @@ def _completer(repl: Repl) -> Any:
                 options = [*repl.agent.route.capabilities.reasoning_levels, "off"]
             elif cmd == "/verbosity":
                 options = ["low", "medium", "high", "off"]
+            elif cmd == "/permissions":
+                from lime.runtime.modes import MODES
+
+                options = list(MODES)
             for opt in options:
                 if opt.startswith(arg):
                     yield Completion(opt, start_position=-len(arg))

@@ -35,9 +35,12 @@ def run_status(args: argparse.Namespace) -> int:
         ("param preset", e.param_preset),
         ("capabilities", ", ".join(route.capabilities.flags()) or "none"),
     ]
+    from lime.runtime import project as projects
     from lime.runtime.session import latest_summary
 
-    last = latest_summary()
+    here = projects.discover()
+    store, _why = projects.sessions_dir(here, bool(here.files) and projects.is_trusted(here.root))
+    last = latest_summary(store)
     if last is not None:
         tokens = f"{last['prompt_tokens']:,} prompt + {last['completion_tokens']:,} completion tokens"
         lines.append(("latest session", f"{last['id']} ({last['model']}, {last['messages']} messages)"))

@@ -56,7 +56,7 @@ class UI(Protocol):
     def answer_done(self) -> None: ...
     def tool_start(self, call: ToolCall, args: dict[str, Any] | None) -> None: ...
     def tool_done(self, call: ToolCall, result: ToolResult) -> None: ...
-    def ask(self, tool: Tool, args: dict[str, Any]) -> Approval | None: ...
+    def ask(self, tool: Tool, args: dict[str, Any], why: str = "") -> Approval | None: ...
     def notice(self, text: str) -> None: ...
 
 
@@ -81,7 +81,7 @@ class QuietUI:
     def tool_done(self, call: ToolCall, result: ToolResult) -> None:
         pass
 
-    def ask(self, tool: Tool, args: dict[str, Any]) -> Approval | None:
+    def ask(self, tool: Tool, args: dict[str, Any], why: str = "") -> Approval | None:
         return None
 
     def notice(self, text: str) -> None:
@@ -415,7 +415,8 @@ class Agent:
         outcomes: dict[str, ToolResult] = {}
         # Read-only calls that need no approval run in parallel; the rest run in order.
         parallel = [(c, t, a) for c, t, a, e in prepared
-                    if e is None and t is not None and a is not None and t.kind == "read"]
+                    if e is None and t is not None and a is not None and t.kind == "read"
+                    and self.policy.decide(t, a, self.workspace) == "allow"]
         interrupted = False
         try:
             if len(parallel) > 1:
@@ -450,19 +451,18 @@ class Agent:
             raise Cancelled("")
 
     def _run_one(self, tool: Tool, args: dict[str, Any]) -> ToolResult:
-        decision = self.policy.decide(tool, tool.subject(args))
-        if decision == "ask":
-            answer = self.ui.ask(tool, args)
+        verdict = self.policy.check(tool, args, self.workspace)
+        if verdict.decision == "ask":
+            answer = self.ui.ask(tool, args, verdict.reason)
             if answer == "always":
-                self.policy.session_allowed.add(tool.name)
+                self.policy.remember(tool, args)
             elif answer != "yes":
-                reason = self.policy.denial_reason(tool, could_ask=answer is not None)
+                reason = self.policy.denial_reason(tool, verdict, could_ask=answer is not None)
                 self.ui.notice(f"refused {tool.name}: {reason}")
                 return ToolResult(f"permission denied: {reason}", "denied")
-        elif decision == "deny":
-            reason = self.policy.denial_reason(tool, could_ask=True)
-            self.ui.notice(f"refused {tool.name}: {reason}")
-            return ToolResult(f"permission denied: {reason}", "denied")
+        elif verdict.decision == "deny":
+            self.ui.notice(f"refused {tool.name}: {verdict.reason}")
+            return ToolResult(f"permission denied: {verdict.reason}", "denied")
         return run_tool(tool, self.workspace, args)
 
     # -- compaction ----------------------------------------------------------------------
