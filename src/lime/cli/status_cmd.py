@@ -53,7 +53,7 @@ def run_status(args: argparse.Namespace) -> int:
     for key, value in lines:
         print(f"{key + ':':<{width + 1}} {value}")
     if route.credential.source == "missing":
-        print(f"{'':<{width + 1}} no key yet: lime login --provider "
-              + ("openai" if route.service == "openai" else f"openai-compat --service {route.service}")
-              + " --with-api-key")
+        from lime.auth.hints import login_hint
+
+        print(f"{'':<{width + 1}} no key yet: {login_hint(route.service)}")
     return 0

@@ -6,6 +6,8 @@ heuristic stands in. Message overhead follows OpenAI's chat format (3 tokens per
 name, 3 to prime the reply), and tool definitions are priced the way OpenAI renders them.
 Other families' tokenizers (Llama, Mistral, Qwen, Gemma...) split text differently; see
 ``docs/python-api.md`` for how far off the estimate may be for them.
+
+May import: catalog, auth, config, storage, errors and the leaf modules; never providers or above.
 """
 
 from __future__ import annotations
