@@ -138,7 +138,14 @@ def setup(args: argparse.Namespace, *, say: Any) -> Setup:
     # Bad tool flags fail before anything starts (a local server, a session file).
     context = prepare(args, say)
     policy = context.policy
-    workspace = Workspace.create(add_dirs=args.add_dirs)
+    sandboxed = policy.mode != "bypassPermissions" and context.settings.sandbox is not False
+    workspace = Workspace.create(add_dirs=args.add_dirs, sandbox=sandboxed)
+    if sandboxed and not args.no_tools:
+        from lime.runtime.sandbox import landlock_abi
+
+        abi, why = landlock_abi()
+        if not abi:
+            say(f"note: shell commands run without a sandbox: {why}")
     resumed = bool(args.continue_session or args.resume)
     if resumed:
         ref = "latest" if args.continue_session else args.resume

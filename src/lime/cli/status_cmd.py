@@ -12,6 +12,20 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=run_status)
 
 
+def _sandbox() -> str:
+    """How shell commands would be confined (the user's own settings may turn the sandbox off)."""
+    from lime import config
+    from lime.errors import LimeError
+    from lime.runtime import sandbox, settings
+
+    try:
+        enabled = settings.load(user=config.config_home() / "settings.json", project=[], local=None,
+                                flag=None).sandbox is not False
+    except LimeError:
+        enabled = True
+    return sandbox.describe(enabled)
+
+
 def run_status(args: argparse.Namespace) -> int:
     from lime.catalog.routing import resolve_route, select_model
     from lime.catalog.store import load_catalog
@@ -34,6 +48,7 @@ def run_status(args: argparse.Namespace) -> int:
         ("auto-compact at", f"{e.auto_compact:,} input tokens"),
         ("param preset", e.param_preset),
         ("capabilities", ", ".join(route.capabilities.flags()) or "none"),
+        ("sandbox", _sandbox()),
     ]
     from lime.runtime import project as projects
     from lime.runtime.session import latest_summary
