@@ -30,10 +30,14 @@ MAX_PREVIEW_FILE = 4_000_000
 
 def _current_text(raw: Any) -> str | None:
     """The file as it is now, for the diff; None when there is none to show (missing, not a regular
-    file, too big, binary). Never blocks on a FIFO or a device."""
+    file, too big, binary, or outside the working directory: the preview never shows a file the
+    tool itself may not touch). Never blocks on a FIFO or a device."""
     if not isinstance(raw, str) or not raw or "\0" in raw:
         return None
     path = Path(raw).expanduser()
+    cwd = Path.cwd().resolve()
+    if not path.resolve().is_relative_to(cwd):
+        return None
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except OSError:
@@ -56,7 +60,10 @@ def _current_text(raw: Any) -> str | None:
 def _diff(path: str, before: str | None, after: str) -> list[str]:
     old = (before or "").splitlines()
     new = after.splitlines()
-    label = "/dev/null" if before is None else f"a/{path}"
+    label = f"a/{path}"
+    if before is None:
+        exists = bool(path) and "\0" not in path and os.path.lexists(os.path.expanduser(path))
+        label = f"a/{path} (exists; its current contents cannot be shown)" if exists else "/dev/null"
     lines = list(difflib.unified_diff(old, new, label, f"b/{path}", n=3, lineterm=""))
     return lines or ["(no change)"]
 
