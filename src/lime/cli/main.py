@@ -10,11 +10,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from lime import __version__
-from lime.errors import LimeError
-
-PERMISSION_MODES = ("default", "plan", "acceptEdits", "bypassPermissions", "dontAsk")
-
+from lime.errors import LimeError, UsageError
+from lime.runtime.modes import MODES as PERMISSION_MODES
+from lime.version import __version__
 
 # Each command's module is imported (and its arguments built) only when that command runs;
 # the others get a one-line stub so --help still lists them.
@@ -87,6 +85,22 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     return p
 
 
+def chat(args: argparse.Namespace) -> int:
+    """No command: a one-shot answer when there is a prompt (-p or piped stdin), else the REPL."""
+    from lime.cli.setup import gather_prompt
+
+    prompt = gather_prompt(args)
+    if prompt is not None:
+        from lime.cli.oneshot import run_once
+
+        return run_once(args, prompt)
+    if args.output_format in ("json", "stream-json"):
+        raise UsageError("--output-format json/stream-json needs a prompt (-p PROMPT or piped stdin)")
+    from lime.cli.repl import run_repl
+
+    return run_repl(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
@@ -96,9 +110,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         config.check_home_readable()
         if args.command is None:
-            from lime.cli.chat import run_chat
-
-            return run_chat(args)
+            return chat(args)
         handler = args.handler
         return int(handler(args) or 0)
     except LimeError as exc:

@@ -33,7 +33,9 @@ def run_status(args: argparse.Namespace) -> int:
     catalog = load_catalog()
     for problem in catalog.problems:
         print(f"lime: warning: {problem}", file=sys.stderr)
-    choice = select_model(getattr(args, "model", None))
+    from lime.local.paths import local_available
+
+    choice = select_model(getattr(args, "model", None), offline=local_available)
     route = resolve_route(choice.slug, catalog)
     e = route.entry
     lines = [
