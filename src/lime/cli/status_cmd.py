@@ -26,6 +26,12 @@ def _sandbox() -> str:
     return sandbox.describe(enabled)
 
 
+def _token_estimate(service: str, model: str) -> str:
+    from lime.tokens import learned
+
+    return learned.for_model(service, model).describe()
+
+
 def run_status(args: argparse.Namespace) -> int:
     from lime.catalog.routing import resolve_route, select_model
     from lime.catalog.store import load_catalog
@@ -51,6 +57,7 @@ def run_status(args: argparse.Namespace) -> int:
         ("param preset", e.param_preset),
         ("capabilities", ", ".join(route.capabilities.flags()) or "none"),
         ("sandbox", _sandbox()),
+        ("token estimate", _token_estimate(route.service, route.wire_model)),
     ]
     from lime.runtime import project as projects
     from lime.runtime.session import latest_summary
@@ -68,7 +75,7 @@ def run_status(args: argparse.Namespace) -> int:
     for key, value in lines:
         print(f"{key + ':':<{width + 1}} {value}")
     if route.credential.source == "missing":
-        print(f"{'':<{width + 1}} no key yet: lime login --provider "
-              + ("openai" if route.service == "openai" else f"openai-compat --service {route.service}")
-              + " --with-api-key")
+        from lime.auth.hints import login_hint
+
+        print(f"{'':<{width + 1}} no key yet: {login_hint(route.service)}")
     return 0

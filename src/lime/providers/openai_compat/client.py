@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from lime import config
+from lime.auth.hints import login_hint
 from lime.errors import LimeError
 from lime.providers.openai_compat import compat_memory
 from lime.providers.openai_compat.errors import (
@@ -344,10 +345,7 @@ class _BaseClient(Generic[H]):
         self.lessons = compat_memory.load(self.service, self.model)
         self._http: H | None = None
         self._target: httpx.URL | None = None
-        if route.service == "openai":
-            self.login_hint: str | None = "run: lime login --provider openai --with-api-key"
-        else:
-            self.login_hint = f"run: lime login --provider openai-compat --service {route.service} --with-api-key"
+        self.login_hint: str | None = f"run: {login_hint(route.service)}"
 
     def say(self, text: str) -> None:
         self._notice(scrub(text, self.secrets))
