@@ -17,6 +17,26 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=run_status)
 
 
+def _sandbox() -> str:
+    """How shell commands would be confined (the user's own settings may turn the sandbox off)."""
+    from lime import config
+    from lime.errors import LimeError
+    from lime.runtime import sandbox, settings
+
+    try:
+        enabled = settings.load(user=config.config_home() / "settings.json", project=[], local=None,
+                                flag=None).sandbox is not False
+    except LimeError:
+        enabled = True
+    return sandbox.describe(enabled)
+
+
+def _token_estimate(service: str, model: str) -> str:
+    from lime.tokens import learned
+
+    return learned.for_model(service, model).describe()
+
+
 def run_status(args: argparse.Namespace) -> int:
     from lime.catalog.routing import resolve_route, select_model
     from lime.catalog.store import load_catalog
@@ -41,6 +61,8 @@ def run_status(args: argparse.Namespace) -> int:
         ("auto-compact at", f"{e.auto_compact:,} input tokens"),
         ("param preset", e.param_preset),
         ("capabilities", ", ".join(route.capabilities.flags()) or "none"),
+        ("sandbox", _sandbox()),
+        ("token estimate", _token_estimate(route.service, route.wire_model)),
     ]
     from lime.runtime import project as projects
     from lime.runtime.session import latest_summary
@@ -62,9 +84,9 @@ def run_status(args: argparse.Namespace) -> int:
     for key, value in lines:
         print(f"{key + ':':<{width + 1}} {sanitize(value)}")
     if route.credential.source == "missing":
-        print(f"{'':<{width + 1}} no key yet: lime login --provider "
-              + ("openai" if route.service == "openai" else f"openai-compat --service {route.service}")
-              + " --with-api-key")
+        from lime.auth.hints import login_hint
+
+        print(f"{'':<{width + 1}} no key yet: {login_hint(route.service)}")
     return 0
 
 

@@ -46,6 +46,7 @@ from lime.runtime.tools import (
 
 if TYPE_CHECKING:
     from lime.catalog.routing import Route
+    from lime.tokens.learned import Calibration
 
 Approval = Literal["yes", "no", "always"]
 
@@ -145,12 +146,6 @@ def count_text(text: str) -> int:
     return int(_count(text))
 
 
-def estimate(messages: list[Message], tools: list[ToolSpec] | None) -> int:
-    from lime.tokens import estimate_messages
-
-    return int(estimate_messages(messages, tools))
-
-
 def byte_bound(messages: list[Message], tools: list[ToolSpec] | None) -> int:
     """An upper bound on the prompt's tokens: its UTF-8 size plus per-message and per-tool overhead."""
     size = len(json.dumps(messages, ensure_ascii=False).encode("utf-8")) + 8 * len(messages) + 8
@@ -215,6 +210,13 @@ class Agent:
         self._compacted_at = None
 
     @property
+    def calibration(self) -> Calibration:
+        """What this route's server has taught lime about its token counts."""
+        from lime.tokens import learned
+
+        return learned.for_model(self.route.service, self.route.wire_model)
+
+    @property
     def window(self) -> int:
         window = self.route.entry.context_window
         return min(window, self._window_cap) if self._window_cap else window
@@ -251,13 +253,15 @@ class Agent:
             response_format=self.settings.response_format,
         )
 
-    def estimated_input(self, tools: list[ToolSpec] | None = None) -> int:
-        plain = estimate(self.messages, tools)
+    def estimated_input(self, tools: list[ToolSpec] | None = None, limit: int | None = None) -> int:
+        """The prompt's size as this server counts it (learned); ``limit``: exact near that limit."""
+        cal = self.calibration
+        plain = cal.prompt(self.messages, tools) if limit is None else cal.prompt_near(self.messages, tools, limit)
         if self.anchor is not None:
             length, tokens = self.anchor
             if length <= len(self.messages):
                 newer = self.messages[length:]
-                return max(plain, tokens + (estimate(newer, None) if newer else 0))
+                return max(plain, tokens + (cal.prompt(newer, None) if newer else 0))
         return plain
 
     def needs_compaction(self, tools: list[ToolSpec] | None) -> bool:
@@ -268,7 +272,7 @@ class Agent:
         bound = byte_bound(self.messages, tools)
         if bound <= self.threshold() and bound + min(out, window // 4) <= window:
             return False
-        size = self.estimated_input(tools)
+        size = self.estimated_input(tools, limit=min(self.threshold(), window - min(out, window // 4)))
         if size > self.threshold():
             return True
         if config.auto_compact_tokens_override() is not None or config.auto_compact_pct_override() is not None:
@@ -293,6 +297,7 @@ class Agent:
                 result.compactions += 1
             self._prepare_endpoint()
             completion = self._request(tools, result)
+            self._learn_usage(completion, tools)
             result.requests += 1
             self._add_usage(result, completion.usage)
             result.text = completion.text
@@ -314,6 +319,21 @@ class Agent:
             if not last_allowed:
                 result.stopped = "max_turns"
                 return result
+
+    def _learn_usage(self, completion: Completion, tools: list[ToolSpec] | None) -> None:
+        """Teach the estimate from a server-reported usage, or apply what it learned to an estimated one.
+
+        Called before the answer joins the history, so ``self.messages`` is what was sent."""
+        u = completion.usage
+        if u is None:
+            return
+        answer = completion.text + completion.reasoning + "".join(t.name + t.arguments for t in completion.tool_calls)
+        cal = self.calibration
+        if u.estimated:
+            prompt, out = cal.prompt(self.messages, tools), cal.completion(answer)
+            completion.usage = Usage(prompt, out, prompt + out, 0, estimated=True)
+        else:
+            cal.observe(self.messages, tools, answer, u.prompt_tokens, u.completion_tokens)
 
     def _add_usage(self, result: TurnResult, usage: Usage | None) -> None:
         if usage is None:
