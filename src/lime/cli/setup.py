@@ -58,7 +58,14 @@ def setup(args: argparse.Namespace, *, ui: UI, say: Callable[[str], None]) -> Re
         raise UsageError("--max-tokens must be at least 1")
     # Bad tool flags and settings fail before anything starts (a local server, a session file).
     context = prepare(args, say)
-    workspace = Workspace.create(add_dirs=args.add_dirs)
+    sandboxed = context.policy.mode != "bypassPermissions" and context.settings.sandbox is not False
+    workspace = Workspace.create(add_dirs=args.add_dirs, sandbox=sandboxed)
+    if sandboxed and not args.no_tools:
+        from lime.runtime.sandbox import landlock_abi
+
+        abi, why = landlock_abi()
+        if not abi:
+            say(f"note: shell commands run without a sandbox: {why}")
     resume = "latest" if args.continue_session else args.resume
     if resume is not None and args.system:
         say("note: --system is ignored when resuming a session")

@@ -8,6 +8,8 @@ model from the counts servers report. OpenAI's exact o200k table (``exact``) is 
 budget decision on an OpenAI-family model that the estimate leaves too close to call.
 Message overhead follows OpenAI's chat format (3 tokens per message, 1 per name, 3 to prime the
 reply), and tool definitions are priced the way OpenAI renders them.
+
+May import: catalog, auth, config, storage, errors and the leaf modules; never providers or above.
 """
 
 from __future__ import annotations
