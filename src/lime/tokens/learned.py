@@ -34,8 +34,10 @@ from lime.tokens import (
 
 FILE_NAME = "token-calibration.json"
 # Parameters: per request, per message, without a system message, prompt ratio, per answer, answer ratio.
+# A template's own cost is small per request and per message (ChatML: 3 and 5); what a first request
+# without a system message reveals beyond that is mostly a default system prompt the template adds.
 PRIOR = (float(REPLY_PRIMING), float(TOKENS_PER_MESSAGE), 0.0, 1.0, 0.0, 1.0)
-PRIOR_SD = (40.0, 6.0, 40.0, 0.2, 3.0, 0.2)
+PRIOR_SD = (6.0, 4.0, 60.0, 0.2, 3.0, 0.2)
 COUPLING_SD = 0.08     # prompt and answer ratios differ by about this much at most
 DECAY = 0.8            # weight left to the older observations at each new one
 MAX_MODELS = 200
