@@ -26,7 +26,9 @@ def activate(route: Route) -> Route:
     """
     if not route.managed_local:
         return route
-    from lime.local import manager  # process control and HTTP: only for lime's own server
+    # The server manager (subprocess, http.client...) loads only for routes to lime's own server:
+    # every chat start-up builds a LocalEndpoint, and most never need it.
+    from lime.local import manager
 
     info = manager.ensure_server()
     manager.register_client()

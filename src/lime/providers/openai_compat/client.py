@@ -385,7 +385,7 @@ class _BaseClient(Generic[H]):
     def request(self, step: Send) -> httpx.Request:
         """The POST for a Send step, with the pool's timeouts (its URL parsed once per client)."""
         if self._target is None:
-            import httpx
+            from lime.providers.openai_compat.httplib import httpx
 
             self._target = httpx.URL(self.url)
         return self.http.build_request("POST", self._target, content=step.content, headers=step.headers)
@@ -393,7 +393,7 @@ class _BaseClient(Generic[H]):
     def _http_options(self) -> dict[str, Any]:
         from urllib.parse import urlsplit
 
-        import httpx
+        from lime.providers.openai_compat.httplib import httpx
 
         # Honour HTTP(S)_PROXY except for a server on this machine, which a proxy cannot reach.
         return {"timeout": httpx.Timeout(self.read_timeout, connect=self.connect_timeout), "follow_redirects": True,
@@ -454,7 +454,7 @@ class _Line:
 
 def _drive(client: ChatClient, line: _Line) -> Generator[StreamEvent, None, None]:
     """Carry out a flow with a blocking httpx client; yields the events it emits."""
-    import httpx
+    from lime.providers.openai_compat.httplib import httpx
 
     for step in line:
         try:
@@ -483,7 +483,7 @@ class ChatClient(_BaseClient["httpx.Client"]):
     """Synchronous client for one route. Reuses one HTTP connection pool; close it when done."""
 
     def _connect(self) -> httpx.Client:
-        import httpx
+        from lime.providers.openai_compat.httplib import httpx
 
         return httpx.Client(**self._http_options())
 
@@ -576,7 +576,7 @@ async def _adrive(client: AsyncChatClient, line: _Line) -> AsyncGenerator[Stream
     """The same driver for asyncio: every I/O step awaited, events yielded one by one."""
     import asyncio
 
-    import httpx
+    from lime.providers.openai_compat.httplib import httpx
 
     for step in line:
         try:
@@ -605,7 +605,7 @@ class AsyncChatClient(_BaseClient["httpx.AsyncClient"]):
     """The same client for asyncio code: ``async for ev in client.stream(...)``, ``await client.complete(...)``."""
 
     def _connect(self) -> httpx.AsyncClient:
-        import httpx
+        from lime.providers.openai_compat.httplib import httpx
 
         return httpx.AsyncClient(**self._http_options())
 
