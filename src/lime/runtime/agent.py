@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -283,9 +282,23 @@ class Agent:
     # -- the loop ------------------------------------------------------------------------
 
     def run(self, prompt: str | None) -> TurnResult:
-        """Add the user's message (if any) and run until the model answers without tool calls."""
+        """Add the user's message (if any) and run until the model answers without tool calls.
+
+        A turn that ends without an answer (an error, a cancel) is recorded as such, so the next
+        prompt never follows this one as a second user message in a row.
+        """
         if prompt is not None:
             self.session.append({"role": "user", "content": prompt})
+        try:
+            return self._turn()
+        except (Cancelled, KeyboardInterrupt):
+            self.session.record_failure("the user cancelled this turn")
+            raise
+        except LimeError as exc:
+            self.session.record_failure(f"the turn failed: {str(exc)[:300]}")
+            raise
+
+    def _turn(self) -> TurnResult:
         result = TurnResult()
         tools = self.tool_specs()
         while True:
@@ -295,6 +308,7 @@ class Agent:
             if (self.needs_compaction(tools) and self._compacted_at != len(self.messages)
                     and self.compact("auto")):
                 result.compactions += 1
+            self.check_fits(tools)
             self._prepare_endpoint()
             completion = self._request(tools, result)
             self._learn_usage(completion, tools)
@@ -358,6 +372,7 @@ class Agent:
             if not self.compact("context overflow; will retry"):
                 raise
             result.compactions += 1
+            self.check_fits(tools)
         except ProviderError as exc:
             if not self._recover_endpoint(exc):
                 raise
@@ -454,6 +469,8 @@ class Agent:
             if len(parallel) > 1:
                 for call, _t, args in parallel:
                     self.ui.tool_start(call, args)
+                from concurrent.futures import ThreadPoolExecutor  # only when tools run in parallel
+
                 with ThreadPoolExecutor(max_workers=min(8, len(parallel))) as pool:
                     futures = {call.id: pool.submit(run_tool, tool, self.workspace, args)
                                for call, tool, args in parallel}
@@ -500,45 +517,35 @@ class Agent:
     # -- compaction ----------------------------------------------------------------------
 
     def compact(self, reason: str) -> bool:
-        """Summarise the older part of the conversation; True when the history was shortened."""
-        from lime.providers.openai_compat.errors import ContextOverflowError
+        """Make the conversation smaller; True when the history was shortened.
 
+        Old tool results are shortened first (no request needed). Then the older part is summarised,
+        unless it is too short for a summary to save anything; a summary that is not shorter than
+        what it replaces is discarded.
+        """
         window = self.window
         threshold = min(self.threshold(), window)
         keep_budget = max(64, threshold * 3 // 10)
+        before = self.estimated_input()
+        shrunk_results = False
         if reason == "manual":
             keep_budget = max(64, keep_budget // 3)
+        elif self._shrink_tool_results(threshold * 7 // 10, before, reason):
+            shrunk_results = True
+            if not self.needs_compaction(self.tool_specs()):
+                return True
+            before = self.estimated_input()
         split = compaction.choose_split(self.messages, keep_budget, count_text)
-        if split is None:
-            if reason == "manual":
-                self.ui.notice("nothing to compact: the conversation has too few messages")
-            return False
         head = compaction.head_length(self.messages)
-        older = self.messages[head:split.cut]
-        budget, out_cap = compaction.budget_for_summary(window)
-        before = self.estimated_input()
-        self.ui.notice(f"compacting {len(older)} earlier messages ({reason})")
-        summary: Completion | None = None
-        for _attempt in range(3):
-            request = compaction.summary_request(older, budget, count_text)
-            try:
-                summary = self.client.complete(request, RequestOptions(max_tokens=out_cap, stream=False))
-                break
-            except ContextOverflowError as exc:
-                n_ctx = exc.n_ctx
-                if isinstance(n_ctx, int) and 0 < n_ctx < window:
-                    # The server told us its real window: size the summary request for it.
-                    self._window_cap = window = n_ctx
-                    budget, out_cap = compaction.budget_for_summary(n_ctx)
-                else:
-                    budget //= 2
-        if summary is None:
-            raise LimeError("compaction failed: even the trimmed summary request is over the model's context window")
-        text = summary.text.strip()
-        if not text:
-            raise LimeError("compaction failed: the model returned an empty summary")
-        if summary.usage:
-            self.session.record_usage(summary.usage.to_json())
+        older = self.messages[head:split.cut] if split else []
+        cap = compaction.worth_summarising(older, count_text) if split else 0
+        if split is None or not cap:
+            if reason == "manual":
+                self.ui.notice("nothing to compact: the conversation is already shorter than a summary of it")
+            return shrunk_results
+        text = self._summarise(older, cap, window, reason)
+        if text is None:
+            return shrunk_results
         kept = self.messages[split.cut:]
         shrunk = compaction.shrink_tool_results(kept, keep_budget * 2, count_text)
         if shrunk is not kept and shrunk != kept:
@@ -553,6 +560,66 @@ class Agent:
         after = self.estimated_input()
         self.ui.notice(f"compacted: ~{before} → ~{after} tokens")
         return True
+
+    def _shrink_tool_results(self, target: int, before: int, reason: str) -> bool:
+        """Shorten old tool results toward ``target`` tokens; True when anything changed."""
+        head = compaction.head_length(self.messages)
+        body = self.messages[head:]
+        shrunk = compaction.shrink_tool_results(body, target, count_text)
+        if shrunk is body:
+            return False
+        self.session.replace_history(self.messages[:head] + shrunk, reason=reason)
+        self.anchor = None
+        self._compacted_at = len(self.messages)
+        self.ui.notice(f"shortened old tool results ({reason}): ~{before} → ~{self.estimated_input()} tokens")
+        return True
+
+    def _summarise(self, older: list[Message], cap: int, window: int, reason: str) -> str | None:
+        """A summary of ``older`` shorter than it, or None (nothing changes) when the model's is not."""
+        from lime.providers.openai_compat.errors import ContextOverflowError
+
+        budget, out_cap = compaction.budget_for_summary(window)
+        out_cap = min(out_cap, cap)
+        self.ui.notice(f"compacting {len(older)} earlier messages ({reason})")
+        summary: Completion | None = None
+        for _attempt in range(3):
+            request = compaction.summary_request(older, budget, count_text)
+            try:
+                summary = self.client.complete(request, RequestOptions(max_tokens=out_cap, stream=False))
+                break
+            except ContextOverflowError as exc:
+                n_ctx = exc.n_ctx
+                if isinstance(n_ctx, int) and 0 < n_ctx < window:
+                    # The server told us its real window: size the summary request for it.
+                    self._window_cap = window = n_ctx
+                    budget, out_cap = compaction.budget_for_summary(n_ctx)
+                    out_cap = min(out_cap, cap)
+                else:
+                    budget //= 2
+        if summary is None:
+            raise LimeError("compaction failed: even the trimmed summary request is over the model's context window")
+        if summary.usage:
+            self.session.record_usage(summary.usage.to_json())
+        text = summary.text.strip()
+        if not text:
+            raise LimeError("compaction failed: the model returned an empty summary")
+        replaced = sum(compaction.message_tokens(m, count_text) for m in older)
+        if compaction.message_tokens(compaction.summary_message(text), count_text) >= replaced:
+            self.ui.notice("compaction discarded: the summary was not shorter than what it would replace")
+            return None
+        return text
+
+    def check_fits(self, tools: list[ToolSpec] | None) -> None:
+        """Never send a request estimated to exceed the window: a clear error instead."""
+        window = self.window
+        if byte_bound(self.messages, tools) < window:
+            return  # a token is never shorter than a byte
+        size = self.estimated_input(tools)
+        if size >= window:
+            raise LimeError(
+                f"the conversation (~{size:,} tokens) does not fit the context window of {self.route.slug} "
+                f"({window:,} tokens), even after compaction; nothing was sent (start a new conversation, "
+                "or choose a model with a larger window)")
 
 
 def result_json(result: TurnResult, route: Route, session: Session | None) -> dict[str, Any]:
