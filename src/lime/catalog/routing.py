@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import difflib
-import os
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from lime import config
 from lime.auth.resolve import ResolvedCredential, any_credential_configured, resolve_credential
 from lime.catalog.builtin import LOCAL_SLUG
 from lime.catalog.entries import ModelEntry
-from lime.catalog.presets import Preset, get_preset
+from lime.catalog.presets import PRESETS, Preset, get_preset
 from lime.catalog.store import Catalog, load_catalog
 from lime.errors import ConfigError
 
@@ -101,11 +101,15 @@ class Route:
     def require_key(self) -> None:
         if self.credential.api_key or self.credential.keyless or (self.preset is not None and not self.preset.needs_key):
             return
-        var = self.preset.env_var if self.preset and self.preset.env_var else "OPENAI_API_KEY"
         flag = "--provider openai" if self.service == "openai" else f"--provider openai-compat --service {self.service}"
+        if self.credential.problem:
+            raise ConfigError(f"no API key for service {self.service!r} (model {self.slug}): "
+                              f"{self.credential.problem}; run: lime login {flag} --with-api-key")
+        var = self.preset.env_var if self.preset and self.preset.env_var else None
+        unset = f" and {var} is not set" if var else ""
         raise ConfigError(
-            f"no API key for service {self.service!r} (model {self.slug}): bucket {self.credential.bucket} is empty "
-            f"and {var} is not set; run: lime login {flag} --with-api-key"
+            f"no API key for service {self.service!r} (model {self.slug}): bucket {self.credential.bucket} is "
+            f"empty{unset}; run: lime login {flag} --with-api-key (or --key-env VAR)"
         )
 
 
@@ -136,18 +140,12 @@ def resolve_route(slug: str, catalog: Catalog | None = None) -> Route:
     service = service_of(entry)
     preset = get_preset(service)
     cred = resolve_credential(service, preset)
-    base_url: str | None = cred.base_url
-    if service == "openai" and os.environ.get("OPENAI_BASE_URL", "").strip():
-        base_url = os.environ["OPENAI_BASE_URL"].strip()
-    if base_url is None and preset is not None and not preset.discover:
-        base_url = preset.base_url
+    base_url = cred.base_url
     if base_url is None and (preset is None or not preset.discover):
         raise ConfigError(
             f"service {service!r} (model {slug}) has no base URL; run: lime login --provider openai-compat "
             f"--service {service} --with-api-key --with-base-url URL"
         )
-    if base_url is not None:
-        base_url = base_url.rstrip("/")
     return Route(entry=entry, service=service, preset=preset, base_url=base_url, credential=cred,
                  capabilities=capabilities_for(entry, preset))
 
@@ -158,8 +156,11 @@ class ModelChoice:
     reason: str  # "--model", "LIME_MODEL", "config default", "offline default", "built-in default"
 
 
-def select_model(flag: str | None = None) -> ModelChoice:
-    """--model, then LIME_MODEL, then the configured default, then local-if-nothing-else, then gpt-5.4."""
+def select_model(flag: str | None, *, offline: Callable[[], bool] | None) -> ModelChoice:
+    """--model, then LIME_MODEL, then the configured default, then local-if-nothing-else, then gpt-5.4.
+
+    ``offline`` says whether lime's local model can run here (``lime.local`` knows; the catalog
+    does not import it). None: no offline default."""
     if flag:
         return ModelChoice(flag, "--model")
     env = config.env_model()
@@ -168,9 +169,7 @@ def select_model(flag: str | None = None) -> ModelChoice:
     settings = config.load_settings()
     if settings.default_model:
         return ModelChoice(settings.default_model, "config default")
-    if not any_credential_configured():
-        from lime.local.paths import local_available
-
-        if local_available():
-            return ModelChoice(LOCAL_SLUG, "offline default")
+    if offline is not None and not any_credential_configured(
+            p.env_var for p in PRESETS.values() if p.env_var) and offline():
+        return ModelChoice(LOCAL_SLUG, "offline default")
     return ModelChoice(config.DEFAULT_MODEL, "built-in default")

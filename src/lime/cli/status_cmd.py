@@ -19,7 +19,9 @@ def run_status(args: argparse.Namespace) -> int:
     catalog = load_catalog()
     for problem in catalog.problems:
         print(f"lime: warning: {problem}", file=sys.stderr)
-    choice = select_model(getattr(args, "model", None))
+    from lime.local.paths import local_available
+
+    choice = select_model(getattr(args, "model", None), offline=local_available)
     route = resolve_route(choice.slug, catalog)
     e = route.entry
     lines = [
@@ -27,16 +29,20 @@ def run_status(args: argparse.Namespace) -> int:
         ("service", route.service + (f" ({route.preset.name})" if route.preset else " (custom)")),
         ("base URL", route.base_url or "managed local server (see 'lime local status')"),
         ("wire model", route.wire_model),
-        ("credential", route.credential.source),
+        ("credential", route.credential.source
+         + (f" ({route.credential.problem})" if route.credential.problem else "")),
         ("context window", f"{e.context_window:,} tokens"),
         ("max output", f"{e.max_output:,} (upper {e.upper_max_output:,})"),
         ("auto-compact at", f"{e.auto_compact:,} input tokens"),
         ("param preset", e.param_preset),
         ("capabilities", ", ".join(route.capabilities.flags()) or "none"),
     ]
+    from lime.runtime import project as projects
     from lime.runtime.session import latest_summary
 
-    last = latest_summary()
+    here = projects.discover()
+    store, _why = projects.sessions_dir(here, bool(here.files) and projects.is_trusted(here.root))
+    last = latest_summary(store)
     if last is not None:
         tokens = f"{last['prompt_tokens']:,} prompt + {last['completion_tokens']:,} completion tokens"
         lines.append(("latest session", f"{last['id']} ({last['model']}, {last['messages']} messages)"))

@@ -1,26 +1,25 @@
 """The built-in tools a model may call to work in the current directory.
 
-Every path is resolved (symlinks included) and must land inside the workspace: the current
-directory plus any ``--add-dir``. Outputs are capped so one call cannot flood the context window.
-A tool never raises to the agent loop: failures come back as a result the model can read.
+Every path goes through ``Workspace`` (resolved, checked against the roots, opened without
+following symlinks). Outputs are capped so one call cannot flood the context window. A tool
+never raises to the agent loop: failures, bad arguments included, come back as a result the
+model can read.
 """
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
 import json
 import os
-import re
-import signal
-import subprocess
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from lime.providers.openai_compat.types import ToolSpec
+from lime.runtime.workspace import ToolFailure, Workspace, display
+
+__all__ = ["TOOLS", "Tool", "ToolFailure", "ToolResult", "Workspace", "lookup", "parse_arguments", "run_tool"]
 
 Kind = Literal["read", "edit", "exec"]
 
@@ -28,16 +27,10 @@ MAX_READ_LINES = 2000
 MAX_LINE_CHARS = 2000
 MAX_OUTPUT_CHARS = 30_000
 MAX_LIST_ENTRIES = 500
-MAX_GREP_MATCHES = 200
 SHELL_TIMEOUT = 120.0
 SHELL_TIMEOUT_MAX = 600.0
 SHELL_OUTPUT_LIMIT = 50_000_000  # bytes a command may print before it is killed
 MAX_READ_BYTES = 20_000_000
-SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", ".mypy_cache", ".ruff_cache"}
-
-
-class ToolFailure(Exception):
-    """A tool call that cannot be carried out; the message goes back to the model."""
 
 
 @dataclass
@@ -48,64 +41,6 @@ class ToolResult:
     @property
     def ok(self) -> bool:
         return self.status == "ok"
-
-
-@dataclass
-class Workspace:
-    cwd: Path
-    extra: list[Path] = field(default_factory=list)
-    # lime's own config home (credentials, local server key) is never readable by tools.
-    private: list[Path] = field(default_factory=list)
-    # Key values that must never come back from a tool (masked in outputs).
-    secrets: list[str] = field(default_factory=list, repr=False)
-
-    @classmethod
-    def create(cls, cwd: Path | None = None, add_dirs: list[str] | None = None) -> Workspace:
-        from lime import config
-        from lime.errors import UsageError
-
-        base = (cwd or Path.cwd()).resolve()
-        extra = []
-        for raw in add_dirs or []:
-            p = (base / Path(raw).expanduser()).resolve()
-            if not p.is_dir():
-                raise UsageError(f"--add-dir {raw}: not a directory")
-            extra.append(p)
-        return cls(base, extra, [config.config_home().expanduser().resolve()])
-
-    def is_private(self, path: Path) -> bool:
-        return any(path == p or path.is_relative_to(p) for p in self.private)
-
-    def scrub(self, text: str) -> str:
-        from lime.auth.store import mask_key
-
-        for secret in self.secrets:
-            if secret and len(secret) >= 8 and secret in text:
-                text = text.replace(secret, mask_key(secret))
-        return text
-
-    @property
-    def roots(self) -> list[Path]:
-        return [self.cwd, *self.extra]
-
-    def resolve(self, raw: Any, *, must_exist: bool = False) -> Path:
-        if not isinstance(raw, str) or not raw.strip():
-            raise ToolFailure("a path is required")
-        path = (self.cwd / Path(raw).expanduser()).resolve()
-        if not any(path == r or path.is_relative_to(r) for r in self.roots):
-            roots = ", ".join(str(r) for r in self.roots)
-            raise ToolFailure(f"{raw} is outside the workspace ({roots}); access refused")
-        if self.is_private(path):
-            raise ToolFailure(f"{raw} is inside lime's configuration directory (credentials); access refused")
-        if must_exist and not path.exists():
-            raise ToolFailure(f"{raw}: no such file or directory")
-        return path
-
-    def show(self, path: Path) -> str:
-        try:
-            return str(path.relative_to(self.cwd)) or "."
-        except ValueError:
-            return str(path)
 
 
 Runner = Callable[[Workspace, dict[str, Any]], str]
@@ -145,32 +80,39 @@ def _int_arg(args: dict[str, Any], name: str, default: int | None) -> int | None
     value = args.get(name, default)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ToolFailure(f"{name} must be an integer")
-    try:
-        return int(value)
-    except ValueError:
-        raise ToolFailure(f"{name} must be an integer") from None
+    if isinstance(value, bool):
+        raise ToolFailure(f"{name} must be an integer, not {json.dumps(value)}")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit() and len(value) < 20:
+        value = int(value)
+    if not isinstance(value, int):
+        shown = json.dumps(value)[:40] if not isinstance(value, float) else repr(value)
+        raise ToolFailure(f"{name} must be an integer, got {shown}")
+    return value
 
 
-def _read_text(path: Path) -> str:
-    if path.is_dir():
-        raise ToolFailure(f"{path.name} is a directory; use glob_search")
-    try:
-        size = path.stat().st_size
-        if size > MAX_READ_BYTES:
-            raise ToolFailure(f"{path.name} is {size // 1_000_000} MB; use grep_search, or bash with head/sed, to read part of it")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ToolFailure(f"cannot read {path.name}: {exc.strerror or exc}") from None
+def _str_arg(args: dict[str, Any], name: str, *, required: bool = False) -> str | None:
+    value = args.get(name)
+    if value is None or (value == "" and not required):
+        if required:
+            raise ToolFailure(f"{name} is required")
+        return None
+    if not isinstance(value, str):
+        raise ToolFailure(f"{name} must be a string, got {type(value).__name__}")
+    return value
+
+
+def _read_text(ws: Workspace, path: Path, raw: str) -> str:
+    data = ws.read_bytes(path, MAX_READ_BYTES, raw=raw)
     if b"\0" in data[:8192]:
-        raise ToolFailure(f"{path.name} looks like a binary file")
+        raise ToolFailure(f"{display(raw)} looks like a binary file")
     return data.decode("utf-8", errors="replace")
 
 
 def read_file(ws: Workspace, args: dict[str, Any]) -> str:
     path = ws.resolve(args.get("path"), must_exist=True)
-    text = _read_text(path)
+    text = _read_text(ws, path, args["path"])
     lines = text.splitlines()
     start = _int_arg(args, "start_line", 1) or 1
     end = _int_arg(args, "end_line", None)
@@ -198,14 +140,7 @@ def write_file(ws: Workspace, args: dict[str, Any]) -> str:
     content = args.get("content")
     if not isinstance(content, str):
         raise ToolFailure("content must be a string")
-    if path.is_dir():
-        raise ToolFailure(f"{args.get('path')} is a directory")
-    existed = path.exists()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content, encoding="utf-8")
-    except OSError as exc:
-        raise ToolFailure(f"cannot write {ws.show(path)}: {exc.strerror or exc}") from None
+    existed = ws.write_bytes(path, content.encode("utf-8", errors="surrogatepass"), raw=args["path"])
     lines = content.count("\n") + (0 if content.endswith("\n") or not content else 1)
     return f"{'overwrote' if existed else 'created'} {ws.show(path)} ({lines} lines)"
 
@@ -219,7 +154,7 @@ def edit_file(ws: Workspace, args: dict[str, Any]) -> str:
         raise ToolFailure("old_string must not be empty (use write_file to create a file)")
     if old == new:
         raise ToolFailure("old_string and new_string are the same")
-    text = _read_text(path)
+    text = _read_text(ws, path, args["path"])
     count = text.count(old)
     if count == 0:
         raise ToolFailure(f"old_string not found in {ws.show(path)} (it must match exactly, whitespace included)")
@@ -227,39 +162,25 @@ def edit_file(ws: Workspace, args: dict[str, Any]) -> str:
     if count > 1 and not replace_all:
         raise ToolFailure(f"old_string occurs {count} times in {ws.show(path)}; give more context or set replace_all")
     updated = text.replace(old, new) if replace_all else text.replace(old, new, 1)
-    try:
-        path.write_text(updated, encoding="utf-8")
-    except OSError as exc:
-        raise ToolFailure(f"cannot write {ws.show(path)}: {exc.strerror or exc}") from None
+    ws.write_bytes(path, updated.encode("utf-8", errors="surrogatepass"), raw=args["path"])
     return f"edited {ws.show(path)} ({count if replace_all else 1} replacement{'s' if replace_all and count > 1 else ''})"
 
 
-def _walk(root: Path, ws: Workspace) -> list[Path]:
-    out: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        base = Path(dirpath)
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not ws.is_private(base / d))
-        out.extend(base / f for f in sorted(filenames))
-        if len(out) > 50_000:
-            break
-    return out
-
-
 def glob_search(ws: Workspace, args: dict[str, Any]) -> str:
-    root = ws.resolve(args.get("path") or ".", must_exist=True)
-    pattern = args.get("pattern")
-    if pattern is not None and not isinstance(pattern, str):
-        raise ToolFailure("pattern must be a string")
-    if root.is_file():
+    raw = _str_arg(args, "path") or "."
+    root = ws.resolve(raw, must_exist=True)
+    pattern = _str_arg(args, "pattern")
+    if not root.is_dir():
         return ws.show(root)
+    shown: list[str] = []
     if not pattern:
-        entries = sorted(root.iterdir(), key=lambda p: (not p.is_dir(), p.name))
-        shown = [ws.show(p) + ("/" if p.is_dir() else "") for p in entries
-                 if p.name not in SKIP_DIRS and not ws.is_private(p.resolve())]
+        listed = sorted(ws.entries(root, recursive=False, raw=raw), key=lambda e: (not e[1], e[0].name))
+        shown = [ws.show(p) + ("/" if is_dir else "") for p, is_dir in listed]
     else:
         pat = pattern[3:] if pattern.startswith("**/") else pattern
-        shown = []
-        for p in _walk(root, ws):
+        for p, is_dir in ws.entries(root, recursive=True, raw=raw):
+            if is_dir:
+                continue
             rel = str(p.relative_to(root))
             if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(rel, pat) or fnmatch.fnmatch(p.name, pat):
                 shown.append(ws.show(p))
@@ -271,117 +192,59 @@ def glob_search(ws: Workspace, args: dict[str, Any]) -> str:
 
 
 def grep_search(ws: Workspace, args: dict[str, Any]) -> str:
-    pattern = args.get("pattern")
-    if not isinstance(pattern, str) or not pattern:
-        raise ToolFailure("pattern is required")
-    try:
-        rx = re.compile(pattern, re.IGNORECASE if args.get("ignore_case") else 0)
-    except re.error as exc:
-        raise ToolFailure(f"bad regular expression: {exc}") from None
-    root = ws.resolve(args.get("path") or ".", must_exist=True)
-    glob = args.get("glob")
-    files = [root] if root.is_file() else _walk(root, ws)
-    hits: list[str] = []
-    for f in files:
-        if glob and not fnmatch.fnmatch(f.name, glob) and not fnmatch.fnmatch(str(f.relative_to(root)), glob):
-            continue
-        try:
-            with f.open("rb") as fh:
-                data = fh.read(2_000_000)
-        except OSError:
-            continue
-        if b"\0" in data[:8192]:
-            continue
-        for n, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
-            if rx.search(line):
-                hits.append(f"{ws.show(f)}:{n}:{line[:MAX_LINE_CHARS]}")
-                if len(hits) > MAX_GREP_MATCHES:
-                    break
-        if len(hits) > MAX_GREP_MATCHES:
-            break
-    if not hits:
-        return "(no matches)"
-    if len(hits) > MAX_GREP_MATCHES:
-        return _cap("\n".join(hits[:MAX_GREP_MATCHES])) + f"\n[more than {MAX_GREP_MATCHES} matches; narrow the search]"
-    return _cap("\n".join(hits))
+    from lime.runtime import ripgrep
 
-
-def _drain(stream: Any, keep: int, limit: int, proc: subprocess.Popen[bytes], out: dict[str, Any]) -> None:
-    """Read a command's output keeping only its head and tail, killing it past ``limit`` bytes."""
-    head = bytearray()
-    tail = bytearray()
-    total = 0
-    while True:
-        chunk = stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536)
-        if not chunk:
-            break
-        total += len(chunk)
-        if len(head) < keep:
-            take = chunk[: keep - len(head)]
-            head += take
-            chunk = chunk[len(take):]
-        tail += chunk
-        if len(tail) > keep:
-            del tail[: len(tail) - keep]
-        if total > limit and not out.get("flooded"):
-            out["flooded"] = True
-            with contextlib.suppress(OSError):
-                os.killpg(proc.pid, signal.SIGKILL)
-    out.update(head=bytes(head), tail=bytes(tail), total=total)
+    pattern = _str_arg(args, "pattern", required=True)
+    assert pattern is not None
+    raw = _str_arg(args, "path") or "."
+    root = ws.resolve(raw, must_exist=True)
+    return _cap(ripgrep.search(ws, pattern, root, raw=raw, glob=_str_arg(args, "glob"),
+                               ignore_case=bool(args.get("ignore_case"))))
 
 
 def _shell_env() -> dict[str, str]:
-    """The environment for commands the model runs, without the API keys lime itself uses."""
+    """The environment for commands the model runs: none of lime's own settings, no API keys."""
     from lime.catalog.presets import PRESETS
 
     secret_vars = {p.env_var for p in PRESETS.values() if p.env_var} | {"OPENAI_API_KEY"}
-    return {k: v for k, v in os.environ.items() if k not in secret_vars and not k.endswith("_API_KEY")}
+    return {k: v for k, v in os.environ.items()
+            if k not in secret_vars and not k.endswith("_API_KEY") and not k.startswith("LIME_")}
 
 
 def bash(ws: Workspace, args: dict[str, Any]) -> str:
-    command = args.get("command")
-    if not isinstance(command, str) or not command.strip():
+    from lime.runtime import subproc
+
+    command = _str_arg(args, "command", required=True)
+    if command is None or not command.strip():
         raise ToolFailure("command is required")
+    if "\0" in command:
+        raise ToolFailure("a command cannot contain a NUL character")
     raw_timeout = args.get("timeout")
+    if raw_timeout is not None and (isinstance(raw_timeout, bool) or not isinstance(raw_timeout, int | float | str)):
+        raise ToolFailure("timeout must be a number of seconds")
     try:
         timeout = float(raw_timeout) if raw_timeout is not None else SHELL_TIMEOUT
     except (TypeError, ValueError):
         raise ToolFailure("timeout must be a number of seconds") from None
+    if timeout != timeout:  # NaN
+        raise ToolFailure("timeout must be a number of seconds")
     timeout = max(1.0, min(timeout, SHELL_TIMEOUT_MAX))
-    proc = subprocess.Popen(
-        ["/bin/sh", "-c", command], cwd=ws.cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, start_new_session=True, env=_shell_env(),
-    )
-    out: dict[str, Any] = {}
-    reader = threading.Thread(target=_drain, args=(proc.stdout, MAX_OUTPUT_CHARS, SHELL_OUTPUT_LIMIT, proc, out),
-                              daemon=True)
-    reader.start()
     try:
-        proc.wait(timeout=timeout)
-        status = f"exit status {proc.returncode}"
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(OSError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        status = f"killed after the {timeout:g} s timeout"
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        raise
-    reader.join(timeout=5)
-    if proc.stdout is not None:
-        proc.stdout.close()
-    if out.get("flooded"):
+        out = subproc.run(["/bin/sh", "-c", command], cwd=str(ws.cwd), env=_shell_env(), timeout=timeout,
+                          keep=MAX_OUTPUT_CHARS, limit=SHELL_OUTPUT_LIMIT)
+    except OSError as exc:
+        raise ToolFailure(f"cannot start the shell: {exc.strerror or exc}") from None
+    if out.flooded:
         status = f"killed after writing more than {SHELL_OUTPUT_LIMIT // 1_000_000} MB of output"
-    head, tail, total = out.get("head", b""), out.get("tail", b""), int(out.get("total", 0))
-    if total <= len(head) + len(tail):
-        text = _cap((head + tail).decode("utf-8", errors="replace"))
+    elif out.timed_out:
+        status = f"killed after the {timeout:g} s timeout"
+    elif out.lingered:
+        status = (f"exit status {out.returncode}; background processes still holding the output were killed "
+                  f"at the {timeout:g} s timeout")
     else:
-        text = (head.decode("utf-8", errors="replace")
-                + f"\n... [{total - len(head) - len(tail)} bytes omitted] ...\n"
-                + tail.decode("utf-8", errors="replace"))
-    return f"{text}\n[{status}]" if total else f"[{status}, no output]"
+        status = f"exit status {out.returncode}"
+    text = _cap(out.text()) if out.total <= len(out.head) + len(out.tail) else out.text()
+    return f"{text}\n[{status}]" if out.total else f"[{status}, no output]"
 
 
 _PATH = {"type": "string", "description": "file path, relative to the working directory"}
@@ -406,7 +269,8 @@ TOOLS: dict[str, Tool] = {
              _obj({"pattern": {"type": "string"}, "path": {"type": "string"},
                    "glob": {"type": "string", "description": "only files matching this glob, e.g. '*.py'"},
                    "ignore_case": {"type": "boolean"}}, ["pattern"]), "read", grep_search),
-        Tool("bash", "Run a shell command in the working directory (output capped, default timeout 120 s).",
+        Tool("bash", "Run a shell command in the working directory (output capped, default timeout 120 s; "
+             "processes it leaves in the background are killed when it ends).",
              _obj({"command": {"type": "string"}, "timeout": {"type": "number", "description": "seconds"}},
                   ["command"]), "exec", bash, subject_arg="command"),
     )
@@ -433,6 +297,8 @@ def parse_arguments(raw: str) -> dict[str, Any]:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ToolFailure(f"arguments are not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise ToolFailure("arguments are nested too deeply") from None
     if not isinstance(value, dict):
         raise ToolFailure("arguments must be a JSON object")
     return value
@@ -444,4 +310,7 @@ def run_tool(tool: Tool, ws: Workspace, args: dict[str, Any]) -> ToolResult:
     except ToolFailure as exc:
         return ToolResult(ws.scrub(f"error: {exc}"), "error")
     except OSError as exc:
-        return ToolResult(f"error: {exc.strerror or exc}", "error")
+        return ToolResult(ws.scrub(f"error: {display(exc.strerror or str(exc))}"), "error")
+    except Exception as exc:  # a bad argument nobody foresaw: the model reads why, the run goes on
+        return ToolResult(ws.scrub(f"error: {tool.name} could not use these arguments "
+                                   f"({type(exc).__name__}: {display(str(exc))[:300]})"), "error")

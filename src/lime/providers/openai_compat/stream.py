@@ -10,8 +10,19 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from json.scanner import make_scanner
 from typing import Any
 
+from lime import jsonguard
+from lime.jsonguard import depth_exceeds
+from lime.providers.openai_compat.quirks import (
+    CHOICE_FIELDS,
+    ERROR_KEYS,
+    ERROR_OBJECTS,
+    REASONING_FIELDS,
+    USAGE_CARRIERS,
+)
+from lime.providers.openai_compat.shapes import explain
 from lime.providers.openai_compat.sse import SSEDecoder
 from lime.providers.openai_compat.types import (
     Completion,
@@ -25,16 +36,22 @@ from lime.providers.openai_compat.types import (
     UsageEvent,
 )
 
-_loads = json.loads
+_scan = make_scanner(json.JSONDecoder())  # type: ignore[arg-type]  # the C scanner: no sniffing, no regex
+_DELTA = CHOICE_FIELDS[0]
+_SHALLOW = 2 * jsonguard.MAX_DEPTH  # a shorter payload cannot nest deeper than the limit
 
 
-class MalformedChunk(ValueError):
+class StreamFailure(Exception):
+    """The stream itself says the answer failed: a chunk that is not JSON, or an error event."""
+
+
+class MalformedChunk(StreamFailure, ValueError):
     def __init__(self, payload: bytes) -> None:
         text = payload[:120].decode("utf-8", "replace")
         super().__init__(f"the server sent a stream chunk that is not valid JSON: {text!r}")
 
 
-class StreamErrorPayload(Exception):
+class StreamErrorPayload(StreamFailure):
     """The server reported an error inside the stream (``data: {"error": ...}`` or ``event: error``)."""
 
     def __init__(self, payload: bytes) -> None:
@@ -57,6 +74,23 @@ def _content_text(c: Any) -> str:
     if isinstance(c, list):  # content parts
         return "".join(p.get("text", "") for p in c if isinstance(p, dict) and isinstance(p.get("text"), str))
     return ""
+
+
+def _first(obj: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    """The first truthy value among ``keys`` (servers disagree on where a field lives)."""
+    for k in keys:
+        v = obj.get(k)
+        if v:
+            return v
+    return None
+
+
+def _carried_usage(obj: dict[str, Any]) -> Any:
+    for k in USAGE_CARRIERS:
+        carrier = obj.get(k)
+        if isinstance(carrier, dict) and carrier.get("usage"):
+            return carrier["usage"]
+    return None
 
 
 def usage_from(u: Any) -> Usage | None:
@@ -113,65 +147,96 @@ class StreamProcessor:
     # -- feeding --------------------------------------------------------------------------------
 
     def feed(self, raw: bytes) -> list[StreamEvent]:
+        """One network read in; the events it completes out."""
+        return self._consume(self._decoder.feed(raw))
+
+    def _consume(self, pairs: list[tuple[bytes, bytes]]) -> list[StreamEvent]:
+        """Parse, assemble and emit in one pass over the decoded events.
+
+        The common chunk (an object holding ``choices[0].delta.content``) takes the fast path: the
+        JSON scanner straight on the text and a few dict lookups, with no type check per field; a
+        chunk that does not fit that shape fails inside the ``try`` and only then is examined
+        (:func:`shapes.explain`) to name the field that is wrong.
+        """
         out: list[StreamEvent] = []
-        for event, payload in self._decoder.feed(raw):
-            self._payload(event, payload, out)
+        for event, payload in pairs:
+            if self.done:
+                break
+            try:
+                text = payload.decode()
+                obj, end = _scan(text, 0)
+            except (StopIteration, ValueError, RecursionError):
+                end = -1
+            if end < 0 or end != len(text) or type(obj) is not dict or event != b"message" or (
+                    len(payload) > _SHALLOW and depth_exceeds(payload)):
+                obj = self._careful(event, payload)
+                if obj is None:
+                    continue
+            self.saw_chunk = True
+            try:
+                choices = obj.get("choices")
+                if choices:
+                    ch = choices[0]
+                    delta = ch.get(_DELTA) or _first(ch, CHOICE_FIELDS)
+                    if delta:
+                        c = delta.get("content")
+                        if c:
+                            if type(c) is not str:
+                                c = _content_text(c)
+                            if c:
+                                self._text.append(c)
+                                self.output_started = True
+                                out.append(TextDelta(c))
+                        if c is None or len(delta) > 1:  # reasoning or tool calls may be beside it
+                            self._delta_extras(delta, out)
+                    fr = ch.get("finish_reason")
+                    if fr and self.finish_reason is None:
+                        self._finish(str(fr), out)
+                for k in ERROR_KEYS:
+                    if obj.get(k):
+                        raise StreamErrorPayload(payload)
+                if obj.get("object") in ERROR_OBJECTS:
+                    raise StreamErrorPayload(payload)
+                u = obj.get("usage") or _carried_usage(obj)
+                if u:
+                    self.usage = usage_from(u) or self.usage
+                if not self.model and type(obj.get("model")) is str:
+                    self.model = obj["model"]
+            except (AttributeError, TypeError, KeyError, IndexError):
+                raise explain(obj) from None
         return out
 
-    def _payload(self, event: bytes, payload: bytes, out: list[StreamEvent]) -> None:
-        if self.done:
-            return
+    def _careful(self, event: bytes, payload: bytes) -> dict[str, Any] | None:
+        """Everything the fast path does not take: ``[DONE]``, error events, blank or padded
+        payloads, JSON that is not an object, nested too deep, or not JSON at all."""
         if payload == b"[DONE]":
             self.done = True
-            return
+            return None
         if event == b"error":
             raise StreamErrorPayload(payload)
+        if not payload.strip():
+            return None
         try:
-            obj = _loads(payload)
+            obj = jsonguard.loads(payload)
         except ValueError:
-            if not payload.strip():
-                return
             raise MalformedChunk(payload) from None
         if type(obj) is not dict:
             raise MalformedChunk(payload)
-        self.saw_chunk = True
-        choices = obj.get("choices")
-        if choices:
-            ch = choices[0]
-            delta = ch.get("delta") or ch.get("message")
-            if delta:
-                c = delta.get("content")
-                if c:
-                    if type(c) is not str:
-                        c = _content_text(c)
-                    if c:
-                        self._text.append(c)
-                        self.output_started = True
-                        out.append(TextDelta(c))
-                r = delta.get("reasoning_content") or delta.get("reasoning")
-                if r and type(r) is str:
+        return obj
+
+    def _delta_extras(self, delta: dict[str, Any], out: list[StreamEvent]) -> None:
+        for k in REASONING_FIELDS:
+            r = delta.get(k)
+            if r:
+                if type(r) is str:
                     self._reasoning.append(r)
                     self.output_started = True
                     out.append(ReasoningDelta(r))
-                tcs = delta.get("tool_calls")
-                if tcs:
-                    self.output_started = True
-                    self._tool_deltas(tcs)
-            fr = ch.get("finish_reason")
-            if fr and self.finish_reason is None:
-                self._finish(str(fr), out)
-        if obj.get("error") or obj.get("object") == "error":
-            # OpenRouter sends {"error": ...} (with or without choices); vLLM {"object": "error", ...}
-            raise StreamErrorPayload(payload)
-        u = obj.get("usage")
-        if u:
-            self.usage = usage_from(u) or self.usage
-        elif "x_groq" in obj:
-            xg = obj["x_groq"]
-            if isinstance(xg, dict) and xg.get("usage"):
-                self.usage = usage_from(xg["usage"]) or self.usage
-        if not self.model and isinstance(obj.get("model"), str):
-            self.model = obj["model"]
+                break
+        tcs = delta.get("tool_calls")
+        if tcs:
+            self.output_started = True
+            self._tool_deltas(tcs)
 
     def _tool_deltas(self, tcs: Any) -> None:
         if not isinstance(tcs, list):
@@ -252,9 +317,7 @@ class StreamProcessor:
 
     def end(self) -> list[StreamEvent]:
         """The body ended. Returns the last events (pending tool calls, finish, usage)."""
-        out: list[StreamEvent] = []
-        for event, payload in self._decoder.close():
-            self._payload(event, payload, out)
+        out = self._consume(self._decoder.close())
         if self.finish_reason is None and (self.done or self.saw_chunk) and self.complete:
             self._finish("tool_calls" if self._calls else "stop", out)
         out.append(UsageEvent(self.final_usage()))
@@ -288,11 +351,11 @@ def completion_from_body(obj: Any, model: str, estimator: Estimator | None,
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         raise on_malformed("the response has no choices")
     ch = choices[0]
-    msg = ch.get("message") or ch.get("delta") or {}
+    msg = _first(ch, CHOICE_FIELDS[::-1]) or {}
     if not isinstance(msg, dict):
         raise on_malformed("the response's message is not an object")
     text = _content_text(msg.get("content"))
-    reasoning = msg.get("reasoning_content") or msg.get("reasoning") or ""
+    reasoning = _first(msg, REASONING_FIELDS) or ""
     calls: list[ToolCall] = []
     for n, tc in enumerate(msg.get("tool_calls") or []):
         if not isinstance(tc, dict):
