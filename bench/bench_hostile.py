@@ -18,10 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from support.fakeserver import FakeServer, _compressed_flood, endless_stream, gzip_bomb, huge_line  # noqa: E402
-
 from lime.providers.openai_compat.errors import ResponseTooLarge  # noqa: E402
 from lime.providers.openai_compat.sse import SSEDecoder  # noqa: E402
+from support.fakeserver import FakeServer, _compressed_flood, endless_stream, gzip_bomb, huge_line  # noqa: E402
 
 KEY = "sk-bench-hostile-0123456789abcdef"
 CASES = {

@@ -21,6 +21,13 @@ from lime.providers.openai_compat.errors import (
     retry_hint,
 )
 from lime.providers.openai_compat.sse import SSEDecoder
+from lime.providers.openai_compat.stream import (
+    MalformedChunk,
+    StreamErrorPayload,
+    StreamProcessor,
+    completion_from_body,
+)
+from lime.providers.openai_compat.types import Completion
 
 settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
