@@ -66,7 +66,7 @@ def test_usage_estimated_when_server_sends_none(fake_server: FakeServer, make_ro
     events, c = run(client(fake_server, make_route, "perplexity"))
     assert "stream_options" not in fake_server.last.json
     u = c.usage  # type: ignore[attr-defined]
-    assert u.estimated and u.prompt_tokens > 10 and u.completion_tokens == 5
+    assert u.estimated and u.prompt_tokens > 10 and abs(u.completion_tokens - 5) <= 1  # o200k: 5
     assert u.total_tokens == u.prompt_tokens + u.completion_tokens
 
 

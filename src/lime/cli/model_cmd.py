@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from lime.auth.hints import login_hint
 from lime.cli.common import check_service_name, positive_int, warn
 from lime.errors import ConfigError, UsageError
 
@@ -143,7 +144,8 @@ def _discover(args: argparse.Namespace, service: str | None, window: int | None)
     cred = resolve_credential(service, preset)
     base_url = cred.base_url or (preset.base_url if preset and not preset.discover else None)
     if not base_url:
-        raise UsageError(f"service {service!r} has no base URL to discover from; run lime login first")
+        raise UsageError(f"service {service!r} has no base URL to discover from; run: "
+                         f"{login_hint(service, base_url=True)}")
     found = discover(base_url, cred.api_key)
     if found is None:
         raise ConfigError(f"{base_url} did not answer /props or /v1/models; give --context-window instead")
@@ -163,8 +165,7 @@ def run_add(args: argparse.Namespace) -> int:
           f"auto-compact at {entry.auto_compact:,})")
     if (entry.service and get_preset(entry.service) is None
             and cred_store.get(cred_store.bucket_name(entry.service)) is None):
-        warn(f"service {entry.service!r} has no endpoint yet: run lime login --provider openai-compat "
-             f"--service {entry.service} --with-api-key --with-base-url URL")
+        warn(f"service {entry.service!r} has no endpoint yet: run {login_hint(entry.service, base_url=True)}")
     return 0
 
 

@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from lime import config, jsonguard
+from lime.auth.hints import login_hint
 from lime.errors import LimeError
 from lime.providers.openai_compat import compat_memory
 from lime.providers.openai_compat.errors import (
@@ -342,10 +343,7 @@ class _BaseClient(Generic[H]):
         self.lessons = compat_memory.load(self.service, self.model)
         self._http: H | None = None
         self._target: httpx.URL | None = None
-        if route.service == "openai":
-            self.login_hint: str | None = "run: lime login --provider openai --with-api-key"
-        else:
-            self.login_hint = f"run: lime login --provider openai-compat --service {route.service} --with-api-key"
+        self.login_hint: str | None = f"run: {login_hint(route.service)}"
 
     def say(self, text: str) -> None:
         self._notice(scrub(text, self.secrets))
@@ -385,7 +383,7 @@ class _BaseClient(Generic[H]):
     def request(self, step: Send) -> httpx.Request:
         """The POST for a Send step, with the pool's timeouts (its URL parsed once per client)."""
         if self._target is None:
-            import httpx
+            from lime.providers.openai_compat.httplib import httpx
 
             self._target = httpx.URL(self.url)
         return self.http.build_request("POST", self._target, content=step.content, headers=step.headers)
@@ -412,7 +410,7 @@ class _BaseClient(Generic[H]):
     def _http_options(self) -> dict[str, Any]:
         from urllib.parse import urlsplit
 
-        import httpx
+        from lime.providers.openai_compat.httplib import httpx
 
         # Honour HTTP(S)_PROXY except for a server on this machine, which a proxy cannot reach.
         return {"timeout": httpx.Timeout(self.read_timeout, connect=self.connect_timeout), "follow_redirects": True,
@@ -495,7 +493,7 @@ class _Line:
 
 def _drive(client: ChatClient, line: _Line) -> Generator[StreamEvent, None, None]:
     """Carry out a flow with a blocking httpx client; yields the events it emits."""
-    import httpx
+    from lime.providers.openai_compat.httplib import httpx
 
     for step in line:
         try:
@@ -527,7 +525,7 @@ class ChatClient(_BaseClient["httpx.Client"]):
     """Synchronous client for one route. Reuses one HTTP connection pool; close it when done."""
 
     def _connect(self) -> httpx.Client:
-        import httpx
+        from lime.providers.openai_compat.httplib import httpx
 
         return httpx.Client(**self._http_options(), event_hooks={"response": [self.check_redirect]})
 
@@ -620,7 +618,7 @@ async def _adrive(client: AsyncChatClient, line: _Line) -> AsyncGenerator[Stream
     """The same driver for asyncio: every I/O step awaited, events yielded one by one."""
     import asyncio
 
-    import httpx
+    from lime.providers.openai_compat.httplib import httpx
 
     for step in line:
         try:
@@ -652,7 +650,7 @@ class AsyncChatClient(_BaseClient["httpx.AsyncClient"]):
     """The same client for asyncio code: ``async for ev in client.stream(...)``, ``await client.complete(...)``."""
 
     def _connect(self) -> httpx.AsyncClient:
-        import httpx
+        from lime.providers.openai_compat.httplib import httpx
 
         async def check_redirect(response: httpx.Response) -> None:
             self.check_redirect(response)
