@@ -261,13 +261,14 @@ def test_ctrl_c_mid_stream_hangs_up_and_keeps_what_arrived(fake_server: FakeServ
     s = c.stream(HI, RequestOptions())
     got: list[str] = []
     old = signal.signal(signal.SIGALRM, lambda *a: signal.raise_signal(signal.SIGINT))
-    signal.setitimer(signal.ITIMER_REAL, 0.3)
     t0 = time.monotonic()
     try:
         with pytest.raises(KeyboardInterrupt), s:
             for e in s:
                 if isinstance(e, TextDelta):
                     got.append(e.text)
+                    t0 = time.monotonic()
+                    signal.setitimer(signal.ITIMER_REAL, 0.3)  # Ctrl-C while the server stalls
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
