@@ -261,13 +261,14 @@ def test_ctrl_c_mid_stream_hangs_up_and_keeps_what_arrived(fake_server: FakeServ
     s = c.stream(HI, RequestOptions())
     got: list[str] = []
     old = signal.signal(signal.SIGALRM, lambda *a: signal.raise_signal(signal.SIGINT))
-    signal.setitimer(signal.ITIMER_REAL, 0.3)
     t0 = time.monotonic()
     try:
         with pytest.raises(KeyboardInterrupt), s:
             for e in s:
                 if isinstance(e, TextDelta):
                     got.append(e.text)
+                    t0 = time.monotonic()
+                    signal.setitimer(signal.ITIMER_REAL, 0.3)  # Ctrl-C while the server stalls
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
@@ -359,3 +360,13 @@ def test_deeply_nested_chunk_within_the_recursion_limit_is_refused(fake_server: 
         run(client(fake_server, make_route))
     assert info.value.kind == "bad_response" and "JSON nested more than 128 levels deep" in str(info.value)
     assert info.value.partial is not None and info.value.partial.text == "Hel"
+
+
+def test_a_bad_chunk_left_at_the_end_of_the_body_is_a_bad_response(fake_server: FakeServer,
+                                                                   make_route: MakeRoute) -> None:
+    fake_server.enqueue(SSE([{"choices": [{"delta": {"content": "Hi"}, "finish_reason": "stop"}]},
+                             Raw('data: {"choices": [5]}\n')], done=False))
+    with pytest.raises(ProviderError) as info:
+        run(client(fake_server, make_route))
+    assert info.value.kind == "bad_response" and "`choices[0]`" in str(info.value)
+    assert info.value.partial is not None and info.value.partial.text == "Hi"
