@@ -31,6 +31,8 @@ BENCHES: list[tuple[str, list[str], list[str]]] = [
     ("bench_session.py", ["1000", "5"], ["300", "2"]),
     ("bench_render.py", [], []),
     ("bench_local.py", ["5"], ["2"]),
+    ("bench_grep.py", [], ["1000", "100", "1"]),
+    ("bench_sandbox.py", [], ["50"]),
 ]
 
 
