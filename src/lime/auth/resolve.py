@@ -21,6 +21,8 @@ class ResolvedCredential:
     bucket: str
     base_url: str | None = None
     keyless: bool = False
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    auth_header: str | None = None
 
     @property
     def masked(self) -> str:
@@ -33,6 +35,16 @@ def _env(name: str) -> str | None:
 
 
 def resolve_credential(service: str, preset: Preset | None) -> ResolvedCredential:
+    import dataclasses
+
+    cred = _resolve(service, preset)
+    stored = store.get(cred.bucket)
+    if stored is not None and (stored.headers or stored.auth_header):
+        cred = dataclasses.replace(cred, headers=stored.headers, auth_header=stored.auth_header)
+    return cred
+
+
+def _resolve(service: str, preset: Preset | None) -> ResolvedCredential:
     bucket = store.bucket_name(service)
     stored = store.get(bucket)
     base_url = stored.base_url if stored else None

@@ -31,6 +31,9 @@ class StoredCredential:
     bucket: str
     api_key: str = field(repr=False)
     base_url: str | None = None
+    # Extra request headers as typed (``${VAR}`` unexpanded) and the header the key travels in.
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    auth_header: str | None = None
 
     @property
     def masked(self) -> str:
@@ -82,18 +85,41 @@ def load_all() -> dict[str, StoredCredential]:
     for name, raw in data["buckets"].items():
         if isinstance(raw, dict) and isinstance(raw.get("api_key"), str):
             base = raw.get("base_url")
-            out[name] = StoredCredential(name, raw["api_key"], base if isinstance(base, str) else None)
+            out[name] = StoredCredential(name, raw["api_key"], base if isinstance(base, str) else None,
+                                         *_stored_headers(raw))
     if key is not None:
         _cache.clear()
         _cache[key] = dict(out)
     return out
 
 
+def _stored_headers(raw: dict[str, Any]) -> tuple[tuple[tuple[str, str], ...], str | None]:
+    """The bucket's headers, skipping any entry a hand edit made unsendable."""
+    from lime.auth.headers import HeaderError, check_name, parse
+
+    headers: list[tuple[str, str]] = []
+    stored = raw.get("headers")
+    if isinstance(stored, dict):
+        for name, value in stored.items():
+            if isinstance(name, str) and isinstance(value, str):
+                try:
+                    headers.append(parse(f"{name}: {value}"))
+                except HeaderError:
+                    continue
+    auth = raw.get("auth_header")
+    try:
+        auth_header = check_name(auth) if isinstance(auth, str) else None
+    except HeaderError:
+        auth_header = None
+    return tuple(headers), auth_header
+
+
 def get(bucket: str) -> StoredCredential | None:
     return load_all().get(bucket)
 
 
-def put(bucket: str, api_key: str, base_url: str | None) -> None:
+def put(bucket: str, api_key: str, base_url: str | None, *, headers: tuple[tuple[str, str], ...] = (),
+        auth_header: str | None = None) -> None:
     from lime.storage import atomic_write_json, locked
 
     config.ensure_home()
@@ -103,6 +129,10 @@ def put(bucket: str, api_key: str, base_url: str | None) -> None:
         entry: dict[str, Any] = {"api_key": api_key}
         if base_url:
             entry["base_url"] = base_url
+        if headers:
+            entry["headers"] = dict(headers)
+        if auth_header:
+            entry["auth_header"] = auth_header
         data["buckets"][bucket] = entry
         atomic_write_json(path, data, mode=0o600)
     os.chmod(path, 0o600)

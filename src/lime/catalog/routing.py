@@ -59,7 +59,8 @@ def capabilities_for(entry: ModelEntry, preset: Preset | None) -> Capabilities:
         tools=tools,
         parallel_tool_calls=tools and entry.supports_parallel_tool_calls,
         verbosity=verbosity,
-        response_format=bool(preset and preset.supports_response_format),
+        response_format=(entry.supports_response_format if entry.supports_response_format is not None
+                         else bool(preset and preset.supports_response_format)),
         vision=entry.supports_vision,
         max_tokens_field=preset.max_tokens_field if preset else "max_tokens",
         reasoning_levels=preset.reasoning_levels if preset else ("low", "medium", "high"),
