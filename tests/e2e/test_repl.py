@@ -198,7 +198,7 @@ def test_ctrl_c_stops_a_running_shell_command(lime: Lime) -> None:
     lime.server.enqueue(tool_call_stream([("shell", {"command": "sleep 30"})]), reply("Understood."))
     child = spawn(lime, "--dangerously-skip-permissions")
     say(child, "wait a bit")
-    child.expect("shell: sleep 30")
+    child.expect("bash: sleep 30")
     child.sendintr()
     child.expect("cancelled")
     child.expect("›")

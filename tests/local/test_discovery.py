@@ -150,3 +150,10 @@ def test_entry_flags_for_model_add(props_server: PropsServer) -> None:
                                    "supports_include_usage": True, "supports_reasoning_effort": False,
                                    "supports_vision": False}
     assert Discovery(server="vllm", n_ctx=4096).entry_flags() == {}
+
+
+def test_a_query_on_the_base_url_reaches_every_discovery_endpoint(props_server: PropsServer) -> None:
+    found = discover(props_server.base_url + "?api-version=1", None)
+    assert found is not None and found.server == "llama.cpp"
+    assert [t for t, _ in props_server.requests] == ["/props?api-version=1", "/v1/models?api-version=1"]
+    assert server_root("http://h/v1?api-version=1") == "http://h?api-version=1"

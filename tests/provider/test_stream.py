@@ -303,3 +303,19 @@ def test_error_chunks_of_openrouter_and_vllm(fake_server: FakeServer, make_route
         run(client(fake_server, make_route))
     assert info.value.kind == "server" and info.value.partial.text == "So far"  # type: ignore[union-attr]
     assert "error in stream" in str(info.value)
+
+
+def test_a_proxy_setting_does_not_hijack_localhost_either(fake_server: FakeServer, make_route: MakeRoute,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")  # nothing listens there
+    fake_server.enqueue(text_stream("direct"))
+    c = track(ChatClient(make_route("openai", f"http://localhost:{fake_server.port}/v1")))
+    assert run(c)[1].text == "direct"  # type: ignore[attr-defined]
+
+
+def test_a_query_on_the_base_url_reaches_the_endpoint(fake_server: FakeServer, make_route: MakeRoute) -> None:
+    fake_server.enqueue(text_stream("hi"))
+    c = track(ChatClient(make_route("azure-proxy", fake_server.base_url + "?api-version=2024-10-21")))
+    assert run(c)[1].text == "hi"  # type: ignore[attr-defined]
+    assert (fake_server.last.path, fake_server.last.query) == ("/v1/chat/completions", "api-version=2024-10-21")

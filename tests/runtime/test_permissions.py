@@ -8,7 +8,7 @@ from lime.errors import UsageError
 from lime.runtime.permissions import Policy
 from lime.runtime.tools import TOOLS
 
-R, W, E, S = TOOLS["read_file"], TOOLS["write_file"], TOOLS["edit_file"], TOOLS["shell"]
+R, W, E, S = TOOLS["read_file"], TOOLS["write_file"], TOOLS["edit_file"], TOOLS["bash"]
 
 
 @pytest.mark.parametrize(("mode", "expected"), [
@@ -37,4 +37,4 @@ def test_skip_permissions_and_plan_offers_only_read_tools() -> None:
         Policy.from_args("plan", True, [])
     with pytest.raises(UsageError, match="unknown tool"):
         Policy.from_args(None, False, ["Frobnicate"])
-    assert {t.name for t in Policy.from_args("plan", False, []).offered()} == {"read_file", "list_files", "grep"}
+    assert {t.name for t in Policy.from_args("plan", False, []).offered()} == {"read_file", "glob_search", "grep_search"}

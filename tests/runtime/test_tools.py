@@ -8,11 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from lime.runtime.tools import TOOLS, ToolResult, Workspace, parse_arguments, run_tool
+from lime.runtime.tools import TOOLS, ToolResult, Workspace, lookup, parse_arguments, run_tool
 
 
 def call(ws: Workspace, name: str, **args: object) -> ToolResult:
-    return run_tool(TOOLS[name], ws, dict(args))
+    tool = lookup(name)
+    assert tool is not None, name
+    return run_tool(tool, ws, dict(args))
 
 
 @pytest.fixture
@@ -65,17 +67,17 @@ def test_write_and_edit(ws: Workspace) -> None:
 
 
 def test_list_glob_and_grep(ws: Workspace) -> None:
-    listing = call(ws, "list_files").content.splitlines()
+    listing = call(ws, "glob_search").content.splitlines()
     assert listing == ["src/", "a.txt"]
     assert call(ws, "list_files", pattern="**/*.py").content == "src/m.py"
-    hits = call(ws, "grep", pattern=r"return \d").content
+    hits = call(ws, "grep_search", pattern=r"return \d").content
     assert hits == "src/m.py:2:    return 1"
     assert call(ws, "grep", pattern="LINE 7", ignore_case=True, glob="*.txt").content == "a.txt:7:line 7"
     assert call(ws, "grep", pattern="(").status == "error"
 
 
 def test_shell_runs_in_the_workspace_with_timeout_and_cap(ws: Workspace) -> None:
-    r = call(ws, "shell", command="pwd; echo err >&2; exit 3")
+    r = call(ws, "bash", command="pwd; echo err >&2; exit 3")
     assert str(ws.cwd) in r.content and "err" in r.content and "exit status 3" in r.content
     t0 = time.monotonic()
     r = call(ws, "shell", command="sleep 30", timeout=1)
@@ -113,3 +115,10 @@ def test_shell_does_not_see_api_key_variables(ws: Workspace, monkeypatch: pytest
     monkeypatch.setenv("SOME_OTHER_API_KEY", "other-zzzzzzzzzzzz")
     out = call(ws, "shell", command="echo ${GROQ_API_KEY:-unset} ${SOME_OTHER_API_KEY:-unset}").content
     assert out.startswith("unset unset")
+
+
+def test_earlier_tool_names_are_aliases() -> None:
+    for old, new in (("list_files", "glob_search"), ("grep", "grep_search"), ("shell", "bash")):
+        assert lookup(old) is TOOLS[new]
+    assert set(TOOLS) == {"read_file", "write_file", "edit_file", "glob_search", "grep_search", "bash"}
+    assert lookup("frobnicate") is None

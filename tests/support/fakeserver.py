@@ -60,7 +60,7 @@ comments (OpenRouter), and answers with its overflow error when the prompt excee
 Other endpoints: ``GET .../models`` lists ``server.models``; ``server.route("GET", "/props", resp)``
 adds any other path. ``server.require_key = "sk-..."`` answers 401 to requests without that bearer key.
 
-Recorded requests (``server.requests``, a list of :class:`Recorded`): ``method``, ``path``,
+Recorded requests (``server.requests``, a list of :class:`Recorded`): ``method``, ``path``, ``query``,
 ``headers`` (lower-case keys), ``body`` (bytes), ``json`` (parsed or None), ``stream`` (bool).
 ``server.connections`` counts accepted TCP connections (to check keep-alive reuse).
 """
@@ -105,6 +105,7 @@ class Recorded:
     body: bytes
     json: Any = None
     time: float = 0.0
+    query: str = ""  # the request target's query string, without "?"
 
     @property
     def stream(self) -> bool:
@@ -708,7 +709,8 @@ class _Handler(socketserver.BaseRequestHandler):
                 parsed = json.loads(body)
             except ValueError:
                 parsed = None
-        return Recorded(method, path.split("?")[0], headers, body, parsed, time.monotonic())
+        target, _, query = path.partition("?")
+        return Recorded(method, target, headers, body, parsed, time.monotonic(), query)
 
 
 class _TCPServer(socketserver.ThreadingTCPServer):

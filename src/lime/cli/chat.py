@@ -215,10 +215,13 @@ def make_agent(args: argparse.Namespace, s: Setup, ui: Any) -> Agent:
 
 
 def describe_call(name: str, args: dict[str, Any] | None) -> str:
+    from lime.runtime.tools import canonical
+
+    name = canonical(name)
     if not args:
         return name
-    if name == "shell":
-        return f"shell: {args.get('command', '')}"
+    if name == "bash":
+        return f"bash: {args.get('command', '')}"
     if name == "read_file":
         rng = ""
         if args.get("start_line") or args.get("end_line"):
@@ -226,10 +229,10 @@ def describe_call(name: str, args: dict[str, Any] | None) -> str:
         return f"read_file {args.get('path', '')}{rng}"
     if name in ("write_file", "edit_file"):
         return f"{name} {args.get('path', '')}"
-    if name == "grep":
-        return f"grep {args.get('pattern', '')!r} in {args.get('path') or '.'}"
-    if name == "list_files":
-        return f"list_files {args.get('path') or '.'}{' ' + args['pattern'] if args.get('pattern') else ''}"
+    if name == "grep_search":
+        return f"grep_search {args.get('pattern', '')!r} in {args.get('path') or '.'}"
+    if name == "glob_search":
+        return f"glob_search {args.get('path') or '.'}{' ' + args['pattern'] if args.get('pattern') else ''}"
     return f"{name} {json.dumps(args, ensure_ascii=False)[:200]}"
 
 

@@ -32,7 +32,16 @@ from lime.providers.openai_compat.types import (
 from lime.runtime import compaction
 from lime.runtime.permissions import Policy
 from lime.runtime.session import Session
-from lime.runtime.tools import TOOLS, Tool, ToolFailure, ToolResult, Workspace, parse_arguments, run_tool
+from lime.runtime.tools import (
+    TOOLS,
+    Tool,
+    ToolFailure,
+    ToolResult,
+    Workspace,
+    lookup,
+    parse_arguments,
+    run_tool,
+)
 
 if TYPE_CHECKING:
     from lime.catalog.routing import Route
@@ -386,7 +395,7 @@ class Agent:
                    offered: list[ToolSpec] | None) -> None:
         prepared: list[tuple[ToolCall, Tool | None, dict[str, Any] | None, ToolResult | None]] = []
         for call in calls:
-            tool = TOOLS.get(call.name)
+            tool = lookup(call.name)
             args: dict[str, Any] | None = None
             early: ToolResult | None = None
             if not run:

@@ -8,7 +8,7 @@ Modes:
   dontAsk            reads and ``--allowedTools`` run; anything that would ask is refused
 
 ``--allowedTools`` entries are tool names (``edit_file``, or the familiar ``Edit``/``Bash``...),
-optionally with a pattern on the path or command: ``shell(git diff:*)``, ``write_file(docs/*)``.
+optionally with a pattern on the path or command: ``bash(git diff:*)``, ``write_file(docs/*)``.
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "read": ("read_file",), "read_file": ("read_file",),
     "write": ("write_file",), "write_file": ("write_file",),
     "edit": ("edit_file", "write_file"), "edit_file": ("edit_file",), "multiedit": ("edit_file",),
-    "ls": ("list_files",), "glob": ("list_files",), "list_files": ("list_files",), "list": ("list_files",),
-    "grep": ("grep",), "search": ("grep",),
-    "bash": ("shell",), "shell": ("shell",),
+    "ls": ("glob_search",), "glob": ("glob_search",), "list_files": ("glob_search",), "list": ("glob_search",),
+    "glob_search": ("glob_search",),
+    "grep": ("grep_search",), "search": ("grep_search",), "grep_search": ("grep_search",),
+    "bash": ("bash",), "shell": ("bash",),
 }
 
 

@@ -155,11 +155,11 @@ def _int_arg(args: dict[str, Any], name: str, default: int | None) -> int | None
 
 def _read_text(path: Path) -> str:
     if path.is_dir():
-        raise ToolFailure(f"{path.name} is a directory; use list_files")
+        raise ToolFailure(f"{path.name} is a directory; use glob_search")
     try:
         size = path.stat().st_size
         if size > MAX_READ_BYTES:
-            raise ToolFailure(f"{path.name} is {size // 1_000_000} MB; use grep, or shell with head/sed, to read part of it")
+            raise ToolFailure(f"{path.name} is {size // 1_000_000} MB; use grep_search, or bash with head/sed, to read part of it")
         data = path.read_bytes()
     except OSError as exc:
         raise ToolFailure(f"cannot read {path.name}: {exc.strerror or exc}") from None
@@ -245,7 +245,7 @@ def _walk(root: Path, ws: Workspace) -> list[Path]:
     return out
 
 
-def list_files(ws: Workspace, args: dict[str, Any]) -> str:
+def glob_search(ws: Workspace, args: dict[str, Any]) -> str:
     root = ws.resolve(args.get("path") or ".", must_exist=True)
     pattern = args.get("pattern")
     if pattern is not None and not isinstance(pattern, str):
@@ -270,7 +270,7 @@ def list_files(ws: Workspace, args: dict[str, Any]) -> str:
     return text + (f"\n[{more} more entries not shown]" if more > 0 else "")
 
 
-def grep(ws: Workspace, args: dict[str, Any]) -> str:
+def grep_search(ws: Workspace, args: dict[str, Any]) -> str:
     pattern = args.get("pattern")
     if not isinstance(pattern, str) or not pattern:
         raise ToolFailure("pattern is required")
@@ -338,7 +338,7 @@ def _shell_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in secret_vars and not k.endswith("_API_KEY")}
 
 
-def shell(ws: Workspace, args: dict[str, Any]) -> str:
+def bash(ws: Workspace, args: dict[str, Any]) -> str:
     command = args.get("command")
     if not isinstance(command, str) or not command.strip():
         raise ToolFailure("command is required")
@@ -399,18 +399,31 @@ TOOLS: dict[str, Tool] = {
              "(whitespace included) unless replace_all is true.",
              _obj({"path": _PATH, "old_string": {"type": "string"}, "new_string": {"type": "string"},
                    "replace_all": {"type": "boolean"}}, ["path", "old_string", "new_string"]), "edit", edit_file),
-        Tool("list_files", "List a directory, or find files matching a glob pattern such as '**/*.py'.",
+        Tool("glob_search", "List a directory, or find files matching a glob pattern such as '**/*.py'.",
              _obj({"path": {"type": "string", "description": "directory (default: working directory)"},
-                   "pattern": {"type": "string", "description": "glob pattern"}}, []), "read", list_files),
-        Tool("grep", "Search file contents with a regular expression; prints path:line:text.",
+                   "pattern": {"type": "string", "description": "glob pattern"}}, []), "read", glob_search),
+        Tool("grep_search", "Search file contents with a regular expression; prints path:line:text.",
              _obj({"pattern": {"type": "string"}, "path": {"type": "string"},
                    "glob": {"type": "string", "description": "only files matching this glob, e.g. '*.py'"},
-                   "ignore_case": {"type": "boolean"}}, ["pattern"]), "read", grep),
-        Tool("shell", "Run a shell command in the working directory (output capped, default timeout 120 s).",
+                   "ignore_case": {"type": "boolean"}}, ["pattern"]), "read", grep_search),
+        Tool("bash", "Run a shell command in the working directory (output capped, default timeout 120 s).",
              _obj({"command": {"type": "string"}, "timeout": {"type": "number", "description": "seconds"}},
-                  ["command"]), "exec", shell, subject_arg="command"),
+                  ["command"]), "exec", bash, subject_arg="command"),
     )
 }
+
+
+# Earlier names of the tools, still accepted in tool calls, rules and flags.
+ALIASES: dict[str, str] = {"list_files": "glob_search", "grep": "grep_search", "shell": "bash"}
+
+
+def lookup(name: str) -> Tool | None:
+    """The tool a call names, by its current name or an earlier one."""
+    return TOOLS.get(name) or TOOLS.get(ALIASES.get(name, ""))
+
+
+def canonical(name: str) -> str:
+    return ALIASES.get(name, name)
 
 
 def parse_arguments(raw: str) -> dict[str, Any]:

@@ -39,6 +39,7 @@ from lime.providers.openai_compat.stream import (
     completion_from_body,
 )
 from lime.providers.openai_compat.types import Completion, Message, RequestOptions, StreamEvent
+from lime.urls import endpoint_url, is_loopback_host
 
 if TYPE_CHECKING:
     import httpx
@@ -165,7 +166,7 @@ class _BaseClient:
         self.service: str = route.service
         self.model: str = route.wire_model
         self.base_url: str = str(route.base_url).rstrip("/")
-        self.url = self.base_url + "/chat/completions"
+        self.url = endpoint_url(self.base_url, "chat/completions")
         self.max_retries = config.max_retries() if max_retries is None else max_retries
         self.connect_timeout = config.connect_timeout() if connect_timeout is None else connect_timeout
         self.read_timeout = config.read_timeout() if read_timeout is None else read_timeout
@@ -215,8 +216,7 @@ class _BaseClient:
         """Honour HTTP(S)_PROXY except for a server on this machine, which a proxy cannot reach."""
         from urllib.parse import urlsplit
 
-        host = (urlsplit(self.base_url).hostname or "").lower()
-        return host not in ("localhost", "127.0.0.1", "::1") and not host.startswith("127.")
+        return not is_loopback_host(urlsplit(self.base_url).hostname)
 
     def _timeout(self) -> httpx.Timeout:
         import httpx

@@ -125,10 +125,13 @@ def _opt_bool(mapping: Any, key: str) -> bool | None:
 
 def server_root(base_url: str) -> str:
     """``http://h:p/v1`` → ``http://h:p``: llama.cpp serves ``/props`` beside, not under, ``/v1``."""
-    root = base_url.rstrip("/")
-    if root.endswith("/v1"):
-        root = root[: -len("/v1")]
-    return root
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(base_url)
+    path = parts.path.rstrip("/")
+    if path.endswith("/v1"):
+        path = path[: -len("/v1")]
+    return urlunsplit(parts._replace(path=path))
 
 
 def parse(props: Any, models: Any, *, model: str | None = None) -> Discovery | None:
@@ -214,7 +217,7 @@ def discover(base_url: str, api_key: str | None, timeout: float = 5.0, *,
     except (httpx.InvalidURL, TypeError, ValueError):
         return None
     # A proxy from the environment must not see requests meant for this machine.
-    trust_env = host not in ("127.0.0.1", "localhost", "::1")
+    trust_env = not is_loopback_host(host)
 
     def get_json(client: httpx.Client, url: str) -> Any:
         try:
@@ -230,8 +233,8 @@ def discover(base_url: str, api_key: str | None, timeout: float = 5.0, *,
 
     try:
         with httpx.Client(headers=headers, timeout=timeout, trust_env=trust_env) as client:
-            props = get_json(client, server_root(base_url) + "/props")
-            models = get_json(client, base_url.rstrip("/") + "/models")
+            props = get_json(client, endpoint_url(server_root(base_url), "props"))
+            models = get_json(client, endpoint_url(base_url, "models"))
     except (httpx.HTTPError, ValueError):
         return None
     return parse(props, models, model=model)
