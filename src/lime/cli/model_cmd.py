@@ -140,6 +140,8 @@ def _build_entry(args: argparse.Namespace) -> Any:
         window, flags = _discover(args, service, window)
     if window is None:
         raise UsageError("--context-window N is required")
+    if flags.get("supports_reasoning_effort") and param_preset == "none":
+        param_preset = "reasoning_only"  # the server advertised reasoning: --reasoning-effort may use it
     entry = ModelEntry(
         slug=slug, provider=provider, service=service, context_window=window,
         display_name=args.display_name or "", description=args.description or "Custom model",
@@ -263,6 +265,7 @@ def run_import(args: argparse.Namespace) -> int:
         max_output = flags.pop("max_output", 0)
         entry = ModelEntry(slug=slug, provider="openai-compat", service=service, context_window=d.n_ctx,
                            api_id=api_id if api_id != slug else None, max_output=max_output,
+                           param_preset="reasoning_only" if flags.get("supports_reasoning_effort") else "none",
                            description=f"{found.server} model (imported)", **flags)
         entries.append(entry)
         caps = [name for name, on in (("tools", entry.supports_tools), ("reasoning", entry.supports_reasoning_effort),

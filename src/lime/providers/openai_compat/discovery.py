@@ -442,9 +442,10 @@ def _describe(fetch: _Fetcher, base_url: str, root: str, items: list[dict[str, A
             if isinstance(show, dict):
                 found[i] = _ollama(show, loaded.get(i))
         return "ollama", found
-    v0 = fetch.fetch("GET", endpoint_url(root, "api/v0/models"), required=False)
-    if _items(v0):
-        lm = {m["id"]: m for m in _items(v0)}
+    v0 = [m for m in _items(fetch.fetch("GET", endpoint_url(root, "api/v0/models"), required=False))
+          if "max_context_length" in m or "state" in m]
+    if v0:
+        lm = {m["id"]: m for m in v0}
         return "lmstudio", {i: _lmstudio(lm[i]) for i in wanted if i in lm}
     info = fetch.fetch("GET", endpoint_url(root, "model/info"), required=False)
     if _list(info, "data") and any("model_name" in d for d in _list(info, "data")):
