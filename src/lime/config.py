@@ -151,6 +151,47 @@ def retry_max_delay() -> float:
     return float_env("LIME_RETRY_MAX_DELAY", 60.0)
 
 
+# --- bounds on what a server may send (a hostile or broken one must not exhaust memory) ---
+
+MIB = 1 << 20
+DEFAULT_MAX_ANSWER_SIZE = 16 * MIB
+DEFAULT_MAX_SSE_LINE = 8 * MIB
+DEFAULT_MAX_BODY_SIZE = 64 * MIB
+_SIZE_UNITS = {"": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": MIB, "mb": MIB, "mib": MIB,
+               "g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30}
+
+
+def size_env(name: str, default: int, *, minimum: int = 1024) -> int:
+    """A size in bytes or characters: ``16777216``, ``16M``, ``16MiB`` or ``1G`` (units are powers of 1024)."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    text = raw.strip().lower().replace(" ", "")
+    digits = text.rstrip("kmgib")
+    unit = _SIZE_UNITS.get(text[len(digits):])
+    if unit is None or not digits.isdigit() or len(digits) > 15:
+        raise ConfigError(f"{name} must be a size such as 16777216, 16M or 1G, got {raw!r}")
+    value = int(digits) * unit
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {raw!r}")
+    return value
+
+
+def max_answer_size() -> int:
+    """``LIME_MAX_ANSWER_SIZE``: characters of one answer (text, reasoning and tool calls) before lime stops it."""
+    return size_env("LIME_MAX_ANSWER_SIZE", DEFAULT_MAX_ANSWER_SIZE)
+
+
+def max_sse_line() -> int:
+    """``LIME_MAX_SSE_LINE``: bytes of one event-stream line (or one event's data)."""
+    return size_env("LIME_MAX_SSE_LINE", DEFAULT_MAX_SSE_LINE)
+
+
+def max_body_size() -> int:
+    """``LIME_MAX_BODY_SIZE``: bytes of a whole (decompressed) JSON or error body."""
+    return size_env("LIME_MAX_BODY_SIZE", DEFAULT_MAX_BODY_SIZE)
+
+
 def env_model() -> str | None:
     value = os.environ.get("LIME_MODEL", "").strip()
     return value or None
@@ -224,5 +265,6 @@ def local_threads() -> int | None:
 def check_env() -> None:
     """Read every numeric knob once, so a typo fails before anything starts (a server, a request)."""
     for knob in (max_retries, auto_compact_tokens_override, auto_compact_pct_override, connect_timeout,
-                 read_timeout, retry_base_delay, retry_max_delay, local_ctx, local_idle_timeout, local_threads):
+                 read_timeout, retry_base_delay, retry_max_delay, local_ctx, local_idle_timeout, local_threads,
+                 max_answer_size, max_sse_line, max_body_size):
         knob()

@@ -71,15 +71,11 @@ def test_env_fallback_order(lime: Lime, monkeypatch) -> None:
     assert route.api_key == GROQ_KEY and route.credential.source == "bucket openai_compat:groq"
     # a preset with its own variable never falls back to OPENAI_API_KEY
     assert resolve_route("grok-4").api_key is None
-    # a custom service without its own variable does
+    # a custom service registered without a key is keyless: OPENAI_API_KEY never goes to it
     res = lime("login", "--provider", "openai-compat", "--service", "vllm", "--with-base-url", "http://127.0.0.1:9/v1")
     assert res.code == 0, res
     lime("model", "add", "--slug", "my-vllm", "--provider", "openai-compat", "--service", "vllm",
          "--context-window", "32768")
-    route = resolve_route("my-vllm")
-    assert route.api_key == "env-openai-key-00000000000"
-    assert route.credential.source == "env OPENAI_API_KEY (fallback)"
-    monkeypatch.delenv("OPENAI_API_KEY")
     route = resolve_route("my-vllm")
     assert route.api_key is None and route.credential.keyless
     route.require_key()  # registered without a key on purpose: allowed
@@ -93,6 +89,12 @@ def test_openai_preset_env_and_base_url(lime: Lime, monkeypatch) -> None:
     assert route.credential.source == "env OPENAI_API_KEY"
     res = lime("login", "--provider", "openai", "--with-api-key", input="sk-stored-openai-0000000000\n")
     assert res.code == 0, res
+    # the stored key belongs to the URL it was stored for, never to OPENAI_BASE_URL
+    assert resolve_route("gpt-5.4").api_key == "sk-openai-env-000000000000"
+    monkeypatch.delenv("OPENAI_API_KEY")
+    route = resolve_route("gpt-5.4")
+    assert route.api_key is None and "belongs to https://api.openai.com/v1" in (route.credential.problem or "")
+    monkeypatch.delenv("OPENAI_BASE_URL")
     assert resolve_route("gpt-5.4").api_key == "sk-stored-openai-0000000000"
 
 

@@ -44,6 +44,15 @@ Script entries (``enqueue(*responses)``; each ``POST .../chat/completions`` pops
     Accept the request and send nothing for that long (read timeouts), then close.
 ``Reset()``
     Close the connection without answering.
+``redirect(location, status=307)``
+    A redirect (``Location`` header, empty body), e.g. to a second ``FakeServer`` on another port.
+``Flood(piece, head=b"", total=None, encoding=None, ...)`` and its shorthands
+    A hostile body written piece by piece without building it in memory: ``head``, then ``piece``
+    repeated until ``total`` body bytes (``None``: forever, until the client hangs up).
+    ``encoding="gzip"|"deflate"`` compresses it (a finite one is compressed once, cached, and sent
+    with a ``Content-Length`` in one write). ``endless_stream(text)``: content chunks that never end;
+    ``huge_line(size)``: one SSE ``data:`` line of ``size`` bytes with no line end;
+    ``gzip_bomb(size)``: a small gzip body that inflates to ``size`` bytes of JSON-looking text.
 a callable ``fn(request) -> response``
     Dynamic behaviour: it gets the :class:`Recorded` request and returns any entry above.
 
@@ -73,21 +82,23 @@ Recorded requests (``server.requests``, a list of :class:`Recorded`): ``method``
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import socket
 import socketserver
 import threading
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
-    "AUTO", "Close", "Comment", "Delay", "ErrorResponse", "FakeServer", "Hang", "JSONResponse", "PROFILES",
-    "Profile", "Raw", "Recorded", "Reply", "Reset", "SSE", "chat_completion", "error", "json_response",
-    "overflow", "reasoning_stream", "reply", "text_stream", "tool_call_stream",
-    "as_litellm", "as_lmstudio", "as_ollama", "as_vllm", "litellm_auth_error", "think_reply",
+    "AUTO", "Close", "Comment", "Delay", "ErrorResponse", "FakeServer", "Flood", "Hang", "JSONResponse", "PROFILES",
+    "Profile", "Raw", "Recorded", "Reply", "Reset", "SSE", "chat_completion", "endless_stream", "error",
+    "gzip_bomb", "huge_line", "json_response", "overflow", "reasoning_stream", "redirect", "reply", "text_stream",
+    "tool_call_stream", "as_litellm", "as_lmstudio", "as_ollama", "as_vllm", "litellm_auth_error", "think_reply",
 ]
 
 
@@ -203,7 +214,20 @@ class Reply:
     line_ending: str = "\n"
 
 
-Response = JSONResponse | ErrorResponse | SSE | Hang | Reset | Reply
+@dataclass
+class Flood:
+    """A body too big to build: ``head``, then ``piece`` repeated up to ``total`` bytes (None: forever)."""
+
+    piece: bytes
+    head: bytes = b""
+    total: int | None = None
+    encoding: str | None = None  # "gzip" | "deflate"
+    content_type: str = "text/event-stream"
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Response = JSONResponse | ErrorResponse | SSE | Hang | Reset | Reply | Flood
 Responder = Response | Callable[[Recorded], Any] | dict
 
 
@@ -230,6 +254,27 @@ def json_response(body: Any, status: int = 200, headers: dict[str, str] | None =
 def error(status: int, body: Any = None, *, retry_after: str | float | None = None,
           content_type: str | None = None, headers: dict[str, str] | None = None) -> ErrorResponse:
     return ErrorResponse(status, body, retry_after, content_type, dict(headers or {}))
+
+
+def redirect(location: str, status: int = 307) -> ErrorResponse:
+    return ErrorResponse(status, None, headers={"Location": location})
+
+
+def endless_stream(text: str = "spam ") -> Flood:
+    """Content chunks forever: what a runaway (or hostile) server streams."""
+    chunk = f"data: {json.dumps(_chunk('fake-model', {'content': text}))}\n\n".encode()
+    return Flood(chunk * max(1, 65536 // len(chunk)))
+
+
+def huge_line(size: int, prefix: bytes = b'data: {"choices":[{"delta":{"content":"') -> Flood:
+    """One event-stream line of ``size`` bytes that never ends."""
+    return Flood(b"x" * 65536, head=prefix, total=size)
+
+
+def gzip_bomb(size: int, *, encoding: str = "gzip", content_type: str = "application/json") -> Flood:
+    """A body that is small on the wire and ``size`` bytes once inflated."""
+    return Flood(b" " * (1 << 20), head=b'{"choices":[{"message":{"content":"', total=size, encoding=encoding,
+                 content_type=content_type)
 
 
 def openai_error(status: int, message: str, *, type: str = "invalid_request_error", param: str | None = None,
@@ -534,10 +579,33 @@ def overflow(profile: str = "openai", n_prompt: int = 200000, window: int = 1280
 # Rendering
 
 
-_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+_REASONS = {200: "OK", 301: "Moved Permanently", 302: "Found", 307: "Temporary Redirect", 308: "Permanent Redirect", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
             408: "Request Timeout", 413: "Payload Too Large", 422: "Unprocessable Entity",
             429: "Too Many Requests", 500: "Internal Server Error", 502: "Bad Gateway",
             503: "Service Unavailable", 504: "Gateway Timeout", 529: "Overloaded"}
+
+
+def _flood_parts(head: bytes, piece: bytes, total: int | None) -> Iterable[bytes]:
+    left = total
+    for part in ([head] if head else []):
+        yield part[:left] if left is not None else part
+        left = None if left is None else left - len(part)
+    while left is None or left > 0:
+        yield piece if left is None or left >= len(piece) else piece[:left]
+        left = None if left is None else left - len(piece)
+
+
+def _packer(encoding: str | None) -> Callable[[bytes], bytes]:
+    if encoding is None:
+        return lambda b: b
+    z = zlib.compressobj(9, zlib.DEFLATED, 31 if encoding == "gzip" else 15)
+    return lambda b: z.compress(b) + z.flush(zlib.Z_SYNC_FLUSH)
+
+
+@functools.lru_cache(maxsize=8)
+def _compressed_flood(head: bytes, piece: bytes, total: int, encoding: str) -> bytes:
+    z = zlib.compressobj(9, zlib.DEFLATED, 31 if encoding == "gzip" else 15)
+    return b"".join([*(z.compress(p) for p in _flood_parts(head, piece, total)), z.flush()])
 
 
 def _head(status: int, headers: dict[str, str]) -> bytes:
@@ -910,7 +978,34 @@ class FakeServer:
             return False
         if isinstance(resp, SSE):
             return self._send_sse(sock, resp)
+        if isinstance(resp, Flood):
+            return self._send_flood(sock, resp)
         raise TypeError(f"fake server: cannot send {resp!r}")
+
+    def _send_flood(self, sock: socket.socket, resp: Flood) -> bool:
+        headers = {"Content-Type": resp.content_type}
+        if resp.encoding:
+            headers["Content-Encoding"] = resp.encoding
+        headers.update(resp.headers)
+        if resp.encoding and resp.total is not None:
+            body = _compressed_flood(resp.head, resp.piece, resp.total, resp.encoding)
+            headers["Content-Length"] = str(len(body))
+            sock.sendall(_head(resp.status, headers) + body)
+            return True
+        headers["Transfer-Encoding"] = "chunked"
+        sock.sendall(_head(resp.status, headers))
+        packer = _packer(resp.encoding)
+        try:
+            for part in _flood_parts(resp.head, resp.piece, resp.total):
+                if self._stop.is_set():
+                    return False
+                data = packer(part)
+                if data:
+                    sock.sendall(b"%x\r\n%s\r\n" % (len(data), data))
+        except OSError:
+            return False  # the client hung up: what a bounded client does
+        sock.sendall(b"0\r\n\r\n")
+        return True
 
     def _send_sse(self, sock: socket.socket, resp: SSE) -> bool:
         chunked = resp.framing == "chunked"

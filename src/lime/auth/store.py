@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lime import config
+from lime.auth.masking import mask_key
 from lime.errors import ConfigError
 
 BUCKET_PREFIX = "openai_compat:"
@@ -18,19 +19,37 @@ def bucket_name(service: str) -> str:
     return BUCKET_PREFIX + service
 
 
-def mask_key(key: str) -> str:
-    """A form safe to show: the key's prefix kind and last four characters only."""
-    if len(key) < 12:
-        return "****"
-    prefix = key[:3] if key[:3].isascii() and key[2:3] in ("-", "_") else ""
-    return f"{prefix}...{key[-4:]}"
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
+
+
+def key_problem(key: str) -> str | None:
+    """Why ``key`` cannot be an API key (it travels in an HTTP header), or None when it can."""
+    if not key:
+        return "it is empty"
+    if any(c.isspace() for c in key):
+        return "it contains whitespace"
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in key):
+        return "it contains control characters"
+    if not key.isascii():
+        return "it contains non-ASCII characters"
+    return None
+
+
+def check_env_name(name: str) -> str:
+    if not _ENV_NAME.fullmatch(name):
+        raise ConfigError(f"{name!r} is not an environment variable name (letters, digits and _)")
+    return name
 
 
 @dataclass(frozen=True)
 class StoredCredential:
+    """A bucket: a stored key, or the name of the variable that holds it (``key_env``), or neither
+    (a keyless endpoint); ``base_url`` is the only address the key is ever sent to."""
+
     bucket: str
     api_key: str = field(repr=False)
     base_url: str | None = None
+    key_env: str | None = None
     # Extra request headers as typed (``${VAR}`` unexpanded) and the header the key travels in.
     headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     auth_header: str | None = None
@@ -83,10 +102,13 @@ def load_all() -> dict[str, StoredCredential]:
     data = _read_raw(path)
     out: dict[str, StoredCredential] = {}
     for name, raw in data["buckets"].items():
-        if isinstance(raw, dict) and isinstance(raw.get("api_key"), str):
-            base = raw.get("base_url")
-            out[name] = StoredCredential(name, raw["api_key"], base if isinstance(base, str) else None,
-                                         *_stored_headers(raw))
+        if not isinstance(raw, dict):
+            continue
+        key, base, env = raw.get("api_key", ""), raw.get("base_url"), raw.get("key_env")
+        if not isinstance(key, str) or (not key and not isinstance(env, str) and not isinstance(base, str)):
+            continue
+        out[str(name)] = StoredCredential(str(name), key, base if isinstance(base, str) else None,
+                                          env if isinstance(env, str) and env else None, *_stored_headers(raw))
     if key is not None:
         _cache.clear()
         _cache[key] = dict(out)
@@ -118,8 +140,10 @@ def get(bucket: str) -> StoredCredential | None:
     return load_all().get(bucket)
 
 
-def put(bucket: str, api_key: str, base_url: str | None, *, headers: tuple[tuple[str, str], ...] = (),
+def put(bucket: str, api_key: str, base_url: str | None, *, key_env: str | None = None,
+        extra: dict[str, Any] | None = None, headers: tuple[tuple[str, str], ...] = (),
         auth_header: str | None = None) -> None:
+    """Replace ``bucket``; ``extra`` holds further fields of the entry (kept as given)."""
     from lime.storage import atomic_write_json, locked
 
     config.ensure_home()
@@ -129,13 +153,15 @@ def put(bucket: str, api_key: str, base_url: str | None, *, headers: tuple[tuple
         entry: dict[str, Any] = {"api_key": api_key}
         if base_url:
             entry["base_url"] = base_url
+        if key_env:
+            entry["key_env"] = key_env
         if headers:
             entry["headers"] = dict(headers)
         if auth_header:
             entry["auth_header"] = auth_header
+        entry.update(extra or {})
         data["buckets"][bucket] = entry
         atomic_write_json(path, data, mode=0o600)
-    os.chmod(path, 0o600)
 
 
 def remove(bucket: str) -> bool:

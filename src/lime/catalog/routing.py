@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import os
 from dataclasses import dataclass, field, replace
 
 from lime import config
@@ -102,11 +101,15 @@ class Route:
     def require_key(self) -> None:
         if self.credential.api_key or self.credential.keyless or (self.preset is not None and not self.preset.needs_key):
             return
-        var = self.preset.env_var if self.preset and self.preset.env_var else "OPENAI_API_KEY"
         flag = "--provider openai" if self.service == "openai" else f"--provider openai-compat --service {self.service}"
+        if self.credential.problem:
+            raise ConfigError(f"no API key for service {self.service!r} (model {self.slug}): "
+                              f"{self.credential.problem}; run: lime login {flag} --with-api-key")
+        var = self.preset.env_var if self.preset and self.preset.env_var else None
+        unset = f" and {var} is not set" if var else ""
         raise ConfigError(
-            f"no API key for service {self.service!r} (model {self.slug}): bucket {self.credential.bucket} is empty "
-            f"and {var} is not set; run: lime login {flag} --with-api-key"
+            f"no API key for service {self.service!r} (model {self.slug}): bucket {self.credential.bucket} is "
+            f"empty{unset}; run: lime login {flag} --with-api-key (or --key-env VAR)"
         )
 
 
@@ -137,18 +140,12 @@ def resolve_route(slug: str, catalog: Catalog | None = None) -> Route:
     service = service_of(entry)
     preset = get_preset(service)
     cred = resolve_credential(service, preset)
-    base_url: str | None = cred.base_url
-    if service == "openai" and os.environ.get("OPENAI_BASE_URL", "").strip():
-        base_url = os.environ["OPENAI_BASE_URL"].strip()
-    if base_url is None and preset is not None and not preset.discover:
-        base_url = preset.base_url
+    base_url = cred.base_url
     if base_url is None and (preset is None or not preset.discover):
         raise ConfigError(
             f"service {service!r} (model {slug}) has no base URL; run: lime login --provider openai-compat "
             f"--service {service} --with-api-key --with-base-url URL"
         )
-    if base_url is not None:
-        base_url = base_url.rstrip("/")
     return Route(entry=entry, service=service, preset=preset, base_url=base_url, credential=cred,
                  capabilities=capabilities_for(entry, preset))
 

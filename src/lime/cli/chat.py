@@ -184,16 +184,9 @@ def setup(args: argparse.Namespace, *, say: Any) -> Setup:
 
 def known_secrets(route: Route) -> list[str]:
     """Every API key lime knows of: tool outputs are masked for them before the model or a session sees them."""
-    import contextlib
-    import os
+    from lime.auth.resolve import known_keys
 
-    from lime.auth import store
-
-    keys = {route.api_key or ""}
-    with contextlib.suppress(LimeError):
-        keys |= {c.api_key for c in store.load_all().values()}
-    keys |= {v for k, v in os.environ.items() if k.endswith("_API_KEY")}
-    return sorted(k for k in keys if len(k) >= 8)
+    return sorted({*known_keys(), *([route.api_key] if route.api_key else [])})
 
 
 def _soft(check: Any, route: Route, level: str | None) -> str | None:
@@ -220,6 +213,8 @@ def describe_call(name: str, args: dict[str, Any] | None) -> str:
     name = canonical(name)
     if not args:
         return name
+    # A model may send any JSON type for any argument: show each as text, never trip on it.
+    args = {k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)[:200] for k, v in args.items()}
     if name == "bash":
         return f"bash: {args.get('command', '')}"
     if name == "read_file":

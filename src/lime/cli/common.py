@@ -47,13 +47,33 @@ def check_service_name(name: str) -> str:
     return name
 
 
-def check_base_url(url: str) -> str:
+def check_text(flag: str, value: str) -> str:
+    """Command-line text that is not valid UTF-8 (Python keeps such bytes as lone surrogates) is refused."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UsageError(f"{flag} is not valid UTF-8 text: {value!r}") from None
+    return value
+
+
+def check_base_url(url: str, flag: str = "--with-base-url") -> str:
     from urllib.parse import urlsplit
 
-    url = url.strip()
-    parts = urlsplit(url)
+    from lime.auth.resolve import userinfo_problem
+
+    url = check_text(flag, url).strip()
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises on a port that is not a number)
+    except ValueError:
+        raise UsageError(f"{flag}: not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise UsageError(f"base URL must be an http:// or https:// URL, got {url!r}")
+    problem = userinfo_problem(url)
+    if problem:
+        raise UsageError(f"{flag} refused: {problem}")
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in url):
+        raise UsageError(f"{flag}: a URL cannot contain spaces or control characters")
     return url.rstrip("/")
 
 

@@ -27,7 +27,8 @@ def run_status(args: argparse.Namespace) -> int:
         ("service", route.service + (f" ({route.preset.name})" if route.preset else " (custom)")),
         ("base URL", route.base_url or "managed local server (see 'lime local status')"),
         ("wire model", route.wire_model),
-        ("credential", route.credential.source),
+        ("credential", route.credential.source
+         + (f" ({route.credential.problem})" if route.credential.problem else "")),
         ("context window", f"{e.context_window:,} tokens"),
         ("max output", f"{e.max_output:,} (upper {e.upper_max_output:,})"),
         ("auto-compact at", f"{e.auto_compact:,} input tokens"),

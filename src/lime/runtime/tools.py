@@ -1,8 +1,9 @@
 """The built-in tools a model may call to work in the current directory.
 
-Every path is resolved (symlinks included) and must land inside the workspace: the current
-directory plus any ``--add-dir``. Outputs are capped so one call cannot flood the context window.
-A tool never raises to the agent loop: failures come back as a result the model can read.
+Every path goes through ``Workspace`` (resolved, checked against the roots, opened without
+following symlinks). Outputs are capped so one call cannot flood the context window. A tool
+never raises to the agent loop: failures, bad arguments included, come back as a result the
+model can read.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ import signal
 import subprocess
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from lime.providers.openai_compat.types import ToolSpec
+from lime.runtime.workspace import ToolFailure, Workspace, display
+
+__all__ = ["TOOLS", "Tool", "ToolFailure", "ToolResult", "Workspace", "lookup", "parse_arguments", "run_tool"]
 
 Kind = Literal["read", "edit", "exec"]
 
@@ -33,11 +37,6 @@ SHELL_TIMEOUT = 120.0
 SHELL_TIMEOUT_MAX = 600.0
 SHELL_OUTPUT_LIMIT = 50_000_000  # bytes a command may print before it is killed
 MAX_READ_BYTES = 20_000_000
-SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", ".mypy_cache", ".ruff_cache"}
-
-
-class ToolFailure(Exception):
-    """A tool call that cannot be carried out; the message goes back to the model."""
 
 
 @dataclass
@@ -48,64 +47,6 @@ class ToolResult:
     @property
     def ok(self) -> bool:
         return self.status == "ok"
-
-
-@dataclass
-class Workspace:
-    cwd: Path
-    extra: list[Path] = field(default_factory=list)
-    # lime's own config home (credentials, local server key) is never readable by tools.
-    private: list[Path] = field(default_factory=list)
-    # Key values that must never come back from a tool (masked in outputs).
-    secrets: list[str] = field(default_factory=list, repr=False)
-
-    @classmethod
-    def create(cls, cwd: Path | None = None, add_dirs: list[str] | None = None) -> Workspace:
-        from lime import config
-        from lime.errors import UsageError
-
-        base = (cwd or Path.cwd()).resolve()
-        extra = []
-        for raw in add_dirs or []:
-            p = (base / Path(raw).expanduser()).resolve()
-            if not p.is_dir():
-                raise UsageError(f"--add-dir {raw}: not a directory")
-            extra.append(p)
-        return cls(base, extra, [config.config_home().expanduser().resolve()])
-
-    def is_private(self, path: Path) -> bool:
-        return any(path == p or path.is_relative_to(p) for p in self.private)
-
-    def scrub(self, text: str) -> str:
-        from lime.auth.store import mask_key
-
-        for secret in self.secrets:
-            if secret and len(secret) >= 8 and secret in text:
-                text = text.replace(secret, mask_key(secret))
-        return text
-
-    @property
-    def roots(self) -> list[Path]:
-        return [self.cwd, *self.extra]
-
-    def resolve(self, raw: Any, *, must_exist: bool = False) -> Path:
-        if not isinstance(raw, str) or not raw.strip():
-            raise ToolFailure("a path is required")
-        path = (self.cwd / Path(raw).expanduser()).resolve()
-        if not any(path == r or path.is_relative_to(r) for r in self.roots):
-            roots = ", ".join(str(r) for r in self.roots)
-            raise ToolFailure(f"{raw} is outside the workspace ({roots}); access refused")
-        if self.is_private(path):
-            raise ToolFailure(f"{raw} is inside lime's configuration directory (credentials); access refused")
-        if must_exist and not path.exists():
-            raise ToolFailure(f"{raw}: no such file or directory")
-        return path
-
-    def show(self, path: Path) -> str:
-        try:
-            return str(path.relative_to(self.cwd)) or "."
-        except ValueError:
-            return str(path)
 
 
 Runner = Callable[[Workspace, dict[str, Any]], str]
@@ -145,32 +86,39 @@ def _int_arg(args: dict[str, Any], name: str, default: int | None) -> int | None
     value = args.get(name, default)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise ToolFailure(f"{name} must be an integer")
-    try:
-        return int(value)
-    except ValueError:
-        raise ToolFailure(f"{name} must be an integer") from None
+    if isinstance(value, bool):
+        raise ToolFailure(f"{name} must be an integer, not {json.dumps(value)}")
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().lstrip("+-").isdigit() and len(value) < 20:
+        value = int(value)
+    if not isinstance(value, int):
+        shown = json.dumps(value)[:40] if not isinstance(value, float) else repr(value)
+        raise ToolFailure(f"{name} must be an integer, got {shown}")
+    return value
 
 
-def _read_text(path: Path) -> str:
-    if path.is_dir():
-        raise ToolFailure(f"{path.name} is a directory; use glob_search")
-    try:
-        size = path.stat().st_size
-        if size > MAX_READ_BYTES:
-            raise ToolFailure(f"{path.name} is {size // 1_000_000} MB; use grep_search, or bash with head/sed, to read part of it")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ToolFailure(f"cannot read {path.name}: {exc.strerror or exc}") from None
+def _str_arg(args: dict[str, Any], name: str, *, required: bool = False) -> str | None:
+    value = args.get(name)
+    if value is None or (value == "" and not required):
+        if required:
+            raise ToolFailure(f"{name} is required")
+        return None
+    if not isinstance(value, str):
+        raise ToolFailure(f"{name} must be a string, got {type(value).__name__}")
+    return value
+
+
+def _read_text(ws: Workspace, path: Path, raw: str) -> str:
+    data = ws.read_bytes(path, MAX_READ_BYTES, raw=raw)
     if b"\0" in data[:8192]:
-        raise ToolFailure(f"{path.name} looks like a binary file")
+        raise ToolFailure(f"{display(raw)} looks like a binary file")
     return data.decode("utf-8", errors="replace")
 
 
 def read_file(ws: Workspace, args: dict[str, Any]) -> str:
     path = ws.resolve(args.get("path"), must_exist=True)
-    text = _read_text(path)
+    text = _read_text(ws, path, args["path"])
     lines = text.splitlines()
     start = _int_arg(args, "start_line", 1) or 1
     end = _int_arg(args, "end_line", None)
@@ -198,14 +146,7 @@ def write_file(ws: Workspace, args: dict[str, Any]) -> str:
     content = args.get("content")
     if not isinstance(content, str):
         raise ToolFailure("content must be a string")
-    if path.is_dir():
-        raise ToolFailure(f"{args.get('path')} is a directory")
-    existed = path.exists()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content, encoding="utf-8")
-    except OSError as exc:
-        raise ToolFailure(f"cannot write {ws.show(path)}: {exc.strerror or exc}") from None
+    existed = ws.write_bytes(path, content.encode("utf-8", errors="surrogatepass"), raw=args["path"])
     lines = content.count("\n") + (0 if content.endswith("\n") or not content else 1)
     return f"{'overwrote' if existed else 'created'} {ws.show(path)} ({lines} lines)"
 
@@ -219,7 +160,7 @@ def edit_file(ws: Workspace, args: dict[str, Any]) -> str:
         raise ToolFailure("old_string must not be empty (use write_file to create a file)")
     if old == new:
         raise ToolFailure("old_string and new_string are the same")
-    text = _read_text(path)
+    text = _read_text(ws, path, args["path"])
     count = text.count(old)
     if count == 0:
         raise ToolFailure(f"old_string not found in {ws.show(path)} (it must match exactly, whitespace included)")
@@ -227,39 +168,25 @@ def edit_file(ws: Workspace, args: dict[str, Any]) -> str:
     if count > 1 and not replace_all:
         raise ToolFailure(f"old_string occurs {count} times in {ws.show(path)}; give more context or set replace_all")
     updated = text.replace(old, new) if replace_all else text.replace(old, new, 1)
-    try:
-        path.write_text(updated, encoding="utf-8")
-    except OSError as exc:
-        raise ToolFailure(f"cannot write {ws.show(path)}: {exc.strerror or exc}") from None
+    ws.write_bytes(path, updated.encode("utf-8", errors="surrogatepass"), raw=args["path"])
     return f"edited {ws.show(path)} ({count if replace_all else 1} replacement{'s' if replace_all and count > 1 else ''})"
 
 
-def _walk(root: Path, ws: Workspace) -> list[Path]:
-    out: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        base = Path(dirpath)
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not ws.is_private(base / d))
-        out.extend(base / f for f in sorted(filenames))
-        if len(out) > 50_000:
-            break
-    return out
-
-
 def glob_search(ws: Workspace, args: dict[str, Any]) -> str:
-    root = ws.resolve(args.get("path") or ".", must_exist=True)
-    pattern = args.get("pattern")
-    if pattern is not None and not isinstance(pattern, str):
-        raise ToolFailure("pattern must be a string")
-    if root.is_file():
+    raw = _str_arg(args, "path") or "."
+    root = ws.resolve(raw, must_exist=True)
+    pattern = _str_arg(args, "pattern")
+    if not root.is_dir():
         return ws.show(root)
+    shown: list[str] = []
     if not pattern:
-        entries = sorted(root.iterdir(), key=lambda p: (not p.is_dir(), p.name))
-        shown = [ws.show(p) + ("/" if p.is_dir() else "") for p in entries
-                 if p.name not in SKIP_DIRS and not ws.is_private(p.resolve())]
+        listed = sorted(ws.entries(root, recursive=False, raw=raw), key=lambda e: (not e[1], e[0].name))
+        shown = [ws.show(p) + ("/" if is_dir else "") for p, is_dir in listed]
     else:
         pat = pattern[3:] if pattern.startswith("**/") else pattern
-        shown = []
-        for p in _walk(root, ws):
+        for p, is_dir in ws.entries(root, recursive=True, raw=raw):
+            if is_dir:
+                continue
             rel = str(p.relative_to(root))
             if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(rel, pat) or fnmatch.fnmatch(p.name, pat):
                 shown.append(ws.show(p))
@@ -278,17 +205,18 @@ def grep_search(ws: Workspace, args: dict[str, Any]) -> str:
         rx = re.compile(pattern, re.IGNORECASE if args.get("ignore_case") else 0)
     except re.error as exc:
         raise ToolFailure(f"bad regular expression: {exc}") from None
-    root = ws.resolve(args.get("path") or ".", must_exist=True)
-    glob = args.get("glob")
-    files = [root] if root.is_file() else _walk(root, ws)
+    raw = _str_arg(args, "path") or "."
+    root = ws.resolve(raw, must_exist=True)
+    glob = _str_arg(args, "glob")
+    files = [root] if not root.is_dir() else [p for p, is_dir in ws.entries(root, recursive=True, raw=raw)
+                                               if not is_dir]
     hits: list[str] = []
     for f in files:
         if glob and not fnmatch.fnmatch(f.name, glob) and not fnmatch.fnmatch(str(f.relative_to(root)), glob):
             continue
         try:
-            with f.open("rb") as fh:
-                data = fh.read(2_000_000)
-        except OSError:
+            data = ws.read_bytes(ws.resolve(str(f)), 2_000_000)
+        except ToolFailure:
             continue
         if b"\0" in data[:8192]:
             continue
@@ -433,6 +361,8 @@ def parse_arguments(raw: str) -> dict[str, Any]:
         value = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ToolFailure(f"arguments are not valid JSON ({exc.msg} at column {exc.colno})") from None
+    except RecursionError:
+        raise ToolFailure("arguments are nested too deeply") from None
     if not isinstance(value, dict):
         raise ToolFailure("arguments must be a JSON object")
     return value
@@ -444,4 +374,7 @@ def run_tool(tool: Tool, ws: Workspace, args: dict[str, Any]) -> ToolResult:
     except ToolFailure as exc:
         return ToolResult(ws.scrub(f"error: {exc}"), "error")
     except OSError as exc:
-        return ToolResult(f"error: {exc.strerror or exc}", "error")
+        return ToolResult(ws.scrub(f"error: {display(exc.strerror or str(exc))}"), "error")
+    except Exception as exc:  # a bad argument nobody foresaw: the model reads why, the run goes on
+        return ToolResult(ws.scrub(f"error: {tool.name} could not use these arguments "
+                                   f"({type(exc).__name__}: {display(str(exc))[:300]})"), "error")

@@ -180,6 +180,11 @@ class _BaseClient:
         sent = request_headers(route.credential)
         self.secrets: tuple[str, ...] = ((key,) if key else ()) + secret_values(sent)
         self.headers = {"Content-Type": "application/json", "User-Agent": _user_agent(), **sent}
+        from lime.auth.resolve import plain_http_warning_once
+
+        insecure = plain_http_warning_once(self.base_url, bool(key))
+        if insecure:
+            self._notice(f"warning: {insecure}")
         self.lessons = compat_memory.load(self.service, self.model, self.base_url)
         if verbose and not self.lessons.empty() and (self.service, self.base_url, self.model) not in _told_lessons:
             _told_lessons.add((self.service, self.base_url, self.model))

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from lime import jsonguard
 from lime.errors import LimeError
 from lime.providers.openai_compat.types import Completion
 
 KINDS = ("auth", "permission", "not_found", "rate_limit", "server", "timeout", "connection", "bad_request",
-         "too_large", "context_overflow")
+         "too_large", "context_overflow", "bad_response", "response_too_large")
 RETRYABLE_KINDS = frozenset({"rate_limit", "server", "timeout", "connection"})
 
 
@@ -52,26 +55,58 @@ class ContextOverflowError(ProviderError):
         self.n_ctx = n_ctx
 
 
+class BadResponse(ValueError):
+    """A reply lime cannot use (a field of the wrong shape, JSON nested too deep, a number out of
+    range). The parsers raise it without knowing the service; :func:`bad_response` names it."""
+
+    kind = "bad_response"
+
+    def __init__(self, detail: str, field: str = "") -> None:
+        super().__init__(f"`{field}` {detail}" if field else detail)
+        self.detail = detail
+        self.field = field
+
+
+class ResponseTooLarge(BadResponse):
+    """The server sent more than a bound allows (answer, event-stream line, body)."""
+
+    kind = "response_too_large"
+
+    def __init__(self, what: str, limit: int, knob: str) -> None:
+        super().__init__(f"{what} exceeds {_size(limit)} (raise {knob} to allow more)")
+        self.limit = limit
+        self.knob = knob
+
+
+def _size(n: int) -> str:
+    for unit, scale in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= scale and n % scale == 0:
+            return f"{n // scale} {unit}"
+    return f"{n} bytes"
+
+
+def bad_response(exc: BadResponse, *, service: str, model: str, status: int | None = None) -> ProviderError:
+    """The user-facing error for a reply lime could not use; never retried (the server meant it)."""
+    who = _who(service, model)
+    if isinstance(exc, ResponseTooLarge):
+        msg = f"{who}: stopped reading the response: {exc}"
+    else:
+        msg = f"{who}: malformed response: {exc}"
+    return ProviderError(msg, kind=exc.kind, status=status, retryable=False, service=service, model=model)
+
+
 # ----------------------------------------------------------------------------------------------
 # Secrets
 
 _KEYLIKE = re.compile(r"\b((?:sk|gsk|xai|csk|nvapi|pplx|sk-or|sk-proj|key)[-_][A-Za-z0-9_\-*.]{8,})")
 
 
-def mask(secret: str) -> str:
-    return f"{secret[:3]}...{secret[-4:]}" if len(secret) > 12 else "***"
-
-
 def scrub(text: str, secrets: tuple[str, ...] | list[str] = ()) -> str:
-    """Remove every secret (and anything shaped like an API key) from text meant for the user."""
-    for s in secrets:
-        if s and len(s) >= 4:
-            text = text.replace(s, mask(s))
-            # Some servers echo part of the key ("sk-abc***wxyz"): mask long fragments of it too.
-            if len(s) > 16:
-                for frag in (s[:12], s[-12:]):
-                    text = text.replace(frag, "***")
-    return _KEYLIKE.sub(lambda m: mask(m.group(1)), text)
+    """Remove every secret (any run of 8+ of its characters, and anything shaped like an API key)
+    from text meant for the user."""
+    from lime.auth.masking import mask_key, redact
+
+    return _KEYLIKE.sub(lambda m: mask_key(m.group(1)), redact(text, secrets))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -119,7 +154,7 @@ def parse_error_body(raw: bytes, content_type: str = "") -> ErrorBody:
         return ErrorBody("")
     data: Any
     try:
-        data = json.loads(text)
+        data = jsonguard.loads(text)
     except ValueError:
         data = None
     if data is None:
@@ -252,11 +287,12 @@ def overflow_numbers(message: str, data: Any = None) -> tuple[int | None, int | 
 
 
 def parse_retry_after(value: str | None) -> float | None:
+    """``Retry-After``: seconds, or an HTTP date. Nothing usable (negative, NaN, infinite) is ``None``."""
     if not value:
         return None
     value = value.strip()
     try:
-        return max(0.0, float(value))
+        return _seconds(float(value))
     except ValueError:
         pass
     try:
@@ -264,9 +300,76 @@ def parse_retry_after(value: str | None) -> float | None:
         import time
 
         when = email.utils.parsedate_to_datetime(value)
-        return max(0.0, when.timestamp() - time.time())
+        return _seconds(when.timestamp() - time.time(), floor=True)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
+
+
+def _seconds(value: float, *, floor: bool = False) -> float | None:
+    if not math.isfinite(value) or (value < 0 and not floor):
+        return None
+    return max(0.0, value)
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(h|ms|m|s|us|µs|ns)")
+_UNIT = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+
+
+def parse_duration(value: str | None) -> float | None:
+    """A Go-style duration as OpenAI's ``x-ratelimit-reset-*`` headers send it (``1s``, ``6m0s``,
+    ``20ms``, ``1h2m3.5s``), or plain seconds."""
+    if not value:
+        return None
+    text = value.strip().lower()
+    try:
+        return _seconds(float(text))
+    except ValueError:
+        pass
+    if len(text) > 64:
+        return None
+    pos, total = 0, 0.0
+    for m in _DURATION.finditer(text):
+        if m.start() != pos:
+            return None
+        total += float(m.group(1)) * _UNIT[m.group(2)]
+        pos = m.end()
+    return _seconds(total) if pos == len(text) and pos else None
+
+
+def _header(headers: Mapping[str, str] | Any, name: str) -> str | None:
+    """A header as sent, or as LiteLLM forwards a provider's header (``llm_provider-`` prefix)."""
+    if headers is None:
+        return None
+    value = headers.get(name)
+    if value is None:
+        value = headers.get("llm_provider-" + name)
+    return value if isinstance(value, str) else None
+
+
+def retry_hint(headers: Mapping[str, str] | Any, status: int | None = None) -> float | None:
+    """Seconds the server asks us to wait, from whichever header it sent.
+
+    ``Retry-After`` (seconds or a date), ``retry-after-ms``, LiteLLM's ``llm_provider-`` copies
+    of them; on a 429 also OpenAI's ``x-ratelimit-reset-requests`` / ``-tokens``, the one whose
+    ``x-ratelimit-remaining-*`` is exhausted (tokens when neither says so: it is the usual limit).
+    """
+    ms = _header(headers, "retry-after-ms")
+    if ms:
+        try:
+            hint = _seconds(float(ms) / 1000.0)
+        except ValueError:
+            hint = None
+        if hint is not None:
+            return hint
+    hint = parse_retry_after(_header(headers, "retry-after"))
+    if hint is not None or status != 429:
+        return hint
+    waits = {kind: parse_duration(_header(headers, f"x-ratelimit-reset-{kind}")) for kind in ("requests", "tokens")}
+    spent = [kind for kind in waits if (_header(headers, f"x-ratelimit-remaining-{kind}") or "").strip() == "0"]
+    chosen = [waits[k] for k in spent or ["tokens", "requests"] if waits[k] is not None]
+    if not chosen:
+        return None
+    return max(w for w in chosen if w is not None) if spent else chosen[0]
 
 
 def _who(service: str, model: str) -> str:
@@ -279,14 +382,7 @@ def classify(status: int, raw: bytes, headers: dict[str, str] | Any, *, service:
     ctype = headers.get("content-type", "") if headers is not None else ""
     body = parse_error_body(raw, ctype)
     server_msg = scrub(body.message, secrets)
-    retry_after = parse_retry_after(headers.get("retry-after") if headers is not None else None)
-    if retry_after is None and headers is not None:
-        ms = headers.get("retry-after-ms")
-        if ms:
-            try:
-                retry_after = float(ms) / 1000.0
-            except ValueError:
-                retry_after = None
+    retry_after = retry_hint(headers, status)
     who = _who(service, model)
     said = f": {server_msg}" if server_msg else ""
     kw: dict[str, Any] = {"status": status, "service": service, "model": model, "server_message": server_msg,
@@ -321,6 +417,35 @@ def classify(status: int, raw: bytes, headers: dict[str, str] | Any, *, service:
         return ProviderError(f"{who}: server error (HTTP {status}){said}", kind="server",
                              retryable=status not in (501, 505), **kw)
     return ProviderError(f"{who}: request rejected (HTTP {status}){said}", kind="bad_request", **kw)
+
+
+# Error codes that name a condition rather than a status (OpenAI, Groq, OpenRouter, LiteLLM).
+_CODE_STATUS = {"rate_limit_exceeded": 429, "insufficient_quota": 429, "invalid_api_key": 401,
+                "authentication_error": 401, "permission_denied": 403, "model_not_found": 404, "timeout": 408,
+                "request_timeout": 408, "server_error": 500, "overloaded": 503, "overloaded_error": 503}
+
+
+def status_from_code(code: str | None) -> int | None:
+    """An error ``code`` read as an HTTP status: ``408`` and ``"408"`` alike (LiteLLM sends strings)."""
+    if code is None:
+        return None
+    text = code.strip()
+    if text.isdigit() and len(text) == 3 and text.isascii():
+        n = int(text)
+        return n if 400 <= n < 600 else None
+    return _CODE_STATUS.get(text.lower())
+
+
+def classify_payload(raw: bytes, *, service: str, model: str, secrets: tuple[str, ...] = (),
+                     login_hint: str | None = None, where: str = "error in stream") -> ProviderError:
+    """An error the server reported inside a successful response: an event in the stream, or a JSON
+    body with ``error`` and no choices. Its ``code`` (or ``type``) stands for the missing status."""
+    body = parse_error_body(raw)
+    status = status_from_code(body.code) or status_from_code(body.type) or 500
+    err = classify(status, raw, {}, service=service, model=model, secrets=secrets, login_hint=login_hint)
+    err.message = err.message.replace(f"(HTTP {status})", f"({where})")
+    err.args = (err.message,)
+    return err
 
 
 def transport_error(exc: BaseException, *, service: str, model: str, base_url: str, phase: str,

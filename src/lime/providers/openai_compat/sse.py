@@ -5,22 +5,42 @@ UTF-8 sequence. The decoder keeps the unfinished line, treats ``\\r\\n``, ``\\n`
 line ends, joins multi-line ``data:`` fields with ``\\n``, ignores ``:`` comments (keep-alives such as
 ``: OPENROUTER PROCESSING``) and fields it does not know, and dispatches an event on each blank line.
 It works on bytes so that ``json.loads`` can take the payload without an extra decode.
+
+The server decides how long a line is, so the decoder bounds it: an unfinished line is kept as a
+list of reads and joined once, when its end arrives (work linear in the bytes received, however
+the line is cut), and a line or an event's data longer than ``max_line`` stops the stream with
+:class:`~lime.providers.openai_compat.errors.ResponseTooLarge`. The events completed before it are
+still delivered; the error comes with the next call.
 """
 
 from __future__ import annotations
 
+from lime.providers.openai_compat.errors import ResponseTooLarge
+
 
 class SSEDecoder:
-    __slots__ = ("_buf", "_data", "_event", "_skip_lf")
+    __slots__ = ("_data", "_data_size", "_error", "_event", "_max", "_parts", "_parts_size", "_skip_lf")
 
-    def __init__(self) -> None:
-        self._buf = b""
+    def __init__(self, max_line: int | None = None) -> None:
+        if max_line is None:
+            from lime import config
+
+            max_line = config.max_sse_line()
+        self._max = max_line
+        self._parts: list[bytes] = []  # the unfinished line, as received
+        self._parts_size = 0
         self._data: list[bytes] = []
+        self._data_size = 0
         self._event = b""
         self._skip_lf = False
+        self._error: ResponseTooLarge | None = None
 
     def feed(self, chunk: bytes) -> list[tuple[bytes, bytes]]:
         """Consume one network read; return the completed events as ``(event_type, data)`` pairs."""
+        if self._error is not None:
+            raise self._error
+        if not chunk:
+            return []
         if self._skip_lf:
             self._skip_lf = False
             if chunk[:1] == b"\n":
@@ -30,21 +50,44 @@ class SSEDecoder:
                 # The \r ends a line either way; a \n opening the next read belongs to it.
                 self._skip_lf = True
             chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        if self._buf:
-            chunk = self._buf + chunk
+        if b"\n" not in chunk:
+            if chunk:
+                self._parts.append(chunk)
+                self._parts_size += len(chunk)
+                if self._parts_size > self._max:
+                    raise self._fail()
+            return []
+        held = self._parts_size
+        if self._parts:
+            self._parts.append(chunk)
+            chunk = b"".join(self._parts)
+            self._parts = []
         lines = chunk.split(b"\n")
-        self._buf = lines.pop()
+        tail = lines.pop()
+        if tail:
+            self._parts.append(tail)
+        self._parts_size = len(tail)
         out: list[tuple[bytes, bytes]] = []
+        # Reads are far shorter than the limit, so a line can only be too long when this one is not.
+        check = held + len(chunk) > self._max
         data = self._data
         for line in lines:
+            if check and len(line) > self._max:
+                self._fail()
+                return out
             if line[:6] == b"data: ":
                 data.append(line[6:])
+                self._data_size += len(line)
+                if self._data_size > self._max:
+                    self._fail()
+                    return out
             elif not line:
                 if data:
                     payload = b"\n".join(data) if len(data) > 1 else data[0]
                     if payload:  # an empty data buffer dispatches nothing
                         out.append((self._event or b"message", payload))
                     data.clear()
+                    self._data_size = 0
                 self._event = b""
             elif line[:1] == b":":
                 continue
@@ -54,25 +97,40 @@ class SSEDecoder:
                     value = value[1:]
                 if name == b"data":
                     data.append(value)
+                    self._data_size += len(line)
+                    if self._data_size > self._max:
+                        self._fail()
+                        return out
                 elif name == b"event":
                     self._event = value
                 # "id", "retry" and unknown fields carry nothing we use.
+        if self._parts_size > self._max:
+            self._fail()
         return out
+
+    def _fail(self) -> ResponseTooLarge:
+        """Stop decoding: forget what is buffered; every later call raises the error."""
+        self._error = err = ResponseTooLarge("one line of the event stream", self._max, "LIME_MAX_SSE_LINE")
+        self._parts, self._parts_size = [], 0
+        self._data, self._data_size = [], 0
+        return err
 
     def close(self) -> list[tuple[bytes, bytes]]:
         """End of stream. The spec drops an event without its closing blank line; we still deliver
         the complete ``data:`` lines of one, because some servers end the body right after the last
         line, and a cut-off final line (no line end) is dropped either way."""
+        if self._error is not None:
+            raise self._error
         out: list[tuple[bytes, bytes]] = []
         if self._data and any(self._data):
             out.append((self._event or b"message", b"\n".join(self._data)))
-        elif self._buf.replace(b" ", b"") == b"data:[DONE]":
+        elif self._parts_size <= 16 and b"".join(self._parts).replace(b" ", b"") == b"data:[DONE]":
             out.append((b"message", b"[DONE]"))
-        self._data = []
-        self._buf = b""
+        self._data, self._data_size = [], 0
+        self._parts, self._parts_size = [], 0
         return out
 
     @property
     def pending(self) -> bool:
         """True when a line or event was cut off by the end of the stream."""
-        return bool(self._buf or self._data)
+        return bool(self._parts or self._data)

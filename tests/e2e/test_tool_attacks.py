@@ -1,0 +1,134 @@
+"""A hostile model and a hostile repo against the file tools, through the real ``lime`` command.
+
+Each test is one attack: a scripted model asks for the call, and what comes back to the model
+(the next request's tool messages) must not carry what the attack was after.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from support.fakeserver import reply, tool_call_stream
+
+from .conftest import Lime
+
+# Read-only tools run without asking in every mode, so every mode must hold the line.
+MODES = ["default", "plan", "acceptEdits", "dontAsk", "bypassPermissions"]
+
+
+def tool_results(lime: Lime) -> list[str]:
+    return [m["content"] for m in lime.server.last.json["messages"] if m["role"] == "tool"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_symlinks_planted_in_a_repo_do_not_leak_outside_files(lime: Lime, tmp_path: Path, mode: str) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("SECRET-LINE the neighbour's diary\n")
+    (lime.cwd / "docs").mkdir()
+    (lime.cwd / "docs" / "notes.md").symlink_to(outside)
+    (lime.cwd / "docs" / "creds.json").symlink_to(lime.home / "credentials.json")
+    (lime.cwd / "docs" / "home").symlink_to(lime.home, target_is_directory=True)
+    (lime.cwd / "docs" / "inside.md").symlink_to(lime.cwd / "real.md")
+    (lime.cwd / "real.md").write_text("SECRET-LINE is not here, only this sentence\n")
+    lime.server.enqueue(
+        tool_call_stream([("grep_search", {"pattern": "SECRET-LINE"}),
+                          ("grep_search", {"pattern": "sk-e2e", "path": "docs"}),
+                          ("grep_search", {"pattern": "api_key"}),
+                          ("glob_search", {"path": "docs"}),
+                          ("glob_search", {"pattern": "**/*"}),
+                          ("read_file", {"path": "docs/notes.md"}),
+                          ("read_file", {"path": "docs/creds.json"}),
+                          ("read_file", {"path": "docs/home/credentials.json"}),
+                          ("read_file", {"path": "docs/inside.md"})]),
+        reply("done"),
+    )
+    proc = lime.run("--permission-mode", mode, "-p", "look around")
+    assert proc.returncode == 0, proc.stderr
+    seen = "\n".join(tool_results(lime))
+    assert "diary" not in seen and "sk-e2e" not in seen and "api_key" not in seen
+    grep1, grep2, grep3, listing, walk, notes, creds, home, inside = tool_results(lime)
+    assert grep1.splitlines()[0] == "real.md:1:SECRET-LINE is not here, only this sentence"
+    assert grep2 == grep3 == "(no matches)"
+    assert listing == "docs/inside.md"  # the links to the outside are not even listed
+    assert "notes.md" not in walk and "creds" not in walk and "docs/inside.md" in walk
+    for refused in (notes, creds, home):
+        assert refused.startswith("error:") and ("outside the workspace" in refused or "configuration" in refused)
+    assert "1\tSECRET-LINE is not here" in inside
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_hostile_arguments_come_back_as_tool_errors(lime: Lime, mode: str) -> None:
+    (lime.cwd / "a.txt").write_text("one\ntwo\n")
+    odd = lime.cwd.joinpath(os.fsdecode(b"caf\xe9-\x1b[2J.txt"))
+    odd.write_bytes(b"needle in a latin-1 named file\n")
+    calls = [
+        {"name": "read_file", "arguments": '{"path": "a\\u0000b.txt"}'},
+        {"name": "read_file", "arguments": '{"path": "a.txt", "start_line": 1e999}'},
+        {"name": "read_file", "arguments": '{"path": "a.txt", "start_line": "two"}'},
+        {"name": "read_file", "arguments": '{"path": "a.txt", "end_line": [1]}'},
+        {"name": "read_file", "arguments": '{"path": 42}'},
+        {"name": "read_file", "arguments": '{"path": "\\udce9.txt"}'},
+        {"name": "glob_search", "arguments": '{"pattern": {"x": 1}}'},
+        {"name": "glob_search", "arguments": "{}"},
+        {"name": "grep_search", "arguments": '{"pattern": "needle"}'},
+        {"name": "read_file", "arguments": '{"path": "caf\\\\xe9-\\\\x1b[2J.txt"}'},
+        {"name": "grep_search", "arguments": '[' * 5000},
+    ]
+    lime.server.enqueue(tool_call_stream(calls), reply("done"))
+    proc = lime.run("--permission-mode", mode, "-p", "try these")
+    assert proc.returncode == 0, proc.stderr
+    (nul, inf, word, lst, num, surrogate, pattern, listing, grep, escaped, deep) = tool_results(lime)
+    assert nul == "error: a path cannot contain a NUL character"
+    assert inf == "error: start_line must be an integer, got inf"
+    assert word.startswith("error: start_line must be an integer") and "two" in word
+    assert lst.startswith("error: end_line must be an integer")
+    assert num == "error: a path is required (a non-empty string)"
+    assert surrogate.startswith("error:") and "no such file" in surrogate
+    assert pattern == "error: pattern must be a string, got dict"
+    assert "caf\\xe9-\\x1b[2J.txt" in listing and "\x1b" not in listing
+    assert grep == "caf\\xe9-\\x1b[2J.txt:1:needle in a latin-1 named file"
+    assert "1\tneedle in a latin-1 named file" in escaped
+    assert deep.startswith("error: arguments")
+    assert "\x1b" not in proc.stderr
+    for line in lime.sessions()[0].read_text().splitlines():
+        json.loads(line)
+
+
+SWAPPER = """
+import os, sys, time
+work, outside = sys.argv[1], sys.argv[2]
+d, real = os.path.join(work, "d"), os.path.join(work, "d.real")
+end = time.monotonic() + float(sys.argv[3])
+while time.monotonic() < end:
+    os.rename(d, real); os.symlink(outside, d)
+    os.unlink(d); os.rename(real, d)
+"""
+
+
+def test_parallel_reads_racing_a_symlink_swap_never_escape(lime: Lime, tmp_path: Path) -> None:
+    (lime.cwd / "d").mkdir()
+    (lime.cwd / "d" / "f.txt").write_text("inside\n")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "f.txt").write_text("ESCAPED\n")
+    turns = 6
+    lime.server.enqueue(*[tool_call_stream([("read_file", {"path": "d/f.txt"})] * 40) for _ in range(turns)],
+                        reply("done"))
+    swapper = subprocess.Popen([sys.executable, "-c", SWAPPER, str(lime.cwd), str(outside), "60"])
+    try:
+        time.sleep(0.2)
+        proc = lime.run("--permission-mode", "bypassPermissions", "-p", "read it, many times")
+    finally:
+        swapper.kill()
+        swapper.wait()
+    assert proc.returncode == 0, proc.stderr
+    results = [m["content"] for r in lime.server.chat_requests for m in r.json["messages"] if m["role"] == "tool"]
+    assert len(results) == sum(range(1, turns + 1)) * 40
+    assert not any("ESCAPED" in r for r in results)
