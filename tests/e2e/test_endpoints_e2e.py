@@ -17,6 +17,7 @@ from support.fakeserver import (
     as_vllm,
     error,
     reply,
+    think_reply,
     tool_call_stream,
 )
 
@@ -292,3 +293,40 @@ def test_extra_body_reaches_the_wire_and_a_refused_field_is_healed(lime: Lime) -
     first, second = lime.server.chat_requests
     assert first.json["options"] == {"num_ctx": 16384} and first.json["top_k"] == 20
     assert "top_k" not in second.json and second.json["options"] == {"num_ctx": 16384}
+
+
+def test_a_thinking_model_inlining_think_blocks(lime: Lime) -> None:
+    lime.server.enqueue(think_reply("The user wants a number. 6*7.", "It is 42.", chunks=9),
+                        think_reply("Recall the last answer.", "Still 42.", tag="thinking", chunks=5))
+    proc = ok(lime.run("--json", "-p", "6 times 7?"))
+    data = json.loads(proc.stdout)
+    assert data["text"] == "It is 42." and "think" not in proc.stdout.replace("thinking", "")
+    assert data["reasoning"] == "The user wants a number. 6*7."
+    proc = ok(lime.run("-c", "-p", "and again?"))
+    assert proc.stdout == "Still 42.\n"
+    sent = lime.server.last.json["messages"]
+    earlier = [m for m in sent if m["role"] == "assistant"]
+    assert earlier == [{"role": "assistant", "content": "It is 42."}]  # no think block, no reasoning_content
+
+
+def test_ollama_silent_truncation_is_named_and_compacted(lime: Lime) -> None:
+    as_ollama(lime.server, {"llama3.2:3b": {"capabilities": ["completion"], "context_length": 131072}})
+    ok(login(lime, "ollama", lime.server.base_url))
+    lime.add_model("big-window", service="ollama", api_id="llama3.2:3b", context_window=32000,
+                   supports_include_usage=True)
+    words = " ".join(f"word{i % 50}" for i in range(1200))
+    lime.server.enqueue(reply("First answer."))
+    proc = ok(lime.run("--model", "big-window", "-p", "Remember these: " + words))
+    assert "truncated" not in proc.stderr
+    assert lime.server.profile is not None
+    lime.server.profile.truncate_at = 800  # now num_ctx is smaller than the conversation
+    lime.server.enqueue(reply("An answer from a cut conversation."), reply("Summary: the user listed words."))
+    proc = ok(lime.run("--model", "big-window", "-c", "-p", "And these: " + words))
+    assert proc.stdout == "An answer from a cut conversation.\n"
+    assert "truncated the conversation" in proc.stderr and "OLLAMA_CONTEXT_LENGTH" in proc.stderr
+    assert "num_ctx" in proc.stderr and "compacting" in proc.stderr
+    lime.server.profile.truncate_at = None
+    lime.server.enqueue(reply("Fine now."))
+    ok(lime.run("--model", "big-window", "-c", "-p", "ok?"))
+    sent = json.dumps(lime.server.last.json["messages"])
+    assert "Summary: the user listed words." in sent and sent.count("word49") < 30

@@ -279,14 +279,17 @@ class Agent:
             self._ensure_local_server()
             completion = self._request(tools, result)
             result.requests += 1
+            cut = self._silently_truncated(completion, tools)
             self._add_usage(result, completion.usage)
             result.text = completion.text
             result.reasoning = completion.reasoning
             result.finish_reason = completion.finish_reason
             usage_json = completion.usage.to_json() if completion.usage else None
             self.session.append(completion.to_message(), usage=usage_json)
-            if completion.usage and not completion.usage.estimated:
+            if completion.usage and not completion.usage.estimated and not cut:
                 self._anchor = (len(self.messages), completion.usage.prompt_tokens + completion.usage.completion_tokens)
+            if cut and self._compacted_at != len(self.messages) and self.compact("the server truncated it"):
+                result.compactions += 1
             if not completion.tool_calls:
                 if completion.finish_reason == "length":
                     self.ui.notice("the answer stopped at the output token limit"
@@ -299,6 +302,21 @@ class Agent:
             if not last_allowed:
                 result.stopped = "max_turns"
                 return result
+
+    def _silently_truncated(self, completion: Completion, tools: list[ToolSpec] | None) -> bool:
+        """A server that read far less than was sent cut the prompt: say so and lower the window."""
+        from lime.runtime import truncation
+
+        usage = completion.usage
+        if usage is None or usage.estimated:
+            return False
+        sent = truncation.truncated(usage.prompt_tokens, byte_bound(self.messages, tools),
+                                    lambda: estimate(self.messages, tools))
+        if sent is None:
+            return False
+        self.ui.notice(truncation.notice(self.route, usage.prompt_tokens, sent))
+        self._window_cap = min(self.window, usage.prompt_tokens + usage.completion_tokens)
+        return True
 
     def _add_usage(self, result: TurnResult, usage: Usage | None) -> None:
         if usage is None:

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 from lime.providers.openai_compat.sse import SSEDecoder
+from lime.providers.openai_compat.think import Piece, ThinkSplitter
+from lime.providers.openai_compat.think import split as split_think
 from lime.providers.openai_compat.types import (
     Completion,
     FinishEvent,
@@ -109,6 +111,9 @@ class StreamProcessor:
         self.saw_chunk = False
         self._estimator = estimator
         self._final: Completion | None = None
+        # Until the answer's first words show whether it opens with <think>, content goes through this.
+        self._think: ThinkSplitter | None = ThinkSplitter()
+        self._inline_reasoning = False
 
     # -- feeding --------------------------------------------------------------------------------
 
@@ -145,9 +150,12 @@ class StreamProcessor:
                     if type(c) is not str:
                         c = _content_text(c)
                     if c:
-                        self._text.append(c)
-                        self.output_started = True
-                        out.append(TextDelta(c))
+                        if self._think is not None:
+                            self._split_think(self._think.feed(c), out)
+                        else:
+                            self._text.append(c)
+                            self.output_started = True
+                            out.append(TextDelta(c))
                 r = delta.get("reasoning_content") or delta.get("reasoning")
                 if r and type(r) is str:
                     self._reasoning.append(r)
@@ -172,6 +180,20 @@ class StreamProcessor:
                 self.usage = usage_from(xg["usage"]) or self.usage
         if not self.model and isinstance(obj.get("model"), str):
             self.model = obj["model"]
+
+    def _split_think(self, pieces: list[Piece], out: list[StreamEvent]) -> None:
+        """Route what the <think> splitter released: inline reasoning as reasoning, the rest as text."""
+        for kind, piece in pieces:
+            self.output_started = True
+            if kind == "reasoning":
+                self._inline_reasoning = True
+                self._reasoning.append(piece)
+                out.append(ReasoningDelta(piece))
+            else:
+                self._text.append(piece)
+                out.append(TextDelta(piece))
+        if self._think is not None and self._think.passthrough:
+            self._think = None
 
     def _tool_deltas(self, tcs: Any) -> None:
         if not isinstance(tcs, list):
@@ -232,6 +254,7 @@ class StreamProcessor:
     def absorb(self, c: Completion) -> list[StreamEvent]:
         """A server that ignored ``stream: true`` and sent one JSON body: replay it as events."""
         out: list[StreamEvent] = []
+        self._think, self._inline_reasoning = None, c.reasoning_inline
         if c.reasoning:
             self._reasoning.append(c.reasoning)
             out.append(ReasoningDelta(c.reasoning))
@@ -255,6 +278,8 @@ class StreamProcessor:
         out: list[StreamEvent] = []
         for event, payload in self._decoder.close():
             self._payload(event, payload, out)
+        if self._think is not None:
+            self._split_think(self._think.flush(), out)
         if self.finish_reason is None and (self.done or self.saw_chunk) and self.complete:
             self._finish("tool_calls" if self._calls else "stop", out)
         out.append(UsageEvent(self.final_usage()))
@@ -276,6 +301,7 @@ class StreamProcessor:
             ToolCall(c.id or f"call_{n}", c.name, "".join(c.args)) for n, c in enumerate(self._calls.values())
             if c.name or c.args]
         return Completion(text="".join(self._text), reasoning="".join(self._reasoning), tool_calls=calls,
+                          reasoning_inline=self._inline_reasoning,
                           finish_reason=self.finish_reason, usage=self.usage, model=self.model)
 
 
@@ -292,6 +318,7 @@ def completion_from_body(obj: Any, model: str, estimator: Estimator | None,
     if not isinstance(msg, dict):
         raise on_malformed("the response's message is not an object")
     text = _content_text(msg.get("content"))
+    inline, text = split_think(text) if text.lstrip().startswith("<think") else ("", text)
     reasoning = msg.get("reasoning_content") or msg.get("reasoning") or ""
     calls: list[ToolCall] = []
     for n, tc in enumerate(msg.get("tool_calls") or []):
@@ -304,8 +331,9 @@ def completion_from_body(obj: Any, model: str, estimator: Estimator | None,
     reason = ch.get("finish_reason")
     if calls and reason in (None, "stop"):
         reason = "tool_calls"
-    c = Completion(text=text, reasoning=reasoning if isinstance(reasoning, str) else "", tool_calls=calls,
-                   finish_reason=reason, usage=None, model=str(obj.get("model") or model))
+    c = Completion(text=text, reasoning=(reasoning if isinstance(reasoning, str) else "") + inline,
+                   tool_calls=calls, finish_reason=reason, usage=None, model=str(obj.get("model") or model),
+                   reasoning_inline=bool(inline))
     c.usage = usage_from(obj.get("usage"))
     if c.usage is None:
         c.usage = estimator.usage(c) if estimator else Usage(estimated=True)
