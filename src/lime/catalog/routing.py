@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from lime import config
 from lime.auth.resolve import ResolvedCredential, any_credential_configured, resolve_credential
@@ -87,6 +88,17 @@ class Route:
     @property
     def api_key(self) -> str | None:
         return self.credential.api_key
+
+    @property
+    def extra_body(self) -> dict[str, Any] | None:
+        return self.entry.extra_body
+
+    def request_headers(self) -> dict[str, str]:
+        """The key (as ``Authorization: Bearer`` or the service's own header) and custom headers,
+        with ``${VAR}`` references read from the environment now."""
+        from lime.auth.headers import request_headers
+
+        return request_headers(self.credential)
 
     @property
     def managed_local(self) -> bool:

@@ -1,10 +1,13 @@
 """The Chat Completions client: one pooled HTTP connection per client, streaming and not, sync and async.
 
-A request goes through :class:`_Exchange`, which holds everything that is not I/O: the body built
-for this service, the retry budget, the fields the server refused. The sync and async clients only
-move bytes. Retries (exponential backoff with jitter, ``Retry-After`` honoured) happen only before
-any output reached the caller; a refused optional field is dropped or renamed and retried once,
-and remembered for the service in the config home.
+A request is one :class:`_Exchange`, whose :meth:`_Exchange.flow` holds every decision and does no
+I/O: it yields steps ("send this request", "read the body", "pump the stream through this
+parser", "hand these events to the caller", "sleep this long") and is told what happened (the
+response head, the body, a transport failure). The sync and async clients are drivers that only
+carry those steps out over httpx, so both behave the same by construction, as httpx's own
+``Auth.auth_flow`` does. Retries (exponential backoff with jitter, ``Retry-After`` honoured)
+happen only before any output reached the caller; a refused optional field is dropped or renamed
+and retried once, and remembered for the service in the config home.
 """
 
 from __future__ import annotations
@@ -15,9 +18,9 @@ import random
 import socket
 import sys
 import time
-from collections.abc import AsyncGenerator, Callable, Generator, Iterator
+from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from lime import config
 from lime.errors import LimeError
@@ -35,10 +38,17 @@ from lime.providers.openai_compat.stream import (
     Estimator,
     MalformedChunk,
     StreamErrorPayload,
+    StreamFailure,
     StreamProcessor,
     completion_from_body,
 )
-from lime.providers.openai_compat.types import Completion, Message, RequestOptions, StreamEvent
+from lime.providers.openai_compat.types import (
+    ChatRoute,
+    Completion,
+    Message,
+    RequestOptions,
+    StreamEvent,
+)
 from lime.urls import endpoint_url, is_loopback_host
 
 if TYPE_CHECKING:
@@ -59,10 +69,68 @@ def _user_agent() -> str:
     return f"lime/{__version__}"
 
 
-class _Exchange:
-    """One logical request: its body, retry count and lessons. No I/O here."""
+# ----------------------------------------------------------------------------------------------
+# The steps a flow asks of its driver, and what the driver tells it back
 
-    def __init__(self, client: _BaseClient, messages: list[Message], options: RequestOptions, stream: bool) -> None:
+
+class Send(NamedTuple):
+    """POST this body; reply with the response :class:`Head` (its body unread) or :class:`Failed`."""
+
+    content: bytes
+    headers: dict[str, str]
+
+
+class Read:
+    """Read the whole body and close the response; reply with the bytes or :class:`Failed`."""
+
+    __slots__ = ()
+
+
+class Pump(NamedTuple):
+    """Pass each body read to ``feed`` and hand its events on; reply None at the end or :class:`Failed`."""
+
+    feed: Callable[[bytes], list[StreamEvent]]
+
+
+class Emit(NamedTuple):
+    """Hand these events to the caller; reply None."""
+
+    events: list[StreamEvent]
+
+
+class Sleep(NamedTuple):
+    """Wait before the next attempt; reply None."""
+
+    seconds: float
+
+
+class Head(NamedTuple):
+    status: int
+    headers: Mapping[str, str]
+
+
+class Failed(NamedTuple):
+    """A transport error, or a stream the parser rejected, while carrying out a step."""
+
+    error: BaseException
+
+
+READ = Read()
+Step = Send | Read | Pump | Emit | Sleep
+Reply = Head | bytes | Failed | None
+# A flow yields None once, after its last step.
+Flow = Generator[Step | None, Reply, None]
+
+
+def _is_json(headers: Mapping[str, str]) -> bool:
+    ctype = headers.get("content-type", "")
+    return "json" in ctype and "event-stream" not in ctype
+
+
+class _Exchange:
+    """One logical request: its body, retry count, lessons and answer. No I/O here."""
+
+    def __init__(self, client: _BaseClient[Any], messages: list[Message], options: RequestOptions, stream: bool) -> None:
         self.client = client
         self.messages = messages
         self.options = options
@@ -71,6 +139,8 @@ class _Exchange:
         self.healed: set[str] = set()
         self.body: dict[str, Any] = {}
         self.rebuild()
+        self.proc = StreamProcessor(client.model, self.estimator())  # the (partial) answer of this attempt
+        self.result: Completion | None = None  # the answer of a non-streamed request
 
     def rebuild(self) -> None:
         self.body = build_body(self.client.route, self.messages, self.options, self.client.lessons,
@@ -82,7 +152,77 @@ class _Exchange:
     def estimator(self) -> Estimator:
         return Estimator(self.body.get("messages", self.messages), self.body.get("tools"))
 
-    def http_failure(self, status: int, headers: Any, raw: bytes) -> float:
+    def completion(self) -> Completion:
+        assert self.result is not None, "the flow has not finished"
+        return self.result
+
+    # -- the flow ---------------------------------------------------------------------------------
+
+    def flow(self) -> Flow:
+        """The request from first attempt to answer; raises the ProviderError that ends it."""
+        c = self.client
+        headers = c.request_headers(self.stream)
+        while True:
+            head = yield Send(self.content(), headers)
+            if isinstance(head, Failed):
+                delay: float | None = self.retry_delay(self.transport(head.error, "connect"))
+                if delay:
+                    yield Sleep(delay)
+                continue
+            assert isinstance(head, Head), "a Send step is answered with a Head or Failed"
+            if head.status >= 400:
+                raw = yield READ
+                delay = self.http_failure(head.status, head.headers, raw if isinstance(raw, bytes) else b"")
+            elif self.stream and not _is_json(head.headers):
+                delay = yield from self._pump()
+            else:
+                delay = yield from self._whole(head)
+            if delay is None:
+                yield None
+                return
+            if delay:
+                yield Sleep(delay)
+
+    def _pump(self) -> Generator[Step, Reply, float | None]:
+        proc = self.proc = StreamProcessor(self.client.model, self.estimator())
+        outcome = yield Pump(proc.feed)
+        if outcome is None and proc.complete:
+            try:
+                events = proc.end()
+            except StreamFailure as exc:
+                outcome = Failed(exc)
+            else:
+                yield Emit(events)
+                return None
+        err = self.ended_early(proc) if not isinstance(outcome, Failed) else self.stream_error(outcome.error)
+        return self.stream_failure(err, proc)
+
+    def _whole(self, head: Head) -> Generator[Step, Reply, float | None]:
+        """A whole JSON body: a non-streamed answer, or a server that ignored ``stream``."""
+        raw = yield READ
+        if isinstance(raw, Failed):
+            return self.retry_delay(self.transport(raw.error, "body"))
+        assert isinstance(raw, bytes), "a Read step is answered with bytes or Failed"
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            return self.retry_delay(self.not_json(raw, head.status))
+        if isinstance(data, dict) and "error" in data and not data.get("choices"):
+            return self.http_failure(500, head.headers, raw)
+        try:
+            answer = completion_from_body(data, self.client.model, self.estimator(), self.malformed)
+        except ProviderError as err:
+            return self.retry_delay(err)
+        if not self.stream:
+            self.result = answer
+            return None
+        proc = self.proc = StreamProcessor(self.client.model, self.estimator())
+        yield Emit(proc.absorb(answer) + proc.end())
+        return None
+
+    # -- decisions --------------------------------------------------------------------------------
+
+    def http_failure(self, status: int, headers: Mapping[str, str], raw: bytes) -> float:
         """Decide what a 4xx/5xx means: a delay before trying again (0 after a fix), or raise."""
         c = self.client
         if status in (400, 422) and len(self.healed) < MAX_HEALS:
@@ -97,15 +237,10 @@ class _Exchange:
                 return 0.0
         err = classify(status, raw, headers, service=c.service, model=c.model, secrets=c.secrets,
                        login_hint=c.login_hint)
-        return self._retry_or_raise(err)
+        return self.retry_delay(err)
 
-    def transport_failure(self, exc: BaseException, phase: str, partial: Completion | None = None) -> float:
-        c = self.client
-        err = transport_error(exc, service=c.service, model=c.model, base_url=c.base_url, phase=phase,
-                              partial=partial)
-        return self._retry_or_raise(err)
-
-    def _retry_or_raise(self, err: ProviderError) -> float:
+    def retry_delay(self, err: ProviderError) -> float:
+        """The delay before the next attempt at a retryable error; raise it when the budget is spent."""
         c = self.client
         if err.retryable and self.attempt < c.max_retries:
             delay = c.backoff(self.attempt, err.retry_after)
@@ -126,13 +261,32 @@ class _Exchange:
         if proc.output_started:
             err.partial.usage = proc.final_usage()  # the tokens were spent; callers may count them
             raise err
-        return self._retry_or_raise(err)
+        return self.retry_delay(err)
 
-    def stream_error(self, exc: Exception, proc: StreamProcessor) -> ProviderError:
+    # -- errors -----------------------------------------------------------------------------------
+
+    def _error(self, what: str, *, kind: str = "server", status: int | None = None) -> ProviderError:
         c = self.client
-        who = f"{c.service} (model {c.model})"
+        return ProviderError(f"{c.service} (model {c.model}): {what}", kind=kind, status=status,
+                             service=c.service, model=c.model)
+
+    def transport(self, exc: BaseException, phase: str) -> ProviderError:
+        c = self.client
+        return transport_error(exc, service=c.service, model=c.model, base_url=c.base_url, phase=phase)
+
+    def not_json(self, raw: bytes, status: int) -> ProviderError:
+        text = scrub(raw[:120].decode("utf-8", "replace"), self.client.secrets)
+        return self._error(f"the response is not JSON: {text!r}", status=status)
+
+    def malformed(self, what: str) -> ProviderError:
+        return self._error(f"malformed response: {what}")
+
+    def stream_error(self, exc: BaseException) -> ProviderError:
+        c = self.client
+        if isinstance(exc, ProviderError):
+            return exc
         if isinstance(exc, MalformedChunk):
-            return ProviderError(f"{who}: {exc}", kind="server", service=c.service, model=c.model)
+            return self._error(str(exc))
         if isinstance(exc, StreamErrorPayload):
             try:
                 data = json.loads(exc.payload)
@@ -145,18 +299,18 @@ class _Exchange:
             err.message = err.message.replace(f"(HTTP {status})", "(error in stream)")
             err.args = (err.message,)
             return err
-        return ProviderError(f"{who}: {scrub(str(exc), c.secrets)}", kind="server", service=c.service,
-                             model=c.model)
+        return self.transport(exc, "stream")
 
     def ended_early(self, proc: StreamProcessor) -> ProviderError:
-        c = self.client
         what = "before the answer finished" if proc.output_started else "before any answer"
-        return ProviderError(f"{c.service} (model {c.model}): the connection closed {what}", kind="connection",
-                             service=c.service, model=c.model)
+        return self._error(f"the connection closed {what}", kind="connection")
 
 
-class _BaseClient:
-    def __init__(self, route: Any, *, max_retries: int | None = None, connect_timeout: float | None = None,
+H = TypeVar("H", bound="httpx.Client | httpx.AsyncClient")
+
+
+class _BaseClient(Generic[H]):
+    def __init__(self, route: ChatRoute, *, max_retries: int | None = None, connect_timeout: float | None = None,
                  read_timeout: float | None = None, verbose: bool = False,
                  notice: Callable[[str], None] | None = None) -> None:
         if route.base_url is None:
@@ -174,10 +328,10 @@ class _BaseClient:
         self.retry_cap = config.retry_max_delay()
         self.verbose = verbose
         self._notice = notice or _stderr_notice
-        from lime.auth.headers import request_headers, secret_values
+        from lime.auth.headers import secret_values
 
         key = route.api_key
-        sent = request_headers(route.credential)
+        sent = route.request_headers()
         self.secrets: tuple[str, ...] = ((key,) if key else ()) + secret_values(sent)
         self.headers = {"Content-Type": "application/json", "User-Agent": _user_agent(), **sent}
         from lime.auth.resolve import plain_http_warning_once
@@ -190,6 +344,7 @@ class _BaseClient:
             _told_lessons.add((self.service, self.base_url, self.model))
             self.say(f"{self.service} (model {self.model}): applying what this endpoint taught lime earlier: "
                      f"{'; '.join(self.lessons.describe())} (lime model forget {route.slug} clears it)")
+        self._http: H | None = None
         if route.service == "openai":
             self.login_hint: str | None = "run: lime login --provider openai --with-api-key"
         else:
@@ -216,129 +371,131 @@ class _BaseClient:
         step = min(self.retry_cap, self.retry_base * (1 << min(attempt, 30)))
         return step / 2 + random.uniform(0, step / 2)
 
-    @property
-    def _trust_env(self) -> bool:
-        """Honour HTTP(S)_PROXY except for a server on this machine, which a proxy cannot reach."""
-        from urllib.parse import urlsplit
-
-        return not is_loopback_host(urlsplit(self.base_url).hostname)
-
-    def _timeout(self) -> httpx.Timeout:
-        import httpx
-
-        return httpx.Timeout(self.read_timeout, connect=self.connect_timeout)
-
-    def _parse_body(self, raw: bytes, ex: _Exchange, status: int) -> Completion:
-        """A whole ``chat.completion`` body (non-streamed, or a server that ignored ``stream``)."""
-        try:
-            data = json.loads(raw)
-        except ValueError:
-            raise ProviderError(f"{self.service} (model {self.model}): the response is not JSON: "
-                                f"{scrub(raw[:120].decode('utf-8', 'replace'), self.secrets)!r}",
-                                kind="server", status=status, service=self.service, model=self.model) from None
-        return completion_from_body(data, self.model, ex.estimator(), self._malformed)
-
-    def _malformed(self, what: str) -> Exception:
-        return ProviderError(f"{self.service} (model {self.model}): malformed response: {what}", kind="server",
-                             service=self.service, model=self.model)
-
-    def _request_headers(self, stream: bool) -> dict[str, str]:
+    def request_headers(self, stream: bool) -> dict[str, str]:
         h = dict(self.headers)
         h["Accept"] = "text/event-stream" if stream else "application/json"
         return h
 
+    @property
+    def http(self) -> H:
+        """The connection pool, opened on first use (importing httpx costs time ``lime --help`` never pays)."""
+        if self._http is None:
+            self._http = self._connect()
+        return self._http
 
-def _is_json(resp: httpx.Response) -> bool:
-    ctype = resp.headers.get("content-type", "")
-    return "json" in ctype and "event-stream" not in ctype
+    def _connect(self) -> H:
+        raise NotImplementedError
+
+    def request(self, step: Send) -> httpx.Request:
+        """The POST for a Send step, with the pool's timeouts."""
+        return self.http.build_request("POST", self.url, content=step.content, headers=step.headers)
+
+    def _http_options(self) -> dict[str, Any]:
+        from urllib.parse import urlsplit
+
+        import httpx
+
+        # Honour HTTP(S)_PROXY except for a server on this machine, which a proxy cannot reach.
+        return {"timeout": httpx.Timeout(self.read_timeout, connect=self.connect_timeout), "follow_redirects": True,
+                "trust_env": not is_loopback_host(urlsplit(self.base_url).hostname)}
 
 
-def _shutdown_socket(resp: httpx.Response | None) -> None:
-    """Wake a read blocked in another thread: shut the socket down under it."""
-    if resp is None:
-        return
-    stream = resp.extensions.get("network_stream")
-    if stream is None:
-        return
-    with contextlib.suppress(Exception):
-        sock = stream.get_extra_info("socket")
-        if isinstance(sock, socket.socket):
-            sock.shutdown(socket.SHUT_RDWR)
+class _Line:
+    """One exchange as a driver sees it: iterate it for the flow's steps, set ``reply`` to answer each;
+    it also holds the response being read, where ``close()`` from another thread or task reaches it."""
+
+    def __init__(self, ex: _Exchange) -> None:
+        self._flow = ex.flow()
+        self.reply: Reply = None
+        self.resp: httpx.Response | None = None
+        self.closed = False
+
+    def __iter__(self) -> Iterator[Step]:
+        return self
+
+    def __next__(self) -> Step:
+        step = self._flow.send(self.reply)
+        self.reply = None
+        if step is None:
+            raise StopIteration
+        return step
+
+    def opened(self, resp: httpx.Response) -> httpx.Response:
+        self.resp = resp
+        self.reply = Head(resp.status_code, resp.headers)
+        return resp
+
+    def failed(self, exc: BaseException) -> bool:
+        """Tell the flow a step failed; False when the caller hung up (the failure is ours: stop quietly)."""
+        self.reply = Failed(exc)
+        return not self.closed
+
+    def release(self, step: Step) -> bool:
+        """After a Read or Pump the response is finished with: True when the driver must close it.
+        Forgotten first, so that close() never touches a connection back in the pool."""
+        if isinstance(step, Read | Pump):
+            self.resp = None
+            return True
+        return False
+
+    def shutdown(self) -> None:
+        """Wake a read blocked in another thread: shut the socket down under it."""
+        stream = self.resp.extensions.get("network_stream") if self.resp is not None else None
+        if stream is not None:
+            with contextlib.suppress(Exception):
+                sock = stream.get_extra_info("socket")
+                if isinstance(sock, socket.socket):
+                    sock.shutdown(socket.SHUT_RDWR)
 
 
 # ==============================================================================================
 # Sync
 
 
-class ChatClient(_BaseClient):
+def _drive(client: ChatClient, line: _Line) -> Generator[StreamEvent, None, None]:
+    """Carry out a flow with a blocking httpx client; yields the events it emits."""
+    import httpx
+
+    for step in line:
+        try:
+            if isinstance(step, Send):
+                resp = line.opened(client.http.send(client.request(step), stream=True))
+            elif isinstance(step, Read):
+                line.reply = resp.read()
+            elif isinstance(step, Pump):
+                for raw in resp.iter_bytes():
+                    events = step.feed(raw)
+                    if events:
+                        yield from events
+            elif isinstance(step, Emit):
+                yield from step.events
+            else:
+                time.sleep(step.seconds)
+        except (httpx.HTTPError, StreamFailure) as exc:
+            if not line.failed(exc):
+                return
+        finally:
+            if line.release(step):
+                resp.close()
+
+
+class ChatClient(_BaseClient["httpx.Client"]):
     """Synchronous client for one route. Reuses one HTTP connection pool; close it when done."""
 
-    def __init__(self, route: Any, **kw: Any) -> None:
-        super().__init__(route, **kw)
-        self._http: httpx.Client | None = None
+    def _connect(self) -> httpx.Client:
+        import httpx
 
-    @property
-    def http(self) -> httpx.Client:
-        if self._http is None:
-            import httpx
-
-            self._http = httpx.Client(timeout=self._timeout(), follow_redirects=True, trust_env=self._trust_env)
-        return self._http
+        return httpx.Client(**self._http_options())
 
     def stream(self, messages: list[Message], options: RequestOptions | None = None) -> ChatStream:
         return ChatStream(self, _Exchange(self, messages, options or RequestOptions(), True))
 
     def complete(self, messages: list[Message], options: RequestOptions | None = None) -> Completion:
         """One non-streamed request (``options.stream`` is ignored)."""
-        import httpx
-
         ex = _Exchange(self, messages, options or RequestOptions(), False)
-        while True:
-            resp = self._send(ex)
-            try:
-                raw = resp.read()
-            except httpx.HTTPError as exc:
-                time.sleep(ex.transport_failure(exc, "body"))
-                continue
-            finally:
-                resp.close()
-            try:
-                data = json.loads(raw)
-            except ValueError:
-                err = ProviderError(f"{self.service} (model {self.model}): the response is not JSON: "
-                                    f"{scrub(raw[:120].decode('utf-8', 'replace'), self.secrets)!r}",
-                                    kind="server", status=resp.status_code, service=self.service, model=self.model)
-                time.sleep(ex._retry_or_raise(err))
-                continue
-            if isinstance(data, dict) and "error" in data and not data.get("choices"):
-                time.sleep(ex.http_failure(500, resp.headers, raw))
-                continue
-            return completion_from_body(data, self.model, ex.estimator(), self._malformed)
-
-    def _send(self, ex: _Exchange) -> httpx.Response:
-        """POST until a 2xx response arrives (its body unread), healing and retrying on the way."""
-        import httpx
-
-        http = self.http
-        headers = self._request_headers(ex.stream)
-        while True:
-            request = http.build_request("POST", self.url, content=ex.content(), headers=headers)
-            try:
-                resp = http.send(request, stream=True)
-            except httpx.HTTPError as exc:
-                time.sleep(ex.transport_failure(exc, "connect"))
-                continue
-            if resp.status_code < 400:
-                return resp
-            try:
-                raw = resp.read()
-            except httpx.HTTPError:
-                raw = b""
-            finally:
-                resp.close()
-            delay = ex.http_failure(resp.status_code, resp.headers, raw)
-            if delay:
-                time.sleep(delay)
+        for _ in _drive(self, _Line(ex)):
+            pass
+        return ex.completion()
 
     def close(self) -> None:
         if self._http is not None:
@@ -353,102 +510,55 @@ class ChatClient(_BaseClient):
 
 
 class _StreamState:
-    """What the sync and async streams share: the exchange, the answer so far, the closed flag."""
+    """What the sync and async streams share: the exchange and the line it is read from."""
 
-    def __init__(self, model: str, ex: _Exchange) -> None:
+    def __init__(self, ex: _Exchange) -> None:
         self._ex = ex
-        self._proc = StreamProcessor(model, ex.estimator())
-        self._resp: httpx.Response | None = None
-        self._closed = False
+        self._line = _Line(ex)
 
     @property
     def completion(self) -> Completion:
         """The answer so far; once the stream is over (even cut short), with usage filled in."""
-        c = self._proc.snapshot()
-        if self._closed and c.usage is None and self._proc.output_started:
-            c.usage = self._proc.final_usage()
+        proc = self._ex.proc
+        c = proc.snapshot()
+        if self._line.closed and c.usage is None and proc.output_started:
+            c.usage = proc.final_usage()
         return c
 
     @property
     def request_body(self) -> dict[str, Any]:
         return self._ex.body
 
-    def _failed(self, exc: Exception, proc: StreamProcessor) -> float:
-        """Turn a failed attempt into a ProviderError; the delay before the retry, or raise it."""
-        import httpx
-
-        ex = self._ex
-        if isinstance(exc, httpx.HTTPError):
-            err: ProviderError = transport_error(exc, service=ex.client.service, model=ex.client.model,
-                                                 base_url=ex.client.base_url, phase="stream")
-        elif isinstance(exc, MalformedChunk | StreamErrorPayload):
-            err = ex.stream_error(exc, proc)
-        else:
-            assert isinstance(exc, ProviderError)  # a JSON body that was not a completion
-            err = exc
-        return ex.stream_failure(err, proc)
-
 
 class ChatStream(_StreamState):
     """Iterate for events; ``.completion`` holds the answer so far; ``.close()`` hangs up at once."""
 
     def __init__(self, client: ChatClient, ex: _Exchange) -> None:
-        super().__init__(client.model, ex)
+        super().__init__(ex)
         self._client = client
-        self._gen: Generator[StreamEvent, None, None] | None = None
+        self._events: Generator[StreamEvent, None, None] | None = None
 
     def __iter__(self) -> Iterator[StreamEvent]:
         return self
 
     def __next__(self) -> StreamEvent:
-        if self._gen is None:
-            if self._closed:
+        if self._events is None:
+            if self._line.closed:
                 raise StopIteration
-            self._gen = self._events()
-        return next(self._gen)
-
-    def _events(self) -> Generator[StreamEvent, None, None]:
-        import httpx
-
-        ex = self._ex
-        while True:
-            self._resp = resp = self._client._send(ex)
-            proc = self._proc = StreamProcessor(self._client.model, ex.estimator())
-            delay: float | None = None
-            try:
-                if _is_json(resp):
-                    yield from proc.absorb(self._client._parse_body(resp.read(), ex, resp.status_code))
-                for raw in resp.iter_bytes():
-                    events = proc.feed(raw)
-                    if events:
-                        yield from events
-                if not proc.complete:
-                    delay = ex.stream_failure(ex.ended_early(proc), proc)
-                else:
-                    yield from proc.end()
-                    return
-            except httpx.HTTPError as exc:
-                if self._closed:
-                    return
-                delay = self._failed(exc, proc)
-            except (MalformedChunk, StreamErrorPayload, ProviderError) as exc:
-                delay = self._failed(exc, proc)
-            finally:
-                self._resp = None  # finished with it: close() must not touch a pooled connection
-                resp.close()
-            if delay:
-                time.sleep(delay)
+            self._events = _drive(self._client, self._line)
+        return next(self._events)
 
     def close(self) -> None:
         """Stop reading and close the connection (safe from another thread)."""
-        self._closed = True
-        _shutdown_socket(self._resp)
-        if self._resp is not None:
+        line = self._line
+        line.closed = True
+        line.shutdown()
+        if line.resp is not None:
             with contextlib.suppress(Exception):
-                self._resp.close()
-        if self._gen is not None:
+                line.resp.close()
+        if self._events is not None:
             with contextlib.suppress(Exception, GeneratorExit):
-                self._gen.close()
+                self._events.close()
 
     def __enter__(self) -> ChatStream:
         return self
@@ -461,78 +571,51 @@ class ChatStream(_StreamState):
 # Async
 
 
-class AsyncChatClient(_BaseClient):
+async def _adrive(client: AsyncChatClient, line: _Line) -> AsyncGenerator[StreamEvent, None]:
+    """The same driver for asyncio: every I/O step awaited, events yielded one by one."""
+    import asyncio
+
+    import httpx
+
+    for step in line:
+        try:
+            if isinstance(step, Send):
+                resp = line.opened(await client.http.send(client.request(step), stream=True))
+            elif isinstance(step, Read):
+                line.reply = await resp.aread()
+            elif isinstance(step, Pump):
+                async for raw in resp.aiter_bytes():
+                    for event in step.feed(raw):
+                        yield event
+            elif isinstance(step, Emit):
+                for event in step.events:
+                    yield event
+            else:
+                await asyncio.sleep(step.seconds)
+        except (httpx.HTTPError, StreamFailure) as exc:
+            if not line.failed(exc):
+                return
+        finally:
+            if line.release(step):
+                await resp.aclose()
+
+
+class AsyncChatClient(_BaseClient["httpx.AsyncClient"]):
     """The same client for asyncio code: ``async for ev in client.stream(...)``, ``await client.complete(...)``."""
 
-    def __init__(self, route: Any, **kw: Any) -> None:
-        super().__init__(route, **kw)
-        self._http: httpx.AsyncClient | None = None
+    def _connect(self) -> httpx.AsyncClient:
+        import httpx
 
-    @property
-    def http(self) -> httpx.AsyncClient:
-        if self._http is None:
-            import httpx
-
-            self._http = httpx.AsyncClient(timeout=self._timeout(), follow_redirects=True,
-                                           trust_env=self._trust_env)
-        return self._http
+        return httpx.AsyncClient(**self._http_options())
 
     def stream(self, messages: list[Message], options: RequestOptions | None = None) -> AsyncChatStream:
         return AsyncChatStream(self, _Exchange(self, messages, options or RequestOptions(), True))
 
     async def complete(self, messages: list[Message], options: RequestOptions | None = None) -> Completion:
-        import asyncio
-
-        import httpx
-
         ex = _Exchange(self, messages, options or RequestOptions(), False)
-        while True:
-            resp = await self._send(ex)
-            try:
-                raw = await resp.aread()
-            except httpx.HTTPError as exc:
-                await asyncio.sleep(ex.transport_failure(exc, "body"))
-                continue
-            finally:
-                await resp.aclose()
-            try:
-                data = json.loads(raw)
-            except ValueError:
-                err = ProviderError(f"{self.service} (model {self.model}): the response is not JSON: "
-                                    f"{scrub(raw[:120].decode('utf-8', 'replace'), self.secrets)!r}",
-                                    kind="server", status=resp.status_code, service=self.service, model=self.model)
-                await asyncio.sleep(ex._retry_or_raise(err))
-                continue
-            if isinstance(data, dict) and "error" in data and not data.get("choices"):
-                await asyncio.sleep(ex.http_failure(500, resp.headers, raw))
-                continue
-            return completion_from_body(data, self.model, ex.estimator(), self._malformed)
-
-    async def _send(self, ex: _Exchange) -> httpx.Response:
-        import asyncio
-
-        import httpx
-
-        http = self.http
-        headers = self._request_headers(ex.stream)
-        while True:
-            request = http.build_request("POST", self.url, content=ex.content(), headers=headers)
-            try:
-                resp = await http.send(request, stream=True)
-            except httpx.HTTPError as exc:
-                await asyncio.sleep(ex.transport_failure(exc, "connect"))
-                continue
-            if resp.status_code < 400:
-                return resp
-            try:
-                raw = await resp.aread()
-            except httpx.HTTPError:
-                raw = b""
-            finally:
-                await resp.aclose()
-            delay = ex.http_failure(resp.status_code, resp.headers, raw)
-            if delay:
-                await asyncio.sleep(delay)
+        async for _ in _adrive(self, _Line(ex)):
+            pass
+        return ex.completion()
 
     async def close(self) -> None:
         if self._http is not None:
@@ -552,64 +635,29 @@ class AsyncChatStream(_StreamState):
     """``async for`` events; ``.completion`` so far; ``await .close()`` (or cancel the task) hangs up."""
 
     def __init__(self, client: AsyncChatClient, ex: _Exchange) -> None:
-        super().__init__(client.model, ex)
+        super().__init__(ex)
         self._client = client
-        self._gen: AsyncGenerator[StreamEvent, None] | None = None
+        self._events: AsyncGenerator[StreamEvent, None] | None = None
 
     def __aiter__(self) -> AsyncChatStream:
         return self
 
     async def __anext__(self) -> StreamEvent:
-        if self._gen is None:
-            if self._closed:
+        if self._events is None:
+            if self._line.closed:
                 raise StopAsyncIteration
-            self._gen = self._events()
-        return await self._gen.__anext__()
-
-    async def _events(self) -> AsyncGenerator[StreamEvent, None]:
-        import asyncio
-
-        import httpx
-
-        ex = self._ex
-        while True:
-            self._resp = resp = await self._client._send(ex)
-            proc = self._proc = StreamProcessor(self._client.model, ex.estimator())
-            delay: float | None = None
-            try:
-                if _is_json(resp):
-                    for ev in proc.absorb(self._client._parse_body(await resp.aread(), ex, resp.status_code)):
-                        yield ev
-                async for raw in resp.aiter_bytes():
-                    events = proc.feed(raw)
-                    for ev in events:
-                        yield ev
-                if not proc.complete:
-                    delay = ex.stream_failure(ex.ended_early(proc), proc)
-                else:
-                    for ev in proc.end():
-                        yield ev
-                    return
-            except httpx.HTTPError as exc:
-                if self._closed:
-                    return
-                delay = self._failed(exc, proc)
-            except (MalformedChunk, StreamErrorPayload, ProviderError) as exc:
-                delay = self._failed(exc, proc)
-            finally:
-                self._resp = None
-                await resp.aclose()
-            if delay:
-                await asyncio.sleep(delay)
+            self._events = _adrive(self._client, self._line)
+        return await anext(self._events)
 
     async def close(self) -> None:
-        self._closed = True
-        if self._resp is not None:
+        line = self._line
+        line.closed = True
+        if line.resp is not None:
             with contextlib.suppress(Exception):
-                await self._resp.aclose()
-        if self._gen is not None:
+                await line.resp.aclose()
+        if self._events is not None:
             with contextlib.suppress(Exception):
-                await self._gen.aclose()
+                await self._events.aclose()
 
     aclose = close
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from lime import jsonguard
 from lime.errors import LimeError
+from lime.providers.openai_compat import quirks
 from lime.providers.openai_compat.types import Completion
 
 KINDS = ("auth", "permission", "not_found", "rate_limit", "server", "timeout", "connection", "bad_request",
@@ -224,49 +225,12 @@ def _nested(value: Any) -> tuple[str, tuple[str, ...]]:
 # ----------------------------------------------------------------------------------------------
 # Context overflow
 
-_OVERFLOW = re.compile(
-    "|".join((
-        r"maximum context length",                        # OpenAI, vLLM, OpenRouter, DeepSeek, Together
-        r"context_length_exceeded",                       # OpenAI / Groq / Cerebras error code
-        r"reduce the length of the messages",             # OpenAI, Groq, Cerebras
-        r"exceeds? the available context size",           # llama.cpp server
-        r"exceed_context_size_error",                     # llama.cpp error type
-        r"maximum prompt length is",                      # xAI
-        r"too large for model with",                      # Mistral
-        r"when context the overflows|context overflows",  # LM Studio
-        r"context length of only",                        # LM Studio
-        r"longer than the maximum model length",          # vLLM v1
-        r"exceeds? (?:the )?(?:model'?s? )?context (?:window|length|size)",
-        r"context (?:window|length) (?:exceeded|is exceeded|overflow)",
-        r"prompt is too long",                            # Anthropic-style proxies
-        r"input is too long",
-        r"too many tokens: size limit exceeded",          # Cohere
-        r"tokens \+ `?max_new_tokens`? must be <=",        # TGI / Together
-        r"input token count .* exceeds the maximum",      # Gemini
-        r"exceeds the maximum number of tokens allowed",
-        r"string too long\. expected a string with maximum length",
-    )),
-    re.I,
-)
-_RATE_WORDS = re.compile(r"per minute|per day|rate.?limit|\bTPM\b|\bRPM\b|quota", re.I)
-_NUMBERS = (
-    re.compile(r"request \((\d+) tokens\) exceeds the available context size \((\d+) tokens\)", re.I),
-    re.compile(r"maximum context length is (\d+) tokens.*?(?:resulted in|requested(?: about)?) (\d+) tokens", re.I | re.S),
-    re.compile(r"maximum prompt length is (\d+) but the request contains (\d+)", re.I),
-    re.compile(r"prompt contains (\d+) tokens.*?model with (\d+) maximum", re.I | re.S),
-    re.compile(r"first (\d+) tokens when context the overflows.*?context length of only (\d+)", re.I | re.S),
-    re.compile(r"current length is (\d+) while limit is (\d+)", re.I),
-)
-# Which group holds the prompt size in each pattern above (the other holds the window).
-_PROMPT_GROUP = (1, 2, 2, 1, 1, 1)
-
-
 def looks_like_overflow(message: str, code: str | None = None, type_: str | None = None) -> bool:
-    if code in ("context_length_exceeded", "string_above_max_length") or type_ == "exceed_context_size_error":
+    if code in quirks.OVERFLOW_CODES or type_ in quirks.OVERFLOW_TYPES:
         return True
-    if _RATE_WORDS.search(message) and "context" not in message.lower():
+    if quirks.RATE_LIMIT_WORDS.search(message) and "context" not in message.lower():
         return False
-    return bool(_OVERFLOW.search(message))
+    return bool(quirks.OVERFLOW_PHRASE.search(message))
 
 
 def overflow_numbers(message: str, data: Any = None) -> tuple[int | None, int | None]:
@@ -274,11 +238,10 @@ def overflow_numbers(message: str, data: Any = None) -> tuple[int | None, int | 
         e = data["error"]
         if isinstance(e.get("n_prompt_tokens"), int) and isinstance(e.get("n_ctx"), int):
             return e["n_prompt_tokens"], e["n_ctx"]
-    for pat, pg in zip(_NUMBERS, _PROMPT_GROUP, strict=True):
+    for pat in quirks.OVERFLOW_COUNTS:
         m = pat.search(message)
         if m:
-            a, b = int(m.group(1)), int(m.group(2))
-            return (a, b) if pg == 1 else (b, a)
+            return int(m["prompt"]), int(m["window"])
     return None, None
 
 
@@ -342,7 +305,7 @@ def _header(headers: Mapping[str, str] | Any, name: str) -> str | None:
         return None
     value = headers.get(name)
     if value is None:
-        value = headers.get("llm_provider-" + name)
+        value = headers.get(quirks.FORWARDED_HEADER_PREFIX + name)
     return value if isinstance(value, str) else None
 
 
@@ -353,19 +316,14 @@ def retry_hint(headers: Mapping[str, str] | Any, status: int | None = None) -> f
     of them; on a 429 also OpenAI's ``x-ratelimit-reset-requests`` / ``-tokens``, the one whose
     ``x-ratelimit-remaining-*`` is exhausted (tokens when neither says so: it is the usual limit).
     """
-    ms = _header(headers, "retry-after-ms")
-    if ms:
-        try:
-            hint = _seconds(float(ms) / 1000.0)
-        except ValueError:
-            hint = None
+    for name, unit in quirks.RETRY_HEADERS:
+        hint = parse_retry_after(_header(headers, name))
         if hint is not None:
-            return hint
-    hint = parse_retry_after(_header(headers, "retry-after"))
-    if hint is not None or status != 429:
-        return hint
-    waits = {kind: parse_duration(_header(headers, f"x-ratelimit-reset-{kind}")) for kind in ("requests", "tokens")}
-    spent = [kind for kind in waits if (_header(headers, f"x-ratelimit-remaining-{kind}") or "").strip() == "0"]
+            return hint * unit
+    if status != 429:
+        return None
+    waits = {kind: parse_duration(_header(headers, quirks.RATE_LIMIT_RESET + kind)) for kind in quirks.RATE_LIMITS}
+    spent = [kind for kind in waits if (_header(headers, quirks.RATE_LIMIT_REMAINING + kind) or "").strip() == "0"]
     chosen = [waits[k] for k in spent or ["tokens", "requests"] if waits[k] is not None]
     if not chosen:
         return None

@@ -13,7 +13,8 @@ from typing import Any
 
 from lime.providers.openai_compat.compat_memory import Lessons
 from lime.providers.openai_compat.errors import ErrorBody
-from lime.providers.openai_compat.types import Message, RequestOptions
+from lime.providers.openai_compat.quirks import REFUSAL
+from lime.providers.openai_compat.types import ChatRoute, Message, RequestOptions
 
 # Fields a request can do without. ``model``, ``messages`` and ``stream`` are never dropped.
 OPTIONAL_FIELDS = (
@@ -51,7 +52,7 @@ def adapt_messages(messages: list[Message], strip: set[str], keep_reasoning: boo
     return out
 
 
-def build_body(route: Any, messages: list[Message], options: RequestOptions, lessons: Lessons, *,
+def build_body(route: ChatRoute, messages: list[Message], options: RequestOptions, lessons: Lessons, *,
                stream: bool) -> dict[str, Any]:
     caps = route.capabilities
     preset = route.preset
@@ -82,7 +83,7 @@ def build_body(route: Any, messages: list[Message], options: RequestOptions, les
         body["response_format"] = options.response_format
     if options.temperature is not None:
         body["temperature"] = options.temperature
-    extra_body = getattr(route.entry, "extra_body", None)
+    extra_body = route.extra_body
     if extra_body:
         merge_extra(body, extra_body)
     if options.extra:
@@ -108,25 +109,13 @@ def merge_extra(body: dict[str, Any], extra: dict[str, Any]) -> None:
             body[key] = value
 
 
-def droppable_fields(route: Any) -> frozenset[str]:
+def droppable_fields(route: ChatRoute) -> frozenset[str]:
     """Fields healing may drop besides the optional ones: whatever the entry's extra_body adds."""
-    extra_body = getattr(route.entry, "extra_body", None)
-    return frozenset(extra_body or ())
+    return frozenset(route.extra_body or ())
 
 
 # ----------------------------------------------------------------------------------------------
 # Self-healing
-
-_REJECT_WORDS = re.compile(
-    r"unrecognized request argument|extra inputs are not permitted|extra_forbidden|unknown field|"
-    r"unknown (?:parameter|argument|name)|unsupported (?:parameter|argument|field|value)|not supported|"
-    r"is not allowed|not permitted|unexpected (?:keyword|field|argument|property)|additional propert|"
-    r"does not support|invalid (?:field|parameter|argument)|unrecognized (?:field|key|parameter)|"
-    r"not (?:a )?valid (?:field|parameter)|cannot be used|must be 'json_schema'|invalid tool_choice|"
-    r"only the default|no longer supported|invalid (?:\w+ )?value",
-    re.I,
-)
-
 
 @dataclass
 class Fix:
@@ -166,9 +155,9 @@ def heal(status: int, err: ErrorBody, body: dict[str, Any], lessons: Lessons,
             break
     message = err.message
     if field is None and err.param and err.param in sent and (
-            _REJECT_WORDS.search(message) or (err.code or "").startswith("unsupported")):
+            REFUSAL.search(message) or (err.code or "").startswith("unsupported")):
         field = err.param
-    if field is None and _REJECT_WORDS.search(message):
+    if field is None and REFUSAL.search(message):
         field = _mentioned(message, sent)
         if field is None and "reasoning_content" in message and any(
                 "reasoning_content" in m for m in body.get("messages", []) if isinstance(m, dict)):

@@ -12,6 +12,13 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+from lime.providers.openai_compat.quirks import (
+    CHOICE_FIELDS,
+    ERROR_KEYS,
+    ERROR_OBJECTS,
+    REASONING_FIELDS,
+    USAGE_CARRIERS,
+)
 from lime.providers.openai_compat.sse import SSEDecoder
 from lime.providers.openai_compat.think import Piece, ThinkSplitter
 from lime.providers.openai_compat.think import split as split_think
@@ -28,15 +35,20 @@ from lime.providers.openai_compat.types import (
 )
 
 _loads = json.loads
+_DELTA = CHOICE_FIELDS[0]
 
 
-class MalformedChunk(ValueError):
+class StreamFailure(Exception):
+    """The stream itself says the answer failed: a chunk that is not JSON, or an error event."""
+
+
+class MalformedChunk(StreamFailure, ValueError):
     def __init__(self, payload: bytes) -> None:
         text = payload[:120].decode("utf-8", "replace")
         super().__init__(f"the server sent a stream chunk that is not valid JSON: {text!r}")
 
 
-class StreamErrorPayload(Exception):
+class StreamErrorPayload(StreamFailure):
     """The server reported an error inside the stream (``data: {"error": ...}`` or ``event: error``)."""
 
     def __init__(self, payload: bytes) -> None:
@@ -59,6 +71,23 @@ def _content_text(c: Any) -> str:
     if isinstance(c, list):  # content parts
         return "".join(p.get("text", "") for p in c if isinstance(p, dict) and isinstance(p.get("text"), str))
     return ""
+
+
+def _first(obj: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    """The first truthy value among ``keys`` (servers disagree on where a field lives)."""
+    for k in keys:
+        v = obj.get(k)
+        if v:
+            return v
+    return None
+
+
+def _carried_usage(obj: dict[str, Any]) -> Any:
+    for k in USAGE_CARRIERS:
+        carrier = obj.get(k)
+        if isinstance(carrier, dict) and carrier.get("usage"):
+            return carrier["usage"]
+    return None
 
 
 def usage_from(u: Any) -> Usage | None:
@@ -143,7 +172,7 @@ class StreamProcessor:
         choices = obj.get("choices")
         if choices:
             ch = choices[0]
-            delta = ch.get("delta") or ch.get("message")
+            delta = ch.get(_DELTA) or _first(ch, CHOICE_FIELDS)
             if delta:
                 c = delta.get("content")
                 if c:
@@ -156,7 +185,10 @@ class StreamProcessor:
                             self._text.append(c)
                             self.output_started = True
                             out.append(TextDelta(c))
-                r = delta.get("reasoning_content") or delta.get("reasoning")
+                for k in REASONING_FIELDS:
+                    r = delta.get(k)
+                    if r:
+                        break
                 if r and type(r) is str:
                     self._reasoning.append(r)
                     self.output_started = True
@@ -168,16 +200,14 @@ class StreamProcessor:
             fr = ch.get("finish_reason")
             if fr and self.finish_reason is None:
                 self._finish(str(fr), out)
-        if obj.get("error") or obj.get("object") == "error":
-            # OpenRouter sends {"error": ...} (with or without choices); vLLM {"object": "error", ...}
+        for k in ERROR_KEYS:
+            if obj.get(k):
+                raise StreamErrorPayload(payload)
+        if obj.get("object") in ERROR_OBJECTS:
             raise StreamErrorPayload(payload)
-        u = obj.get("usage")
+        u = obj.get("usage") or _carried_usage(obj)
         if u:
             self.usage = usage_from(u) or self.usage
-        elif "x_groq" in obj:
-            xg = obj["x_groq"]
-            if isinstance(xg, dict) and xg.get("usage"):
-                self.usage = usage_from(xg["usage"]) or self.usage
         if not self.model and isinstance(obj.get("model"), str):
             self.model = obj["model"]
 
@@ -314,12 +344,12 @@ def completion_from_body(obj: Any, model: str, estimator: Estimator | None,
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         raise on_malformed("the response has no choices")
     ch = choices[0]
-    msg = ch.get("message") or ch.get("delta") or {}
+    msg = _first(ch, CHOICE_FIELDS[::-1]) or {}
     if not isinstance(msg, dict):
         raise on_malformed("the response's message is not an object")
     text = _content_text(msg.get("content"))
     inline, text = split_think(text) if text.lstrip().startswith("<think") else ("", text)
-    reasoning = msg.get("reasoning_content") or msg.get("reasoning") or ""
+    reasoning = _first(msg, REASONING_FIELDS) or ""
     calls: list[ToolCall] = []
     for n, tc in enumerate(msg.get("tool_calls") or []):
         if not isinstance(tc, dict):

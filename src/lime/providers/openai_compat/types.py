@@ -8,9 +8,58 @@ as-is; the request builder adapts them to what each service accepts.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 Message = dict[str, Any]
+
+
+class RouteCapabilities(Protocol):
+    """What may be sent to the model (``lime.catalog.routing.Capabilities`` is one)."""
+
+    @property
+    def reasoning_effort(self) -> bool: ...
+    @property
+    def include_usage(self) -> bool: ...
+    @property
+    def tools(self) -> bool: ...
+    @property
+    def parallel_tool_calls(self) -> bool: ...
+    @property
+    def verbosity(self) -> bool: ...
+    @property
+    def response_format(self) -> bool: ...
+    @property
+    def max_tokens_field(self) -> str: ...
+    @property
+    def reasoning_levels(self) -> tuple[str, ...]: ...
+
+
+class RoutePreset(Protocol):
+    @property
+    def local(self) -> bool: ...
+
+
+class ChatRoute(Protocol):
+    """What the client needs of a route (``lime.catalog.routing.Route`` is one); the provider
+    depends on this shape, not on the catalog."""
+
+    @property
+    def slug(self) -> str: ...
+    @property
+    def service(self) -> str: ...
+    @property
+    def wire_model(self) -> str: ...
+    @property
+    def base_url(self) -> str | None: ...
+    @property
+    def api_key(self) -> str | None: ...
+    @property
+    def preset(self) -> RoutePreset | None: ...
+    @property
+    def capabilities(self) -> RouteCapabilities: ...
+    @property
+    def extra_body(self) -> dict[str, Any] | None: ...  # merged into every request body
+    def request_headers(self) -> dict[str, str]: ...  # the key and any custom headers, as sent
 
 
 @dataclass(frozen=True)
