@@ -330,3 +330,21 @@ def test_ollama_silent_truncation_is_named_and_compacted(lime: Lime) -> None:
     ok(lime.run("--model", "big-window", "-c", "-p", "ok?"))
     sent = json.dumps(lime.server.last.json["messages"])
     assert "Summary: the user listed words." in sent and sent.count("word49") < 30
+
+
+LITELLM_OVERFLOW = {"error": {
+    "message": "litellm.ContextWindowExceededError: litellm.BadRequestError: ContextWindowExceededError: "
+               "OpenAIException - request (3031 tokens) exceeds the available context size (1024 tokens), try "
+               "increasing it. Received Model Group=local-qwen\nAvailable Model Group Fallbacks=None",
+    "type": None, "param": None, "code": "400"}}
+
+
+def test_litellm_wrapped_overflow_compacts_and_retries(lime: Lime) -> None:
+    words = " ".join(f"fox{i % 40}" for i in range(400))
+    lime.server.enqueue(reply("First."), error(400, LITELLM_OVERFLOW), reply("SUMMARY: foxes."),
+                        reply("After compaction."))
+    ok(lime.run("-p", words))
+    proc = ok(lime.run("-c", "-p", "go on"))
+    assert proc.stdout == "After compaction.\n" and "compacting" in proc.stderr
+    retry = lime.server.last.json["messages"]
+    assert "SUMMARY: foxes." in retry[0]["content"] and retry[-1]["content"] == "go on"
