@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__version__ = "0.1.0"
+from lime.version import __version__ as __version__
 
 _API = {"complete", "stream", "acomplete", "astream", "Client", "AsyncClient"}
 

@@ -16,13 +16,20 @@
 A prompt may be a string (one user message, optionally after ``system``) or a list of Chat
 Completions message dicts. Errors are :class:`lime.providers.openai_compat.errors.ProviderError`
 (``ContextOverflowError`` for an over-long conversation) or another ``LimeError``.
+
+``response_format={"type": "json_schema", ...}`` on ``complete`` gets what ``--output-schema`` gets:
+the schema goes to models that take it and into the prompt for those that do not, the answer is
+checked, a wrong one is sent back once for repair, and a second wrong one raises ``LimeError``.
+
+The model is chosen, its endpoint started (lime's local server) and its key checked by the same
+``lime.runtime.setup`` the ``lime`` command uses.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from collections.abc import AsyncIterator, Generator, Iterator
+from typing import Any, ClassVar
 
 from lime.providers.openai_compat.types import Completion, Message, RequestOptions, StreamEvent, ToolSpec
 
@@ -32,6 +39,10 @@ Prompt = str | list[Message]
 
 _OPTION_NAMES = ("max_tokens", "reasoning_effort", "verbosity", "tools", "tool_choice", "response_format",
                  "temperature", "extra")
+
+# A request's course: it yields (messages, options) to send and receives each answer; it returns
+# the final answer. The sync and async clients drive the same flow.
+Exchange = Generator[tuple[list[Message], RequestOptions], Completion | None, Completion]
 
 
 def _messages(prompt: Prompt, system: str | None) -> list[Message]:
@@ -57,39 +68,86 @@ def _options(options: RequestOptions | None, kw: dict[str, Any]) -> RequestOptio
     return opts
 
 
-def _route(model: str | None) -> Any:
-    from lime.catalog.routing import resolve_route, select_model
-
-    route = resolve_route(select_model(model).slug)
-    if route.managed_local and route.base_url is None:
-        from lime.local.connect import activate
-
-        route = activate(route)
-    return route
+def _with_instruction(messages: list[Message], instruction: str) -> list[Message]:
+    """The schema as words, for a model that does not take ``response_format``."""
+    last = messages[-1] if messages else None
+    if last is not None and last.get("role") == "user" and isinstance(last.get("content"), str):
+        return [*messages[:-1], {**last, "content": f"{last['content']}\n\n{instruction}"}]
+    return [*messages, {"role": "user", "content": instruction}]
 
 
-class Client:
-    """A model resolved once, with one pooled connection. ``model``: a catalog slug (default: the
-    same choice ``lime`` makes: LIME_MODEL, the configured default, ...)."""
+def _step(flow: Exchange, answer: Completion | None) -> tuple[list[Message], RequestOptions] | Completion:
+    """The next request of ``flow`` after ``answer`` (None to start), or its final answer."""
+    try:
+        return flow.send(answer)
+    except StopIteration as done:
+        final: Completion = done.value
+        return final
+
+
+class _Base:
+    """What the sync and async clients share: the model's route and the course of a request."""
+
+    _driver: ClassVar[str]  # the provider client class this API client drives
 
     def __init__(self, model: str | None = None, *, system: str | None = None, verbose: bool = False,
                  **client_options: Any) -> None:
-        from lime.providers.openai_compat.client import ChatClient
+        from lime.local.connect import LocalEndpoint
+        from lime.providers.openai_compat import client
+        from lime.runtime.setup import choose_model, ready_route
 
-        self.route = _route(model)
+        endpoint = LocalEndpoint()
+        self.route = ready_route(choose_model(model, endpoint)[0], endpoint)
         self.system = system
-        self._client = ChatClient(self.route, verbose=verbose, **client_options)
+        self._client = getattr(client, self._driver)(self.route, verbose=verbose, **client_options)
 
     @property
     def model(self) -> str:
         return str(self.route.slug)
 
+    def _exchange(self, prompt: Prompt, options: RequestOptions | None, kw: dict[str, Any]) -> Exchange:
+        from lime.runtime import schema as schemas
+
+        messages, opts = _messages(prompt, self.system), _options(options, kw)
+        schema = schemas.schema_of(opts.response_format)
+        if schema is not None and not self.route.capabilities.response_format:
+            messages = _with_instruction(messages, schemas.instruction(schema))
+        answer = yield messages, opts
+        assert answer is not None
+        if schema is None:
+            return answer
+        _value, problems = schemas.check(answer.text, schema)
+        if problems:
+            repair: Message = {"role": "user", "content": schemas.repair_prompt(problems)}
+            answer = yield [*messages, {"role": "assistant", "content": answer.text}, repair], opts
+            assert answer is not None
+            _value, problems = schemas.check(answer.text, schema)
+            if problems:
+                raise schemas.mismatch(problems, "the response_format schema")
+        return answer
+
+    def _first(self, prompt: Prompt, options: RequestOptions | None, kw: dict[str, Any]) -> tuple[
+            list[Message], RequestOptions]:
+        """What a streamed request sends (a stream is never repaired: it is shown as it arrives)."""
+        return next(self._exchange(prompt, options, kw))
+
+
+class Client(_Base):
+    """A model resolved once, with one pooled connection. ``model``: a catalog slug (default: the
+    same choice ``lime`` makes: LIME_MODEL, the configured default, ...)."""
+
+    _driver = "ChatClient"
+
     def complete(self, prompt: Prompt, *, options: RequestOptions | None = None, **kw: Any) -> Completion:
-        return self._client.complete(_messages(prompt, self.system), _options(options, kw))
+        flow = self._exchange(prompt, options, kw)
+        step = _step(flow, None)
+        while not isinstance(step, Completion):
+            step = _step(flow, self._client.complete(*step))
+        return step
 
     def stream(self, prompt: Prompt, *, options: RequestOptions | None = None, **kw: Any) -> Iterator[StreamEvent]:
         """Events as they arrive; closing the iterator (or breaking out of the loop) hangs up."""
-        s = self._client.stream(_messages(prompt, self.system), _options(options, kw))
+        s = self._client.stream(*self._first(prompt, options, kw))
         with s:
             yield from s
 
@@ -103,27 +161,21 @@ class Client:
         self.close()
 
 
-class AsyncClient:
-    """The asyncio twin of :class:`Client`."""
+class AsyncClient(_Base):
+    """The asyncio form of :class:`Client`."""
 
-    def __init__(self, model: str | None = None, *, system: str | None = None, verbose: bool = False,
-                 **client_options: Any) -> None:
-        from lime.providers.openai_compat.client import AsyncChatClient
-
-        self.route = _route(model)
-        self.system = system
-        self._client = AsyncChatClient(self.route, verbose=verbose, **client_options)
-
-    @property
-    def model(self) -> str:
-        return str(self.route.slug)
+    _driver = "AsyncChatClient"
 
     async def complete(self, prompt: Prompt, *, options: RequestOptions | None = None, **kw: Any) -> Completion:
-        return await self._client.complete(_messages(prompt, self.system), _options(options, kw))
+        flow = self._exchange(prompt, options, kw)
+        step = _step(flow, None)
+        while not isinstance(step, Completion):
+            step = _step(flow, await self._client.complete(*step))
+        return step
 
     async def stream(self, prompt: Prompt, *, options: RequestOptions | None = None,
                      **kw: Any) -> AsyncIterator[StreamEvent]:
-        s = self._client.stream(_messages(prompt, self.system), _options(options, kw))
+        s = self._client.stream(*self._first(prompt, options, kw))
         async with s:
             async for ev in s:
                 yield ev

@@ -58,14 +58,9 @@ def compat_memory_path() -> Path:
     return config_home() / COMPAT_MEMORY_NAME
 
 
-def sessions_dir(cwd: Path | None = None) -> Path:
-    """The project's ``.lime/sessions`` when started inside a project that has ``.lime/``, else the home's."""
-    start = (cwd or Path.cwd()).resolve()
-    home = config_home().resolve() if config_home().exists() else config_home()
-    for d in (start, *start.parents):
-        candidate = d / ".lime"
-        if candidate.is_dir() and candidate.resolve() != home:
-            return candidate / "sessions"
+def sessions_dir() -> Path:
+    """The global session store. A trusted project's ``.lime/sessions`` is chosen by
+    ``lime.runtime.project.sessions_dir``, which falls back to this one."""
     return config_home() / "sessions"
 
 

@@ -143,15 +143,16 @@ def test_output_schema_uses_response_format_where_supported(lime: Lime, tmp_path
     assert lime.server.last.json["response_format"]["type"] == "json_schema"
 
 
-def test_sessions_live_in_the_projects_dot_lime_when_there_is_one(lime: Lime) -> None:
+def test_sessions_live_in_a_trusted_projects_dot_lime_when_there_is_one(lime: Lime) -> None:
+    (lime.cwd / ".git").mkdir()
     (lime.cwd / ".lime").mkdir()
     sub = lime.cwd / "pkg"
     sub.mkdir()
     lime.server.enqueue(reply("in project"), reply("again"))
     lime.cwd = sub
-    assert lime.run("-p", "hi").returncode == 0
+    assert lime.run("--trust", "-p", "hi").returncode == 0
     (path,) = (lime.cwd.parent / ".lime" / "sessions").glob("*.jsonl")
     assert lime.sessions() == []
-    assert lime.run("-c", "-p", "more").returncode == 0
+    assert lime.run("--trust", "-c", "-p", "more").returncode == 0
     assert [m["content"] for m in lime.server.last.json["messages"]] == ["hi", "in project", "more"]
     assert path.read_text().count('"type":"message"') == 4

@@ -54,7 +54,7 @@ def test_symlinks_planted_in_a_repo_do_not_leak_outside_files(lime: Lime, tmp_pa
     seen = "\n".join(tool_results(lime))
     assert "diary" not in seen and "sk-e2e" not in seen and "api_key" not in seen
     grep1, grep2, grep3, listing, walk, notes, creds, home, inside = tool_results(lime)
-    assert grep1.splitlines()[0] == "real.md:1:SECRET-LINE is not here, only this sentence"
+    assert grep1 == "real.md:1:SECRET-LINE is not here, only this sentence"  # links are not followed
     assert grep2 == grep3 == "(no matches)"
     assert listing == "docs/inside.md"  # the links to the outside are not even listed
     assert "notes.md" not in walk and "creds" not in walk and "docs/inside.md" in walk
@@ -132,3 +132,59 @@ def test_parallel_reads_racing_a_symlink_swap_never_escape(lime: Lime, tmp_path:
     results = [m["content"] for r in lime.server.chat_requests for m in r.json["messages"] if m["role"] == "tool"]
     assert len(results) == sum(range(1, turns + 1)) * 40
     assert not any("ESCAPED" in r for r in results)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_grep_has_linear_regexes_skips_fifos_and_caps_its_output(lime: Lime, mode: str) -> None:
+    (lime.cwd / "evil.txt").write_text("a" * 40 + "!\n")
+    os.mkfifo(lime.cwd / "blocks-forever")
+    (lime.cwd / "sub").mkdir()
+    os.mkfifo(lime.cwd / "sub" / "fifo.txt")
+    (lime.cwd / "many.txt").write_text("hit\n" * 5000)
+    (lime.cwd / "wide.txt").write_text("x" * 3_000_000 + "hit\n")
+    lime.server.enqueue(
+        tool_call_stream([("grep_search", {"pattern": "(a+)+$"}),
+                          ("grep_search", {"pattern": "hit", "glob": "many.txt"}),
+                          ("grep_search", {"pattern": "hit", "path": "sub/fifo.txt"}),
+                          ("grep_search", {"pattern": "hit", "glob": "wide.txt"}),
+                          ("grep_search", {"pattern": "(unclosed"})]),
+        reply("done"),
+    )
+    t0 = time.monotonic()
+    proc = lime.run("--permission-mode", mode, "-p", "search", timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert time.monotonic() - t0 < 20
+    backtrack, many, fifo, wide, bad = tool_results(lime)
+    assert backtrack == "(no matches)"
+    assert many.count("\n") == 200 and many.endswith("[more than 200 matches; narrow the search]")
+    assert fifo == "error: sub/fifo.txt is not a regular file or directory"
+    assert wide.startswith("wide.txt:1:xxx") and len(wide) < 5000
+    assert bad.startswith("error: bad regular expression") and "unclosed" in bad
+
+
+BACKGROUND = "sleep 25 & echo started; echo $! > bg.pid"
+
+
+@pytest.mark.parametrize("flags", [["--permission-mode", "bypassPermissions"], ["--dangerously-skip-permissions"]])
+def test_shell_timeout_holds_against_background_children(lime: Lime, flags: list[str]) -> None:
+    lime.server.enqueue(tool_call_stream([("bash", {"command": BACKGROUND, "timeout": 2})]),
+                        tool_call_stream([("bash", {"command": "sleep 30", "timeout": 1})]),
+                        reply("done"))
+    t0 = time.monotonic()
+    proc = lime.run(*flags, "-p", "start a server")
+    took = time.monotonic() - t0
+    assert proc.returncode == 0, proc.stderr
+    assert took < 10, took
+    first, second = (m["content"] for r in lime.server.chat_requests[1:] for m in r.json["messages"][-1:])
+    assert first.startswith("started\n") and "background processes" in first
+    assert second == "[killed after the 1 s timeout, no output]"
+    assert not alive(int((lime.cwd / "bg.pid").read_text()))  # the background sleep did not outlive the call
+
+
+def alive(pid: int) -> bool:
+    """Running, not a zombie waiting for a reaper (a container's init may never reap it)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")

@@ -28,9 +28,10 @@ def script(lime: Lime) -> None:
     (["--permission-mode", "acceptEdits"], True, None),
     (["--permission-mode", "bypassPermissions"], True, None),
     (["--dangerously-skip-permissions"], True, None),
-    (["--permission-mode", "dontAsk"], False, "dontAsk"),
-    (["--permission-mode", "dontAsk", "--allowedTools", "edit_file"], True, None),
-    (["--allowedTools", "Edit"], True, None),
+    (["--permission-mode", "dontAsk"], True, None),
+    (["--settings", '{"permissions": {"allow": ["Edit(notes.py)"]}}'], True, None),
+    (["--settings", '{"permissions": {"defaultMode": "dontAsk", "deny": ["edit_file"]}}'], False, "denied by the rule"),
+    (["--allowedTools", "Read,Edit"], False, "no terminal to ask"),
 ])
 def test_read_edit_answer(lime: Lime, flags: list[str], edited: bool, refusal: str | None) -> None:
     (lime.cwd / "notes.py").write_text(ORIGINAL)

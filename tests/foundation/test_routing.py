@@ -16,22 +16,22 @@ from .conftest import Lime, assert_one_line_error
 
 def test_selection_order(lime: Lime, monkeypatch) -> None:
     monkeypatch.setenv("GROQ_API_KEY", "k" * 20)  # a credential exists: no offline default
-    assert select_model(None).slug == "gpt-5.4" and select_model(None).reason == "built-in default"
+    assert select_model(None, offline=local_available).slug == "gpt-5.4" and select_model(None, offline=local_available).reason == "built-in default"
     config.save_settings(config.Settings(default_model="grok-4"))
-    assert select_model(None) == select_model(None) and select_model(None).slug == "grok-4"
+    assert select_model(None, offline=local_available) == select_model(None, offline=local_available) and select_model(None, offline=local_available).slug == "grok-4"
     monkeypatch.setenv("LIME_MODEL", "sonar")
-    assert select_model(None).slug == "sonar"
-    assert select_model("command-a").slug == "command-a"
+    assert select_model(None, offline=local_available).slug == "sonar"
+    assert select_model("command-a", offline=local_available).slug == "command-a"
 
 
 def test_offline_default_only_without_credentials(lime: Lime, monkeypatch) -> None:
-    choice = select_model(None)
+    choice = select_model(None, offline=local_available)
     if local_available():
         assert (choice.slug, choice.reason) == ("smollm2", "offline default")
     else:
         assert choice.slug == "gpt-5.4"
     monkeypatch.setenv("MISTRAL_API_KEY", "m" * 20)
-    assert select_model(None).slug == "gpt-5.4"
+    assert select_model(None, offline=local_available).slug == "gpt-5.4"
 
 
 def test_model_default_command(lime: Lime) -> None:

@@ -132,3 +132,41 @@ def test_async_cancel_closes_promptly(fake_server: FakeServer, make_route: MakeR
             return loop.time() - t0
 
     assert asyncio.run(go()) < 2
+
+
+SCHEMA = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+FORMAT = {"type": "json_schema", "json_schema": {"name": "n", "schema": SCHEMA}}
+
+
+def test_response_format_answer_is_checked_and_repaired_once(fake_server: FakeServer, fake_model: str) -> None:
+    # fake-m's service has no preset that takes response_format: the schema goes into the prompt.
+    fake_server.enqueue(reply("Sure! n is four"), reply('```json\n{"n": 4}\n```'))
+    answer = lime.complete("give n", model=fake_model, response_format=FORMAT)
+    assert answer.text == '```json\n{"n": 4}\n```'
+    first, second = fake_server.chat_requests
+    assert "response_format" not in first.json
+    assert first.json["messages"][-1]["content"].startswith("give n\n\n") and "JSON Schema" in first.json["messages"][-1]["content"]
+    assert [m["role"] for m in second.json["messages"]] == ["user", "assistant", "user"]
+    assert second.json["messages"][1]["content"] == "Sure! n is four"
+    assert "does not conform" in second.json["messages"][-1]["content"]
+
+
+def test_response_format_second_wrong_answer_raises(fake_server: FakeServer, fake_model: str) -> None:
+    fake_server.enqueue(reply("nope"), reply('{"n": "four"}'))
+
+    async def go() -> None:
+        await lime.acomplete("give n", model=fake_model, response_format=FORMAT)
+
+    with pytest.raises(lime.errors.LimeError) as info:
+        asyncio.run(go())
+    assert "does not match the response_format schema" in str(info.value) and "$.n" in str(info.value)
+    assert len(fake_server.chat_requests) == 2
+
+
+def test_response_format_goes_on_the_wire_where_the_model_takes_it(fake_server: FakeServer, lime_home: Path) -> None:
+    store.put(store.bucket_name("openai"), KEY, fake_server.base_url)
+    fake_server.enqueue(reply('{"n": 7}'))
+    answer = lime.complete("give n", model="gpt-4o-mini", response_format=FORMAT)
+    assert answer.text == '{"n": 7}' and len(fake_server.chat_requests) == 1
+    assert fake_server.last.json["response_format"] == FORMAT
+    assert fake_server.last.json["messages"] == [{"role": "user", "content": "give n"}]

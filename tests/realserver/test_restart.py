@@ -6,7 +6,7 @@ from pathlib import Path
 
 from lime.catalog.routing import resolve_route
 from lime.local import manager
-from lime.local.connect import activate
+from lime.local.connect import LocalEndpoint, activate
 from lime.runtime.agent import Agent, QuietUI, Settings
 from lime.runtime.permissions import Policy
 from lime.runtime.session import Session
@@ -26,8 +26,10 @@ def test_next_turn_restarts_a_stopped_server(fresh_home: Path, tmp_path: Path) -
     first_pid = manager.ensure_server().pid
     ui = Notices()
     session = Session.new(route.slug, directory=tmp_path / "sessions")
+    hooks = LocalEndpoint(ui.notice)
     agent = Agent(route, session, policy=Policy.from_args(None, False, []), workspace=Workspace.create(cwd=tmp_path),
-                  settings=Settings(max_tokens=8, tools_enabled=False), ui=ui)
+                  settings=Settings(max_tokens=8, tools_enabled=False), ui=ui,
+                  prepare=hooks.prepare, recover=hooks.recover)
     try:
         assert agent.run("Say hi").text.strip()
         manager.stop()

@@ -165,3 +165,112 @@ def test_a_session_open_in_one_process_is_refused_to_another(tmp_path: Path) -> 
     other.append({"role": "user", "content": "mine now"})
     other.close()
     assert Session.load(s.path).messages[-1]["content"] == "mine now"
+
+
+def _lines(path: Path) -> list[dict[str, object]]:
+    return [json.loads(x) for x in path.read_text().splitlines()]
+
+
+def _write_events(tmp_path: Path, *events: object) -> Path:
+    path = tmp_path / "sessions" / "20260101-000000-abcdef.jsonl"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = {"type": "session", "version": 1, "id": "20260101-000000-abcdef", "model": "m1"}
+    path.write_text("".join((e if isinstance(e, str) else json.dumps(e)) + "\n" for e in (header, *events)))
+    return path
+
+
+CALL = {"role": "assistant", "content": None, "tool_calls": [
+    {"id": "c1", "type": "function", "function": {"name": "read_file", "arguments": "{}"}}]}
+
+
+def test_lines_of_the_wrong_shape_are_skipped_with_a_warning(tmp_path: Path) -> None:
+    path = _write_events(
+        tmp_path,
+        {"type": "message", "message": {"role": "user", "content": "q"}},
+        {"type": "message", "message": {"role": "assistant", "content": None, "tool_calls": "x"}},
+        {"type": "message", "message": {"role": "assistant", "content": "a"}, "usage": [1, 2]},
+        {"type": "message", "message": {"role": "assistant", "content": "a2"}, "usage": {"prompt_tokens": "9"}},
+        {"type": "message", "message": {"role": "wizard", "content": "?"}},
+        {"type": "message", "message": {"role": "user", "content": 5}},
+        {"type": "compaction", "summary_message": {"role": "user", "content": "s"}, "keep_last": "2"},
+        {"type": "model", "model": ["m2"]},
+        {"type": "settings", "settings": "high"},
+        {"type": "partial", "text": 7},
+        {"type": "message", "message": {"role": "user", "content": "q2"}},
+    )
+    s = Session.load(path)
+    assert [m["content"] for m in s.messages] == ["q", "a2", "q2"]
+    assert s.model == "m1" and s.totals.prompt_tokens == 0
+    assert sum("skipped line" in w for w in s.warnings) == 8
+    info = sessions.latest_summary(path.parent)
+    assert info is not None and info["id"] == "20260101-000000-abcdef"
+
+
+def test_a_corrupt_tool_result_in_the_middle_gets_a_result_lost_answer(tmp_path: Path) -> None:
+    path = _write_events(
+        tmp_path,
+        {"type": "message", "message": {"role": "user", "content": "read it"}},
+        {"type": "message", "message": CALL},
+        '{"type":"message","message":{"role":"tool","tool_call_id":"c1","cont',
+        {"type": "message", "message": {"role": "assistant", "content": "done"}},
+        {"type": "message", "message": {"role": "tool", "tool_call_id": "zz", "content": "orphan"}},
+        {"type": "message", "message": {"role": "user", "content": "next"}},
+    )
+    s = Session.load(path)
+    roles = [m["role"] for m in s.messages]
+    assert roles == ["user", "assistant", "tool", "assistant", "user"]
+    assert s.messages[2] == {"role": "tool", "tool_call_id": "c1", "content": sessions.LOST_TOOL_RESULT}
+    assert any("malformed line 4" in w for w in s.warnings)
+    assert any("no pending tool call" in w for w in s.warnings)
+
+
+def test_two_user_messages_in_a_row_never_reach_the_history(tmp_path: Path) -> None:
+    # an older lime left a failed turn's prompt dangling
+    path = _write_events(
+        tmp_path,
+        {"type": "message", "message": {"role": "user", "content": "first"}},
+        {"type": "message", "message": {"role": "user", "content": "second"}},
+    )
+    s = Session.load(path)
+    assert [m["role"] for m in s.messages] == ["user", "assistant", "user"]
+    # a turn that fails now is recorded; appending the next prompt never doubles the user
+    s.record_failure("the server said 500")
+    s.append({"role": "user", "content": "third"})
+    s.close()
+    back = Session.load(path)
+    roles = [m["role"] for m in back.messages]
+    assert all(not (a == b == "user") for a, b in zip(roles, roles[1:], strict=False))
+    assert "the server said 500" in back.messages[-2]["content"]
+
+
+def test_status_summary_comes_from_the_tail_whatever_the_size(tmp_path: Path) -> None:
+    """A 4 GiB session (sparse) under a 1 GiB memory limit: a whole-file read cannot succeed."""
+    import subprocess
+    import sys
+
+    s = _new(tmp_path)
+    s.append({"role": "user", "content": "hi"})
+    s.close()
+    s.messages.append({"role": "assistant", "content": "yo"})
+    s.totals.add({"prompt_tokens": 7, "completion_tokens": 3})
+    last = {"type": "message", "message": s.messages[-1], "stats": s.stats()}
+    with s.path.open("r+b") as fh:
+        fh.seek(4 << 30)
+        fh.write(b"\n" + json.dumps(last).encode() + b"\n")
+    code = ("import resource, json; resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30)); "
+            "from lime.runtime.session import latest_summary; import sys; "
+            f"print(json.dumps(latest_summary(__import__('pathlib').Path({str(s.path.parent)!r}))))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr[-500:]
+    info = json.loads(proc.stdout)
+    assert info["messages"] == 2 and info["prompt_tokens"] == 7 and info["completion_tokens"] == 3
+
+
+def test_known_keys_are_masked_in_the_session_file(tmp_path: Path) -> None:
+    key = "sk-session-secret-0000000011112222"
+    s = _new(tmp_path)
+    s.secrets = [key]
+    s.append({"role": "user", "content": f"my key is {key} and half is {key[5:20]}"})
+    s.close()
+    text = s.path.read_text()
+    assert all(key[i:i + 8] not in text for i in range(len(key) - 7))

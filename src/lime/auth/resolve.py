@@ -16,13 +16,34 @@ Services that need no key (Ollama, lime's local server) get none.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from lime.auth import store
 from lime.auth.masking import mask_key
-from lime.catalog.presets import Preset
 from lime.errors import ConfigError
+
+
+class Preset(Protocol):
+    """What key resolution reads from a service's preset (``lime.catalog.presets.Preset``, passed
+    in by the catalog, which sits above this package)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def base_url(self) -> str: ...
+
+    @property
+    def env_var(self) -> str | None: ...
+
+    @property
+    def needs_key(self) -> bool: ...
+
+    @property
+    def discover(self) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -172,10 +193,8 @@ def known_keys() -> list[str]:
     return sorted(k for k in keys if len(k) >= 8)
 
 
-def any_credential_configured() -> bool:
-    """True when the user has stored any key or exported any preset's key variable."""
-    from lime.catalog.presets import PRESETS
-
+def any_credential_configured(env_vars: Iterable[str]) -> bool:
+    """True when the user has stored any key or exported any of the presets' key variables."""
     if store.load_all():
         return True
-    return any(p.env_var and _env(p.env_var) for p in PRESETS.values())
+    return any(_env(name) for name in env_vars)

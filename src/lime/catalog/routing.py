@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -10,7 +11,7 @@ from lime import config
 from lime.auth.resolve import ResolvedCredential, any_credential_configured, resolve_credential
 from lime.catalog.builtin import LOCAL_SLUG
 from lime.catalog.entries import ModelEntry
-from lime.catalog.presets import Preset, get_preset
+from lime.catalog.presets import PRESETS, Preset, get_preset
 from lime.catalog.store import Catalog, load_catalog
 from lime.errors import ConfigError
 
@@ -168,8 +169,11 @@ class ModelChoice:
     reason: str  # "--model", "LIME_MODEL", "config default", "offline default", "built-in default"
 
 
-def select_model(flag: str | None = None) -> ModelChoice:
-    """--model, then LIME_MODEL, then the configured default, then local-if-nothing-else, then gpt-5.4."""
+def select_model(flag: str | None, *, offline: Callable[[], bool] | None) -> ModelChoice:
+    """--model, then LIME_MODEL, then the configured default, then local-if-nothing-else, then gpt-5.4.
+
+    ``offline`` says whether lime's local model can run here (``lime.local`` knows; the catalog
+    does not import it). None: no offline default."""
     if flag:
         return ModelChoice(flag, "--model")
     env = config.env_model()
@@ -178,9 +182,7 @@ def select_model(flag: str | None = None) -> ModelChoice:
     settings = config.load_settings()
     if settings.default_model:
         return ModelChoice(settings.default_model, "config default")
-    if not any_credential_configured():
-        from lime.local.paths import local_available
-
-        if local_available():
-            return ModelChoice(LOCAL_SLUG, "offline default")
+    if offline is not None and not any_credential_configured(
+            p.env_var for p in PRESETS.values() if p.env_var) and offline():
+        return ModelChoice(LOCAL_SLUG, "offline default")
     return ModelChoice(config.DEFAULT_MODEL, "built-in default")

@@ -34,7 +34,9 @@ class Parser(argparse.ArgumentParser):
         return argparse.HelpFormatter(prog=self.prog, width=_WIDTH[0])
 
     def error(self, message: str) -> NoReturn:
-        print(f"lime: error: {message} (see '{self.prog} --help')", file=sys.stderr)
+        from lime.textsafe import sanitize
+
+        print(f"lime: error: {sanitize(message)} (see '{self.prog} --help')", file=sys.stderr)
         raise SystemExit(2)
 
 
@@ -90,4 +92,6 @@ def positive_int(flag: str, raw: Any) -> int | None:
 
 
 def warn(message: str) -> None:
-    print(f"lime: warning: {message}", file=sys.stderr)
+    from lime.textsafe import sanitize
+
+    print(f"lime: warning: {sanitize(message)}", file=sys.stderr)

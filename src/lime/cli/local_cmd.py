@@ -1,9 +1,14 @@
-"""`lime local start|stop|status`: the managed llama.cpp server."""
+"""`lime local start|stop|status`: the managed llama.cpp server, one fact per line, errors as
+one-line LimeErrors."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
+
+from lime import config
+from lime.local import manager
 
 
 def register(sub: Any) -> None:
@@ -16,8 +21,70 @@ def register(sub: Any) -> None:
         sp.set_defaults(handler=_run)
 
 
-def _run(args: argparse.Namespace) -> int:
-    from lime.local import commands
+def _duration(seconds: float) -> str:
+    s = int(seconds)
+    h, rem = divmod(s, 3600)
+    m, s = divmod(rem, 60)
+    if h:
+        return f"{h}h {m:02d}m {s:02d}s"
+    if m:
+        return f"{m}m {s:02d}s"
+    return f"{seconds:.1f}s"
 
-    result: int = commands.run(args)
-    return result
+
+def _idle(seconds: float) -> str:
+    return "never" if seconds <= 0 else f"after {_duration(seconds)} without use"
+
+
+def _window(info: manager.ServerInfo) -> str:
+    d = info.discovery
+    window = d.n_ctx if d is not None and d.n_ctx else info.n_ctx
+    trained = f" (model trained on {d.n_ctx_train})" if d is not None and d.n_ctx_train else ""
+    return f"{window} tokens{trained}"
+
+
+def _describe(info: manager.ServerInfo) -> list[str]:
+    lines = [
+        f"model: {info.model}",
+        f"url: {info.base_url}",
+        f"port: {info.port}",
+        f"pid: {info.pid}",
+        f"context window: {_window(info)}",
+    ]
+    d = info.discovery
+    if d is not None and d.tools is not None:
+        lines.append(f"tool calling: {'yes' if d.tools else 'no (the chat template has none)'}")
+    lines.append(f"stops: {_idle(info.idle_timeout)}")
+    return lines
+
+
+def _run(args: argparse.Namespace) -> int:
+    action = args.local_command
+    if action == "start":
+        gguf = Path(args.gguf) if getattr(args, "gguf", None) else None
+        info = manager.ensure_server(gguf)
+        head = "already running" if info.reused else f"started in {info.start_seconds:.2f}s"
+        print(f"local server: {head}")
+        for line in _describe(info):
+            print(line)
+        print(f"log: {manager.log_path()}")
+        return 0
+    if action == "stop":
+        pid = manager.stop()
+        print(f"local server: stopped (pid {pid})" if pid else "local server: not running")
+        return 0
+    if action == "status":
+        config.check_home_readable()
+        st = manager.status()
+        if st is None:
+            print("local server: not running")
+            return 0
+        print("local server: running")
+        lines = _describe(st.info)
+        lines.insert(4, f"uptime: {_duration(st.uptime)}")
+        if st.rss_bytes is not None:
+            lines.insert(5, f"memory: {st.rss_bytes / 2**20:.0f} MiB resident")
+        for line in lines:
+            print(line)
+        return 0
+    raise AssertionError(action)

@@ -10,11 +10,9 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from lime import __version__
-from lime.errors import LimeError
-
-PERMISSION_MODES = ("default", "plan", "acceptEdits", "bypassPermissions", "dontAsk")
-
+from lime.errors import LimeError, UsageError
+from lime.runtime.modes import MODES as PERMISSION_MODES
+from lime.version import __version__
 
 # Each command's module is imported (and its arguments built) only when that command runs;
 # the others get a one-line stub so --help still lists them.
@@ -24,6 +22,7 @@ COMMANDS: dict[str, tuple[tuple[str, str], ...]] = {
     "lime.cli.model_cmd": (("model", "list, add, remove or inspect catalog models"),),
     "lime.cli.status_cmd": (("status", "active model, route, credential source and capabilities"),),
     "lime.cli.local_cmd": (("local", "manage the local llama.cpp server (offline model)"),),
+    "lime.cli.prompt_cmd": (("system-prompt", "print the system prompt a new session would start with here"),),
 }
 
 
@@ -62,7 +61,12 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     p.add_argument("--dangerously-skip-permissions", action="store_true",
                    help="same as --permission-mode bypassPermissions")
     p.add_argument("--allowedTools", "--allowed-tools", dest="allowed_tools", action="append", default=[],
-                   metavar="TOOLS", help="tools allowed without asking (comma or space separated; repeatable)")
+                   metavar="TOOLS", help="restrict the tools offered to the model (comma or space separated; "
+                   "repeatable); Bash(PREFIX:*)-style entries also allow those calls")
+    p.add_argument("--settings", metavar="FILE_OR_JSON", help="extra settings (file or inline JSON), applied last")
+    p.add_argument("--setting-sources", metavar="LIST", help="settings scopes to merge: user,project,local,flag")
+    p.add_argument("--trust", action="store_true",
+                   help="use this folder's project files (.lime/, .lime.json, AGENTS.md) for this run")
     p.add_argument("--add-dir", dest="add_dirs", action="append", default=[], metavar="DIR",
                    help="extra directory the tools may touch (repeatable)")
     p.add_argument("--no-tools", action="store_true", help="do not offer tools to the model")
@@ -82,6 +86,22 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     return p
 
 
+def chat(args: argparse.Namespace) -> int:
+    """No command: a one-shot answer when there is a prompt (-p or piped stdin), else the REPL."""
+    from lime.cli.setup import gather_prompt
+
+    prompt = gather_prompt(args)
+    if prompt is not None:
+        from lime.cli.oneshot import run_once
+
+        return run_once(args, prompt)
+    if args.output_format in ("json", "stream-json"):
+        raise UsageError("--output-format json/stream-json needs a prompt (-p PROMPT or piped stdin)")
+    from lime.cli.repl import run_repl
+
+    return run_repl(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
@@ -91,13 +111,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         config.check_home_readable()
         if args.command is None:
-            from lime.cli.chat import run_chat
-
-            return run_chat(args)
+            return chat(args)
         handler = args.handler
         return int(handler(args) or 0)
     except LimeError as exc:
-        print(f"lime: error: {exc}", file=sys.stderr)
+        from lime.textsafe import sanitize
+
+        print(f"lime: error: {sanitize(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("lime: interrupted", file=sys.stderr)

@@ -17,6 +17,8 @@ from typing import Any
 FENCE_RE = re.compile(r"^(\s*)(`{3,}|~{3,})\s*([\w+#.-]*)")
 HEADING_RE = re.compile(r"^ {0,3}#{1,6}(\s|$)")
 CODE_THEME = "monokai"
+# Links are printed as "text (url)": a terminal hyperlink (OSC 8) would show the model's words and
+# hide where they point.
 
 
 class MarkdownStream:
@@ -101,7 +103,7 @@ class MarkdownStream:
 
         text = "\n".join(self.block)
         self.block = []
-        self._print(Markdown(text, code_theme=CODE_THEME))
+        self._print(Markdown(text, code_theme=CODE_THEME, hyperlinks=False))
 
     def _flush_fence(self, *, final: bool) -> None:
         lines = [_dedent(ln, self.fence_indent) for ln in self.block]
@@ -110,7 +112,7 @@ class MarkdownStream:
 
             if len(lines) == 1 or not FENCE_RE.match(lines[-1]):
                 lines = [*lines, self.fence or "```"]
-            self._print(Markdown("\n".join(lines), code_theme=CODE_THEME))
+            self._print(Markdown("\n".join(lines), code_theme=CODE_THEME, hyperlinks=False))
         else:
             from rich.syntax import Syntax
 
@@ -168,7 +170,7 @@ class MarkdownStream:
         from rich.markdown import Markdown
 
         self.tail_renders += 1
-        renderable = Markdown(text, code_theme=CODE_THEME)
+        renderable = Markdown(text, code_theme=CODE_THEME, hyperlinks=False)
         if self.live is None:
             from rich.live import Live
 

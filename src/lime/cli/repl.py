@@ -8,36 +8,25 @@ clears the line; Ctrl-D exits.
 from __future__ import annotations
 
 import argparse
-import sys
 import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from lime.cli.chat import (
-    PlainUI,
-    Setup,
-    activate,
-    ask_on_terminal,
-    check_reasoning,
-    check_verbosity,
-    describe_call,
-    known_secrets,
-    make_agent,
-    result_summary,
-    setup,
-)
+from lime.cli.setup import endpoint, setup
+from lime.cli.ui import TerminalUI, esc
 from lime.errors import LimeError
 
 if TYPE_CHECKING:
-    from lime.providers.openai_compat.types import ToolCall
-    from lime.runtime.agent import Agent, Approval
-    from lime.runtime.tools import Tool, ToolResult
+    from lime.runtime.agent import Agent
+    from lime.runtime.setup import Ready
 
 HELP = """\
 /model [SLUG]        list the catalog, or switch to SLUG
 /reasoning [LEVEL]   show or set the reasoning effort (off to unset)
 /verbosity [LEVEL]   show or set answer verbosity: low, medium, high (off to unset)
 /status              model, route, capabilities and token counts of this session
+/permissions [MODE]  show the permission mode and rules, or switch mode (default, plan,
+                     acceptEdits, dontAsk, bypassPermissions)
 /compact             summarise older turns now to free context
 /clear               start over in this session (keeps the system prompt)
 /help                this list
@@ -45,86 +34,28 @@ HELP = """\
 Enter sends, Alt-Enter adds a line; Ctrl-C cancels an answer."""
 
 
-class TerminalUI(PlainUI):
-    """The REPL's view: spinner, Markdown stream, dim reasoning, tool lines, y/n/always prompts."""
-
-    def __init__(self, console: Any, *, verbose: bool) -> None:
-        super().__init__(markdown=True, verbose=verbose, console=console)
-        self._in_reasoning = False
-
-    def _stream(self) -> Any:
-        if self.stream is None:
-            from lime.cli.render import MarkdownStream
-
-            self.stream = MarkdownStream(self.console)
-        return self.stream
-
-    def text(self, delta: str) -> None:
-        self._stop_spinner()
-        if self._in_reasoning:
-            self.console.print()
-            self._in_reasoning = False
-        self._stream().feed(delta)
-
-    def reasoning(self, delta: str) -> None:
-        self._stop_spinner()
-        self._in_reasoning = True
-        self.console.print(delta, style="dim italic", end="", markup=False, highlight=False)
-
-    def answer_done(self) -> None:
-        self._stop_spinner()
-        if self._in_reasoning:
-            self.console.print()
-            self._in_reasoning = False
-        if self.stream is not None:
-            self.stream.finish()
-            self.stream = None
-
-    def tool_start(self, call: ToolCall, args: dict[str, Any] | None) -> None:
-        self._stop_spinner()
-        self.console.print(f"[cyan]●[/cyan] {_esc(describe_call(call.name, args))}", highlight=False)
-
-    def tool_done(self, call: ToolCall, result: ToolResult) -> None:
-        style = "dim" if result.status == "ok" else "red"
-        self.console.print(f"  ⎿ {_esc(result_summary(result))}", style=style, highlight=False)
-
-    def ask(self, tool: Tool, args: dict[str, Any]) -> Approval | None:
-        self._stop_spinner()
-        return ask_on_terminal(tool, args, sys.stdout)
-
-    def notice(self, text: str) -> None:
-        self._stop_spinner()
-        self.console.print(f"[yellow]lime:[/yellow] {_esc(text)}", highlight=False)
-
-
-def _esc(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
-
-
 def run_repl(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     console = Console(highlight=False)
-    s = setup(args, say=lambda t: console.print(f"[yellow]lime:[/yellow] {_esc(t)}"))
+    ui = TerminalUI(console, verbose=bool(args.verbose))
+    ready = setup(args, ui=ui, say=lambda t: console.print(f"[yellow]lime:[/yellow] {esc(t)}"))
     if args.output_schema:
         console.print("[yellow]lime:[/yellow] --output-schema applies to one-shot prompts (-p); ignored here")
-    ui = TerminalUI(console, verbose=bool(args.verbose))
-    agent = make_agent(args, s, ui)
-    repl = Repl(console, s, agent, args)
+    repl = Repl(console, ready, args)
     try:
         return repl.loop()
     finally:
-        agent.close()
-        s.session.close()
+        ready.agent.close()
+        ready.session.close()
 
 
 class Repl:
-    def __init__(self, console: Any, s: Setup, agent: Agent, args: argparse.Namespace) -> None:
+    def __init__(self, console: Any, ready: Ready, args: argparse.Namespace) -> None:
         self.console = console
-        self.s = s
-        self.agent = agent
+        self.s = ready
+        self.agent: Agent = ready.agent
+        self.endpoint = endpoint(self.agent.ui.notice)
         self.args = args
         # Loading the tokenizer takes a noticeable moment: do it while the user types the first line.
         self._warm = threading.Thread(target=_warm_tokenizer, daemon=True)
@@ -133,7 +64,7 @@ class Repl:
     def banner(self) -> None:
         r = self.agent.route
         where = f"{r.service} · {r.base_url or 'local'}"
-        self.console.print(f"[bold]lime[/bold] · model [bold]{_esc(r.slug)}[/bold] ({_esc(where)})", highlight=False)
+        self.console.print(f"[bold]lime[/bold] · model [bold]{esc(r.slug)}[/bold] ({esc(where)})", highlight=False)
         if self.s.resumed:
             n = sum(1 for m in self.s.session.messages if m.get("role") in ("user", "assistant"))
             self.console.print(f"resumed session {self.s.session.id} ({n} messages)", style="dim")
@@ -149,7 +80,7 @@ class Repl:
             if len(text) > 300:
                 text = text[:300] + "…"
             who = "you" if m["role"] == "user" else "lime"
-            self.console.print(f"[dim]{who}:[/dim] {_esc(text)}", highlight=False)
+            self.console.print(f"[dim]{who}:[/dim] {esc(text)}", highlight=False)
 
     def _prompt_session(self) -> Any:
         from prompt_toolkit import PromptSession
@@ -213,7 +144,7 @@ class Repl:
                     if self.command(text) == "exit":
                         return 0
                 except LimeError as exc:
-                    self.console.print(f"[red]error:[/red] {_esc(str(exc))}", highlight=False)
+                    self.console.print(f"[red]error:[/red] {esc(str(exc))}", highlight=False)
                 continue
             self.answer(text)
 
@@ -236,7 +167,7 @@ class Repl:
         except KeyboardInterrupt:
             self.console.print("[dim]⏹ cancelled[/dim]")
         except LimeError as exc:
-            self.console.print(f"[red]error:[/red] {_esc(str(exc))}", highlight=False)
+            self.console.print(f"[red]error:[/red] {esc(str(exc))}", highlight=False)
 
     # -- slash commands ----------------------------------------------------------------------
 
@@ -247,13 +178,14 @@ class Repl:
         handler = {
             "model": self.cmd_model, "reasoning": self.cmd_reasoning, "verbosity": self.cmd_verbosity,
             "status": self.cmd_status, "compact": self.cmd_compact, "clear": self.cmd_clear,
+            "permissions": self.cmd_permissions,
             "help": self.cmd_help, "exit": None, "quit": None,
         }
         if name in ("exit", "quit"):
             return "exit"
         fn = handler.get(name)
         if fn is None:
-            self.console.print(f"unknown command /{_esc(name)}; /help lists the commands", highlight=False)
+            self.console.print(f"unknown command /{esc(name)}; /help lists the commands", highlight=False)
             return None
         fn(rest)
         return None
@@ -262,7 +194,7 @@ class Repl:
         self.console.print(HELP, markup=False, highlight=False)
 
     def cmd_model(self, rest: str) -> None:
-        from lime.catalog.routing import resolve_route, service_of
+        from lime.catalog.routing import service_of
         from lime.catalog.store import load_catalog
 
         if not rest:
@@ -278,18 +210,13 @@ class Repl:
                                    f"({e.source})", highlight=False, markup=False)
             self.console.print("switch with /model SLUG", style="dim")
             return
-        route = activate(resolve_route(rest))
-        settings = self.agent.settings
-        if settings.reasoning and _drop(check_reasoning, route, settings.reasoning):
-            self.console.print(f"note: {route.slug} takes no reasoning level; /reasoning unset", style="dim")
-            settings.reasoning = None
-        if settings.verbosity and _drop(check_verbosity, route, settings.verbosity):
-            self.console.print(f"note: {route.slug} takes no verbosity setting; /verbosity unset", style="dim")
-            settings.verbosity = None
-        self.agent.set_route(route)
-        self.agent.workspace.secrets = known_secrets(route)
-        self.s.session.set_model(route.slug)
-        self.console.print(f"model: [bold]{_esc(route.slug)}[/bold] ({_esc(route.service)})", highlight=False)
+        from lime.runtime.setup import switch_model
+
+        for name in switch_model(self.agent, rest, self.endpoint):
+            what = "reasoning level" if name == "reasoning" else f"{name} setting"
+            self.console.print(f"note: {self.agent.route.slug} takes no {what}; /{name} unset", style="dim")
+        route = self.agent.route
+        self.console.print(f"model: [bold]{esc(route.slug)}[/bold] ({esc(route.service)})", highlight=False)
 
     def cmd_reasoning(self, rest: str) -> None:
         if not rest:
@@ -299,6 +226,8 @@ class Repl:
                                + (f" (levels: {levels})" if allowed else f" ({self.agent.route.slug} takes none)"),
                                highlight=False, markup=False)
             return
+        from lime.runtime.setup import check_reasoning
+
         level = check_reasoning(self.agent.route, rest)
         self.agent.settings.reasoning = level
         self.s.session.set_settings(reasoning=level)
@@ -308,6 +237,8 @@ class Repl:
         if not rest:
             self.console.print(f"verbosity: {self.agent.settings.verbosity or 'default'}", highlight=False, markup=False)
             return
+        from lime.runtime.setup import check_verbosity
+
         level = check_verbosity(self.agent.route, rest)
         self.agent.settings.verbosity = level
         self.s.session.set_settings(verbosity=level)
@@ -337,13 +268,24 @@ class Repl:
         for k, v in rows:
             self.console.print(f"{k:<13} {v}", highlight=False, markup=False)
 
+    def cmd_permissions(self, rest: str) -> None:
+        policy = self.agent.policy
+        if rest:
+            policy.set_mode(rest)  # plan mode offers fewer tools from the next request on
+        origin = f" (from {policy.mode_origin})" if policy.mode_origin else ""
+        self.console.print(f"permission mode: {esc(policy.mode)}{esc(origin)}", highlight=False)
+        for kind in ("deny", "ask", "allow"):
+            for rule in getattr(policy, kind):
+                self.console.print(f"  {kind:<5} {esc(rule.text)}  [dim]{esc(rule.origin)}[/dim]", highlight=False)
+        if policy.enabled is not None:
+            self.console.print(f"  tools  {esc(', '.join(sorted(policy.enabled)))} (--allowedTools)", highlight=False)
+
     def cmd_compact(self, _rest: str) -> None:
         if not self.agent.compact("manual"):
             return
 
     def cmd_clear(self, _rest: str) -> None:
-        self.s.session.clear()
-        self.agent._anchor = None
+        self.agent.clear()
         self.console.print("conversation cleared", style="dim")
 
 
@@ -356,7 +298,7 @@ def _warm_tokenizer() -> None:
         pass
 
 
-COMMANDS = ("model", "reasoning", "verbosity", "status", "compact", "clear", "help", "exit")
+COMMANDS = ("model", "reasoning", "verbosity", "status", "permissions", "compact", "clear", "help", "exit")
 
 
 def _completer(repl: Repl) -> Any:
@@ -383,16 +325,12 @@ def _completer(repl: Repl) -> Any:
                 options = [*repl.agent.route.capabilities.reasoning_levels, "off"]
             elif cmd == "/verbosity":
                 options = ["low", "medium", "high", "off"]
+            elif cmd == "/permissions":
+                from lime.runtime.modes import MODES
+
+                options = list(MODES)
             for opt in options:
                 if opt.startswith(arg):
                     yield Completion(opt, start_position=-len(arg))
 
     return SlashCompleter()
-
-
-def _drop(check: Any, route: Any, level: str) -> bool:
-    try:
-        check(route, level)
-        return False
-    except LimeError:
-        return True

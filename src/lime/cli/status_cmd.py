@@ -19,7 +19,9 @@ def run_status(args: argparse.Namespace) -> int:
     catalog = load_catalog()
     for problem in catalog.problems:
         print(f"lime: warning: {problem}", file=sys.stderr)
-    choice = select_model(getattr(args, "model", None))
+    from lime.local.paths import local_available
+
+    choice = select_model(getattr(args, "model", None), offline=local_available)
     route = resolve_route(choice.slug, catalog)
     e = route.entry
     lines = [
@@ -35,9 +37,12 @@ def run_status(args: argparse.Namespace) -> int:
         ("param preset", e.param_preset),
         ("capabilities", ", ".join(route.capabilities.flags()) or "none"),
     ]
+    from lime.runtime import project as projects
     from lime.runtime.session import latest_summary
 
-    last = latest_summary()
+    here = projects.discover()
+    store, _why = projects.sessions_dir(here, bool(here.files) and projects.is_trusted(here.root))
+    last = latest_summary(store)
     if last is not None:
         tokens = f"{last['prompt_tokens']:,} prompt + {last['completion_tokens']:,} completion tokens"
         lines.append(("latest session", f"{last['id']} ({last['model']}, {last['messages']} messages)"))

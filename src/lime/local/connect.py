@@ -1,13 +1,19 @@
 """Turn the catalog's managed-local route into a real endpoint: start or reuse the server, then
-describe the model as the server does (its real window and template capabilities)."""
+describe the model as the server does (its real window and template capabilities).
+
+``LocalEndpoint`` hands this to the runtime as hooks (``lime.runtime.setup.Endpoint``): the agent
+calls them before each request and after a connection error, without importing this package.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 from lime.catalog.entries import ModelEntry
 from lime.catalog.routing import Route, capabilities_for
 from lime.local import manager, paths
+from lime.local.paths import INSTALL_HINT, local_available
 from lime.storage import locked
 
 
@@ -48,3 +54,33 @@ def with_window(entry: ModelEntry, window: int) -> ModelEntry:
     if window == entry.context_window:
         return entry
     return dataclasses.replace(entry, context_window=window, max_output=0, upper_max_output=0, auto_compact=0)
+
+
+class LocalEndpoint:
+    """Endpoint hooks for lime's own server: start it before a request when it is not running, and
+    start it again after it stopped answering. Routes of other services pass through untouched."""
+
+    setup_hint = INSTALL_HINT
+
+    def __init__(self, notice: Callable[[str], None] | None = None) -> None:
+        self.notice = notice or (lambda _text: None)
+
+    def available(self) -> bool:
+        return local_available()
+
+    def prepare(self, route: Route) -> Route:
+        if not route.managed_local:
+            return route
+        fresh = activate(route)
+        if route.base_url is None:
+            return fresh
+        if (fresh.base_url, fresh.api_key) == (route.base_url, route.api_key):
+            return route
+        self.notice("the local server had stopped; started it again")
+        return fresh
+
+    def recover(self, error: Exception, route: Route) -> Route | None:
+        if not route.managed_local:
+            return None
+        self.notice("the local server stopped answering; started it again")
+        return activate(route)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -48,6 +49,12 @@ if TYPE_CHECKING:
 
 Approval = Literal["yes", "no", "always"]
 
+# Endpoint hooks, supplied by whoever knows the endpoint (``lime.local`` for lime's own server):
+# ``prepare`` runs before each request and may return the route with a new endpoint (a restarted
+# server); ``recover`` runs after a connection error and returns a route to retry on, or None.
+Prepare = Callable[["Route"], "Route"]
+Recover = Callable[[Exception, "Route"], "Route | None"]
+
 
 class UI(Protocol):
     def waiting(self) -> None: ...
@@ -56,7 +63,7 @@ class UI(Protocol):
     def answer_done(self) -> None: ...
     def tool_start(self, call: ToolCall, args: dict[str, Any] | None) -> None: ...
     def tool_done(self, call: ToolCall, result: ToolResult) -> None: ...
-    def ask(self, tool: Tool, args: dict[str, Any]) -> Approval | None: ...
+    def ask(self, tool: Tool, args: dict[str, Any], why: str = "") -> Approval | None: ...
     def notice(self, text: str) -> None: ...
 
 
@@ -81,7 +88,7 @@ class QuietUI:
     def tool_done(self, call: ToolCall, result: ToolResult) -> None:
         pass
 
-    def ask(self, tool: Tool, args: dict[str, Any]) -> Approval | None:
+    def ask(self, tool: Tool, args: dict[str, Any], why: str = "") -> Approval | None:
         return None
 
     def notice(self, text: str) -> None:
@@ -168,20 +175,22 @@ class Agent:
     """One conversation with one model (switchable), persisted step by step in its session."""
 
     def __init__(self, route: Route, session: Session, *, policy: Policy, workspace: Workspace,
-                 settings: Settings, ui: UI) -> None:
+                 settings: Settings, ui: UI, prepare: Prepare | None = None, recover: Recover | None = None) -> None:
         self.route = route
         self.session = session
         self.policy = policy
         self.workspace = workspace
         self.settings = settings
         self.ui = ui
+        self.prepare = prepare
+        self.recover = recover
         self._client: Any = None
         # The server's real window when an overflow error told us it is smaller than the catalog says.
         self._window_cap: int | None = None
         # History length right after the last compaction: never compact the same history twice.
         self._compacted_at: int | None = None
-        # Server-reported size of the conversation up to ``_anchor_len`` messages (None: unknown).
-        self._anchor: tuple[int, int] | None = None
+        # Server-reported size of the conversation's first N messages, as (N, tokens); None: unknown.
+        self.anchor: tuple[int, int] | None = None
 
     # -- plumbing ------------------------------------------------------------------------
 
@@ -196,8 +205,14 @@ class Agent:
     def set_route(self, route: Route) -> None:
         self.close()
         self.route = route
-        self._anchor = None
+        self.anchor = None
         self._window_cap = None
+
+    def clear(self) -> None:
+        """Start the conversation over (the session keeps its system prompt)."""
+        self.session.clear()
+        self.anchor = None
+        self._compacted_at = None
 
     @property
     def window(self) -> int:
@@ -238,8 +253,8 @@ class Agent:
 
     def estimated_input(self, tools: list[ToolSpec] | None = None) -> int:
         plain = estimate(self.messages, tools)
-        if self._anchor is not None:
-            length, tokens = self._anchor
+        if self.anchor is not None:
+            length, tokens = self.anchor
             if length <= len(self.messages):
                 newer = self.messages[length:]
                 return max(plain, tokens + (estimate(newer, None) if newer else 0))
@@ -276,7 +291,7 @@ class Agent:
             if (self.needs_compaction(tools) and self._compacted_at != len(self.messages)
                     and self.compact("auto")):
                 result.compactions += 1
-            self._ensure_local_server()
+            self._prepare_endpoint()
             completion = self._request(tools, result)
             result.requests += 1
             cut = self._silently_truncated(completion, tools)
@@ -287,7 +302,7 @@ class Agent:
             usage_json = completion.usage.to_json() if completion.usage else None
             self.session.append(completion.to_message(), usage=usage_json)
             if completion.usage and not completion.usage.estimated and not cut:
-                self._anchor = (len(self.messages), completion.usage.prompt_tokens + completion.usage.completion_tokens)
+                self.anchor = (len(self.messages), completion.usage.prompt_tokens + completion.usage.completion_tokens)
             if cut and self._compacted_at != len(self.messages) and self.compact("the server truncated it"):
                 result.compactions += 1
             if not completion.tool_calls:
@@ -342,31 +357,28 @@ class Agent:
                 raise
             result.compactions += 1
         except ProviderError as exc:
-            if not self._restart_local_server(exc):
+            if not self._recover_endpoint(exc):
                 raise
         return self._stream_once(tools)
 
-    def _ensure_local_server(self) -> None:
-        """Before each request on lime's own server: start it again if it stopped (~1 ms when it runs),
-        rather than spending the whole retry budget on a refused connection."""
-        if not self.route.managed_local:
+    def _prepare_endpoint(self) -> None:
+        """Let the endpoint's owner check it before each request (lime's own server: start it again
+        if it stopped, ~1 ms when it runs) rather than spend the retry budget on a refused connection."""
+        if self.prepare is None:
             return
-        from lime.local.connect import activate
-
-        route = activate(self.route)
-        if (route.base_url, route.api_key) != (self.route.base_url, self.route.api_key):
-            self.ui.notice("the local server had stopped; started it again")
+        route = self.prepare(self.route)
+        if route is not self.route:
             self.set_route(route)
 
-    def _restart_local_server(self, exc: Exception) -> bool:
-        """lime's own server went away mid-conversation (stopped, killed, idled out): start it again."""
+    def _recover_endpoint(self, exc: Exception) -> bool:
+        """After a connection error with nothing streamed: ask the endpoint's owner for a route to retry on."""
         partial = getattr(exc, "partial", None)
-        if getattr(exc, "kind", None) != "connection" or not self.route.managed_local or (partial and partial.text):
+        if self.recover is None or getattr(exc, "kind", None) != "connection" or (partial and partial.text):
             return False
-        from lime.local.connect import activate
-
-        self.ui.notice("the local server stopped answering; started it again")
-        self.set_route(activate(self.route))
+        route = self.recover(exc, self.route)
+        if route is None:
+            return False
+        self.set_route(route)
         return True
 
     def _stream_once(self, tools: list[ToolSpec] | None) -> Completion:
@@ -433,7 +445,8 @@ class Agent:
         outcomes: dict[str, ToolResult] = {}
         # Read-only calls that need no approval run in parallel; the rest run in order.
         parallel = [(c, t, a) for c, t, a, e in prepared
-                    if e is None and t is not None and a is not None and t.kind == "read"]
+                    if e is None and t is not None and a is not None and t.kind == "read"
+                    and self.policy.decide(t, a, self.workspace) == "allow"]
         interrupted = False
         try:
             if len(parallel) > 1:
@@ -468,19 +481,18 @@ class Agent:
             raise Cancelled("")
 
     def _run_one(self, tool: Tool, args: dict[str, Any]) -> ToolResult:
-        decision = self.policy.decide(tool, tool.subject(args))
-        if decision == "ask":
-            answer = self.ui.ask(tool, args)
+        verdict = self.policy.check(tool, args, self.workspace)
+        if verdict.decision == "ask":
+            answer = self.ui.ask(tool, args, verdict.reason)
             if answer == "always":
-                self.policy.session_allowed.add(tool.name)
+                self.policy.remember(tool, args)
             elif answer != "yes":
-                reason = self.policy.denial_reason(tool, could_ask=answer is not None)
+                reason = self.policy.denial_reason(tool, verdict, could_ask=answer is not None)
                 self.ui.notice(f"refused {tool.name}: {reason}")
                 return ToolResult(f"permission denied: {reason}", "denied")
-        elif decision == "deny":
-            reason = self.policy.denial_reason(tool, could_ask=True)
-            self.ui.notice(f"refused {tool.name}: {reason}")
-            return ToolResult(f"permission denied: {reason}", "denied")
+        elif verdict.decision == "deny":
+            self.ui.notice(f"refused {tool.name}: {verdict.reason}")
+            return ToolResult(f"permission denied: {verdict.reason}", "denied")
         return run_tool(tool, self.workspace, args)
 
     # -- compaction ----------------------------------------------------------------------
@@ -534,7 +546,7 @@ class Agent:
                 self.session.append(m)
         else:
             self.session.compact(compaction.summary_message(text), split.keep_last, reason=reason)
-        self._anchor = None
+        self.anchor = None
         self._compacted_at = len(self.messages)
         after = self.estimated_input()
         self.ui.notice(f"compacted: ~{before} → ~{after} tokens")

@@ -1,4 +1,5 @@
-"""``--output-schema``: load a JSON Schema, pull JSON out of an answer, and check it.
+"""Structured answers (``--output-schema``, ``response_format`` in the Python API): load a JSON
+Schema, pull JSON out of an answer, check it, and ask the model once to repair a wrong answer.
 
 The validator covers the subset of JSON Schema that structured-output schemas use in practice
 (type, properties, required, additionalProperties, items, enum, const, anyOf/oneOf/allOf,
@@ -11,9 +12,12 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lime.errors import UsageError
+from lime.errors import LimeError, UsageError
+
+if TYPE_CHECKING:
+    from lime.runtime.agent import Agent, TurnResult
 
 _TYPES: dict[str, Any] = {
     "object": dict, "array": list, "string": str, "boolean": bool, "null": type(None),
@@ -151,3 +155,53 @@ def response_format(schema: dict[str, Any]) -> dict[str, Any]:
 def instruction(schema: dict[str, Any]) -> str:
     return ("Reply with only a JSON value that conforms to this JSON Schema: no prose, no code fences.\n"
             + json.dumps(schema, ensure_ascii=False))
+
+
+def schema_of(response_format: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The JSON Schema inside a Chat Completions ``response_format`` (None for any other kind)."""
+    if not isinstance(response_format, dict) or response_format.get("type") != "json_schema":
+        return None
+    spec = response_format.get("json_schema")
+    schema = spec.get("schema") if isinstance(spec, dict) else None
+    return schema if isinstance(schema, dict) else None
+
+
+def check(text: str, schema: dict[str, Any]) -> tuple[Any, list[str]]:
+    """The answer's JSON value and what is wrong with it (nothing: it conforms)."""
+    try:
+        value = extract_json(text)
+    except ValueError as exc:
+        return None, [str(exc)]
+    return value, errors(value, schema)
+
+
+REPAIR_NOTICE = "the answer does not match the output schema; asking the model to repair it"
+
+
+def repair_prompt(problems: list[str]) -> str:
+    return ("Your previous reply does not conform to the required JSON Schema: " + "; ".join(problems[:8])
+            + "\nReply again with only the corrected JSON value.")
+
+
+def mismatch(problems: list[str], what: str) -> LimeError:
+    return LimeError(f"the answer does not match {what} after one repair attempt: " + "; ".join(problems[:3]))
+
+
+def run_structured(agent: Agent, prompt: str, schema: dict[str, Any]) -> tuple[Any, TurnResult]:
+    """One agent turn whose final answer must conform to ``schema``: sent as ``response_format``
+    where the model takes it, else as an instruction; a wrong answer is sent back once for repair."""
+    if agent.route.capabilities.response_format:
+        agent.settings.response_format = response_format(schema)
+    else:
+        prompt = f"{prompt}\n\n{instruction(schema)}"
+    result = agent.run(prompt)
+    if result.stopped is not None:
+        return None, result
+    value, problems = check(result.text, schema)
+    if problems:
+        agent.ui.notice(REPAIR_NOTICE)
+        result = agent.run(repair_prompt(problems))
+        value, problems = check(result.text, schema)
+        if problems:
+            raise mismatch(problems, "--output-schema")
+    return value, result

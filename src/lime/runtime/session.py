@@ -21,11 +21,17 @@ from typing import Any
 
 from lime import config
 from lime.errors import LimeError
+from lime.runtime.compaction import is_summary as _is_summary
 
 Message = dict[str, Any]
 FORMAT_VERSION = 1
 SUFFIX = ".jsonl"
 INTERRUPTED_TOOL_RESULT = "(no result: the session stopped before this tool call finished)"
+LOST_TOOL_RESULT = "(result lost: this tool call's result could not be read back from the session file)"
+NO_ANSWER = "(no answer: {reason})"
+# ``lime status`` reads the summary from the file's end: it looks back at most this far.
+TAIL_LIMIT = 64 << 20
+ROLES = ("system", "user", "assistant", "tool")
 
 
 class SessionError(LimeError):
@@ -49,10 +55,69 @@ class Totals:
     def add(self, usage: dict[str, Any] | None) -> None:
         if not usage:
             return
-        self.prompt_tokens += int(usage.get("prompt_tokens") or 0)
-        self.completion_tokens += int(usage.get("completion_tokens") or 0)
+        self.prompt_tokens += _count(usage.get("prompt_tokens"))
+        self.completion_tokens += _count(usage.get("completion_tokens"))
         self.requests += 1
         self.estimated = self.estimated or bool(usage.get("estimated"))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+                "requests": self.requests, "estimated": self.estimated}
+
+
+def _count(value: Any) -> int:
+    """A token count as stored; anything else (a string, a float, a bool) counts as 0."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << 53 else 0
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+def message_problem(msg: Any) -> str | None:
+    """Why a stored message cannot go back into a request (None when it can)."""
+    if not isinstance(msg, dict):
+        return "the message is not an object"
+    role = msg.get("role")
+    if role not in ROLES:
+        return "unknown role"
+    content = msg.get("content")
+    if content is not None and not _is_text(content) and (
+            not isinstance(content, list) or not all(isinstance(p, dict) for p in content)):
+        return "content is neither text nor a list of parts"
+    calls = msg.get("tool_calls")
+    if calls is not None:
+        if role != "assistant" or not isinstance(calls, list):
+            return "tool_calls is not a list"
+        for call in calls:
+            fn = call.get("function") if isinstance(call, dict) else None
+            if not (isinstance(call, dict) and _is_text(call.get("id")) and isinstance(fn, dict)
+                    and _is_text(fn.get("name")) and _is_text(fn.get("arguments"))):
+                return "a tool call lacks its id, name or arguments"
+    if role == "tool" and not _is_text(msg.get("tool_call_id")):
+        return "a tool result without tool_call_id"
+    return None
+
+
+def _event_problem(event: dict[str, Any]) -> str | None:
+    kind = event.get("type")
+    usage = event.get("usage")
+    if usage is not None and not isinstance(usage, dict):
+        return "usage is not an object"
+    if kind == "message":
+        return message_problem(event.get("message"))
+    if kind == "compaction":
+        keep = event.get("keep_last", 0)
+        if not isinstance(keep, int) or isinstance(keep, bool) or keep < 0:
+            return "keep_last is not a count"
+        return message_problem(event.get("summary_message"))
+    if kind == "partial" and not _is_text(event.get("text")):
+        return "partial text is not text"
+    if kind == "model" and not _is_text(event.get("model")):
+        return "model is not a name"
+    if kind == "settings" and not isinstance(event.get("settings"), dict):
+        return "settings is not an object"
+    return None
 
 
 @dataclass
@@ -74,6 +139,10 @@ class Session:
     # Answer text streamed but not yet saved, and (on load) text of an answer that never finished.
     _partial: list[str] = field(default_factory=list, repr=False)
     _partial_flushed: float = field(default=0.0, repr=False)
+    # Tool calls of the last assistant message still waiting for their results (while loading).
+    _open_calls: list[str] = field(default_factory=list, repr=False)
+    # Key values masked in everything written (None: every key lime knows, looked up at first write).
+    secrets: list[str] | None = field(default=None, repr=False)
 
     # -- creation and loading -------------------------------------------------------------
 
@@ -110,7 +179,7 @@ class Session:
                 event = json.loads(raw)
                 if not isinstance(event, dict):
                     raise ValueError("not an object")
-            except (ValueError, UnicodeDecodeError):
+            except (ValueError, UnicodeDecodeError, RecursionError):
                 last = number == len(lines)
                 what = "a truncated last line" if last else f"a malformed line {number}"
                 if session is None and not last:
@@ -127,7 +196,9 @@ class Session:
                 session._started = True
                 continue
             assert session is not None
-            session._apply(event)
+            problem = _event_problem(event) or session._apply(event)
+            if problem:
+                session.warnings.append(f"session {path.name}: skipped line {number} ({problem})")
         if session is None:
             raise SessionError(f"{path} is empty or not a lime session")
         session._needs_newline = not ends_clean
@@ -135,33 +206,49 @@ class Session:
             # The process died mid-answer: keep what had streamed, marked as interrupted.
             msg = {"role": "assistant", "content": "".join(session._partial)}
             session._partial = []
+            session._settle_calls(INTERRUPTED_TOOL_RESULT, save=True)
             session.messages.append(msg)
             session._pending.append({"type": "message", "message": msg, "interrupted": True})
             session.warnings.append(f"session {path.name}: the last answer was cut off; keeping its partial text")
-        session._close_dangling_tool_calls()
+        session._settle_calls(INTERRUPTED_TOOL_RESULT, save=True)
         return session
 
-    def _apply(self, event: dict[str, Any]) -> None:
+    def _apply(self, event: dict[str, Any]) -> str | None:
+        """Replay one (well-shaped) event; a reason when it cannot be used."""
         kind = event.get("type")
-        if kind == "partial" and isinstance(event.get("text"), str):
+        if kind == "partial":
             self._partial.append(event["text"])
-            return
+            return None
         self._partial = []
-        if kind == "message" and isinstance(event.get("message"), dict):
-            self.messages.append(event["message"])
+        if kind == "message":
+            msg = event["message"]
+            if msg["role"] == "tool":
+                cid = msg["tool_call_id"]
+                if cid not in self._open_calls:
+                    return "a tool result for no pending tool call"
+                self._open_calls.remove(cid)
+            else:
+                self._settle_calls(LOST_TOOL_RESULT)
+                if self._unanswered(msg):
+                    self.messages.append(self._no_answer("this turn failed or was cancelled"))
+            self.messages.append(msg)
+            if msg["role"] == "assistant" and msg.get("tool_calls"):
+                self._open_calls = [call["id"] for call in msg["tool_calls"]]
             self.totals.add(event.get("usage"))
-        elif kind == "model" and isinstance(event.get("model"), str):
+        elif kind == "model":
             self.model = event["model"]
-        elif kind == "settings" and isinstance(event.get("settings"), dict):
+        elif kind == "settings":
             self.settings.update(event["settings"])
         elif kind == "clear":
+            self._open_calls = []
             self.messages = [m for m in self.messages if m.get("role") == "system"][:1]
-        elif kind == "compaction" and isinstance(event.get("summary_message"), dict):
-            keep = int(event.get("keep_last") or 0)
-            self.messages = self._compacted(event["summary_message"], keep)
+        elif kind == "compaction":
+            self._settle_calls(LOST_TOOL_RESULT)
+            self.messages = self._compacted(event["summary_message"], event.get("keep_last") or 0)
             self.compactions += 1
         elif kind == "usage":
             self.totals.add(event.get("usage"))
+        return None
 
     def _compacted(self, summary: Message, keep_last: int) -> list[Message]:
         head = [m for m in self.messages[:1] if m.get("role") == "system"]
@@ -169,25 +256,29 @@ class Session:
         kept = body[len(body) - keep_last:] if keep_last > 0 else []
         return [*head, summary, *kept]
 
-    def _close_dangling_tool_calls(self) -> None:
-        """A crash between a tool call and its result would make every later request invalid."""
-        if not self.messages:
-            return
-        answered: set[str] = set()
-        tail: list[Message] = []
-        for msg in reversed(self.messages):
-            if msg.get("role") == "tool":
-                answered.add(str(msg.get("tool_call_id")))
-                tail.append(msg)
-                continue
-            if msg.get("role") == "assistant" and msg.get("tool_calls"):
-                for call in msg["tool_calls"]:
-                    cid = str(call.get("id"))
-                    if cid not in answered:
-                        fix = {"role": "tool", "tool_call_id": cid, "content": INTERRUPTED_TOOL_RESULT}
-                        self.messages.append(fix)
-                        self._pending.append({"type": "message", "message": fix})
-            break
+    def _unanswered(self, msg: Message) -> bool:
+        """True when ``msg`` would make two user messages in a row (a turn that got no answer)."""
+        last = self.messages[-1] if self.messages else None
+        return (msg.get("role") == "user" and last is not None and last.get("role") == "user"
+                and not _is_summary(last) and not _is_summary(msg))
+
+    @staticmethod
+    def _no_answer(reason: str) -> Message:
+        return {"role": "assistant", "content": NO_ANSWER.format(reason=reason)}
+
+    def record_failure(self, reason: str) -> None:
+        """A turn ended without an answer (an error, a cancel): say so in the history, once."""
+        if self.messages and self.messages[-1].get("role") == "user" and not _is_summary(self.messages[-1]):
+            self.append(self._no_answer(reason), failed=True)
+
+    def _settle_calls(self, content: str, *, save: bool = False) -> None:
+        """Answer every tool call still waiting for a result, so the history stays valid for the server."""
+        for cid in self._open_calls:
+            fix = {"role": "tool", "tool_call_id": cid, "content": content}
+            self.messages.append(fix)
+            if save:
+                self._pending.append({"type": "message", "message": fix})
+        self._open_calls = []
 
     # -- writing -------------------------------------------------------------------------
 
@@ -222,16 +313,29 @@ class Session:
             self._started = True
         events.extend(self._pending)
         self._pending.clear()
-        events.append(event)
+        # Every event ends with the running summary: ``lime status`` reads it from the file's tail.
+        events.append({**event, "stats": self.stats()})
+        if self.secrets is None:
+            from lime.auth.resolve import known_keys
+
+            self.secrets = known_keys()
+        if self.secrets:
+            from lime.auth.masking import redact_json
+
+            events = [redact_json(e, self.secrets) for e in events]  # type: ignore[misc]
         payload = "".join(json.dumps(e, ensure_ascii=False, separators=(",", ":")) + "\n" for e in events)
         fd = self._open()
-        data = payload.encode("utf-8")
+        # Lone surrogates (undecodable bytes that reached a string) must not stop the write.
+        data = payload.encode("utf-8", "replace")
         try:
             while data:
                 written = os.write(fd, data)
                 data = data[written:]
         except OSError as exc:
             raise SessionError(f"cannot write session {self.path}: {exc.strerror or exc}") from None
+
+    def stats(self) -> dict[str, Any]:
+        return {"messages": len(self.messages), "compactions": self.compactions, **self.totals.to_json()}
 
     def stream_text(self, delta: str, *, interval: float = 1.0) -> None:
         """Note streamed answer text; saved about once a second so a killed process loses at most that."""
@@ -245,6 +349,8 @@ class Session:
             self._partial_flushed = now
 
     def append(self, message: Message, *, usage: dict[str, Any] | None = None, **meta: Any) -> None:
+        if self._unanswered(message):
+            self.record_failure("the previous turn ended without an answer")
         self._partial = []
         self._partial_flushed = 0.0
         self.messages.append(message)
@@ -336,16 +442,74 @@ def find(ref: str, directory: Path | None = None) -> Path:
     raise SessionError(f"{ref!r} matches {len(matches)} sessions ({shown}{', ...' if len(matches) > 5 else ''})")
 
 
+def _header(fh: Any) -> dict[str, Any] | None:
+    line = fh.readline(1 << 16)
+    try:
+        event = json.loads(line)
+    except (ValueError, RecursionError):
+        return None
+    return event if isinstance(event, dict) and event.get("type") == "session" and isinstance(event.get("id"), str) \
+        else None
+
+
+def _tail_stats(fh: Any, size: int) -> tuple[dict[str, Any], str] | None:
+    """The running summary and model of the last complete event that carries one, read from the end."""
+    window = 1 << 16
+    while True:
+        start = max(0, size - window)
+        fh.seek(start)
+        lines = fh.read(size - start).split(b"\n")
+        if start > 0:
+            lines = lines[1:]  # the first piece may be the end of a longer line
+        model = None
+        for raw in reversed(lines):
+            if b'"stats"' not in raw:
+                continue
+            try:
+                event = json.loads(raw)
+            except (ValueError, RecursionError):
+                continue
+            stats = event.get("stats") if isinstance(event, dict) else None
+            if isinstance(stats, dict):
+                if event.get("type") == "model" and isinstance(event.get("model"), str):
+                    model = event["model"]
+                return stats, model or ""
+        if start == 0 or window >= TAIL_LIMIT:
+            return None
+        window *= 4
+
+
 def latest_summary(directory: Path | None = None) -> dict[str, Any] | None:
-    """What ``lime status`` shows about the current (latest) session; cheap: stdlib only, no HTTP."""
+    """What ``lime status`` shows about the current (latest) session.
+
+    Read from the header line and the file's tail (every event carries the running totals), so the
+    time does not grow with the session. Sessions written by an older lime (no totals) are loaded
+    whole only when small.
+    """
     path = latest(directory)
     if path is None:
         return None
     try:
-        s = Session.load(path)
-    except SessionError:
+        with path.open("rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            header = _header(fh)
+            found = _tail_stats(fh, size) if header is not None else None
+    except OSError:
         return None
-    return {"id": s.id, "path": str(s.path), "model": s.model, "messages": len(s.messages),
-            "compactions": s.compactions, "prompt_tokens": s.totals.prompt_tokens,
-            "completion_tokens": s.totals.completion_tokens, "requests": s.totals.requests,
-            "estimated": s.totals.estimated}
+    if header is None:
+        return None
+    if found is None:
+        if size > 4 << 20:
+            return None
+        try:
+            s = Session.load(path)
+        except SessionError:
+            return None
+        stats, model = s.stats(), s.model
+    else:
+        stats, model = found
+    out: dict[str, Any] = {"id": header["id"], "path": str(path), "model": model or str(header.get("model") or "")}
+    for name in ("messages", "compactions", "prompt_tokens", "completion_tokens", "requests"):
+        out[name] = _count(stats.get(name))
+    out["estimated"] = bool(stats.get("estimated"))
+    return out

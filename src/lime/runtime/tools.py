@@ -8,14 +8,9 @@ model can read.
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
 import json
 import os
-import re
-import signal
-import subprocess
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +27,6 @@ MAX_READ_LINES = 2000
 MAX_LINE_CHARS = 2000
 MAX_OUTPUT_CHARS = 30_000
 MAX_LIST_ENTRIES = 500
-MAX_GREP_MATCHES = 200
 SHELL_TIMEOUT = 120.0
 SHELL_TIMEOUT_MAX = 600.0
 SHELL_OUTPUT_LIMIT = 50_000_000  # bytes a command may print before it is killed
@@ -198,118 +192,59 @@ def glob_search(ws: Workspace, args: dict[str, Any]) -> str:
 
 
 def grep_search(ws: Workspace, args: dict[str, Any]) -> str:
-    pattern = args.get("pattern")
-    if not isinstance(pattern, str) or not pattern:
-        raise ToolFailure("pattern is required")
-    try:
-        rx = re.compile(pattern, re.IGNORECASE if args.get("ignore_case") else 0)
-    except re.error as exc:
-        raise ToolFailure(f"bad regular expression: {exc}") from None
+    from lime.runtime import ripgrep
+
+    pattern = _str_arg(args, "pattern", required=True)
+    assert pattern is not None
     raw = _str_arg(args, "path") or "."
     root = ws.resolve(raw, must_exist=True)
-    glob = _str_arg(args, "glob")
-    files = [root] if not root.is_dir() else [p for p, is_dir in ws.entries(root, recursive=True, raw=raw)
-                                               if not is_dir]
-    hits: list[str] = []
-    for f in files:
-        if glob and not fnmatch.fnmatch(f.name, glob) and not fnmatch.fnmatch(str(f.relative_to(root)), glob):
-            continue
-        try:
-            data = ws.read_bytes(ws.resolve(str(f)), 2_000_000)
-        except ToolFailure:
-            continue
-        if b"\0" in data[:8192]:
-            continue
-        for n, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):
-            if rx.search(line):
-                hits.append(f"{ws.show(f)}:{n}:{line[:MAX_LINE_CHARS]}")
-                if len(hits) > MAX_GREP_MATCHES:
-                    break
-        if len(hits) > MAX_GREP_MATCHES:
-            break
-    if not hits:
-        return "(no matches)"
-    if len(hits) > MAX_GREP_MATCHES:
-        return _cap("\n".join(hits[:MAX_GREP_MATCHES])) + f"\n[more than {MAX_GREP_MATCHES} matches; narrow the search]"
-    return _cap("\n".join(hits))
-
-
-def _drain(stream: Any, keep: int, limit: int, proc: subprocess.Popen[bytes], out: dict[str, Any]) -> None:
-    """Read a command's output keeping only its head and tail, killing it past ``limit`` bytes."""
-    head = bytearray()
-    tail = bytearray()
-    total = 0
-    while True:
-        chunk = stream.read1(65536) if hasattr(stream, "read1") else stream.read(65536)
-        if not chunk:
-            break
-        total += len(chunk)
-        if len(head) < keep:
-            take = chunk[: keep - len(head)]
-            head += take
-            chunk = chunk[len(take):]
-        tail += chunk
-        if len(tail) > keep:
-            del tail[: len(tail) - keep]
-        if total > limit and not out.get("flooded"):
-            out["flooded"] = True
-            with contextlib.suppress(OSError):
-                os.killpg(proc.pid, signal.SIGKILL)
-    out.update(head=bytes(head), tail=bytes(tail), total=total)
+    return _cap(ripgrep.search(ws, pattern, root, raw=raw, glob=_str_arg(args, "glob"),
+                               ignore_case=bool(args.get("ignore_case"))))
 
 
 def _shell_env() -> dict[str, str]:
-    """The environment for commands the model runs, without the API keys lime itself uses."""
+    """The environment for commands the model runs: none of lime's own settings, no API keys."""
     from lime.catalog.presets import PRESETS
 
     secret_vars = {p.env_var for p in PRESETS.values() if p.env_var} | {"OPENAI_API_KEY"}
-    return {k: v for k, v in os.environ.items() if k not in secret_vars and not k.endswith("_API_KEY")}
+    return {k: v for k, v in os.environ.items()
+            if k not in secret_vars and not k.endswith("_API_KEY") and not k.startswith("LIME_")}
 
 
 def bash(ws: Workspace, args: dict[str, Any]) -> str:
-    command = args.get("command")
-    if not isinstance(command, str) or not command.strip():
+    from lime.runtime import subproc
+
+    command = _str_arg(args, "command", required=True)
+    if command is None or not command.strip():
         raise ToolFailure("command is required")
+    if "\0" in command:
+        raise ToolFailure("a command cannot contain a NUL character")
     raw_timeout = args.get("timeout")
+    if raw_timeout is not None and (isinstance(raw_timeout, bool) or not isinstance(raw_timeout, int | float | str)):
+        raise ToolFailure("timeout must be a number of seconds")
     try:
         timeout = float(raw_timeout) if raw_timeout is not None else SHELL_TIMEOUT
     except (TypeError, ValueError):
         raise ToolFailure("timeout must be a number of seconds") from None
+    if timeout != timeout:  # NaN
+        raise ToolFailure("timeout must be a number of seconds")
     timeout = max(1.0, min(timeout, SHELL_TIMEOUT_MAX))
-    proc = subprocess.Popen(
-        ["/bin/sh", "-c", command], cwd=ws.cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT, start_new_session=True, env=_shell_env(),
-    )
-    out: dict[str, Any] = {}
-    reader = threading.Thread(target=_drain, args=(proc.stdout, MAX_OUTPUT_CHARS, SHELL_OUTPUT_LIMIT, proc, out),
-                              daemon=True)
-    reader.start()
     try:
-        proc.wait(timeout=timeout)
-        status = f"exit status {proc.returncode}"
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(OSError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        status = f"killed after the {timeout:g} s timeout"
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-        raise
-    reader.join(timeout=5)
-    if proc.stdout is not None:
-        proc.stdout.close()
-    if out.get("flooded"):
+        out = subproc.run(["/bin/sh", "-c", command], cwd=str(ws.cwd), env=_shell_env(), timeout=timeout,
+                          keep=MAX_OUTPUT_CHARS, limit=SHELL_OUTPUT_LIMIT)
+    except OSError as exc:
+        raise ToolFailure(f"cannot start the shell: {exc.strerror or exc}") from None
+    if out.flooded:
         status = f"killed after writing more than {SHELL_OUTPUT_LIMIT // 1_000_000} MB of output"
-    head, tail, total = out.get("head", b""), out.get("tail", b""), int(out.get("total", 0))
-    if total <= len(head) + len(tail):
-        text = _cap((head + tail).decode("utf-8", errors="replace"))
+    elif out.timed_out:
+        status = f"killed after the {timeout:g} s timeout"
+    elif out.lingered:
+        status = (f"exit status {out.returncode}; background processes still holding the output were killed "
+                  f"at the {timeout:g} s timeout")
     else:
-        text = (head.decode("utf-8", errors="replace")
-                + f"\n... [{total - len(head) - len(tail)} bytes omitted] ...\n"
-                + tail.decode("utf-8", errors="replace"))
-    return f"{text}\n[{status}]" if total else f"[{status}, no output]"
+        status = f"exit status {out.returncode}"
+    text = _cap(out.text()) if out.total <= len(out.head) + len(out.tail) else out.text()
+    return f"{text}\n[{status}]" if out.total else f"[{status}, no output]"
 
 
 _PATH = {"type": "string", "description": "file path, relative to the working directory"}
@@ -334,7 +269,8 @@ TOOLS: dict[str, Tool] = {
              _obj({"pattern": {"type": "string"}, "path": {"type": "string"},
                    "glob": {"type": "string", "description": "only files matching this glob, e.g. '*.py'"},
                    "ignore_case": {"type": "boolean"}}, ["pattern"]), "read", grep_search),
-        Tool("bash", "Run a shell command in the working directory (output capped, default timeout 120 s).",
+        Tool("bash", "Run a shell command in the working directory (output capped, default timeout 120 s; "
+             "processes it leaves in the background are killed when it ends).",
              _obj({"command": {"type": "string"}, "timeout": {"type": "number", "description": "seconds"}},
                   ["command"]), "exec", bash, subject_arg="command"),
     )

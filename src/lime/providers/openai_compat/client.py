@@ -64,7 +64,7 @@ def _stderr_notice(text: str) -> None:
 
 
 def _user_agent() -> str:
-    from lime import __version__
+    from lime.version import __version__
 
     return f"lime/{__version__}"
 

@@ -1,0 +1,84 @@
+"""From chat flags to a running conversation: the prompt (``-p`` and piped stdin), flag checks, and
+the call to the runtime's session factory with lime's local server wired in as the endpoint hooks.
+Both modes (``oneshot``, ``repl``) start here; neither imports the other."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from lime.errors import UsageError
+
+if TYPE_CHECKING:
+    from lime.local.connect import LocalEndpoint
+    from lime.runtime.agent import UI
+    from lime.runtime.setup import Ready
+
+
+def gather_prompt(args: argparse.Namespace) -> str | None:
+    """-p text, with piped stdin appended; stdin alone when piped with no -p; None for the REPL."""
+    piped: str | None = None
+    if sys.stdin is None:  # started with standard input closed: only -p can give a prompt
+        if args.prompt is None:
+            raise UsageError("no prompt: standard input is closed (give -p PROMPT)")
+    elif not sys.stdin.isatty():
+        try:
+            piped = sys.stdin.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read standard input: {exc}") from None
+    if args.prompt is not None:
+        if not args.prompt.strip() and not (piped and piped.strip()):
+            raise UsageError("empty prompt")
+        flag: str = args.prompt
+        if piped and piped.strip():
+            return f"{flag}\n\n{piped.rstrip()}" if flag.strip() else piped.rstrip()
+        return flag
+    if piped is not None:
+        if not piped.strip():
+            raise UsageError("no prompt: standard input was empty (give -p PROMPT or pipe some text)")
+        return piped.rstrip()
+    return None
+
+
+def setup(args: argparse.Namespace, *, ui: UI, say: Callable[[str], None]) -> Ready:
+    """Check the chat flags, then open the (new or resumed) session and its agent."""
+    from lime import config
+    from lime.cli.trust import prepare
+    from lime.runtime.setup import Request, open_session
+    from lime.runtime.tools import Workspace
+
+    config.check_env()
+    if args.continue_session and args.resume:
+        raise UsageError("use either --continue or --resume, not both")
+    if args.max_turns is not None and args.max_turns < 1:
+        raise UsageError("--max-turns must be at least 1")
+    if args.max_tokens is not None and args.max_tokens < 1:
+        raise UsageError("--max-tokens must be at least 1")
+    # Bad tool flags and settings fail before anything starts (a local server, a session file).
+    context = prepare(args, say)
+    workspace = Workspace.create(add_dirs=args.add_dirs)
+    resume = "latest" if args.continue_session else args.resume
+    if resume is not None and args.system:
+        say("note: --system is ignored when resuming a session")
+    request = Request(
+        model=args.model,
+        resume=resume,
+        system=context.system,
+        sessions=context.sessions,
+        reasoning=args.reasoning,
+        verbosity=args.verbosity,
+        max_tokens=args.max_tokens,
+        max_turns=args.max_turns or 25,
+        tools=not args.no_tools,
+        verbose=bool(args.verbose),
+    )
+    return open_session(request, policy=context.policy, workspace=workspace, ui=ui, endpoint=endpoint(ui.notice), say=say)
+
+
+def endpoint(notice: Callable[[str], None]) -> LocalEndpoint:
+    """The endpoint hooks every chat mode uses: lime's own local server."""
+    from lime.local.connect import LocalEndpoint
+
+    return LocalEndpoint(notice)

@@ -1,0 +1,92 @@
+"""Before a conversation starts: may this folder's project files be used, and what do they and the
+settings files make of the permission policy, the session store and the system prompt.
+
+The trust question is asked once per folder on a terminal (and remembered); ``--trust`` answers
+it for one run (scripts). Without a terminal and without ``--trust``, the project files are
+ignored and lime says so once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lime.textsafe import sanitize
+
+if TYPE_CHECKING:
+    from lime.runtime.permissions import Policy
+    from lime.runtime.project import Project
+    from lime.runtime.settings import Settings
+
+
+@dataclass
+class Context:
+    project: Project
+    trusted: bool
+    settings: Settings
+    policy: Policy
+    sessions: Path  # where sessions are created and looked up
+    system: str | None  # the system prompt of a new session
+
+
+def decide_trust(project: Project, flag: bool, say: Callable[[str], None], *, ask: bool = True) -> bool:
+    """True when the project files may be used: no files to trust, ``--trust``, remembered, or the
+    user says yes now (on a terminal)."""
+    from lime.runtime import project as projects
+
+    for why in project.refused:
+        say(why)
+    if not project.files:
+        return False
+    if flag or projects.is_trusted(project.root):
+        return True
+    files = sanitize(project.describe())
+    root = sanitize(str(project.root))
+    if ask and sys.stdin is not None and sys.stdin.isatty() and sys.stderr.isatty():
+        sys.stderr.write(f"\nlime: {root} has project files: {files}.\n"
+                         "  They can add permission rules, instructions for the model (AGENTS.md) and sessions.\n"
+                         "  Trust this folder? Only say yes for a repository you trust. [y]es / [n]o: ")
+        sys.stderr.flush()
+        try:
+            answer = sys.stdin.readline().strip().lower()
+        except KeyboardInterrupt:
+            answer = ""
+            sys.stderr.write("\n")
+        if answer in ("y", "yes"):
+            projects.remember(project.root)
+            return True
+        say(f"not trusting {root}: ignored its project files ({files})")
+        return False
+    say(f"ignored the project files in {root} ({files}): the folder is not trusted; run lime there once "
+        "on a terminal to trust it, or pass --trust")
+    return False
+
+
+def prepare(args: argparse.Namespace, say: Callable[[str], None], *, cwd: Path | None = None) -> Context:
+    """Discover the project, settle trust, merge the settings, and build the permission policy."""
+    from lime import config
+    from lime.runtime import project as projects
+    from lime.runtime import settings as settings_mod
+    from lime.runtime.permissions import Policy
+
+    sources = settings_mod.parse_sources(getattr(args, "setting_sources", None))
+    here = projects.discover(cwd)
+    trusted = decide_trust(here, bool(getattr(args, "trust", False)), say)
+    project_files, local = here.settings_files() if trusted else ([], None)
+    settings = settings_mod.load(user=config.config_home() / "settings.json", project=project_files, local=local,
+                                 flag=getattr(args, "settings", None), sources=sources)
+    for note in settings.notes:
+        say(note)
+    policy = Policy.from_args(getattr(args, "permission_mode", None), bool(getattr(args, "dangerously_skip_permissions", False)),
+                              getattr(args, "allowed_tools", None) or [], settings)
+    if policy.mode != "default" and policy.mode_origin not in (None, "--permission-mode"):
+        say(f"permission mode {policy.mode} (from {policy.mode_origin})")
+    sessions, why = projects.sessions_dir(here, trusted)
+    if why:
+        say(why)
+    system = projects.system_prompt(getattr(args, "system", None), here, trusted)
+    return Context(here, trusted, settings, policy, sessions, system)

@@ -1,0 +1,236 @@
+"""How a conversation looks: the agent loop's UI objects (one-shot text, JSON, stream-json and the
+REPL's terminal); the approval prompt they show is in ``approval``. Answers go to stdout, activity
+and notices to stderr (the REPL's terminal shows both); untrusted text is sanitised on a terminal."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import TYPE_CHECKING, Any
+
+from lime.textsafe import StreamSanitizer, sanitize
+
+if TYPE_CHECKING:
+    from lime.providers.openai_compat.types import ToolCall
+    from lime.runtime.agent import Approval
+    from lime.runtime.tools import Tool, ToolResult
+
+
+def describe_call(name: str, args: dict[str, Any] | None) -> str:
+    from lime.runtime.tools import canonical
+
+    name = canonical(name)
+    if not args:
+        return name
+    # A model may send any JSON type for any argument: show each as text, never trip on it.
+    args = {k: v if isinstance(v, str) else json.dumps(v, ensure_ascii=False)[:200] for k, v in args.items()}
+    if name == "bash":
+        return f"bash: {args.get('command', '')}"
+    if name == "read_file":
+        rng = ""
+        if args.get("start_line") or args.get("end_line"):
+            rng = f" lines {args.get('start_line', 1)}-{args.get('end_line', 'end')}"
+        return f"read_file {args.get('path', '')}{rng}"
+    if name in ("write_file", "edit_file"):
+        return f"{name} {args.get('path', '')}"
+    if name == "grep_search":
+        return f"grep_search {args.get('pattern', '')!r} in {args.get('path') or '.'}"
+    if name == "glob_search":
+        return f"glob_search {args.get('path') or '.'}{' ' + args['pattern'] if args.get('pattern') else ''}"
+    return f"{name} {json.dumps(args, ensure_ascii=False)[:200]}"
+
+
+def result_summary(result: ToolResult) -> str:
+    first = result.content.strip().splitlines()[0] if result.content.strip() else "(no output)"
+    lines = result.content.count("\n") + 1
+    more = f" (+{lines - 1} lines)" if lines > 1 else ""
+    return (first[:160] + more) if result.status == "ok" else first[:300]
+
+
+class PlainUI:
+    """One-shot text output: answer to stdout, activity to stderr."""
+
+    def __init__(self, *, markdown: bool, verbose: bool, console: Any = None) -> None:
+        """``console``: one rich console for answer and activity (the REPL's terminal); else made here."""
+        self.verbose = verbose
+        self.markdown = markdown
+        self.err = sys.stderr
+        self.stream: Any = None
+        self._status: Any = None
+        self._wrote_text = False
+        self._safe = StreamSanitizer()
+        self._safe_err = StreamSanitizer()
+        self._err_console: Any = console
+        if console is not None:
+            self.console = console
+        elif markdown:
+            from rich.console import Console
+
+            self.console = Console(highlight=False)
+            self._err_console = Console(stderr=True, highlight=False)
+
+    def _stream(self) -> Any:
+        if self.stream is None:
+            from lime.cli.render import MarkdownStream, PlainStream
+
+            self.stream = MarkdownStream(self.console) if self.markdown else PlainStream(sys.stdout)
+        return self.stream
+
+    def waiting(self) -> None:
+        if self.markdown and self._err_console is not None and self._status is None:
+            self._status = self._err_console.status("thinking…", spinner="dots")
+            self._status.start()
+
+    def _stop_spinner(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+    def text(self, delta: str) -> None:
+        self._stop_spinner()
+        if self._wrote_text and self.stream is None:
+            sys.stdout.write("\n")
+        # On a terminal the answer is shown, so it is made safe to show; in a pipe it is data.
+        self._stream().feed(self._safe.feed(delta) if self.markdown else delta)
+
+    def reasoning(self, delta: str) -> None:
+        self._stop_spinner()
+        if self.verbose:
+            self.err.write(self._safe_err.feed(delta))
+            self.err.flush()
+
+    def answer_done(self) -> None:
+        self._stop_spinner()
+        if self.stream is not None:
+            if self.markdown:
+                self.stream.feed(self._safe.flush())
+            self.stream.finish()
+            self.stream = None
+            self._wrote_text = True
+
+    def tool_start(self, call: ToolCall, args: dict[str, Any] | None) -> None:
+        self.err.write(f"● {sanitize(describe_call(call.name, args))}\n")
+        self.err.flush()
+
+    def tool_done(self, call: ToolCall, result: ToolResult) -> None:
+        self.err.write(f"  ⎿ {sanitize(result_summary(result))}\n")
+        self.err.flush()
+
+    def ask(self, tool: Tool, args: dict[str, Any], why: str = "") -> Approval | None:
+        from lime.cli.approval import ask_on_terminal
+
+        return ask_on_terminal(tool, args, why, self.err)
+
+    def notice(self, text: str) -> None:
+        self._stop_spinner()
+        self.err.write(f"lime: {sanitize(text)}\n")
+        self.err.flush()
+
+
+class CollectUI(PlainUI):
+    """``--output-format json`` (and schema mode): nothing streams to stdout."""
+
+    def __init__(self, *, verbose: bool) -> None:
+        super().__init__(markdown=False, verbose=verbose)
+
+    def text(self, delta: str) -> None:
+        pass
+
+    def answer_done(self) -> None:
+        pass
+
+    def tool_start(self, call: ToolCall, args: dict[str, Any] | None) -> None:
+        if self.verbose:
+            super().tool_start(call, args)
+
+    def tool_done(self, call: ToolCall, result: ToolResult) -> None:
+        if self.verbose:
+            super().tool_done(call, result)
+
+
+class StreamJsonUI(CollectUI):
+    """``--output-format stream-json``: one JSON event per line on stdout."""
+
+    def emit(self, event: dict[str, Any]) -> None:
+        sys.stdout.write(json.dumps(event, ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+
+    def text(self, delta: str) -> None:
+        self.emit({"type": "text", "text": delta})
+
+    def reasoning(self, delta: str) -> None:
+        self.emit({"type": "reasoning", "text": delta})
+
+    def tool_start(self, call: ToolCall, args: dict[str, Any] | None) -> None:
+        self.emit({"type": "tool_call", "id": call.id, "name": call.name,
+                   "arguments": args if args is not None else call.arguments})
+
+    def tool_done(self, call: ToolCall, result: ToolResult) -> None:
+        self.emit({"type": "tool_result", "id": call.id, "name": call.name, "status": result.status,
+                   "result": result.content[:4000]})
+
+    def notice(self, text: str) -> None:
+        self.emit({"type": "notice", "text": text})
+        super().notice(text)
+
+
+class TerminalUI(PlainUI):
+    """The REPL's view: spinner, Markdown stream, dim reasoning, tool lines, y/n/always prompts."""
+
+    def __init__(self, console: Any, *, verbose: bool) -> None:
+        super().__init__(markdown=True, verbose=verbose, console=console)
+        self._in_reasoning = False
+
+    def _stream(self) -> Any:
+        if self.stream is None:
+            from lime.cli.render import MarkdownStream
+
+            self.stream = MarkdownStream(self.console)
+        return self.stream
+
+    def text(self, delta: str) -> None:
+        self._stop_spinner()
+        if self._in_reasoning:
+            self.console.print()
+            self._in_reasoning = False
+        self._stream().feed(self._safe.feed(delta))
+
+    def reasoning(self, delta: str) -> None:
+        self._stop_spinner()
+        self._in_reasoning = True
+        self.console.print(self._safe_err.feed(delta), style="dim italic", end="", markup=False, highlight=False)
+
+    def answer_done(self) -> None:
+        self._stop_spinner()
+        if self._in_reasoning:
+            self.console.print()
+            self._in_reasoning = False
+        if self.stream is not None:
+            self.stream.feed(self._safe.flush())
+            self.stream.finish()
+            self.stream = None
+
+    def tool_start(self, call: ToolCall, args: dict[str, Any] | None) -> None:
+        self._stop_spinner()
+        self.console.print(f"[cyan]●[/cyan] {esc(describe_call(call.name, args))}", highlight=False)
+
+    def tool_done(self, call: ToolCall, result: ToolResult) -> None:
+        style = "dim" if result.status == "ok" else "red"
+        self.console.print(f"  ⎿ {esc(result_summary(result))}", style=style, highlight=False)
+
+    def ask(self, tool: Tool, args: dict[str, Any], why: str = "") -> Approval | None:
+        from lime.cli.approval import ask_on_terminal
+
+        self._stop_spinner()
+        return ask_on_terminal(tool, args, why, sys.stdout)
+
+    def notice(self, text: str) -> None:
+        self._stop_spinner()
+        self.console.print(f"[yellow]lime:[/yellow] {esc(text)}", highlight=False)
+
+
+def esc(text: str) -> str:
+    """Untrusted text for a rich console: controls shown visibly, markup escaped."""
+    from rich.markup import escape
+
+    return escape(sanitize(text))

@@ -1,0 +1,161 @@
+"""Lime's settings files, merged: which permission rules apply, the default mode, the sandbox switch.
+
+Scopes, lowest to highest precedence (Lime's "Settings files"):
+
+  user     ``$LIME_CONFIG_HOME/settings.json`` (``~/.lime/settings.json``)
+  project  ``.lime.json`` and ``.lime/settings.json`` (checked in; used only in a trusted folder)
+  local    ``.lime/settings.local.json`` (this machine; used only in a trusted folder)
+  flag     ``--settings FILE_OR_JSON``
+
+Each may hold ``{"permissions": {"allow": [], "ask": [], "deny": [], "defaultMode": "..."},
+"sandbox": true}``. Rule lists add up across scopes (each rule remembers where it came from).
+``permissions.defaultMode`` and ``sandbox`` lower trust, so they are honoured only from user,
+local and flag: a file checked into a repository cannot switch a teammate's lime to
+``bypassPermissions`` or turn the sandbox off. Other keys belong to other parts of Lime and are
+ignored here. Stdlib only (start-up path).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lime.errors import ConfigError, UsageError
+from lime.runtime.modes import MODES
+
+SCOPES = ("user", "project", "local", "flag")
+TRUSTED_SCOPES = ("user", "local", "flag")
+RULE_KINDS = ("allow", "ask", "deny")
+MAX_SETTINGS_BYTES = 1_000_000
+
+
+@dataclass(frozen=True)
+class RawRule:
+    text: str
+    scope: str
+    origin: str  # the file (or "--settings") it came from, for messages
+
+
+@dataclass
+class Settings:
+    rules: dict[str, list[RawRule]] = field(default_factory=lambda: {k: [] for k in RULE_KINDS})
+    default_mode: str | None = None
+    mode_origin: str | None = None
+    sandbox: bool | None = None
+    sandbox_origin: str | None = None
+    loaded: list[str] = field(default_factory=list)
+    # Things a file asked for and did not get (shown once as notices).
+    notes: list[str] = field(default_factory=list)
+
+
+def _parse(text: str, origin: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{origin} is not valid JSON (line {exc.lineno}, column {exc.colno})") from None
+    except RecursionError:
+        raise ConfigError(f"{origin} is nested too deeply") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin} must hold a JSON object")
+    return data
+
+
+def read_file(path: Path) -> dict[str, Any] | None:
+    """A settings file's object, or None when the file does not exist."""
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_SETTINGS_BYTES + 1)
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        raise ConfigError(f"settings file {path} is a directory") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read settings file {path}: {exc.strerror or exc}") from None
+    if len(raw) > MAX_SETTINGS_BYTES:
+        raise ConfigError(f"settings file {path} is larger than {MAX_SETTINGS_BYTES // 1_000_000} MB")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"settings file {path} is not UTF-8 text") from None
+    return _parse(text, str(path))
+
+
+def read_flag(value: str) -> tuple[dict[str, Any], str]:
+    """``--settings``: inline JSON (starts with ``{``) or the path of a JSON file."""
+    if value.lstrip().startswith("{"):
+        return _parse(value, "--settings"), "--settings"
+    path = Path(value).expanduser()
+    data = read_file(path)
+    if data is None:
+        raise UsageError(f"--settings {value}: no such file (give a file path or inline JSON)")
+    return data, f"--settings {path}"
+
+
+def _strings(value: Any, origin: str, key: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{origin}: {key} must be a list of strings")
+    return [v.strip() for v in value if v.strip()]
+
+
+def apply(settings: Settings, data: dict[str, Any], scope: str, origin: str) -> None:
+    """Merge one scope's object into ``settings``."""
+    settings.loaded.append(origin)
+    perms = data.get("permissions")
+    if perms is not None:
+        if not isinstance(perms, dict):
+            raise ConfigError(f"{origin}: permissions must be an object")
+        for kind in RULE_KINDS:
+            for text in _strings(perms.get(kind), origin, f"permissions.{kind}"):
+                settings.rules[kind].append(RawRule(text, scope, origin))
+        mode = perms.get("defaultMode")
+        if mode is not None:
+            if mode not in MODES:
+                raise ConfigError(f"{origin}: permissions.defaultMode must be one of {', '.join(MODES)}, got {mode!r}")
+            if scope in TRUSTED_SCOPES:
+                settings.default_mode, settings.mode_origin = mode, origin
+            else:
+                settings.notes.append(f"ignored permissions.defaultMode in {origin} (only user and local "
+                                      "settings or --settings may set it)")
+    if "sandbox" in data:
+        raw = data["sandbox"]
+        enabled = raw.get("enabled") if isinstance(raw, dict) else raw
+        if not isinstance(enabled, bool):
+            raise ConfigError(f"{origin}: sandbox must be true or false (or {{\"enabled\": true|false}})")
+        if scope in TRUSTED_SCOPES:
+            settings.sandbox, settings.sandbox_origin = enabled, origin
+        elif not enabled:
+            settings.notes.append(f"ignored sandbox: false in {origin} (only user and local settings or "
+                                  "--settings may turn the sandbox off)")
+
+
+def parse_sources(value: str | None) -> set[str]:
+    """``--setting-sources user,local``: the scopes to merge (default: all)."""
+    if value is None:
+        return set(SCOPES)
+    chosen = {s.strip() for s in value.split(",") if s.strip()}
+    unknown = chosen - set(SCOPES) - {"policy"}
+    if unknown:
+        raise UsageError(f"--setting-sources: unknown scope {sorted(unknown)[0]!r} (choose from {', '.join(SCOPES)})")
+    return chosen
+
+
+def load(*, user: Path | None, project: list[Path], local: Path | None, flag: str | None,
+         sources: set[str] | None = None) -> Settings:
+    """Merge the scopes that exist; ``project`` and ``local`` are passed only for a trusted folder."""
+    sources = set(SCOPES) if sources is None else sources
+    settings = Settings()
+    files: list[tuple[str, Path | None]] = [("user", user), *(("project", p) for p in project), ("local", local)]
+    for scope, path in files:
+        if path is None or scope not in sources:
+            continue
+        data = read_file(path)
+        if data is not None:
+            apply(settings, data, scope, str(path))
+    if flag is not None and "flag" in sources:
+        data, origin = read_flag(flag)
+        apply(settings, data, "flag", origin)
+    return settings

@@ -1,0 +1,214 @@
+"""The one way a conversation starts: (model choice, options, workspace, permission policy) -> a
+ready ``Agent``. The CLI's one-shot and REPL and the Python API all come through here, so a model
+is chosen, its endpoint prepared and its key checked the same way everywhere.
+
+Endpoints that lime runs itself are reached only through an ``Endpoint`` the caller passes in
+(``lime.local.connect.LocalEndpoint``): the runtime never imports ``lime.local``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from lime.errors import ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from lime.catalog.routing import Route
+    from lime.runtime.agent import UI, Agent
+    from lime.runtime.permissions import Policy
+    from lime.runtime.session import Session
+    from lime.runtime.tools import Workspace
+
+VERBOSITY_LEVELS = ("low", "medium", "high")
+
+
+class Endpoint(Protocol):
+    """What the runtime needs from whoever runs endpoints itself (lime's local server)."""
+
+    #: How to get a model running when nothing is configured (shown with the missing-key error).
+    setup_hint: str
+
+    def available(self) -> bool:
+        """True when a model can run here without any key (the offline default)."""
+
+    def prepare(self, route: Route) -> Route:
+        """Before each request: the route with a live endpoint (the same object when nothing changed)."""
+
+    def recover(self, error: Exception, route: Route) -> Route | None:
+        """After a connection error: a route to retry on, or None."""
+
+
+@dataclass
+class Request:
+    """What the user asked for: flags on the command line, arguments in the Python API."""
+
+    model: str | None = None
+    resume: str | None = None  # session reference ("latest", an id or a path); None: a new session
+    system: str | None = None  # the system prompt of a new session
+    sessions: Path | None = None  # where sessions are created and looked up (None: the user's store)
+    reasoning: str | None = None
+    verbosity: str | None = None
+    max_tokens: int | None = None
+    max_turns: int = 25
+    tools: bool = True
+    verbose: bool = False
+
+
+@dataclass
+class Ready:
+    agent: Agent
+    resumed: bool
+
+    @property
+    def route(self) -> Route:
+        return self.agent.route
+
+    @property
+    def session(self) -> Session:
+        return self.agent.session
+
+
+def choose_model(flag: str | None, endpoint: Endpoint | None) -> tuple[str, str]:
+    """(slug, why): --model, LIME_MODEL, the configured default, the offline model, gpt-5.4."""
+    from lime.catalog.routing import select_model
+
+    choice = select_model(flag, offline=endpoint.available if endpoint is not None else None)
+    return choice.slug, choice.reason
+
+
+def ready_route(slug: str, endpoint: Endpoint | None) -> Route:
+    """The catalog's route for ``slug`` with its endpoint running and its key present."""
+    from lime.catalog.routing import resolve_route
+
+    return _ready(resolve_route(slug), endpoint)
+
+
+def _ready(route: Route, endpoint: Endpoint | None) -> Route:
+    if endpoint is not None:
+        route = endpoint.prepare(route)
+    route.require_key()
+    return route
+
+
+def open_session(req: Request, *, policy: Policy, workspace: Workspace, ui: UI,
+                 endpoint: Endpoint | None, say: Callable[[str], None]) -> Ready:
+    """A new or resumed session with its agent, ready to run. ``say`` reports set-up notes."""
+    from lime.runtime import session as sessions
+    from lime.runtime.agent import Agent, Settings
+
+    resumed = req.resume is not None
+    reason = ""
+    if resumed:
+        assert req.resume is not None
+        session = sessions.Session.load(sessions.find(req.resume, req.sessions))
+        session.claim()
+        for w in session.warnings:
+            say(f"warning: {w}")
+        slug = req.model or session.model or choose_model(None, endpoint)[0]
+    else:
+        slug, reason = choose_model(req.model, endpoint)
+        if reason == "offline default":
+            say(f"no model chosen and no API key configured: using the local model {slug} (offline)")
+        session = sessions.Session.new(slug, directory=req.sessions, system=req.system)
+    from lime.catalog.routing import resolve_route
+
+    route = resolve_route(slug)
+    try:
+        route = _ready(route, endpoint)
+    except ConfigError:
+        if reason != "built-in default" or endpoint is None or route.credential.source != "missing":
+            raise
+        # Nothing configured at all: name both ways forward, not only the default model's key.
+        raise ConfigError(f"no model chosen and no API key configured (the default {slug} needs one); "
+                          f"{endpoint.setup_hint}") from None
+    if resumed and route.slug != session.model:
+        session.set_model(route.slug)
+    # A stored setting the (new) model does not take is dropped; a flag it does not take is an error.
+    reasoning = req.reasoning if req.reasoning is not None else session.settings.get("reasoning")
+    verbosity = req.verbosity if req.verbosity is not None else session.settings.get("verbosity")
+    settings = Settings(
+        max_tokens=req.max_tokens,
+        reasoning=(check_reasoning if req.reasoning is not None else accepted(check_reasoning))(route, reasoning),
+        verbosity=(check_verbosity if req.verbosity is not None else accepted(check_verbosity))(route, verbosity),
+        tools_enabled=req.tools,
+        max_turns=req.max_turns,
+        verbose=req.verbose,
+    )
+    if req.tools and not route.capabilities.tools and req.verbose:
+        say(f"note: tools are not offered: {route.slug} on {route.service} does not declare function calling")
+    workspace.secrets = known_secrets(route)
+    agent = Agent(route, session, policy=policy, workspace=workspace, settings=settings, ui=ui,
+                  prepare=endpoint.prepare if endpoint is not None else None,
+                  recover=endpoint.recover if endpoint is not None else None)
+    return Ready(agent, resumed)
+
+
+def switch_model(agent: Agent, slug: str, endpoint: Endpoint | None) -> list[str]:
+    """Move the conversation to another model; the names of settings it does not take are unset and returned."""
+    route = ready_route(slug, endpoint)
+    dropped: list[str] = []
+    settings = agent.settings
+    if settings.reasoning and accepted(check_reasoning)(route, settings.reasoning) is None:
+        settings.reasoning = None
+        dropped.append("reasoning")
+    if settings.verbosity and accepted(check_verbosity)(route, settings.verbosity) is None:
+        settings.verbosity = None
+        dropped.append("verbosity")
+    agent.set_route(route)
+    agent.workspace.secrets = known_secrets(route)
+    agent.session.set_model(route.slug)
+    return dropped
+
+
+# -- settings a model may refuse ----------------------------------------------------------------------
+
+Check = Callable[["Route", "str | None"], "str | None"]
+
+
+def check_reasoning(route: Route, level: str | None) -> str | None:
+    if level is None or level.lower() in ("off", "default"):
+        return None
+    level = level.lower()
+    entry = route.entry
+    if not entry.allows_reasoning:
+        raise UsageError(f"model {entry.slug} does not take a reasoning level (its param_preset is "
+                         f"{entry.param_preset!r}); choose a model whose param preset includes reasoning")
+    levels = route.capabilities.reasoning_levels
+    if level not in levels:
+        raise UsageError(f"reasoning level {level!r} is not accepted by {entry.slug} (choose from {', '.join(levels)})")
+    return level
+
+
+def check_verbosity(route: Route, level: str | None) -> str | None:
+    if level is None or level.lower() in ("off", "default"):
+        return None
+    level = level.lower()
+    if level not in VERBOSITY_LEVELS:
+        raise UsageError(f"verbosity must be one of {', '.join(VERBOSITY_LEVELS)}, got {level!r}")
+    if not route.entry.allows_verbosity:
+        raise UsageError(f"model {route.slug} does not take a verbosity setting (its param_preset is "
+                         f"{route.entry.param_preset!r})")
+    return level
+
+
+def accepted(check: Check) -> Check:
+    """``check`` for a setting carried over (stored in a session, kept across /model): one the
+    model does not take becomes None instead of an error."""
+
+    def soft(route: Route, level: str | None) -> str | None:
+        try:
+            return check(route, level)
+        except UsageError:
+            return None
+
+    return soft
+
+
+def known_secrets(route: Route) -> list[str]:
+    """Every API key lime knows of: tool outputs are masked for them before the model or a session sees them."""
+    from lime.auth.resolve import known_keys
+
+    return sorted({*known_keys(), *([route.api_key] if route.api_key else [])})

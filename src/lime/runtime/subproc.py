@@ -1,0 +1,129 @@
+"""Run a tool's child process with a deadline and an output cap, and leave nothing behind.
+
+The child leads its own process group. When its time is up, when it floods its output, or when
+the call ends with background children still holding the output pipe, the whole group is
+killed: lime never waits on a pipe a background child keeps open, and no child of a call
+outlives it (nor lime, which kills the groups still running when it exits).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+_running: set[int] = set()
+_lock = threading.Lock()
+
+
+def _kill(pgid: int) -> None:
+    with contextlib.suppress(OSError):
+        os.killpg(pgid, signal.SIGKILL)
+
+
+@atexit.register
+def kill_all() -> None:
+    """Kill every process group a tool started that is still running (lime is exiting)."""
+    with _lock:
+        groups = list(_running)
+    for pgid in groups:
+        _kill(pgid)
+
+
+@dataclass
+class Outcome:
+    head: bytes
+    tail: bytes
+    total: int
+    returncode: int | None
+    timed_out: bool = False
+    flooded: bool = False
+    # The main process ended but something it started kept the output open until the deadline.
+    lingered: bool = False
+    stderr: bytes = b""
+
+    def text(self, omitted_note: bool = True) -> str:
+        if self.total <= len(self.head) + len(self.tail):
+            return (self.head + self.tail).decode("utf-8", errors="replace")
+        gap = self.total - len(self.head) - len(self.tail)
+        middle = f"\n... [{gap} bytes omitted] ...\n" if omitted_note else ""
+        return self.head.decode("utf-8", errors="replace") + middle + self.tail.decode("utf-8", errors="replace")
+
+
+def _drain(stream: Any, keep: int, limit: int, pgid: int, out: dict[str, Any]) -> None:
+    """Read a child's output keeping only its head and tail, killing the group past ``limit`` bytes."""
+    head = bytearray()
+    tail = bytearray()
+    total = 0
+    try:
+        while True:
+            chunk = stream.read1(65536)
+            if not chunk:
+                break
+            total += len(chunk)
+            if len(head) < keep:
+                take = chunk[: keep - len(head)]
+                head += take
+                chunk = chunk[len(take):]
+            tail += chunk
+            if len(tail) > keep:
+                del tail[: len(tail) - keep]
+            if total > limit and not out.get("flooded"):
+                out["flooded"] = True
+                _kill(pgid)
+    except (OSError, ValueError):
+        pass
+    out.update(head=bytes(head), tail=bytes(tail), total=total)
+
+
+def run(argv: list[str], *, cwd: str, env: dict[str, str] | None, timeout: float, keep: int, limit: int,
+        merge_stderr: bool = True, preexec: Callable[[], None] | None = None) -> Outcome:
+    """Run ``argv`` to completion or its deadline; stdout is captured, stderr with it or apart."""
+    deadline = time.monotonic() + timeout
+    proc = subprocess.Popen(
+        argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE, start_new_session=True,
+        preexec_fn=preexec,
+    )
+    pgid = proc.pid
+    with _lock:
+        _running.add(pgid)
+    out: dict[str, Any] = {}
+    errs: dict[str, Any] = {}
+    reader = threading.Thread(target=_drain, args=(proc.stdout, keep, limit, pgid, out), daemon=True)
+    reader.start()
+    err_reader = None
+    if proc.stderr is not None:
+        err_reader = threading.Thread(target=_drain, args=(proc.stderr, 4000, 1 << 62, pgid, errs), daemon=True)
+        err_reader.start()
+    timed_out = lingered = False
+    try:
+        try:
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        if not timed_out:
+            # Background children may hold the pipe open: wait for them only until the deadline.
+            reader.join(timeout=max(0.0, deadline - time.monotonic()))
+            lingered = reader.is_alive()
+    finally:
+        _kill(pgid)
+        proc.wait()
+        with _lock:
+            _running.discard(pgid)
+        reader.join(timeout=5)
+        if err_reader is not None:
+            err_reader.join(timeout=5)
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+    return Outcome(out.get("head", b""), out.get("tail", b""), int(out.get("total", 0)),
+                   None if timed_out else proc.returncode, timed_out, bool(out.get("flooded")), lingered,
+                   errs.get("head", b""))
