@@ -343,7 +343,7 @@ def test_litellm_wrapped_overflow_compacts_and_retries(lime: Lime) -> None:
     words = " ".join(f"fox{i % 40}" for i in range(400))
     lime.server.enqueue(reply("First."), error(400, LITELLM_OVERFLOW), reply("SUMMARY: foxes."),
                         reply("After compaction."))
-    ok(lime.run("-p", words))
+    assert "truncated" not in ok(lime.run("-p", words)).stderr
     proc = ok(lime.run("-c", "-p", "go on"))
     assert proc.stdout == "After compaction.\n" and "compacting" in proc.stderr
     retry = lime.server.last.json["messages"]

@@ -248,7 +248,12 @@ def run_import(args: argparse.Namespace) -> int:
     rows: list[tuple[str, ...]] = []
     entries: list[Any] = []
     problems: list[str] = []
+    from lime.textsafe import is_safe
+
     for api_id in wanted or list(found.ids):
+        if not is_safe(api_id) or any(c.isspace() for c in api_id) or len(api_id) > 200:
+            problems.append(f"{api_id[:80]!r}: skipped (not a usable model id)")
+            continue
         d = found.found.get(api_id)
         if d is not None and not d.chat:
             problems.append(f"{api_id}: skipped (not a chat model)")
@@ -257,7 +262,7 @@ def run_import(args: argparse.Namespace) -> int:
             problems.append(f"{api_id}: skipped ({found.server} gave no context window for it; "
                             f"use lime model add --slug ... --api-id {api_id} --context-window N)")
             continue
-        slug = "".join(c if not c.isspace() else "-" for c in api_id)
+        slug = api_id
         if catalog.get(slug) is not None and not args.replace:
             problems.append(f"{slug}: skipped (already in the catalog; --replace to overwrite)")
             continue

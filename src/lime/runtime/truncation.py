@@ -1,8 +1,9 @@
 """Servers that cut a long prompt without saying so (Ollama's OpenAI endpoint at ``num_ctx``).
 
 The only trace is the usage they report: far fewer prompt tokens than were sent. Estimates and
-server counts differ by a tokenizer's worth (tens of percent), never by half on a prompt of
-real size, so reading fewer than half of lime's estimate is taken as truncation.
+server counts differ by a tokenizer's worth (tens of percent) plus how a server counts tool
+definitions, never by half of a prompt of real size and a thousand tokens at once, so reading
+fewer than half of lime's estimate, and over a thousand tokens fewer, is taken as truncation.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 MIN_PROMPT = 1024  # below this, tokenizer differences dominate and nothing is worth saying
+MIN_GAP = 1024  # tokens missing before it counts (a server that ignores tool definitions misses hundreds)
 RATIO = 0.5
 
 
@@ -22,7 +24,7 @@ def truncated(reported_prompt: int, byte_bound: int, estimate: Any) -> int | Non
     if reported_prompt <= 0 or byte_bound < MIN_PROMPT or reported_prompt >= byte_bound * RATIO:
         return None
     sent = int(estimate())
-    if sent < MIN_PROMPT or reported_prompt >= sent * RATIO:
+    if sent < MIN_PROMPT or reported_prompt >= sent * RATIO or sent - reported_prompt < MIN_GAP:
         return None
     return sent
 

@@ -59,18 +59,19 @@ class Lessons:
         out = cls()
         if not isinstance(data, dict):
             return out
-        fresh_after = (time.time() if now is None else now) - LESSON_TTL
+        now = time.time() if now is None else now
+        fresh_after, not_after = now - LESSON_TTL, now + 86400.0  # a date from the future never expires: refuse it
         for key, target, tag in (("drop", out.drop, "drop"), ("strip_message_fields", out.strip_message_fields,
                                                               "strip")):
             stored = data.get(key)
             if isinstance(stored, dict):
                 for name, at in stored.items():
-                    if isinstance(name, str) and _is_time(at) and at > fresh_after:
+                    if isinstance(name, str) and _is_time(at) and fresh_after < at <= not_after:
                         target.add(name)
                         out.learned_at[f"{tag}:{name}"] = float(at)
         mtf = data.get("max_tokens_field")
         if isinstance(mtf, dict) and mtf.get("value") in ("max_tokens", "max_completion_tokens") \
-                and _is_time(mtf.get("learned_at")) and mtf["learned_at"] > fresh_after:
+                and _is_time(mtf.get("learned_at")) and fresh_after < mtf["learned_at"] <= not_after:
             out.max_tokens_field = mtf["value"]
             out.learned_at["max_tokens_field"] = float(mtf["learned_at"])
         return out

@@ -14,6 +14,7 @@ template silently drops, and reasoning effort goes only where the server adverti
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,10 @@ from lime.catalog.presets import Preset
 from lime.catalog.routing import Capabilities, capabilities_for
 from lime.errors import LimeError
 from lime.urls import endpoint_url, is_loopback_host
+
+MAX_REPLY = 8 * 2**20  # a model list or model description is kilobytes; a hostile server may send gigabytes
+MAX_WINDOW = 10**9  # a reported window beyond this is nonsense, not a capability
+OLLAMA_DEFAULT_CTX = 4096  # Ollama's num_ctx when neither the model nor OLLAMA_CONTEXT_LENGTH sets one
 
 
 @dataclass(frozen=True)
@@ -111,7 +116,7 @@ class Discovery:
 
 
 def _pos_int(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0 or value > MAX_WINDOW:
         return None
     return value
 
@@ -243,7 +248,6 @@ def discover(base_url: str, api_key: str | None, timeout: float = 5.0, *,
 # ----------------------------------------------------------------------------------------------
 # Surveying any server: every model it lists and what it says about each one
 
-OLLAMA_DEFAULT_CTX = 4096  # Ollama's num_ctx when neither the model nor OLLAMA_CONTEXT_LENGTH sets one
 
 
 class DiscoveryError(LimeError):
@@ -297,8 +301,15 @@ class _Fetcher:
         from lime.providers.openai_compat.errors import parse_error_body
 
         try:
-            resp = self.client.request(method, url, json=body)
-            raw = resp.read()
+            with self.client.stream(method, url, json=body) as resp:
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in resp.iter_bytes():
+                    size += len(chunk)
+                    if size > MAX_REPLY:
+                        raise DiscoveryError(f"{url} answered with more than {MAX_REPLY // 2**20} MiB; not reading it")
+                    chunks.append(chunk)
+                raw = b"".join(chunks)
         except httpx.TimeoutException:
             if not required:
                 return None
@@ -321,7 +332,7 @@ class _Fetcher:
                                      "(for most servers it ends in /v1)")
             raise DiscoveryError(f"{url} answered {answer}")
         try:
-            return resp.json()
+            return json.loads(raw)
         except ValueError:
             if not required:
                 return None
