@@ -3,6 +3,11 @@ OpenAI-compatible LLM service.
 
 The Python API (``lime.complete``, ``lime.stream``, ``lime.Client``, ``lime.AsyncClient``) is
 loaded on first use so that importing ``lime`` stays cheap.
+
+The packages form layers, highest first: ``cli`` | ``api``; ``runtime`` | ``local``; ``providers``;
+``tokens``; ``catalog``; ``auth``; ``config``; ``storage``; the leaves (``urls``, ``textsafe``,
+``jsonguard``, ``version``); ``errors``. A module imports only from layers below its own
+(``[tool.importlinter]`` in pyproject.toml; ``lint-imports`` checks it).
 """
 
 from __future__ import annotations

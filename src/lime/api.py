@@ -22,7 +22,8 @@ the schema goes to models that take it and into the prompt for those that do not
 checked, a wrong one is sent back once for repair, and a second wrong one raises ``LimeError``.
 
 The model is chosen, its endpoint started (lime's local server) and its key checked by the same
-``lime.runtime.setup`` the ``lime`` command uses.
+``lime.runtime.setup`` the ``lime`` command uses. This module is in the top layer beside
+``lime.cli`` (it may import every other package; neither imports the other).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ under the config home.
 
 from __future__ import annotations
 
-import json
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,8 +35,9 @@ def ensure_home() -> Path:
         raise ConfigError(f"cannot create config home {home}: {exc.strerror or exc}") from None
     if not home.is_dir():
         raise ConfigError(f"config home {home} is not a directory")
-    if not os.access(home, os.R_OK | os.W_OK | os.X_OK):
-        raise ConfigError(f"config home {home} is not readable and writable by you")
+    if not os.access(home, os.R_OK | os.X_OK):
+        raise ConfigError(f"config home {home} is not readable by you")
+    # Not writable (read-only file system, full disk, permissions): the write itself says so, naming its file.
     return home
 
 
@@ -44,6 +45,34 @@ def check_home_readable() -> None:
     home = config_home()
     if home.exists() and (not home.is_dir() or not os.access(home, os.R_OK | os.X_OK)):
         raise ConfigError(f"config home {home} is not readable (set LIME_CONFIG_HOME or fix its permissions)")
+    fix_private_mode(home, 0o700)
+
+
+_told_modes: set[str] = set()
+
+
+def fix_private_mode(path: Path, private: int) -> None:
+    """A file or directory holding keys must not be open to others: tighten it to ``private`` and say so.
+
+    Said once per process; once fixed there is nothing left to say. If lime cannot change the mode
+    (not the owner), it warns instead.
+    """
+    import stat
+    import sys
+
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return
+    if not mode & 0o077 or str(path) in _told_modes:
+        return
+    _told_modes.add(str(path))
+    try:
+        os.chmod(path, private)
+        message = f"{path} was open to other users (mode {mode:04o}); lime changed it to {private:04o}"
+    except OSError as exc:
+        message = f"{path} is open to other users (mode {mode:04o}) and lime cannot change it: {exc.strerror or exc}"
+    print(f"lime: warning: {message}", file=sys.stderr)
 
 
 def credentials_path() -> Path:
@@ -77,21 +106,26 @@ def models_file() -> Path:
     return Path(raw).expanduser() if raw else config_home() / "models.json"
 
 
-def _int_env(name: str, default: int | None, *, minimum: int) -> int | None:
+def _shown(raw: str) -> str:
+    """An environment value quoted for an error message, cut short (it may be huge)."""
+    return repr(raw if len(raw) <= 40 else raw[:40] + "...")
+
+
+def _int_env(name: str, default: int | None, *, minimum: int, maximum: int = 1 << 40) -> int | None:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
-    try:
-        value = int(raw.strip())
-    except ValueError:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    text = raw.strip()
+    if not text.lstrip("+-").isdigit() or len(text) > 20:
+        raise ConfigError(f"{name} must be an integer, got {_shown(raw)}")
+    value = int(text)
+    if not minimum <= value <= maximum:
+        raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {_shown(raw)}")
     return value
 
 
 def max_retries() -> int:
-    value = _int_env("LIME_MAX_RETRIES", DEFAULT_MAX_RETRIES, minimum=0)
+    value = _int_env("LIME_MAX_RETRIES", DEFAULT_MAX_RETRIES, minimum=0, maximum=100)
     assert value is not None
     return value
 
@@ -113,18 +147,27 @@ def auto_compact_pct_override() -> float | None:
     return value
 
 
-def float_env(name: str, default: float, *, zero_means: str | None = None) -> float:
-    """A number of seconds; 0 is accepted only where it means something (``zero_means``, e.g. "never")."""
+MAX_SECONDS = 7 * 24 * 3600.0
+
+
+def float_env(name: str, default: float, *, zero_means: str | None = None, maximum: float = MAX_SECONDS) -> float:
+    """A number of seconds; 0 is accepted only where it means something (``zero_means``, e.g. "never").
+
+    NaN, infinity and anything past ``maximum`` (a week) are refused: a timer that large overflows the
+    C types underneath (``socket.settimeout(1e300)``) or silently never fires.
+    """
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
         value = float(raw.strip())
     except ValueError:
-        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+        raise ConfigError(f"{name} must be a number of seconds, got {_shown(raw)}") from None
+    if not math.isfinite(value) or value > maximum:
+        raise ConfigError(f"{name} must be a finite number of seconds up to {maximum:g}, got {_shown(raw)}")
     if value < 0 or (value == 0 and zero_means is None):
         allowed = f"0 ({zero_means}) or positive" if zero_means else "positive"
-        raise ConfigError(f"{name} must be {allowed}, got {raw!r}")
+        raise ConfigError(f"{name} must be {allowed}, got {_shown(raw)}")
     return value
 
 
@@ -198,17 +241,13 @@ class Settings:
 
 
 def load_settings() -> Settings:
+    from lime.storage import parse_config_json, read_config_text
+
     path = settings_path()
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    raw = read_config_text(path)
+    if raw is None:
         return Settings()
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
-    try:
-        data: Any = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno})") from None
+    data: Any = parse_config_json(path, raw)
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must hold a JSON object")
     model = data.get("default_model")
@@ -240,7 +279,7 @@ def local_model_env() -> str | None:
 
 def local_ctx_env() -> int | None:
     """``LIME_LOCAL_CTX`` when set: the context window the local server allocates."""
-    return _int_env("LIME_LOCAL_CTX", None, minimum=256)
+    return _int_env("LIME_LOCAL_CTX", None, minimum=256, maximum=1 << 24)
 
 
 def local_ctx() -> int:
@@ -254,7 +293,7 @@ def local_idle_timeout() -> float:
 
 def local_threads() -> int | None:
     """``LIME_LOCAL_THREADS``: generation threads for the local server (default: half the cores)."""
-    return _int_env("LIME_LOCAL_THREADS", None, minimum=1)
+    return _int_env("LIME_LOCAL_THREADS", None, minimum=1, maximum=1024)
 
 
 def check_env() -> None:

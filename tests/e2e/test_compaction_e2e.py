@@ -83,25 +83,64 @@ def test_compact_on_demand_is_a_repl_command(lime: Lime) -> None:
     assert not any(_is_summary_request(r) for r in lime.server.chat_requests)
 
 
-def test_compaction_in_the_middle_of_a_tool_loop_keeps_calls_with_their_results(lime: Lime) -> None:
+def test_compaction_in_the_middle_of_a_tool_loop_shortens_old_results_first(lime: Lime) -> None:
     from support.fakeserver import tool_call_stream
 
     (lime.cwd / "big.txt").write_text((WORDS + "\n") * 60)
     lime.server.enqueue(
         tool_call_stream([("read_file", {"path": "big.txt"})]),
         tool_call_stream([("read_file", {"path": "big.txt", "start_line": 2})]),
-        reply("SUMMARY: read big.txt once."),
         tool_call_stream([("grep", {"pattern": "unicorns", "path": "big.txt"})]),
         reply("All read."),
     )
     proc = lime.run("-p", "read big.txt twice then grep it", LIME_CODE_AUTO_COMPACT_INPUT_TOKENS="2500")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "All read.\n"
+    assert "shortened old tool results" in proc.stderr
     reqs = lime.server.chat_requests
-    assert [_is_summary_request(r) for r in reqs] == [False, False, True, False, False]
-    for r in reqs[3:]:
+    assert not any(_is_summary_request(r) for r in reqs)  # no request spent: the old result was shortened
+    first, second = (m["content"] for m in reqs[2].json["messages"] if m["role"] == "tool")
+    assert "characters dropped when compacting" in first and "characters dropped" not in second
+    for r in reqs:
         msgs = r.json["messages"]
         ids_called = {c["id"] for m in msgs for c in m.get("tool_calls") or []}
-        assert msgs[0]["role"] != "tool"
         assert all(m["tool_call_id"] in ids_called for m in msgs if m["role"] == "tool"), "orphaned tool result"
-    assert "SUMMARY: read big.txt once." in reqs[3].json["messages"][0]["content"]
+    # a resumed session sees the shortened history
+    lime.server.enqueue(reply("again"))
+    assert lime.run("-c", "-p", "more").returncode == 0
+    sent = [m["content"] for m in lime.server.last.json["messages"] if m["role"] == "tool"]
+    assert "characters dropped when compacting" in sent[0]
+
+
+def test_hundreds_of_tool_results_in_one_turn_shrink_below_the_window(lime: Lime) -> None:
+    from lime.tokens import estimate_messages
+    from support.fakeserver import tool_call_stream
+
+    (lime.cwd / "big.txt").write_text((WORDS + "\n") * 20)
+    calls = [("read_file", {"path": "big.txt", "start_line": 1 + i % 3}) for i in range(300)]
+    lime.server.enqueue(tool_call_stream(calls), reply("Read them all."))
+    proc = lime.run("--dangerously-skip-permissions", "-p", "read it 300 times")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "Read them all.\n"
+    last = lime.server.last.json["messages"]
+    assert sum(m["role"] == "tool" for m in last) == 300
+    assert estimate_messages(last, None) < 32000
+
+
+def test_a_prompt_that_cannot_fit_the_window_is_never_sent(lime: Lime) -> None:
+    proc = lime.run("-p", "summarise", input=WORDS * 3000)
+    assert proc.returncode == 1
+    assert "does not fit the context window of fake-model (32,000 tokens)" in proc.stderr
+    assert "nothing was sent" in proc.stderr and lime.server.requests == []
+
+
+def test_a_summary_longer_than_what_it_replaces_is_discarded(lime: Lime) -> None:
+    lime.server.enqueue(reply(LONG_A), reply("SUMMARY " * 3000), reply("answered without compaction"))
+    assert lime.run("-p", LONG_Q).returncode == 0
+    proc = lime.run("-c", "-p", "next question", LIME_CODE_AUTO_COMPACT_INPUT_TOKENS="600")
+    assert proc.returncode == 0, proc.stderr
+    assert "compaction discarded" in proc.stderr and proc.stdout == "answered without compaction\n"
+    assert user_texts(lime.server.last.json["messages"]) == [LONG_Q, "next question"]
+    assert not any(e["type"] == "compaction" for e in lime.session_events())
+
+

@@ -156,3 +156,14 @@ def test_sessions_live_in_a_trusted_projects_dot_lime_when_there_is_one(lime: Li
     assert lime.run("--trust", "-c", "-p", "more").returncode == 0
     assert [m["content"] for m in lime.server.last.json["messages"]] == ["hi", "in project", "more"]
     assert path.read_text().count('"type":"message"') == 4
+
+
+def test_a_failed_turn_is_recorded_so_two_user_messages_never_follow(lime: Lime) -> None:
+    lime.server.enqueue(error(500, {"error": {"message": "upstream exploded"}}), reply("fine now"))
+    proc = lime.run("-p", "first question")
+    assert proc.returncode != 0 and "upstream exploded" in proc.stderr
+    proc = lime.run("-c", "-p", "second question")
+    assert proc.returncode == 0, proc.stderr
+    sent = lime.server.last.json["messages"]
+    assert [m["role"] for m in sent] == ["user", "assistant", "user"]
+    assert "no answer" in sent[1]["content"] and "upstream exploded" in sent[1]["content"]

@@ -219,3 +219,14 @@ def test_allowed_tools_restricts_what_the_model_is_offered(lime: Lime) -> None:
     assert offered == ["read_file", "grep_search"]
     assert not (lime.cwd / "PWNED").exists()
     assert "not enabled in this session (--allowedTools)" in tool_results(lime)[0]
+
+
+def test_status_shows_the_workspace_trust_and_permission_mode(lime: Lime) -> None:
+    plant(lime.cwd)
+    (lime.home / "settings.json").write_text(json.dumps({"permissions": {"defaultMode": "acceptEdits",
+                                                                         "deny": ["Bash(rm:*)"]}}))
+    out = lime.run("status").stdout
+    assert "(project files: not trusted, ignored)" in out
+    assert "acceptEdits (from " in out and "rules: 0 allow, 0 ask, 1 deny" in out
+    out = lime.run("--trust", "--permission-mode", "plan", "status").stdout
+    assert "(project files: trusted)" in out and "plan (from --permission-mode); rules: 1 allow" in out

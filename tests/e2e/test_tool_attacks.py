@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -179,6 +180,28 @@ def test_shell_timeout_holds_against_background_children(lime: Lime, flags: list
     assert first.startswith("started\n") and "background processes" in first
     assert second == "[killed after the 1 s timeout, no output]"
     assert not alive(int((lime.cwd / "bg.pid").read_text()))  # the background sleep did not outlive the call
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
+def test_commands_do_not_outlive_lime(lime: Lime, sig: int) -> None:
+    command = "sleep 100 & echo $! > bg.pid; echo $$ > sh.pid; sleep 50"
+    lime.server.enqueue(tool_call_stream([("bash", {"command": command, "timeout": 60})]), reply("done"))
+    proc = subprocess.Popen([sys.executable, "-m", "lime", "--permission-mode", "bypassPermissions", "-p", "go"],
+                            cwd=lime.cwd, env=lime.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while not (lime.cwd / "sh.pid").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.2)
+        proc.send_signal(sig)
+        proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+        proc.wait()
+    pids = [int((lime.cwd / name).read_text()) for name in ("bg.pid", "sh.pid")]
+    time.sleep(0.2)
+    assert not any(alive(p) for p in pids)
 
 
 def alive(pid: int) -> bool:

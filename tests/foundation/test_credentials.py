@@ -180,3 +180,12 @@ def test_concurrent_logins_lose_nothing(lime: Lime) -> None:
     assert {f"openai_compat:{s}" for s in services} == set(data["buckets"])
     for i, s in enumerate(services):
         assert data["buckets"][f"openai_compat:{s}"]["api_key"] == f"key-{i:030d}"
+
+
+def test_one_login_hint_for_every_service() -> None:
+    from lime.auth.hints import login_hint
+
+    assert login_hint("openai") == "lime login --provider openai --with-api-key"
+    assert login_hint("groq") == "lime login --provider openai-compat --service groq --with-api-key"
+    assert login_hint() == "lime login --provider openai-compat --service NAME --with-api-key"
+    assert login_hint("tp", base_url=True).endswith("--service tp --with-api-key --with-base-url URL")

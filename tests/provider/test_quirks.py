@@ -59,12 +59,12 @@ def test_fake_server_overflow_wordings_are_in_quirks(name: str) -> None:
 def test_a_rate_limit_that_mentions_tokens_is_not_an_overflow() -> None:
     msg = ("Request too large for model `llama-3.3-70b-versatile` on tokens per minute (TPM): Limit 6000, "
            "Requested 14810, please reduce your message size and try again.")
-    assert quirks.RATE_LIMIT_WORDS.search(msg) and not looks_like_overflow(msg)
+    assert quirks.rate_limit_words().search(msg) and not looks_like_overflow(msg)
 
 
 @pytest.mark.parametrize("entry", quirks.REFUSALS, ids=_id)
 def test_each_refusal_sample_names_a_field_to_drop(entry: quirks.Refusal) -> None:
-    assert re.search(entry.pattern, entry.sample, re.I) and quirks.REFUSAL.search(entry.sample)
+    assert re.search(entry.pattern, entry.sample, re.I) and quirks.refusal().search(entry.sample)
     sent = {"model": "m", "messages": [], "stream_options": {}, "max_tokens": 1, "temperature": 0.2,
             "verbosity": "low", "tool_choice": {}, "response_format": {}, "reasoning_effort": "none", "store": True,
             "service_tier": "flex", "parallel_tool_calls": True, "tools": [], "user": "u"}

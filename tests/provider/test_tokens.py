@@ -1,7 +1,8 @@
-"""Token estimates: exact on OpenAI's published examples, and a bounded fallback without the tokenizer."""
+"""Token estimates: the heuristic close to o200k, the exact table on OpenAI's published examples, any length."""
 
 from __future__ import annotations
 
+import importlib.util
 import subprocess
 import sys
 from typing import Any
@@ -74,40 +75,59 @@ def main(argv: list[str]) -> int:
 '''
 
 
-def test_published_single_string_count() -> None:
-    assert tokens.count_text("tiktoken is great!") == 6
-    assert tokens.count_text("") == 0
-
-
-def test_published_chat_count_o200k() -> None:
-    assert tokens.tokenizer_name() == "o200k_base"
-    assert tokens.estimate_messages(COOKBOOK) == 124
-
-
-def test_published_chat_count_cl100k(monkeypatch: pytest.MonkeyPatch) -> None:
-    cl100k = tokens._encoding("cl100k_base")
-    monkeypatch.setattr(tokens, "_encoding", lambda name="o200k_base": cl100k)
-    assert tokens.estimate_messages(COOKBOOK) == 129
-
-
+def test_published_single_string_count_exact() -> None:
+    assert tokens.exact_count("tiktoken is great!") == 6
+    assert tokens.count_text("") == 0 and tokens.exact_count("") == 0
+def test_published_chat_count_o200k_exact() -> None:
+    assert tokens.estimate_messages(COOKBOOK, count=tokens.exact_count) == 124
+    # the everyday estimate loads no table and lands within a few percent of it
+    assert abs(tokens.estimate_messages(COOKBOOK) - 124) / 124 < 0.06
 @pytest.mark.parametrize("text", [PROSE, CODE], ids=["prose", "code"])
-def test_fallback_heuristic_stays_within_12_percent(text: str) -> None:
-    real = tokens.count_text(text)
-    assert abs(heuristic_count(text) - real) / real < 0.12
+def test_heuristic_stays_within_8_percent_of_o200k(text: str) -> None:
+    real = tokens.exact_count(text)
+    assert abs(tokens.count_text(text) - real) / real < 0.08
     # and on plain prose it beats the usual characters / 4 rule, which is off by over 20% here
     if text is PROSE:
         assert abs(heuristic_count(text) - real) < abs(len(text) / 4 - real)
 
 
-def test_fallback_when_the_tokenizer_is_missing(monkeypatch: pytest.MonkeyPatch) -> None:
-    tokens._encoding.cache_clear()
-    monkeypatch.setitem(sys.modules, "bpe_openai", None)  # import now fails
+def test_open_models_split_digits() -> None:
+    digits = ", ".join(str(n * 7919) for n in range(300))
+    assert tokens.profile_for("smollm2") is tokens.OPEN
+    assert tokens.profile_for("gpt-4o-mini") is tokens.O200K and tokens.profile_for("x", "openai") is tokens.O200K
+    assert tokens.profile_for("meta-llama/Llama-3.3-70B-Instruct") is tokens.O200K
+    # o200k reads up to three digits as one token; open tokenizers (Llama 2, Mistral, Qwen, SmolLM) read one each
+    assert tokens.count_text(digits, tokens.OPEN) > 1.5 * tokens.count_text(digits, tokens.O200K)
+
+
+@pytest.mark.parametrize("size", [1_000_000, 10_000_000])
+def test_any_length_is_counted_without_error(size: int) -> None:
+    text = ("word " * (size // 5 + 1))[:size]
+    n = tokens.count_text(text)
+    assert 0.8 * size / 5 < n < 1.2 * size / 5
+    assert tokens.count_text(text, tokens.OPEN) > 0
+    assert abs(tokens.exact_count(text) - size / 5) < 2
+    assert tokens.estimate_messages([{"role": "user", "content": text}]) > n
+
+
+def test_hostile_text_never_raises() -> None:
+    for text in ["\x00" * 1000, "\ud800 lone surrogate", "🙂" * 5000, "\u202e" * 10, "a" * 600_000,
+                 "\n" * 500_000, "9" * 1_000_000]:
+        assert tokens.count_text(text) > 0
+        assert tokens.count_text(text, tokens.OPEN) > 0
+
+
+def test_exact_table_missing_falls_back_to_the_heuristic(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lime.tokens import exact
+
+    exact._tokenizer.cache_clear()
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
     try:
-        assert tokens.tokenizer_name() == "heuristic"
-        assert tokens.count_text(PROSE) == heuristic_count(PROSE)
-        assert abs(tokens.estimate_messages(COOKBOOK) - 124) / 124 < 0.12
+        assert not exact.available()
+        assert tokens.exact_count(PROSE) == tokens.count_text(PROSE)
     finally:
-        tokens._encoding.cache_clear()
+        monkeypatch.undo()
+        exact._tokenizer.cache_clear()
 
 
 def test_tools_and_tool_calls_are_priced() -> None:

@@ -64,21 +64,19 @@ def _path() -> Path:
 
 
 def _read_raw(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {"buckets": {}}
-    except PermissionError:
-        raise ConfigError(f"cannot read {path}: permission denied") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if not text.strip():
+    from lime import jsonguard
+    from lime.storage import read_config_text
+
+    text = read_config_text(path)
+    if text is None or not text.strip():
         return {"buckets": {}}
     try:
-        data = json.loads(text)
+        data = jsonguard.loads(text)
     except json.JSONDecodeError as exc:
         # Never echo the file's content: it holds keys.
         raise ConfigError(f"{path} is corrupt (invalid JSON at line {exc.lineno}); lime will not overwrite it") from None
+    except ValueError as exc:
+        raise ConfigError(f"{path} is corrupt ({exc}); lime will not overwrite it") from None
     if not isinstance(data, dict) or not isinstance(data.get("buckets", {}), dict):
         raise ConfigError(f"{path} is corrupt (expected an object with 'buckets'); lime will not overwrite it")
     data.setdefault("buckets", {})
@@ -97,6 +95,8 @@ def load_all() -> dict[str, StoredCredential]:
         key = (str(path), st.st_mtime_ns, st.st_size)
     except OSError:
         key = None
+    if key is not None and st.st_mode & 0o077:
+        config.fix_private_mode(path, 0o600)
     if key is not None and key in _cache:
         return dict(_cache[key])
     data = _read_raw(path)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from lime import config
+from lime.auth.hints import login_hint
 from lime.auth.resolve import ResolvedCredential, any_credential_configured, resolve_credential
 from lime.catalog.builtin import LOCAL_SLUG
 from lime.catalog.entries import ModelEntry
@@ -114,15 +115,15 @@ class Route:
     def require_key(self) -> None:
         if self.credential.api_key or self.credential.keyless or (self.preset is not None and not self.preset.needs_key):
             return
-        flag = "--provider openai" if self.service == "openai" else f"--provider openai-compat --service {self.service}"
+        hint = login_hint(self.service)
         if self.credential.problem:
             raise ConfigError(f"no API key for service {self.service!r} (model {self.slug}): "
-                              f"{self.credential.problem}; run: lime login {flag} --with-api-key")
+                              f"{self.credential.problem}; run: {hint}")
         var = self.preset.env_var if self.preset and self.preset.env_var else None
         unset = f" and {var} is not set" if var else ""
         raise ConfigError(
             f"no API key for service {self.service!r} (model {self.slug}): bucket {self.credential.bucket} is "
-            f"empty{unset}; run: lime login {flag} --with-api-key (or --key-env VAR)"
+            f"empty{unset}; run: {hint} (or --key-env VAR)"
         )
 
 
@@ -156,8 +157,7 @@ def resolve_route(slug: str, catalog: Catalog | None = None) -> Route:
     base_url = cred.base_url
     if base_url is None and (preset is None or not preset.discover):
         raise ConfigError(
-            f"service {service!r} (model {slug}) has no base URL; run: lime login --provider openai-compat "
-            f"--service {service} --with-api-key --with-base-url URL"
+            f"service {service!r} (model {slug}) has no base URL; run: {login_hint(service, base_url=True)}"
         )
     return Route(entry=entry, service=service, preset=preset, base_url=base_url, credential=cred,
                  capabilities=capabilities_for(entry, preset))

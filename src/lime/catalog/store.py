@@ -28,25 +28,21 @@ class UserModels:
 
 def _read_document(path: Path) -> dict[str, Any]:
     """The raw file as {"models": [...], ...}. Raises ConfigError if it cannot be trusted as a whole."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {"models": []}
-    except IsADirectoryError:
-        raise ConfigError(f"{path} is a directory, not a models file") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path} is not UTF-8 text") from None
-    if not text.strip():
+    from lime import jsonguard
+    from lime.storage import read_config_text
+
+    text = read_config_text(path)
+    if text is None or not text.strip():
         return {"models": []}
     try:
-        data = json.loads(text)
+        data = jsonguard.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(
             f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}); "
             "fix or move it, lime will not overwrite it"
         ) from None
+    except ValueError as exc:
+        raise ConfigError(f"{path} is not usable JSON ({exc}); fix or move it, lime will not overwrite it") from None
     if isinstance(data, list):
         data = {"models": data}
     if not isinstance(data, dict) or not isinstance(data.get("models", []), list):
@@ -125,7 +121,12 @@ def add_user_entry(entry: ModelEntry, *, replace: bool = False, path: Path | Non
     if path.parent == config.config_home():
         config.ensure_home()
     else:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        from lime.storage import write_error
+
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise write_error(path, exc) from None
     with locked(path):
         doc = _read_document(path)
         models: list[Any] = doc["models"]

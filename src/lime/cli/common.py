@@ -54,7 +54,8 @@ def check_text(flag: str, value: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise UsageError(f"{flag} is not valid UTF-8 text: {value!r}") from None
+        shown = value if len(value) <= 60 else value[:60] + "..."
+        raise UsageError(f"{flag} is not valid UTF-8 text: {shown!r}") from None
     return value
 
 
@@ -79,16 +80,42 @@ def check_base_url(url: str, flag: str = "--with-base-url") -> str:
     return url.rstrip("/")
 
 
-def positive_int(flag: str, raw: Any) -> int | None:
+# Larger than any real context window or output budget, small enough for every server and C type.
+MAX_TOKENS_FLAG = 1 << 30
+
+
+def positive_int(flag: str, raw: Any, *, maximum: int = MAX_TOKENS_FLAG) -> int | None:
     if raw is None:
         return None
+    text = str(raw).strip()
+    if not text.lstrip("+").isdigit():
+        raise UsageError(f"{flag} must be a positive integer, got {text[:40]!r}")
+    if len(text) > 12 or not 0 < int(text) <= maximum:
+        raise UsageError(f"{flag} must be between 1 and {maximum:,}, got {text[:40]}{'...' if len(text) > 40 else ''}")
+    return int(text)
+
+
+def check_args_text(args: argparse.Namespace) -> None:
+    """Every text flag must be valid UTF-8: undecodable bytes (kept by Python as lone surrogates) would
+    otherwise fail far away, when the text is written to a file or sent."""
+    for name, value in vars(args).items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str):
+                flag = "-p" if name == "prompt" else "--" + name.replace("_", "-")
+                check_text(flag, item)
+
+
+def read_stdin_text() -> str:
+    """All of standard input as UTF-8 text; anything else is a one-line error naming the first bad byte."""
+    stream = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else None
+    if stream is None:
+        return sys.stdin.read()
+    data = stream.read()
     try:
-        value = int(str(raw).strip())
-    except ValueError:
-        raise UsageError(f"{flag} must be a positive integer, got {raw!r}") from None
-    if value <= 0:
-        raise UsageError(f"{flag} must be a positive integer, got {value}")
-    return value
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"standard input is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})") \
+            from None
 
 
 def warn(message: str) -> None:

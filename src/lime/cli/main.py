@@ -110,6 +110,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from lime import config
 
         config.check_home_readable()
+        from lime.cli.common import check_args_text
+
+        check_args_text(args)
         if args.command is None:
             return chat(args)
         handler = args.handler

@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from lime.auth.hints import login_hint
 from lime.cli.common import check_service_name, positive_int, warn
 from lime.errors import ConfigError, UsageError
 
@@ -180,7 +181,8 @@ def _survey(service: str, models: list[str] | None = None) -> Any:
     cred = resolve_credential(service, preset)
     base_url = cred.base_url or (preset.base_url if preset and not preset.discover else None)
     if not base_url:
-        raise UsageError(f"service {service!r} has no base URL to discover from; run lime login first")
+        raise UsageError(f"service {service!r} has no base URL to discover from; run: "
+                         f"{login_hint(service, base_url=True)}")
     headers = request_headers(cred)
     return survey(base_url, headers, models=models, secrets=secret_values(headers))
 
@@ -306,8 +308,7 @@ def run_add(args: argparse.Namespace) -> int:
           f"auto-compact at {entry.auto_compact:,})")
     if (entry.service and get_preset(entry.service) is None
             and cred_store.get(cred_store.bucket_name(entry.service)) is None):
-        warn(f"service {entry.service!r} has no endpoint yet: run lime login --provider openai-compat "
-             f"--service {entry.service} --with-api-key --with-base-url URL")
+        warn(f"service {entry.service!r} has no endpoint yet: run {login_hint(entry.service, base_url=True)}")
     return 0
 
 

@@ -226,23 +226,19 @@ class Repl:
                                + (f" (levels: {levels})" if allowed else f" ({self.agent.route.slug} takes none)"),
                                highlight=False, markup=False)
             return
-        from lime.runtime.setup import check_reasoning
-
-        level = check_reasoning(self.agent.route, rest)
-        self.agent.settings.reasoning = level
-        self.s.session.set_settings(reasoning=level)
-        self.console.print(f"reasoning: {level or 'default'}", highlight=False, markup=False)
+        self._set_level("reasoning", rest)
 
     def cmd_verbosity(self, rest: str) -> None:
         if not rest:
             self.console.print(f"verbosity: {self.agent.settings.verbosity or 'default'}", highlight=False, markup=False)
             return
-        from lime.runtime.setup import check_verbosity
+        self._set_level("verbosity", rest)
 
-        level = check_verbosity(self.agent.route, rest)
-        self.agent.settings.verbosity = level
-        self.s.session.set_settings(verbosity=level)
-        self.console.print(f"verbosity: {level or 'default'}", highlight=False, markup=False)
+    def _set_level(self, name: str, value: str) -> None:
+        from lime.runtime.setup import set_level
+
+        level = set_level(self.agent, name, value)
+        self.console.print(f"{name}: {level or 'default'}", highlight=False, markup=False)
 
     def cmd_status(self, _rest: str) -> None:
         from lime.runtime.agent import compact_threshold

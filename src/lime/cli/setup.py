@@ -24,9 +24,11 @@ def gather_prompt(args: argparse.Namespace) -> str | None:
         if args.prompt is None:
             raise UsageError("no prompt: standard input is closed (give -p PROMPT)")
     elif not sys.stdin.isatty():
+        from lime.cli.common import read_stdin_text
+
         try:
-            piped = sys.stdin.read()
-        except (OSError, UnicodeDecodeError) as exc:
+            piped = read_stdin_text()
+        except OSError as exc:
             raise UsageError(f"cannot read standard input: {exc}") from None
     if args.prompt is not None:
         if not args.prompt.strip() and not (piped and piped.strip()):
@@ -52,13 +54,20 @@ def setup(args: argparse.Namespace, *, ui: UI, say: Callable[[str], None]) -> Re
     config.check_env()
     if args.continue_session and args.resume:
         raise UsageError("use either --continue or --resume, not both")
-    if args.max_turns is not None and args.max_turns < 1:
-        raise UsageError("--max-turns must be at least 1")
-    if args.max_tokens is not None and args.max_tokens < 1:
-        raise UsageError("--max-tokens must be at least 1")
+    from lime.cli.common import positive_int
+
+    positive_int("--max-turns", args.max_turns, maximum=10_000)
+    positive_int("--max-tokens", args.max_tokens)
     # Bad tool flags and settings fail before anything starts (a local server, a session file).
     context = prepare(args, say)
-    workspace = Workspace.create(add_dirs=args.add_dirs)
+    sandboxed = context.policy.mode != "bypassPermissions" and context.settings.sandbox is not False
+    workspace = Workspace.create(add_dirs=args.add_dirs, sandbox=sandboxed)
+    if sandboxed and not args.no_tools:
+        from lime.runtime.sandbox import landlock_abi
+
+        abi, why = landlock_abi()
+        if not abi:
+            say(f"note: shell commands run without a sandbox: {why}")
     resume = "latest" if args.continue_session else args.resume
     if resume is not None and args.system:
         say("note: --system is ignored when resuming a session")

@@ -4,12 +4,37 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from lime.textsafe import sanitize
+
+if TYPE_CHECKING:
+    from lime.runtime.project import Project
 
 
 def register(sub: Any) -> None:
     p = sub.add_parser("status", help="active model, route, credential source and capabilities")
     p.set_defaults(handler=run_status)
+
+
+def _sandbox() -> str:
+    """How shell commands would be confined (the user's own settings may turn the sandbox off)."""
+    from lime import config
+    from lime.errors import LimeError
+    from lime.runtime import sandbox, settings
+
+    try:
+        enabled = settings.load(user=config.config_home() / "settings.json", project=[], local=None,
+                                flag=None).sandbox is not False
+    except LimeError:
+        enabled = True
+    return sandbox.describe(enabled)
+
+
+def _token_estimate(service: str, model: str) -> str:
+    from lime.tokens import learned
+
+    return learned.for_model(service, model).describe()
 
 
 def run_status(args: argparse.Namespace) -> int:
@@ -36,12 +61,18 @@ def run_status(args: argparse.Namespace) -> int:
         ("auto-compact at", f"{e.auto_compact:,} input tokens"),
         ("param preset", e.param_preset),
         ("capabilities", ", ".join(route.capabilities.flags()) or "none"),
+        ("sandbox", _sandbox()),
+        ("token estimate", _token_estimate(route.service, route.wire_model)),
     ]
     from lime.runtime import project as projects
     from lime.runtime.session import latest_summary
 
     here = projects.discover()
-    store, _why = projects.sessions_dir(here, bool(here.files) and projects.is_trusted(here.root))
+    trusted = bool(here.files) and (bool(getattr(args, "trust", False)) or projects.is_trusted(here.root))
+    lines.append(("workspace", sanitize(str(here.cwd)) + ("" if not here.files else " (project files: "
+                  + ("trusted)" if trusted else "not trusted, ignored)"))))
+    lines.append(("permissions", _permissions(args, here, trusted)))
+    store, _why = projects.sessions_dir(here, trusted)
     last = latest_summary(store)
     if last is not None:
         tokens = f"{last['prompt_tokens']:,} prompt + {last['completion_tokens']:,} completion tokens"
@@ -51,9 +82,31 @@ def run_status(args: argparse.Namespace) -> int:
                       + (f", {last['compactions']} compactions" if last["compactions"] else "")))
     width = max(len(k) for k, _ in lines)
     for key, value in lines:
-        print(f"{key + ':':<{width + 1}} {value}")
+        print(f"{key + ':':<{width + 1}} {sanitize(value)}")
     if route.credential.source == "missing":
-        print(f"{'':<{width + 1}} no key yet: lime login --provider "
-              + ("openai" if route.service == "openai" else f"openai-compat --service {route.service}")
-              + " --with-api-key")
+        from lime.auth.hints import login_hint
+
+        print(f"{'':<{width + 1}} no key yet: {login_hint(route.service)}")
     return 0
+
+
+def _permissions(args: argparse.Namespace, here: Project, trusted: bool) -> str:
+    """The mode a chat started here would use and how many rules apply (settings files are stdlib JSON)."""
+    from lime import config
+    from lime.errors import LimeError
+    from lime.runtime import settings as settings_mod
+
+    try:
+        project, local = here.settings_files() if trusted else ([], None)
+        s = settings_mod.load(user=config.config_home() / "settings.json", project=project, local=local,
+                              flag=getattr(args, "settings", None),
+                              sources=settings_mod.parse_sources(getattr(args, "setting_sources", None)))
+    except LimeError as exc:
+        return f"settings error: {exc}"
+    mode, origin = getattr(args, "permission_mode", None), "--permission-mode"
+    if getattr(args, "dangerously_skip_permissions", False):
+        mode, origin = "bypassPermissions", "--dangerously-skip-permissions"
+    if mode is None:
+        mode, origin = s.default_mode or "default", s.mode_origin or ""
+    counts = ", ".join(f"{len(s.rules[k])} {k}" for k in ("allow", "ask", "deny"))
+    return f"{mode}{f' (from {origin})' if origin else ''}; rules: {counts}"

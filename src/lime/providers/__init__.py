@@ -1,1 +1,5 @@
-"""Transports to LLM services. Never imports the CLI or the runtime."""
+"""Transports to LLM services.
+
+May import: tokens, catalog, auth, config, storage, errors and the leaf modules. Never runtime,
+local or cli.
+"""

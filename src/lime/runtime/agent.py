@@ -46,6 +46,7 @@ from lime.runtime.tools import (
 
 if TYPE_CHECKING:
     from lime.catalog.routing import Route
+    from lime.tokens.learned import Calibration
 
 Approval = Literal["yes", "no", "always"]
 
@@ -145,12 +146,6 @@ def count_text(text: str) -> int:
     return int(_count(text))
 
 
-def estimate(messages: list[Message], tools: list[ToolSpec] | None) -> int:
-    from lime.tokens import estimate_messages
-
-    return int(estimate_messages(messages, tools))
-
-
 def byte_bound(messages: list[Message], tools: list[ToolSpec] | None) -> int:
     """An upper bound on the prompt's tokens: its UTF-8 size plus per-message and per-tool overhead."""
     size = len(json.dumps(messages, ensure_ascii=False).encode("utf-8")) + 8 * len(messages) + 8
@@ -215,6 +210,13 @@ class Agent:
         self._compacted_at = None
 
     @property
+    def calibration(self) -> Calibration:
+        """What this route's server has taught lime about its token counts."""
+        from lime.tokens import learned
+
+        return learned.for_model(self.route.service, self.route.wire_model)
+
+    @property
     def window(self) -> int:
         window = self.route.entry.context_window
         return min(window, self._window_cap) if self._window_cap else window
@@ -251,13 +253,15 @@ class Agent:
             response_format=self.settings.response_format,
         )
 
-    def estimated_input(self, tools: list[ToolSpec] | None = None) -> int:
-        plain = estimate(self.messages, tools)
+    def estimated_input(self, tools: list[ToolSpec] | None = None, limit: int | None = None) -> int:
+        """The prompt's size as this server counts it (learned); ``limit``: exact near that limit."""
+        cal = self.calibration
+        plain = cal.prompt(self.messages, tools) if limit is None else cal.prompt_near(self.messages, tools, limit)
         if self.anchor is not None:
             length, tokens = self.anchor
             if length <= len(self.messages):
                 newer = self.messages[length:]
-                return max(plain, tokens + (estimate(newer, None) if newer else 0))
+                return max(plain, tokens + (cal.prompt(newer, None) if newer else 0))
         return plain
 
     def needs_compaction(self, tools: list[ToolSpec] | None) -> bool:
@@ -268,7 +272,7 @@ class Agent:
         bound = byte_bound(self.messages, tools)
         if bound <= self.threshold() and bound + min(out, window // 4) <= window:
             return False
-        size = self.estimated_input(tools)
+        size = self.estimated_input(tools, limit=min(self.threshold(), window - min(out, window // 4)))
         if size > self.threshold():
             return True
         if config.auto_compact_tokens_override() is not None or config.auto_compact_pct_override() is not None:
@@ -279,9 +283,23 @@ class Agent:
     # -- the loop ------------------------------------------------------------------------
 
     def run(self, prompt: str | None) -> TurnResult:
-        """Add the user's message (if any) and run until the model answers without tool calls."""
+        """Add the user's message (if any) and run until the model answers without tool calls.
+
+        A turn that ends without an answer (an error, a cancel) is recorded as such, so the next
+        prompt never follows this one as a second user message in a row.
+        """
         if prompt is not None:
             self.session.append({"role": "user", "content": prompt})
+        try:
+            return self._turn()
+        except (Cancelled, KeyboardInterrupt):
+            self.session.record_failure("the user cancelled this turn")
+            raise
+        except LimeError as exc:
+            self.session.record_failure(f"the turn failed: {str(exc)[:300]}")
+            raise
+
+    def _turn(self) -> TurnResult:
         result = TurnResult()
         tools = self.tool_specs()
         while True:
@@ -291,10 +309,13 @@ class Agent:
             if (self.needs_compaction(tools) and self._compacted_at != len(self.messages)
                     and self.compact("auto")):
                 result.compactions += 1
+            self.check_fits(tools)
             self._prepare_endpoint()
             completion = self._request(tools, result)
-            result.requests += 1
             cut = self._silently_truncated(completion, tools)
+            if not cut:  # a count of what the server kept would teach the estimate the wrong ratio
+                self._learn_usage(completion, tools)
+            result.requests += 1
             self._add_usage(result, completion.usage)
             result.text = completion.text
             result.reasoning = completion.reasoning
@@ -326,12 +347,27 @@ class Agent:
         if usage is None or usage.estimated:
             return False
         sent = truncation.truncated(usage.prompt_tokens, byte_bound(self.messages, tools),
-                                    lambda: estimate(self.messages, tools))
+                                    lambda: self.calibration.prompt(self.messages, tools))
         if sent is None:
             return False
         self.ui.notice(truncation.notice(self.route, usage.prompt_tokens, sent))
         self._window_cap = min(self.window, usage.prompt_tokens + usage.completion_tokens)
         return True
+
+    def _learn_usage(self, completion: Completion, tools: list[ToolSpec] | None) -> None:
+        """Teach the estimate from a server-reported usage, or apply what it learned to an estimated one.
+
+        Called before the answer joins the history, so ``self.messages`` is what was sent."""
+        u = completion.usage
+        if u is None:
+            return
+        answer = completion.text + completion.reasoning + "".join(t.name + t.arguments for t in completion.tool_calls)
+        cal = self.calibration
+        if u.estimated:
+            prompt, out = cal.prompt(self.messages, tools), cal.completion(answer)
+            completion.usage = Usage(prompt, out, prompt + out, 0, estimated=True)
+        else:
+            cal.observe(self.messages, tools, answer, u.prompt_tokens, u.completion_tokens)
 
     def _add_usage(self, result: TurnResult, usage: Usage | None) -> None:
         if usage is None:
@@ -356,6 +392,7 @@ class Agent:
             if not self.compact("context overflow; will retry"):
                 raise
             result.compactions += 1
+            self.check_fits(tools)
         except ProviderError as exc:
             if not self._recover_endpoint(exc):
                 raise
@@ -498,45 +535,35 @@ class Agent:
     # -- compaction ----------------------------------------------------------------------
 
     def compact(self, reason: str) -> bool:
-        """Summarise the older part of the conversation; True when the history was shortened."""
-        from lime.providers.openai_compat.errors import ContextOverflowError
+        """Make the conversation smaller; True when the history was shortened.
 
+        Old tool results are shortened first (no request needed). Then the older part is summarised,
+        unless it is too short for a summary to save anything; a summary that is not shorter than
+        what it replaces is discarded.
+        """
         window = self.window
         threshold = min(self.threshold(), window)
         keep_budget = max(64, threshold * 3 // 10)
+        before = self.estimated_input()
+        shrunk_results = False
         if reason == "manual":
             keep_budget = max(64, keep_budget // 3)
+        elif self._shrink_tool_results(threshold * 7 // 10, before, reason):
+            shrunk_results = True
+            if not self.needs_compaction(self.tool_specs()):
+                return True
+            before = self.estimated_input()
         split = compaction.choose_split(self.messages, keep_budget, count_text)
-        if split is None:
-            if reason == "manual":
-                self.ui.notice("nothing to compact: the conversation has too few messages")
-            return False
         head = compaction.head_length(self.messages)
-        older = self.messages[head:split.cut]
-        budget, out_cap = compaction.budget_for_summary(window)
-        before = self.estimated_input()
-        self.ui.notice(f"compacting {len(older)} earlier messages ({reason})")
-        summary: Completion | None = None
-        for _attempt in range(3):
-            request = compaction.summary_request(older, budget, count_text)
-            try:
-                summary = self.client.complete(request, RequestOptions(max_tokens=out_cap, stream=False))
-                break
-            except ContextOverflowError as exc:
-                n_ctx = exc.n_ctx
-                if isinstance(n_ctx, int) and 0 < n_ctx < window:
-                    # The server told us its real window: size the summary request for it.
-                    self._window_cap = window = n_ctx
-                    budget, out_cap = compaction.budget_for_summary(n_ctx)
-                else:
-                    budget //= 2
-        if summary is None:
-            raise LimeError("compaction failed: even the trimmed summary request is over the model's context window")
-        text = summary.text.strip()
-        if not text:
-            raise LimeError("compaction failed: the model returned an empty summary")
-        if summary.usage:
-            self.session.record_usage(summary.usage.to_json())
+        older = self.messages[head:split.cut] if split else []
+        cap = compaction.worth_summarising(older, count_text) if split else 0
+        if split is None or not cap:
+            if reason == "manual":
+                self.ui.notice("nothing to compact: the conversation is already shorter than a summary of it")
+            return shrunk_results
+        text = self._summarise(older, cap, window, reason)
+        if text is None:
+            return shrunk_results
         kept = self.messages[split.cut:]
         shrunk = compaction.shrink_tool_results(kept, keep_budget * 2, count_text)
         if shrunk is not kept and shrunk != kept:
@@ -551,6 +578,66 @@ class Agent:
         after = self.estimated_input()
         self.ui.notice(f"compacted: ~{before} → ~{after} tokens")
         return True
+
+    def _shrink_tool_results(self, target: int, before: int, reason: str) -> bool:
+        """Shorten old tool results toward ``target`` tokens; True when anything changed."""
+        head = compaction.head_length(self.messages)
+        body = self.messages[head:]
+        shrunk = compaction.shrink_tool_results(body, target, count_text)
+        if shrunk is body:
+            return False
+        self.session.replace_history(self.messages[:head] + shrunk, reason=reason)
+        self.anchor = None
+        self._compacted_at = len(self.messages)
+        self.ui.notice(f"shortened old tool results ({reason}): ~{before} → ~{self.estimated_input()} tokens")
+        return True
+
+    def _summarise(self, older: list[Message], cap: int, window: int, reason: str) -> str | None:
+        """A summary of ``older`` shorter than it, or None (nothing changes) when the model's is not."""
+        from lime.providers.openai_compat.errors import ContextOverflowError
+
+        budget, out_cap = compaction.budget_for_summary(window)
+        out_cap = min(out_cap, cap)
+        self.ui.notice(f"compacting {len(older)} earlier messages ({reason})")
+        summary: Completion | None = None
+        for _attempt in range(3):
+            request = compaction.summary_request(older, budget, count_text)
+            try:
+                summary = self.client.complete(request, RequestOptions(max_tokens=out_cap, stream=False))
+                break
+            except ContextOverflowError as exc:
+                n_ctx = exc.n_ctx
+                if isinstance(n_ctx, int) and 0 < n_ctx < window:
+                    # The server told us its real window: size the summary request for it.
+                    self._window_cap = window = n_ctx
+                    budget, out_cap = compaction.budget_for_summary(n_ctx)
+                    out_cap = min(out_cap, cap)
+                else:
+                    budget //= 2
+        if summary is None:
+            raise LimeError("compaction failed: even the trimmed summary request is over the model's context window")
+        if summary.usage:
+            self.session.record_usage(summary.usage.to_json())
+        text = summary.text.strip()
+        if not text:
+            raise LimeError("compaction failed: the model returned an empty summary")
+        replaced = sum(compaction.message_tokens(m, count_text) for m in older)
+        if compaction.message_tokens(compaction.summary_message(text), count_text) >= replaced:
+            self.ui.notice("compaction discarded: the summary was not shorter than what it would replace")
+            return None
+        return text
+
+    def check_fits(self, tools: list[ToolSpec] | None) -> None:
+        """Never send a request estimated to exceed the window: a clear error instead."""
+        window = self.window
+        if byte_bound(self.messages, tools) < window:
+            return  # a token is never shorter than a byte
+        size = self.estimated_input(tools)
+        if size >= window:
+            raise LimeError(
+                f"the conversation (~{size:,} tokens) does not fit the context window of {self.route.slug} "
+                f"({window:,} tokens), even after compaction; nothing was sent (start a new conversation, "
+                "or choose a model with a larger window)")
 
 
 def result_json(result: TurnResult, route: Route, session: Session | None) -> dict[str, Any]:

@@ -28,6 +28,9 @@ SUMMARY_SYSTEM = (
 PER_MESSAGE_CHARS = 6000
 PER_TOOL_RESULT_CHARS = 2000
 OMITTED = "[... earlier messages omitted to fit ...]"
+DROPPED_RESULT = "[tool result dropped when compacting"
+# A summary needs room to say anything useful; an earlier part that would allow less is kept as it is.
+MIN_SUMMARY_TOKENS = 64
 
 
 def message_text(msg: Message) -> str:
@@ -95,21 +98,44 @@ def choose_split(messages: list[Message], keep_budget: int, count: Counter) -> S
 
 
 def shrink_tool_results(messages: list[Message], budget: int, count: Counter) -> list[Message]:
-    """Last resort when even the kept tail is too big: shorten its tool results, newest kept longest."""
-    total = sum(message_tokens(m, count) for m in messages)
+    """Shorten tool results, oldest first, until the messages fit ``budget`` tokens.
+
+    Long results are cut to their head and tail first; if that is not enough, whole results are
+    replaced by a one-line note, still oldest first (the newest are what the model is working on).
+    Returns ``messages`` itself when nothing had to change.
+    """
+    sizes = [message_tokens(m, count) for m in messages]
+    total = sum(sizes)
     if total <= budget:
         return messages
-    out = [dict(m) for m in messages]
-    for m in out:
-        if total <= budget:
-            break
-        if m.get("role") == "tool":
+    out = list(messages)
+    for stage in ("cut", "drop"):
+        for i, m in enumerate(out):
+            if total <= budget:
+                return out
+            if m.get("role") != "tool":
+                continue
             text = message_text(m)
-            if len(text) > 600:
+            if stage == "cut":
+                if len(text) <= 600:
+                    continue
                 short = text[:400] + f"\n[... {len(text) - 500} characters dropped when compacting ...]\n" + text[-100:]
-                total -= count(text) - count(short)
-                m["content"] = short
+            else:
+                short = f"{DROPPED_RESULT} ({len(text)} characters)]"
+                if text.startswith(DROPPED_RESULT) or len(short) >= len(text):
+                    continue
+            out[i] = {**m, "content": short}
+            new_size = message_tokens(out[i], count)
+            total -= sizes[i] - new_size
+            sizes[i] = new_size
     return out
+
+
+def worth_summarising(older: list[Message], count: Counter) -> int:
+    """Tokens a summary of ``older`` may use, or 0 when the part is too short for a summary to save anything."""
+    tokens = sum(message_tokens(m, count) for m in older)
+    cap = tokens // 2
+    return cap if cap >= MIN_SUMMARY_TOKENS else 0
 
 
 def _clip(text: str, limit: int) -> str:

@@ -9,12 +9,13 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import subprocess
 import sys
 import sysconfig
 from functools import cache
 from pathlib import Path
 
-from lime.runtime import subproc
+from lime.runtime import sandbox, subproc
 from lime.runtime.workspace import SKIP_DIRS, ToolFailure, Workspace, _unescape, display
 
 MAX_MATCHES = 200
@@ -68,8 +69,13 @@ def search(ws: Workspace, pattern: str, root: Path, *, raw: str, glob: str | Non
         raise ToolFailure(f"{display(raw)} is not a regular file or directory")
     excluded = [str(p.relative_to(root)) for p in ws.private if p.is_relative_to(root) and p != root]
     argv = command(rg, pattern, root, glob=glob, ignore_case=ignore_case, excluded=excluded)
-    outcome = subproc.run(argv, cwd=str(ws.cwd), env={"PATH": os.environ.get("PATH", "")}, timeout=TIMEOUT,
-                          keep=OUTPUT_CAP, limit=OUTPUT_CAP, merge_stderr=False)
+    try:
+        with sandbox.reader(ws, rg) as confine:
+            outcome = subproc.run(argv, cwd=str(ws.cwd), env={"PATH": os.environ.get("PATH", "")},
+                                  timeout=TIMEOUT, keep=OUTPUT_CAP, limit=OUTPUT_CAP, merge_stderr=False,
+                                  preexec=confine)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise ToolFailure(f"cannot run ripgrep: {exc}") from None
     if outcome.returncode == 2 and not outcome.head:
         err = outcome.stderr.decode("utf-8", errors="replace").strip()
         if "regex" in err:

@@ -25,15 +25,23 @@ _TYPES: dict[str, Any] = {
 
 
 def load(path_text: str) -> dict[str, Any]:
+    from lime import jsonguard
+    from lime.errors import ConfigError
+    from lime.storage import read_config_text
+
     path = Path(path_text).expanduser()
     try:
-        raw = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"--output-schema {path_text}: {exc.strerror or exc}") from None
+        raw = read_config_text(path)
+    except ConfigError as exc:
+        raise UsageError(f"--output-schema: {exc}") from None
+    if raw is None:
+        raise UsageError(f"--output-schema {path_text}: no such file")
     try:
-        schema = json.loads(raw)
+        schema = jsonguard.loads(raw)
     except json.JSONDecodeError as exc:
         raise UsageError(f"--output-schema {path_text}: not valid JSON (line {exc.lineno}, column {exc.colno})") from None
+    except ValueError as exc:
+        raise UsageError(f"--output-schema {path_text}: not usable JSON ({exc})") from None
     if not isinstance(schema, dict):
         raise UsageError(f"--output-schema {path_text}: a JSON Schema must be a JSON object")
     return schema

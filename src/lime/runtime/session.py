@@ -99,6 +99,16 @@ def message_problem(msg: Any) -> str | None:
     return None
 
 
+def _unanswered_calls(messages: list[Message]) -> list[str]:
+    """Ids of the last assistant message's tool calls that no later tool message answers."""
+    for i in range(len(messages) - 1, -1, -1):
+        msg = messages[i]
+        if msg.get("role") == "assistant":
+            answered = {m.get("tool_call_id") for m in messages[i + 1:]}
+            return [c["id"] for c in msg.get("tool_calls") or [] if c["id"] not in answered]
+    return []
+
+
 def _event_problem(event: dict[str, Any]) -> str | None:
     kind = event.get("type")
     usage = event.get("usage")
@@ -111,6 +121,11 @@ def _event_problem(event: dict[str, Any]) -> str | None:
         if not isinstance(keep, int) or isinstance(keep, bool) or keep < 0:
             return "keep_last is not a count"
         return message_problem(event.get("summary_message"))
+    if kind == "history":
+        messages = event.get("messages")
+        if not isinstance(messages, list):
+            return "history is not a list"
+        return next((p for p in map(message_problem, messages) if p), None)
     if kind == "partial" and not _is_text(event.get("text")):
         return "partial text is not text"
     if kind == "model" and not _is_text(event.get("model")):
@@ -246,6 +261,9 @@ class Session:
             self._settle_calls(LOST_TOOL_RESULT)
             self.messages = self._compacted(event["summary_message"], event.get("keep_last") or 0)
             self.compactions += 1
+        elif kind == "history":
+            self.messages = list(event["messages"])
+            self._open_calls = _unanswered_calls(self.messages)
         elif kind == "usage":
             self.totals.add(event.get("usage"))
         return None
@@ -383,6 +401,11 @@ class Session:
         self.messages = self._compacted(summary_message, keep_last)
         self.compactions += 1
         self._write({"type": "compaction", "summary_message": summary_message, "keep_last": keep_last, **meta})
+
+    def replace_history(self, messages: list[Message], **meta: Any) -> None:
+        """The whole history rewritten (old tool results shortened when compacting)."""
+        self.messages = list(messages)
+        self._write({"type": "history", "messages": self.messages, **meta})
 
     def claim(self) -> None:
         """Take the session's lock now (a resumed session), not at its first write."""

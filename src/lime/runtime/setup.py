@@ -150,17 +150,24 @@ def switch_model(agent: Agent, slug: str, endpoint: Endpoint | None) -> list[str
     """Move the conversation to another model; the names of settings it does not take are unset and returned."""
     route = ready_route(slug, endpoint)
     dropped: list[str] = []
-    settings = agent.settings
-    if settings.reasoning and accepted(check_reasoning)(route, settings.reasoning) is None:
-        settings.reasoning = None
-        dropped.append("reasoning")
-    if settings.verbosity and accepted(check_verbosity)(route, settings.verbosity) is None:
-        settings.verbosity = None
-        dropped.append("verbosity")
+    for name, check in LEVELS.items():
+        value = getattr(agent.settings, name)
+        if value and accepted(check)(route, value) is None:
+            setattr(agent.settings, name, None)
+            dropped.append(name)
     agent.set_route(route)
     agent.workspace.secrets = known_secrets(route)
     agent.session.set_model(route.slug)
     return dropped
+
+
+def set_level(agent: Agent, name: str, value: str) -> str | None:
+    """Set ``reasoning`` or ``verbosity`` for the rest of the conversation (``off``: unset); a level
+    the model does not take is a UsageError."""
+    level = LEVELS[name](agent.route, value)
+    setattr(agent.settings, name, level)
+    agent.session.set_settings(**{name: level})
+    return level
 
 
 # -- settings a model may refuse ----------------------------------------------------------------------
@@ -192,6 +199,9 @@ def check_verbosity(route: Route, level: str | None) -> str | None:
         raise UsageError(f"model {route.slug} does not take a verbosity setting (its param_preset is "
                          f"{route.entry.param_preset!r})")
     return level
+
+
+LEVELS: dict[str, Check] = {"reasoning": check_reasoning, "verbosity": check_verbosity}
 
 
 def accepted(check: Check) -> Check:

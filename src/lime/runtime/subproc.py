@@ -37,6 +37,21 @@ def kill_all() -> None:
         _kill(pgid)
 
 
+def _on_signal(signum: int, _frame: object) -> None:
+    kill_all()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def _cleanup_on_signals() -> None:
+    """SIGTERM or SIGHUP would end lime without running atexit: kill the groups first, then die as asked."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) == signal.SIG_DFL:
+            signal.signal(sig, _on_signal)
+
+
 @dataclass
 class Outcome:
     head: bytes
@@ -86,6 +101,7 @@ def _drain(stream: Any, keep: int, limit: int, pgid: int, out: dict[str, Any]) -
 def run(argv: list[str], *, cwd: str, env: dict[str, str] | None, timeout: float, keep: int, limit: int,
         merge_stderr: bool = True, preexec: Callable[[], None] | None = None) -> Outcome:
     """Run ``argv`` to completion or its deadline; stdout is captured, stderr with it or apart."""
+    _cleanup_on_signals()
     deadline = time.monotonic() + timeout
     proc = subprocess.Popen(
         argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -212,7 +213,7 @@ def _shell_env() -> dict[str, str]:
 
 
 def bash(ws: Workspace, args: dict[str, Any]) -> str:
-    from lime.runtime import subproc
+    from lime.runtime import sandbox, subproc
 
     command = _str_arg(args, "command", required=True)
     if command is None or not command.strip():
@@ -230,8 +231,13 @@ def bash(ws: Workspace, args: dict[str, Any]) -> str:
         raise ToolFailure("timeout must be a number of seconds")
     timeout = max(1.0, min(timeout, SHELL_TIMEOUT_MAX))
     try:
-        out = subproc.run(["/bin/sh", "-c", command], cwd=str(ws.cwd), env=_shell_env(), timeout=timeout,
-                          keep=MAX_OUTPUT_CHARS, limit=SHELL_OUTPUT_LIMIT)
+        with sandbox.shell(ws) as confine:
+            out = subproc.run(["/bin/sh", "-c", command], cwd=str(ws.cwd), env=_shell_env(), timeout=timeout,
+                              keep=MAX_OUTPUT_CHARS, limit=SHELL_OUTPUT_LIMIT, preexec=confine)
+    except sandbox.SandboxError as exc:
+        raise ToolFailure(f"the sandbox could not be set up ({exc.strerror}); the command was not run") from None
+    except subprocess.SubprocessError:
+        raise ToolFailure("the sandbox could not be entered; the command was not run") from None
     except OSError as exc:
         raise ToolFailure(f"cannot start the shell: {exc.strerror or exc}") from None
     if out.flooded:

@@ -67,9 +67,12 @@ class Workspace:
     private: list[Path] = field(default_factory=list)
     # Key values that must never come back from a tool (masked in outputs).
     secrets: list[str] = field(default_factory=list, repr=False)
+    # Shell commands run under the Landlock sandbox (off with bypassPermissions or "sandbox": false).
+    sandbox: bool = True
 
     @classmethod
-    def create(cls, cwd: Path | None = None, add_dirs: list[str] | None = None) -> Workspace:
+    def create(cls, cwd: Path | None = None, add_dirs: list[str] | None = None, *,
+               sandbox: bool = True) -> Workspace:
         from lime import config
         from lime.errors import UsageError
 
@@ -80,7 +83,7 @@ class Workspace:
             if not p.is_dir():
                 raise UsageError(f"--add-dir {raw}: not a directory")
             extra.append(p)
-        return cls(base, extra, [config.config_home().expanduser().resolve()])
+        return cls(base, extra, [config.config_home().expanduser().resolve()], sandbox=sandbox)
 
     @property
     def roots(self) -> list[Path]:

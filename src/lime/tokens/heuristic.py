@@ -1,38 +1,111 @@
-"""A tokenizer-free token count, for when ``bpe_openai`` is missing.
+"""A tokenizer-free token count: one regular-expression pass and a weighted sum.
 
-Counting the pieces a byte-pair encoder starts from (a word with its leading space, a group of up
-to three digits, a run of punctuation, a line break) follows real o200k counts more closely than
-characters / 4: calibrated on English prose and Python source it stays within about 10% of them,
-where characters / 4 ranges from 15% over on some code to 25% over on plain prose. Text outside ASCII
-counts one token per character.
+Loading a real byte-pair table costs 60+ ms and 60+ MiB (o200k has 200k entries); this needs
+neither. The text is cut into the pieces byte-pair encoders start from (a word with its leading
+space, a digit run, a run of punctuation, a line break with its indentation, a run of spaces), and
+each piece kind is priced by weights fitted (non-negative relative least squares) on prose,
+model answers, Markdown, Python, C, JSON, digit-heavy and non-English text against two real
+tokenizers:
+
+- ``O200K``: OpenAI's o200k (digits in groups of three); mean error within 4% per kind of text
+  (8% on JSON), 13% at most on one text outside C headers.
+- ``OPEN``: SmolLM2's 49k vocabulary, typical of open models that split every digit, keep
+  ``_`` apart from the word after it and spend more pieces on indentation; mean error within 4%
+  per kind of English text, 10% at most on one model answer. (Non-English text costs such
+  English-centred vocabularies 20% more than this says; learning per model corrects it.)
+
+Texts longer than ``SAMPLE_ABOVE`` characters are priced from evenly spaced samples, so a count
+costs the same bounded time at any length and never raises.
 """
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
-_PIECES = re.compile(r" ?[A-Za-z]+| ?\d{1,3}| ?[^\sA-Za-z\d\x80-\U0010ffff]+|\n+|[ \t]+|[\x80-\U0010ffff]")
+_PIECES = re.compile(
+    r"(?P<w> ?[^\W\d_]+)"        # a word (any script) with its leading space
+    r"|(?P<c>'(?:s|t|re|ve|m|ll|d)\b)"  # an English contraction
+    r"|(?P<d> ?\d+)"             # a digit run
+    r"|(?P<p> ?[^\s\w]+|_+)"     # a run of punctuation (and underscores)
+    r"|(?P<n>\s*\n[ \t]*)"       # line breaks with the next line's indentation
+    r"|(?P<s>\s+)"               # other white space
+)
+
+# Feature order: words, letters past the 6th, digits, digit groups of three, spaced digit runs,
+# punctuation runs, punctuation characters past the first, line breaks, space runs,
+# non-ASCII characters, CJK characters, capitals in all-capital words, contractions.
+N_FEATURES = 13
+SAMPLE_ABOVE = 400_000
+_SAMPLES = 8
 
 
-def heuristic_count(text: str) -> int:
+@dataclass(frozen=True)
+class Profile:
+    """How one family of tokenizers prices each kind of piece."""
+
+    name: str
+    weights: tuple[float, ...]
+
+    def price(self, features: list[float]) -> int:
+        total = sum(w * f for w, f in zip(self.weights, features, strict=True))
+        return max(1, round(total)) if any(features) else 0
+
+
+O200K = Profile("o200k", (0.929, 0.161, 0.092, 0.858, 1.166, 0.782, 0.194, 1.076, 0.966, 0.073, 0.478, 0.0, 0.388))
+OPEN = Profile("open", (0.968, 0.132, 0.840, 0.421, 0.755, 0.961, 0.503, 1.0, 1.147, 0.717, 1.033, 0.230, 1.0))
+
+
+def _features_of(text: str) -> list[float]:
+    words = extra = digits = groups = spaced = punct = pchars = breaks = spaces = wide = cjk = caps = contractions = 0
+    for m in _PIECES.finditer(text):
+        kind = m.lastgroup
+        s = m.group()
+        if kind == "w":
+            n = len(s) - (s[0] == " ")
+            words += 1
+            if n > 6:
+                extra += n - 6
+            if not s.isascii():
+                wide += sum(1 for ch in s if ch > "\x7f")
+                cjk += sum(1 for ch in s if ch >= "\u2e80")
+            elif n > 1 and s.isupper():
+                caps += n - 1
+        elif kind == "d":
+            lead = s[0] == " "
+            n = len(s) - lead
+            digits += n
+            groups += (n + 2) // 3
+            spaced += lead
+        elif kind == "p":
+            punct += 1
+            pchars += len(s) - 1 - (s[0] == " ")
+        elif kind == "c":
+            contractions += 1
+        elif kind == "n":
+            breaks += 1
+        else:
+            spaces += 1
+    return [words, extra, digits, groups, spaced, punct, pchars, breaks, spaces, wide, cjk, caps, contractions]
+
+
+def features(text: str) -> list[float]:
+    """The piece counts of ``text``; for a very long text, scaled up from evenly spaced samples."""
+    if len(text) <= SAMPLE_ABOVE:
+        return [float(x) for x in _features_of(text)]
+    size = SAMPLE_ABOVE // _SAMPLES
+    step = (len(text) - size) / (_SAMPLES - 1)
+    total = [0.0] * N_FEATURES
+    for i in range(_SAMPLES):
+        start = int(i * step)
+        for k, x in enumerate(_features_of(text[start:start + size])):
+            total[k] += x
+    scale = len(text) / (size * _SAMPLES)
+    return [x * scale for x in total]
+
+
+def heuristic_count(text: str, profile: Profile = O200K) -> int:
+    """Tokens of ``text`` as ``profile``'s tokenizer would count them, approximately."""
     if not text:
         return 0
-    total = 0
-    for m in _PIECES.finditer(text):
-        piece = m.group()
-        s = piece.lstrip(" ")
-        c = s[:1]
-        if not c:
-            continue  # spaces and indentation merge into the next piece
-        if c.isascii() and c.isalpha():
-            n = len(s)
-            total += 1 if n <= 12 else 1 + (n - 7) // 6
-        elif c.isascii() and c.isdigit() or c == "\n":
-            total += 1
-        elif c == "\t":
-            continue
-        elif not c.isascii():
-            total += 1
-        else:
-            total += (len(s) + 3) // 4
-    return max(1, total)
+    return profile.price(features(text))

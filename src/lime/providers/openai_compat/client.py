@@ -23,10 +23,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 from lime import config
+from lime.auth.hints import login_hint
 from lime.errors import LimeError
 from lime.providers.openai_compat import compat_memory
 from lime.providers.openai_compat.errors import (
+    BadResponse,
     ProviderError,
+    bad_response,
     classify,
     looks_like_overflow,
     parse_error_body,
@@ -110,7 +113,7 @@ class Head(NamedTuple):
 
 
 class Failed(NamedTuple):
-    """A transport error, or a stream the parser rejected, while carrying out a step."""
+    """A transport error, or a reply the parsers rejected (StreamFailure, BadResponse), during a step."""
 
     error: BaseException
 
@@ -139,8 +142,9 @@ class _Exchange:
         self.healed: set[str] = set()
         self.body: dict[str, Any] = {}
         self.rebuild()
-        self.proc = StreamProcessor(client.model, self.estimator())  # the (partial) answer of this attempt
-        self.result: Completion | None = None  # the answer of a non-streamed request
+        # The (partial) answer of this attempt when streaming; the answer when not.
+        self.proc = StreamProcessor(client.model, self.estimator()) if stream else None
+        self.result: Completion | None = None
 
     def rebuild(self) -> None:
         self.body = build_body(self.client.route, self.messages, self.options, self.client.lessons,
@@ -285,6 +289,8 @@ class _Exchange:
         c = self.client
         if isinstance(exc, ProviderError):
             return exc
+        if isinstance(exc, BadResponse):
+            return bad_response(exc, service=c.service, model=c.model)
         if isinstance(exc, MalformedChunk):
             return self._error(str(exc))
         if isinstance(exc, StreamErrorPayload):
@@ -345,10 +351,8 @@ class _BaseClient(Generic[H]):
             self.say(f"{self.service} (model {self.model}): applying what this endpoint taught lime earlier: "
                      f"{'; '.join(self.lessons.describe())} (lime model forget {route.slug} clears it)")
         self._http: H | None = None
-        if route.service == "openai":
-            self.login_hint: str | None = "run: lime login --provider openai --with-api-key"
-        else:
-            self.login_hint = f"run: lime login --provider openai-compat --service {route.service} --with-api-key"
+        self._target: httpx.URL | None = None
+        self.login_hint: str | None = f"run: {login_hint(route.service)}"
 
     def say(self, text: str) -> None:
         self._notice(scrub(text, self.secrets))
@@ -372,9 +376,8 @@ class _BaseClient(Generic[H]):
         return step / 2 + random.uniform(0, step / 2)
 
     def request_headers(self, stream: bool) -> dict[str, str]:
-        h = dict(self.headers)
-        h["Accept"] = "text/event-stream" if stream else "application/json"
-        return h
+        """What varies per request; ``self.headers`` are set once on the connection pool."""
+        return {"Accept": "text/event-stream" if stream else "application/json"}
 
     @property
     def http(self) -> H:
@@ -387,17 +390,21 @@ class _BaseClient(Generic[H]):
         raise NotImplementedError
 
     def request(self, step: Send) -> httpx.Request:
-        """The POST for a Send step, with the pool's timeouts."""
-        return self.http.build_request("POST", self.url, content=step.content, headers=step.headers)
+        """The POST for a Send step, with the pool's timeouts (its URL parsed once per client)."""
+        if self._target is None:
+            from lime.providers.openai_compat.httplib import httpx
+
+            self._target = httpx.URL(self.url)
+        return self.http.build_request("POST", self._target, content=step.content, headers=step.headers)
 
     def _http_options(self) -> dict[str, Any]:
         from urllib.parse import urlsplit
 
-        import httpx
+        from lime.providers.openai_compat.httplib import httpx
 
         # Honour HTTP(S)_PROXY except for a server on this machine, which a proxy cannot reach.
         return {"timeout": httpx.Timeout(self.read_timeout, connect=self.connect_timeout), "follow_redirects": True,
-                "trust_env": not is_loopback_host(urlsplit(self.base_url).hostname)}
+                "trust_env": not is_loopback_host(urlsplit(self.base_url).hostname), "headers": self.headers}
 
 
 class _Line:
@@ -454,7 +461,7 @@ class _Line:
 
 def _drive(client: ChatClient, line: _Line) -> Generator[StreamEvent, None, None]:
     """Carry out a flow with a blocking httpx client; yields the events it emits."""
-    import httpx
+    from lime.providers.openai_compat.httplib import httpx
 
     for step in line:
         try:
@@ -471,7 +478,7 @@ def _drive(client: ChatClient, line: _Line) -> Generator[StreamEvent, None, None
                 yield from step.events
             else:
                 time.sleep(step.seconds)
-        except (httpx.HTTPError, StreamFailure) as exc:
+        except (httpx.HTTPError, StreamFailure, BadResponse) as exc:
             if not line.failed(exc):
                 return
         finally:
@@ -483,7 +490,7 @@ class ChatClient(_BaseClient["httpx.Client"]):
     """Synchronous client for one route. Reuses one HTTP connection pool; close it when done."""
 
     def _connect(self) -> httpx.Client:
-        import httpx
+        from lime.providers.openai_compat.httplib import httpx
 
         return httpx.Client(**self._http_options())
 
@@ -520,6 +527,7 @@ class _StreamState:
     def completion(self) -> Completion:
         """The answer so far; once the stream is over (even cut short), with usage filled in."""
         proc = self._ex.proc
+        assert proc is not None, "a stream's exchange always has a processor"
         c = proc.snapshot()
         if self._line.closed and c.usage is None and proc.output_started:
             c.usage = proc.final_usage()
@@ -575,7 +583,7 @@ async def _adrive(client: AsyncChatClient, line: _Line) -> AsyncGenerator[Stream
     """The same driver for asyncio: every I/O step awaited, events yielded one by one."""
     import asyncio
 
-    import httpx
+    from lime.providers.openai_compat.httplib import httpx
 
     for step in line:
         try:
@@ -592,7 +600,7 @@ async def _adrive(client: AsyncChatClient, line: _Line) -> AsyncGenerator[Stream
                     yield event
             else:
                 await asyncio.sleep(step.seconds)
-        except (httpx.HTTPError, StreamFailure) as exc:
+        except (httpx.HTTPError, StreamFailure, BadResponse) as exc:
             if not line.failed(exc):
                 return
         finally:
@@ -604,7 +612,7 @@ class AsyncChatClient(_BaseClient["httpx.AsyncClient"]):
     """The same client for asyncio code: ``async for ev in client.stream(...)``, ``await client.complete(...)``."""
 
     def _connect(self) -> httpx.AsyncClient:
-        import httpx
+        from lime.providers.openai_compat.httplib import httpx
 
         return httpx.AsyncClient(**self._http_options())
 

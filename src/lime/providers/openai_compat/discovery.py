@@ -212,7 +212,7 @@ def discover(base_url: str, api_key: str | None, timeout: float = 5.0, *,
     Never raises for a server that is down, slow or speaks another dialect: discovery is a bonus,
     and the caller keeps its catalog entry when it fails.
     """
-    import httpx
+    from lime.providers.openai_compat.httplib import httpx
 
     headers = {"Accept": "application/json"}
     if api_key:

@@ -228,9 +228,9 @@ def _nested(value: Any) -> tuple[str, tuple[str, ...]]:
 def looks_like_overflow(message: str, code: str | None = None, type_: str | None = None) -> bool:
     if code in quirks.OVERFLOW_CODES or type_ in quirks.OVERFLOW_TYPES:
         return True
-    if quirks.RATE_LIMIT_WORDS.search(message) and "context" not in message.lower():
+    if quirks.rate_limit_words().search(message) and "context" not in message.lower():
         return False
-    return bool(quirks.OVERFLOW_PHRASE.search(message))
+    return bool(quirks.overflow_phrase().search(message))
 
 
 def overflow_numbers(message: str, data: Any = None) -> tuple[int | None, int | None]:
@@ -238,7 +238,7 @@ def overflow_numbers(message: str, data: Any = None) -> tuple[int | None, int | 
         e = data["error"]
         if isinstance(e.get("n_prompt_tokens"), int) and isinstance(e.get("n_ctx"), int):
             return e["n_prompt_tokens"], e["n_ctx"]
-    for pat in quirks.OVERFLOW_COUNTS:
+    for pat in quirks.overflow_counts():
         m = pat.search(message)
         if m:
             return int(m["prompt"]), int(m["window"])

@@ -9,6 +9,7 @@ Standard library only; nothing here does I/O.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -134,10 +135,27 @@ OVERFLOWS: tuple[Overflow, ...] = (
 OVERFLOW_CODES = frozenset({"context_length_exceeded", "string_above_max_length"})
 OVERFLOW_TYPES = frozenset({"exceed_context_size_error"})  # llama.cpp
 # A 413/429 about tokens per minute is a rate limit, not an overflow (Groq words both alike).
-RATE_LIMIT_WORDS = re.compile(r"per minute|per day|rate.?limit|\bTPM\b|\bRPM\b|quota", re.I)
+RATE_LIMIT_WORDS = r"per minute|per day|rate.?limit|\bTPM\b|\bRPM\b|quota"
 
-OVERFLOW_PHRASE = re.compile("|".join(dict.fromkeys(o.phrase for o in OVERFLOWS)), re.I)
-OVERFLOW_COUNTS = tuple(re.compile(o.counts, re.I | re.S) for o in OVERFLOWS if o.counts)
+# The tables compiled on first use: only a failed request reads them, and a run that succeeds
+# should not pay for compiling them.
+
+
+@functools.cache
+def rate_limit_words() -> re.Pattern[str]:
+    return re.compile(RATE_LIMIT_WORDS, re.I)
+
+
+@functools.cache
+def overflow_phrase() -> re.Pattern[str]:
+    """Any overflow wording at all."""
+    return re.compile("|".join(dict.fromkeys(o.phrase for o in OVERFLOWS)), re.I)
+
+
+@functools.cache
+def overflow_counts() -> tuple[re.Pattern[str], ...]:
+    """The wordings that carry the numbers, in table order (the first match gives them)."""
+    return tuple(re.compile(o.counts, re.I | re.S) for o in OVERFLOWS if o.counts)
 
 # ----------------------------------------------------------------------------------------------
 # Refused fields (a 400/422 that names an optional field the server does not take)
@@ -179,7 +197,12 @@ REFUSALS: tuple[Refusal, ...] = (
     Refusal(("proxies",), r"no longer supported", "The 'user' parameter is no longer supported."),
 )
 
-REFUSAL = re.compile("|".join(r.pattern for r in REFUSALS), re.I)
+
+
+@functools.cache
+def refusal() -> re.Pattern[str]:
+    """Any refusal wording (compiled on first use, like the overflow tables)."""
+    return re.compile("|".join(r.pattern for r in REFUSALS), re.I)
 
 # ----------------------------------------------------------------------------------------------
 # Response shapes: where a chunk puts what OpenAI puts elsewhere

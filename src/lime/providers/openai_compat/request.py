@@ -13,7 +13,7 @@ from typing import Any
 
 from lime.providers.openai_compat.compat_memory import Lessons
 from lime.providers.openai_compat.errors import ErrorBody
-from lime.providers.openai_compat.quirks import REFUSAL
+from lime.providers.openai_compat.quirks import refusal
 from lime.providers.openai_compat.types import ChatRoute, Message, RequestOptions
 
 # Fields a request can do without. ``model``, ``messages`` and ``stream`` are never dropped.
@@ -155,9 +155,9 @@ def heal(status: int, err: ErrorBody, body: dict[str, Any], lessons: Lessons,
             break
     message = err.message
     if field is None and err.param and err.param in sent and (
-            REFUSAL.search(message) or (err.code or "").startswith("unsupported")):
+            refusal().search(message) or (err.code or "").startswith("unsupported")):
         field = err.param
-    if field is None and REFUSAL.search(message):
+    if field is None and refusal().search(message):
         field = _mentioned(message, sent)
         if field is None and "reasoning_content" in message and any(
                 "reasoning_content" in m for m in body.get("messages", []) if isinstance(m, dict)):

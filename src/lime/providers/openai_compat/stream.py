@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from json.scanner import make_scanner
 from typing import Any
 
+from lime import jsonguard
+from lime.jsonguard import depth_exceeds
 from lime.providers.openai_compat.quirks import (
     CHOICE_FIELDS,
     ERROR_KEYS,
@@ -19,6 +22,7 @@ from lime.providers.openai_compat.quirks import (
     REASONING_FIELDS,
     USAGE_CARRIERS,
 )
+from lime.providers.openai_compat.shapes import explain
 from lime.providers.openai_compat.sse import SSEDecoder
 from lime.providers.openai_compat.think import Piece, ThinkSplitter
 from lime.providers.openai_compat.think import split as split_think
@@ -34,8 +38,9 @@ from lime.providers.openai_compat.types import (
     UsageEvent,
 )
 
-_loads = json.loads
+_scan = make_scanner(json.JSONDecoder())  # type: ignore[arg-type]  # the C scanner: no sniffing, no regex
 _DELTA = CHOICE_FIELDS[0]
+_SHALLOW = 2 * jsonguard.MAX_DEPTH  # a shorter payload cannot nest deeper than the limit
 
 
 class StreamFailure(Exception):
@@ -147,69 +152,85 @@ class StreamProcessor:
     # -- feeding --------------------------------------------------------------------------------
 
     def feed(self, raw: bytes) -> list[StreamEvent]:
+        """One network read in; the events it completes out."""
+        return self._consume(self._decoder.feed(raw))
+
+    def _consume(self, pairs: list[tuple[bytes, bytes]]) -> list[StreamEvent]:
+        """Parse, assemble and emit in one pass over the decoded events.
+
+        The common chunk (an object holding ``choices[0].delta.content``) takes the fast path: the
+        JSON scanner straight on the text and a few dict lookups, with no type check per field; a
+        chunk that does not fit that shape fails inside the ``try`` and only then is examined
+        (:func:`shapes.explain`) to name the field that is wrong.
+        """
         out: list[StreamEvent] = []
-        for event, payload in self._decoder.feed(raw):
-            self._payload(event, payload, out)
+        for event, payload in pairs:
+            if self.done:
+                break
+            try:
+                text = payload.decode()
+                obj, end = _scan(text, 0)
+            except (StopIteration, ValueError, RecursionError):
+                end = -1
+            if end < 0 or end != len(text) or type(obj) is not dict or event != b"message" or (
+                    len(payload) > _SHALLOW and depth_exceeds(payload)):
+                obj = self._careful(event, payload)
+                if obj is None:
+                    continue
+            self.saw_chunk = True
+            try:
+                choices = obj.get("choices")
+                if choices:
+                    ch = choices[0]
+                    delta = ch.get(_DELTA) or _first(ch, CHOICE_FIELDS)
+                    if delta:
+                        c = delta.get("content")
+                        if c:
+                            if type(c) is not str:
+                                c = _content_text(c)
+                            if c:
+                                if self._think is not None:
+                                    self._split_think(self._think.feed(c), out)
+                                else:
+                                    self._text.append(c)
+                                    self.output_started = True
+                                    out.append(TextDelta(c))
+                        if c is None or len(delta) > 1:  # reasoning or tool calls may be beside it
+                            self._delta_extras(delta, out)
+                    fr = ch.get("finish_reason")
+                    if fr and self.finish_reason is None:
+                        self._finish(str(fr), out)
+                for k in ERROR_KEYS:
+                    if obj.get(k):
+                        raise StreamErrorPayload(payload)
+                if obj.get("object") in ERROR_OBJECTS:
+                    raise StreamErrorPayload(payload)
+                u = obj.get("usage") or _carried_usage(obj)
+                if u:
+                    self.usage = usage_from(u) or self.usage
+                if not self.model and type(obj.get("model")) is str:
+                    self.model = obj["model"]
+            except (AttributeError, TypeError, KeyError, IndexError):
+                raise explain(obj) from None
         return out
 
-    def _payload(self, event: bytes, payload: bytes, out: list[StreamEvent]) -> None:
-        if self.done:
-            return
+    def _careful(self, event: bytes, payload: bytes) -> dict[str, Any] | None:
+        """Everything the fast path does not take: ``[DONE]``, error events, blank or padded
+        payloads, JSON that is not an object, nested too deep, or not JSON at all."""
         if payload == b"[DONE]":
             self.done = True
-            return
+            return None
         if event == b"error":
             raise StreamErrorPayload(payload)
+        if not payload.strip():
+            return None
         try:
-            obj = _loads(payload)
+            obj = jsonguard.loads(payload)
         except ValueError:
-            if not payload.strip():
-                return
             raise MalformedChunk(payload) from None
         if type(obj) is not dict:
             raise MalformedChunk(payload)
-        self.saw_chunk = True
-        choices = obj.get("choices")
-        if choices:
-            ch = choices[0]
-            delta = ch.get(_DELTA) or _first(ch, CHOICE_FIELDS)
-            if delta:
-                c = delta.get("content")
-                if c:
-                    if type(c) is not str:
-                        c = _content_text(c)
-                    if c:
-                        if self._think is not None:
-                            self._split_think(self._think.feed(c), out)
-                        else:
-                            self._text.append(c)
-                            self.output_started = True
-                            out.append(TextDelta(c))
-                for k in REASONING_FIELDS:
-                    r = delta.get(k)
-                    if r:
-                        break
-                if r and type(r) is str:
-                    self._reasoning.append(r)
-                    self.output_started = True
-                    out.append(ReasoningDelta(r))
-                tcs = delta.get("tool_calls")
-                if tcs:
-                    self.output_started = True
-                    self._tool_deltas(tcs)
-            fr = ch.get("finish_reason")
-            if fr and self.finish_reason is None:
-                self._finish(str(fr), out)
-        for k in ERROR_KEYS:
-            if obj.get(k):
-                raise StreamErrorPayload(payload)
-        if obj.get("object") in ERROR_OBJECTS:
-            raise StreamErrorPayload(payload)
-        u = obj.get("usage") or _carried_usage(obj)
-        if u:
-            self.usage = usage_from(u) or self.usage
-        if not self.model and isinstance(obj.get("model"), str):
-            self.model = obj["model"]
+        return obj
 
     def _split_think(self, pieces: list[Piece], out: list[StreamEvent]) -> None:
         """Route what the <think> splitter released: inline reasoning as reasoning, the rest as text."""
@@ -224,6 +245,20 @@ class StreamProcessor:
                 out.append(TextDelta(piece))
         if self._think is not None and self._think.passthrough:
             self._think = None
+
+    def _delta_extras(self, delta: dict[str, Any], out: list[StreamEvent]) -> None:
+        for k in REASONING_FIELDS:
+            r = delta.get(k)
+            if r:
+                if type(r) is str:
+                    self._reasoning.append(r)
+                    self.output_started = True
+                    out.append(ReasoningDelta(r))
+                break
+        tcs = delta.get("tool_calls")
+        if tcs:
+            self.output_started = True
+            self._tool_deltas(tcs)
 
     def _tool_deltas(self, tcs: Any) -> None:
         if not isinstance(tcs, list):
@@ -305,9 +340,7 @@ class StreamProcessor:
 
     def end(self) -> list[StreamEvent]:
         """The body ended. Returns the last events (pending tool calls, finish, usage)."""
-        out: list[StreamEvent] = []
-        for event, payload in self._decoder.close():
-            self._payload(event, payload, out)
+        out = self._consume(self._decoder.close())
         if self._think is not None:
             self._split_think(self._think.flush(), out)
         if self.finish_reason is None and (self.done or self.saw_chunk) and self.complete:
@@ -331,8 +364,7 @@ class StreamProcessor:
             ToolCall(c.id or f"call_{n}", c.name, "".join(c.args)) for n, c in enumerate(self._calls.values())
             if c.name or c.args]
         return Completion(text="".join(self._text), reasoning="".join(self._reasoning), tool_calls=calls,
-                          reasoning_inline=self._inline_reasoning,
-                          finish_reason=self.finish_reason, usage=self.usage, model=self.model)
+                          reasoning_inline=self._inline_reasoning, finish_reason=self.finish_reason, usage=self.usage, model=self.model)
 
 
 def completion_from_body(obj: Any, model: str, estimator: Estimator | None,
