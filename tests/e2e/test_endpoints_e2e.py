@@ -64,6 +64,7 @@ def test_ollama_import_reads_capabilities_and_windows(lime: Lime) -> None:
     dry = ok(lime.run("model", "import", "ollama", "--dry-run"))
     assert "qwen3:8b" in dry.stdout and "dry run" in dry.stdout
     assert "nomic-embed-text:latest: skipped (not a chat model)" in dry.stderr
+    assert "qwen3:8b: context window 4,096 from Ollama's default num_ctx" in dry.stderr
     assert not Path(lime.env["LIME_MODELS_FILE"]).read_text().count("qwen3")  # nothing written
     ok(lime.run("model", "import", "ollama"))
     got = models(lime)
@@ -234,6 +235,8 @@ def test_gateway_headers_from_the_environment_stay_unexpanded_and_masked(lime: L
     one_line_error(lime.run("--model", "gw-model", "-p", "hi"), "X-Gateway-Key", "${GW_KEY}", "not set")
     shown = ok(lime.run("model", "show", "gw-model")).stdout
     assert "X-Team: ****" in shown and "blue-team" not in shown
+    status = ok(lime.run("status", LIME_MODEL="gw-model")).stdout
+    assert "X-Gateway-Key: ${GW_KEY}" in status and "blue-team" not in status and secret not in status
     # a server that echoes the header back in an error never gets it printed
     lime.server.enqueue(lambda req: error(
         400, {"error": {"message": f"bad gateway header {req.headers['x-gateway-key']}"}}))
@@ -348,3 +351,15 @@ def test_litellm_wrapped_overflow_compacts_and_retries(lime: Lime) -> None:
     assert proc.stdout == "After compaction.\n" and "context overflow" in proc.stderr
     assert lime.server.chat_requests[-1].json["messages"][-1]["content"] == "go on"
     assert len(lime.server.chat_requests) >= 3  # the overflow was recognised and the request retried
+
+
+def test_a_hostile_server_cannot_paint_the_terminal_or_flood_discovery(lime: Lime) -> None:
+    evil = "qwen\x1b]52;c;cGF5bG9hZA==\x07\x1b[2J"
+    as_vllm(lime.server, {evil: 4096, "fine-model": 8192, "x" * 300: 4096})
+    ok(login(lime, "evil", lime.server.base_url))
+    proc = ok(lime.run("model", "import", "evil"))
+    assert "\x1b" not in proc.stdout + proc.stderr and "\x07" not in proc.stdout + proc.stderr
+    assert set(models(lime)) == {"fake-model", "other-model", "fine-model"}
+    assert proc.stderr.count("skipped (not a usable model id)") == 2
+    lime.server.route("GET", "/v1/models", {"object": "list", "data": [{"id": "m", "pad": "x" * (9 * 2**20)}]})
+    one_line_error(lime.run("model", "import", "evil"), "more than 8 MiB")

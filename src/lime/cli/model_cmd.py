@@ -268,6 +268,8 @@ def run_import(args: argparse.Namespace) -> int:
         if catalog.get(slug) is not None and not args.replace:
             problems.append(f"{slug}: skipped (already in the catalog; --replace to overwrite)")
             continue
+        if d.window_note:
+            problems.append(f"{slug}: context window {d.n_ctx:,} from {d.window_note}")
         flags = _discovered_flags(d)
         max_output = flags.pop("max_output", 0)
         entry = ModelEntry(slug=slug, provider="openai-compat", service=service, context_window=d.n_ctx,
