@@ -7,14 +7,16 @@ time is measured (``time.process_time``). Figures: chunks per CPU-second for one
 stream, in two modes: "per write" (each chunk its own send, like a server generating tokens) and
 "burst" (the whole stream in one send, like a fast provider, a buffering proxy or a replay, where
 the client's per-chunk cost is all that is left); and CPU microseconds per non-streamed request
-over 500 sequential requests on one keep-alive connection. The official ``openai`` SDK is
-measured too when it can be imported. Targets: per write within 1.3x of the httpx baseline,
+over 500 sequential requests on one keep-alive connection. The asyncio client is measured on the
+burst stream and the requests against httpx's AsyncClient (for information: it runs the same flow
+as the sync client). The official ``openai`` SDK is measured too when it can be imported. Targets: per write within 1.3x of the httpx baseline,
 burst at least 50% of its chunks per CPU-second (ratio <= 2.0), requests within 1.1x.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import subprocess
@@ -167,6 +169,48 @@ def run(base_url: str, args: argparse.Namespace) -> int:
             lime_client.complete(messages, opts)
         return args.requests
 
+    from lime.providers.openai_compat.client import AsyncChatClient
+
+    loop = asyncio.new_event_loop()
+    ahttp = httpx.AsyncClient()
+    alime = AsyncChatClient(burst_route)
+
+    async def abase_stream() -> int:
+        n = 0
+        text = []
+        body = {"model": "bench-burst", "messages": messages, "stream": True,
+                "stream_options": {"include_usage": True}}
+        async with ahttp.stream("POST", url, json=body, headers=headers) as r:
+            async for line in r.aiter_lines():
+                if line.startswith("data: ") and line != "data: [DONE]":
+                    chunk = json.loads(line[6:])
+                    for ch in chunk["choices"]:
+                        c = ch["delta"].get("content")
+                        if c:
+                            text.append(c)
+                    n += 1
+        return n
+
+    async def alime_stream() -> int:
+        n = 0
+        async with alime.stream(messages, opts) as s:
+            async for ev in s:
+                if isinstance(ev, TextDelta):
+                    n += 1
+        return n + 3
+
+    async def abase_complete() -> int:
+        b = {"model": "bench", "messages": messages}
+        for _ in range(args.requests):
+            r = await ahttp.post(url, json=b, headers=headers)
+            json.loads(r.content)["choices"][0]["message"]["content"]
+        return args.requests
+
+    async def alime_complete() -> int:
+        for _ in range(args.requests):
+            await alime.complete(messages, opts)
+        return args.requests
+
     rows: list[tuple[str, str, float, float, float]] = []
     base_s = measure(base_stream, args.runs)
     lime_s = measure(lime_stream, args.runs)
@@ -181,6 +225,16 @@ def run(base_url: str, args: argparse.Namespace) -> int:
     rows.append(("request", "httpx post + json", base_c[0] / base_c[2] * 1e6, 1.0, base_c[1]))
     rows.append(("request", "lime ChatClient.complete", lime_c[0] / lime_c[2] * 1e6, lime_c[0] / base_c[0],
                  lime_c[1]))
+    base_ab = measure(lambda: loop.run_until_complete(abase_stream()), args.runs)
+    lime_ab = measure(lambda: loop.run_until_complete(alime_stream()), args.runs)
+    base_ac = measure(lambda: loop.run_until_complete(abase_complete()), args.runs)
+    lime_ac = measure(lambda: loop.run_until_complete(alime_complete()), args.runs)
+    rows.append(("aburst", "httpx async aiter_lines + json", base_ab[2] / base_ab[0], 1.0, base_ab[1]))
+    rows.append(("aburst", "lime AsyncChatClient.stream", lime_ab[2] / lime_ab[0], lime_ab[0] / base_ab[0],
+                 lime_ab[1]))
+    rows.append(("arequest", "httpx async post + json", base_ac[0] / base_ac[2] * 1e6, 1.0, base_ac[1]))
+    rows.append(("arequest", "lime AsyncChatClient.complete", lime_ac[0] / lime_ac[2] * 1e6,
+                 lime_ac[0] / base_ac[0], lime_ac[1]))
 
     try:
         import openai
@@ -216,7 +270,7 @@ def run(base_url: str, args: argparse.Namespace) -> int:
           f"{args.runs}; ratio = CPU time / baseline CPU time")
     print(f"{'test':8} {'client':30} {'figure':>12} {'ratio':>7} {'wall s':>8}")
     for test, name, figure, ratio, wall in rows:
-        unit = "µs/req" if test == "request" else "chunks/s"
+        unit = "µs/req" if test.endswith("request") else "chunks/s"
         print(f"{test:8} {name:30} {figure:>12,.0f} {ratio:>7.2f} {wall:>8.2f}  {unit}")
     targets = (("stream", lime_s[0] / base_s[0], 1.3), ("burst", lime_b[0] / base_b[0], 2.0),
                ("request", lime_c[0] / base_c[0], 1.1))
@@ -225,6 +279,9 @@ def run(base_url: str, args: argparse.Namespace) -> int:
           + f": {'met' if ok else 'NOT met'}")
     lime_client.close()
     lime_burst.close()
+    loop.run_until_complete(alime.close())
+    loop.run_until_complete(ahttp.aclose())
+    loop.close()
     http.close()
     return 0
 

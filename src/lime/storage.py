@@ -12,7 +12,7 @@ import errno
 import json
 import os
 import stat
-import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,26 +36,55 @@ def write_error(path: Path, exc: OSError) -> ConfigError:
     return ConfigError(f"cannot write {path}: {reason}; nothing was changed")
 
 
+# Locks this thread holds, by lock file: a nested ``locked`` on the same file is re-entrant
+# (a second flock on a new descriptor would wait for the first one forever).
+_local = threading.local()
+
+
 @contextlib.contextmanager
 def locked(path: Path, timeout: float = LOCK_TIMEOUT) -> Iterator[None]:
-    """Hold an exclusive cross-process lock tied to ``path`` (a sibling ``.lock`` file)."""
-    import filelock
+    """Hold an exclusive cross-process lock tied to ``path`` (a sibling ``.lock`` file).
 
-    lock_path = path.with_name(path.name + ".lock")
-    lock = filelock.FileLock(str(lock_path), timeout=timeout, mode=0o600)
+    ``fcntl.flock`` directly: the lock library this replaced cost 30-130 ms to import, a fifth of a
+    one-shot prompt's budget; the kernel releases the lock when a process dies."""
+    import fcntl
+    import time
+
+    lock_path = str(path.with_name(path.name + ".lock"))
+    _held: dict[str, int] = _local.__dict__.setdefault("held", {})
+    if lock_path in _held:
+        _held[lock_path] += 1
+        try:
+            yield
+        finally:
+            _held[lock_path] -= 1
+        return
     try:
-        # Private from the start (the lock library would create missing directories 0755).
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        lock.acquire()
-    except filelock.Timeout:
-        raise ConfigError(f"timed out waiting for the lock on {path}") from None
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     except OSError as exc:
         raise write_error(path, exc) from None
     try:
-        yield
+        deadline = time.monotonic() + timeout
+        delay = 0.001
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise ConfigError(f"timed out waiting for the lock on {path}") from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+        _held[lock_path] = 1
+        try:
+            yield
+        finally:
+            del _held[lock_path]
+            with contextlib.suppress(OSError):
+                fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
-        with contextlib.suppress(OSError):
-            lock.release()
+        os.close(fd)
 
 
 def atomic_write_text(path: Path, text: str, *, mode: int = 0o600) -> None:
@@ -67,6 +96,8 @@ def atomic_write_text(path: Path, text: str, *, mode: int = 0o600) -> None:
 
 
 def _atomic_write(path: Path, data: bytes, mode: int) -> None:
+    import tempfile  # only when something is written
+
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

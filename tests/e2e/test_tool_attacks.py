@@ -113,7 +113,8 @@ while time.monotonic() < end:
 """
 
 
-def test_parallel_reads_racing_a_symlink_swap_never_escape(lime: Lime, tmp_path: Path) -> None:
+@pytest.mark.parametrize("mode", MODES)
+def test_parallel_reads_racing_a_symlink_swap_never_escape(lime: Lime, tmp_path: Path, mode: str) -> None:
     (lime.cwd / "d").mkdir()
     (lime.cwd / "d" / "f.txt").write_text("inside\n")
     outside = tmp_path / "outside"
@@ -125,7 +126,7 @@ def test_parallel_reads_racing_a_symlink_swap_never_escape(lime: Lime, tmp_path:
     swapper = subprocess.Popen([sys.executable, "-c", SWAPPER, str(lime.cwd), str(outside), "60"])
     try:
         time.sleep(0.2)
-        proc = lime.run("--permission-mode", "bypassPermissions", "-p", "read it, many times")
+        proc = lime.run("--permission-mode", mode, "-p", "read it, many times")
     finally:
         swapper.kill()
         swapper.wait()
@@ -166,7 +167,9 @@ def test_grep_has_linear_regexes_skips_fifos_and_caps_its_output(lime: Lime, mod
 BACKGROUND = "sleep 25 & echo started; echo $! > bg.pid"
 
 
-@pytest.mark.parametrize("flags", [["--permission-mode", "bypassPermissions"], ["--dangerously-skip-permissions"]])
+@pytest.mark.parametrize("flags", [["--permission-mode", "bypassPermissions"], ["--dangerously-skip-permissions"],
+                                   ["--permission-mode", "dontAsk"],
+                                   ["--settings", json.dumps({"permissions": {"allow": ["Bash"]}})]])
 def test_shell_timeout_holds_against_background_children(lime: Lime, flags: list[str]) -> None:
     lime.server.enqueue(tool_call_stream([("bash", {"command": BACKGROUND, "timeout": 2})]),
                         tool_call_stream([("bash", {"command": "sleep 30", "timeout": 1})]),

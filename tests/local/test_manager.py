@@ -188,3 +188,72 @@ def test_stale_leases_are_removed(local_home: Path) -> None:
     (leases / str(child.pid)).write_text("12345")
     manager.register_client()  # registering prunes too
     assert sorted(p.name for p in leases.iterdir()) == [str(os.getpid())]
+
+
+# A stand-in server (its argv names lime.local serve): on SIGTERM its main thread exits at once while
+# a worker thread goes on for a while, as llama.cpp's do; with IGNORE it never exits on SIGTERM.
+LINGERING_SERVER = r"""
+import ctypes, signal, sys, threading, time
+def work():
+    while not stop.is_set():
+        time.sleep(0.01)
+    time.sleep(float(sys.argv[1]))
+    import os; os._exit(0)
+stop = threading.Event()
+threading.Thread(target=work).start()
+if sys.argv[2] == "IGNORE":
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+else:
+    signal.signal(signal.SIGTERM, lambda *a: (stop.set(), ctypes.CDLL(None).syscall(60, 0)))
+print("up", flush=True)
+while True:
+    time.sleep(1)
+"""
+
+
+def _lingering(linger: float, mode: str) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen([sys.executable, "-c", LINGERING_SERVER, str(linger), mode, "lime.local", "serve"],
+                            stdout=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdout.readline() == b"up\n"
+    return proc
+
+
+def _threads_running(pid: int) -> int:
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        return 0
+    states = []
+    for t in tasks:
+        try:
+            text = Path(f"/proc/{pid}/task/{t}/stat").read_text()
+        except OSError:
+            continue
+        states.append(text[text.rfind(")") + 2])
+    return sum(s not in "ZX" for s in states)
+
+
+@pytest.mark.skipif(not (sys.platform == "linux" and os.uname().machine == "x86_64"), reason="SYS_exit is 60 here")
+def test_stop_returns_only_once_every_thread_has_exited(local_home: Path) -> None:
+    proc = _lingering(0.8, "TERM")
+    try:
+        _write_state(pid=proc.pid)
+        assert manager.stop_server() == (proc.pid, False)
+        assert _threads_running(proc.pid) == 0
+        assert not manager.state_path().exists()
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_a_server_ignoring_sigterm_is_killed_after_the_grace_period(local_home: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(manager, "STOP_TIMEOUT", 0.5)
+    proc = _lingering(0, "IGNORE")
+    try:
+        _write_state(pid=proc.pid)
+        assert manager.stop_server() == (proc.pid, True)
+        assert _threads_running(proc.pid) == 0
+    finally:
+        proc.kill()
+        proc.wait()

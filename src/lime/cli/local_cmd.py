@@ -70,8 +70,14 @@ def _run(args: argparse.Namespace) -> int:
         print(f"log: {manager.log_path()}")
         return 0
     if action == "stop":
-        pid = manager.stop()
-        print(f"local server: stopped (pid {pid})" if pid else "local server: not running")
+        stopped = manager.stop_server()
+        if stopped is None:
+            print("local server: not running")
+        elif stopped[1]:
+            print(f"local server: stopped (pid {stopped[0]}; it did not exit within {manager.STOP_TIMEOUT:g}s of "
+                  "SIGTERM, so it was killed)")
+        else:
+            print(f"local server: stopped (pid {stopped[0]})")
         return 0
     if action == "status":
         config.check_home_readable()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
@@ -489,6 +488,8 @@ class Agent:
             if len(parallel) > 1:
                 for call, _t, args in parallel:
                     self.ui.tool_start(call, args)
+                from concurrent.futures import ThreadPoolExecutor  # only when tools run in parallel
+
                 with ThreadPoolExecutor(max_workers=min(8, len(parallel))) as pool:
                     futures = {call.id: pool.submit(run_tool, tool, self.workspace, args)
                                for call, tool, args in parallel}

@@ -89,7 +89,10 @@ def analyse(command: str, cwd: str, inside: Callable[[str], bool]) -> Analysis:
     root = tree.root_node
     if root.has_error:
         out.problems.append("the command could not be parsed")
-    _walk(root, out, cwd, inside)
+    try:
+        _walk(root, out, cwd, inside)
+    except RecursionError:
+        out.problems.append("the command is nested too deeply to check")
     if out.changes_dir and (out.writes or any("redirection" in p for p in out.problems)):
         out.problems.append("a redirection after changing directory")
     return out

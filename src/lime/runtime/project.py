@@ -115,7 +115,7 @@ def trusted_folders() -> list[str]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return []
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, RecursionError) as exc:
         raise ConfigError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
     folders = data.get("trusted") if isinstance(data, dict) else None
     if not isinstance(folders, list):

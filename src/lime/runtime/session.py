@@ -39,10 +39,9 @@ class SessionError(LimeError):
 
 
 def new_id() -> str:
-    # Time-ordered prefix (sortable, and a date is a useful prefix to type) + randomness.
-    import secrets
-
-    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
+    # Time-ordered prefix (sortable, and a date is a useful prefix to type) + randomness
+    # (os.urandom: ``secrets`` would load hashlib and OpenSSL for three bytes).
+    return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + os.urandom(3).hex()
 
 
 @dataclass

@@ -34,11 +34,14 @@ from lime.tokens import (
 
 FILE_NAME = "token-calibration.json"
 # Parameters: per request, per message, without a system message, prompt ratio, per answer, answer ratio.
+# A template's own cost is small per request and per message (ChatML: 3 and 5); what a first request
+# without a system message reveals beyond that is mostly a default system prompt the template adds.
 PRIOR = (float(REPLY_PRIMING), float(TOKENS_PER_MESSAGE), 0.0, 1.0, 0.0, 1.0)
-PRIOR_SD = (40.0, 6.0, 40.0, 0.2, 3.0, 0.2)
+PRIOR_SD = (6.0, 4.0, 60.0, 0.2, 3.0, 0.2)
 COUPLING_SD = 0.08     # prompt and answer ratios differ by about this much at most
 DECAY = 0.8            # weight left to the older observations at each new one
 MAX_MODELS = 200
+SETTLED_AFTER = 3      # responses before one that agrees with the fit (within 3%) is not stored
 CLOSE_CALL = 0.12      # within this fraction of a limit, OpenAI-family models get the exact count
 _N = len(PRIOR)
 
@@ -193,11 +196,18 @@ class Calibration:
         """Learn from one response whose usage the server reported; persisted for later runs."""
         if not (0 < prompt_tokens < 1 << 40) or not (0 <= completion_tokens < 1 << 40):
             return
-        rows = self._rows(self._parts(list(messages), tools), prompt_tokens, self.count(answer),
-                          completion_tokens)
+        parts = self._parts(list(messages), tools)
+        answer_count = self.count(answer)
+        rows = self._rows(parts, prompt_tokens, answer_count, completion_tokens)
+        _, _, _, _, e, r = self.theta
+        settled = self.n >= SETTLED_AFTER and all(
+            abs(pred - real) <= 0.03 * real + 2
+            for pred, real in ((self._prompt_from(parts), prompt_tokens), (e + r * answer_count, completion_tokens)))
         self._accumulate(self.P, self.q, rows)
         self.n += 1
         self.theta = self._fit()
+        if settled:
+            return  # nothing new to store: spare the lock and two fsyncs on every request
         with contextlib.suppress(Exception):  # learning is best effort: never fail a request over it
             self._save(rows)
 

@@ -170,11 +170,9 @@ class _Exchange:
             head = yield Send(self.content(), headers)
             if isinstance(head, Failed):
                 delay: float | None = self.retry_delay(self.transport(head.error, "connect"))
-                if delay:
-                    yield Sleep(delay)
-                continue
-            assert isinstance(head, Head), "a Send step is answered with a Head or Failed"
-            if head.status >= 400:
+            elif not isinstance(head, Head):
+                raise TypeError(f"a Send step is answered with a Head or Failed, not {type(head).__name__}")
+            elif head.status >= 400:
                 raw = yield READ
                 delay = self.http_failure(head.status, head.headers, raw if isinstance(raw, bytes) else b"")
             elif self.stream and not _is_json(head.headers):
@@ -193,7 +191,7 @@ class _Exchange:
         if outcome is None and proc.complete:
             try:
                 events = proc.end()
-            except StreamFailure as exc:
+            except (StreamFailure, BadResponse) as exc:
                 outcome = Failed(exc)
             else:
                 yield Emit(events)
