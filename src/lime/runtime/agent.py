@@ -311,7 +311,7 @@ class Agent:
             self.check_fits(tools)
             self._prepare_endpoint()
             completion = self._request(tools, result)
-            cut = self._silently_truncated(completion, tools)
+            cut = self._silently_truncated(completion)
             if not cut:  # a count of what the server kept would teach the estimate the wrong ratio
                 self._learn_usage(completion, tools)
             result.requests += 1
@@ -338,15 +338,16 @@ class Agent:
                 result.stopped = "max_turns"
                 return result
 
-    def _silently_truncated(self, completion: Completion, tools: list[ToolSpec] | None) -> bool:
+    def _silently_truncated(self, completion: Completion) -> bool:
         """A server that read far less than was sent cut the prompt: say so and lower the window."""
         from lime.runtime import truncation
 
         usage = completion.usage
         if usage is None or usage.estimated:
             return False
-        sent = truncation.truncated(usage.prompt_tokens, byte_bound(self.messages, tools),
-                                    lambda: self.calibration.prompt(self.messages, tools))
+        # Messages only: servers differ in whether (and how) tool definitions count, a cut does not.
+        sent = truncation.truncated(usage.prompt_tokens, byte_bound(self.messages, None),
+                                    lambda: self.calibration.prompt(self.messages, None))
         if sent is None:
             return False
         self.ui.notice(truncation.notice(self.route, usage.prompt_tokens, sent))
