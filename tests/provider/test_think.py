@@ -76,5 +76,5 @@ def test_server_side_reasoning_is_still_sent_back_where_it_was() -> None:
 def test_a_whole_body_is_split_too() -> None:
     body = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "<think>x</think>Hi"},
                          "finish_reason": "stop"}]}
-    c = completion_from_body(body, "m", None, ValueError)
+    c = completion_from_body(body, "m", None)
     assert (c.text, c.reasoning, c.reasoning_inline) == ("Hi", "x", True)
