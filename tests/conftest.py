@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +14,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from support.env import isolate  # noqa: E402
 from support.fakeserver import FakeServer  # noqa: E402
+
+# A runner started in the background of a non-interactive shell inherits SIGINT ignored, and so
+# would every lime it spawns: the Ctrl-C tests need Ctrl-C to arrive as it does on a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture

@@ -230,3 +230,23 @@ def test_status_shows_the_workspace_trust_and_permission_mode(lime: Lime) -> Non
     assert "acceptEdits (from " in out and "rules: 0 allow, 0 ask, 1 deny" in out
     out = lime.run("--trust", "--permission-mode", "plan", "status").stdout
     assert "(project files: trusted)" in out and "plan (from --permission-mode); rules: 1 allow" in out
+
+
+@pytest.mark.parametrize("mode", ["default", "dontAsk", "bypassPermissions"])
+def test_read_deny_rules_hold_for_searches_and_listings_too(lime: Lime, mode: str) -> None:
+    (lime.cwd / "secrets").mkdir()
+    (lime.cwd / "secrets" / "prod.env").write_text("TOKEN=hunter2\n")
+    (lime.cwd / ".env").write_text("TOKEN=swordfish\n")
+    (lime.cwd / "app.py").write_text("TOKEN = read_env()\n")
+    lime.server.enqueue(
+        tool_call_stream([("grep_search", {"pattern": "TOKEN"}), ("glob_search", {"pattern": "**/*"}),
+                          ("read_file", {"path": "secrets/prod.env"}), ("grep_search", {"pattern": "TOKEN", "path": "secrets"})]),
+        reply("done"),
+    )
+    deny = json.dumps({"permissions": {"deny": ["Read(secrets/**)", "Read(.env)"]}})
+    proc = lime.run("--permission-mode", mode, "--settings", deny, "-p", "find the token")
+    assert proc.returncode == 0, proc.stderr
+    grep, listing, read, grep_dir = tool_results(lime)
+    assert "app.py" in grep and "hunter2" not in grep and "swordfish" not in grep
+    assert "app.py" in listing and "prod.env" not in listing and ".env" not in listing
+    assert read.startswith("permission denied") and grep_dir.startswith("permission denied")

@@ -215,7 +215,7 @@ def test_200_with_a_body_that_is_not_json(fake_server: FakeServer, make_route: M
     monkeypatch.setenv("LIME_MAX_RETRIES", "0")
     fake_server.enqueue(lambda req: JSONResponse("plain string body"))
     err = fail(client(fake_server, make_route))
-    assert err.kind == "server" and "malformed response" in str(err)
+    assert err.kind == "bad_response" and "malformed response: the response is a string, expected an object" in str(err)
 
 
 def test_route_without_endpoint_is_a_lime_error(make_route: MakeRoute) -> None:

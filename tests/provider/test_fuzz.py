@@ -21,6 +21,13 @@ from lime.providers.openai_compat.errors import (
     retry_hint,
 )
 from lime.providers.openai_compat.sse import SSEDecoder
+from lime.providers.openai_compat.stream import (
+    MalformedChunk,
+    StreamErrorPayload,
+    StreamProcessor,
+    completion_from_body,
+)
+from lime.providers.openai_compat.types import Completion
 
 settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -114,3 +121,64 @@ def test_any_error_response_is_classified(status: int, raw: bytes, headers: dict
 def test_bad_response_errors_are_value_errors() -> None:
     """Callers that already treat unparsable replies as ValueError keep working."""
     assert issubclass(BadResponse, ValueError) and issubclass(ResponseTooLarge, BadResponse)
+
+
+# -- the stream processor and the body reader ---------------------------------------------------------
+
+
+def _field(good: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """Mostly the right type, sometimes any JSON value at all."""
+    return st.one_of(good, good, json_values)
+
+
+_function = st.fixed_dictionaries({}, optional={"name": _field(st.sampled_from(["read_file", "bash", ""])),
+                                                "arguments": _field(st.sampled_from(['{"a":', "1}", "{}", ""]))})
+_tool_call = st.fixed_dictionaries({}, optional={"index": _field(st.integers(0, 3)),
+                                                 "id": _field(st.sampled_from(["c1", "c2", ""])),
+                                                 "type": st.just("function"), "function": _field(_function)})
+_delta = st.fixed_dictionaries({}, optional={"role": st.just("assistant"), "content": _field(st.text(max_size=8)),
+                                             "reasoning_content": _field(st.text(max_size=8)),
+                                             "reasoning": _field(st.text(max_size=8)),
+                                             "tool_calls": _field(st.lists(_field(_tool_call), max_size=2))})
+_count = _field(st.integers(0, 10_000) | st.sampled_from([1e999, -1, 2**80, "12", 12.0, 1.5]))
+_usage = st.fixed_dictionaries({}, optional={"prompt_tokens": _count, "completion_tokens": _count,
+                                             "total_tokens": _count,
+                                             "prompt_tokens_details": _field(st.fixed_dictionaries(
+                                                 {"cached_tokens": _count}))})
+_choice = st.fixed_dictionaries({}, optional={"index": st.just(0), "delta": _field(_delta), "message": _field(_delta),
+                                              "finish_reason": _field(st.sampled_from(["stop", "length", "tool_calls"]))})
+chunks = st.fixed_dictionaries({}, optional={"choices": _field(st.lists(_field(_choice), max_size=2)),
+                                             "usage": _field(_usage), "model": _field(st.just("m")),
+                                             "x_groq": _field(st.fixed_dictionaries({"usage": _field(_usage)}))})
+
+
+def _check_completion(c: Completion) -> None:
+    assert isinstance(c.text, str) and isinstance(c.reasoning, str)
+    for call in c.tool_calls:
+        assert isinstance(call.id, str) and isinstance(call.name, str) and isinstance(call.arguments, str)
+    if c.usage is not None:
+        for n in (c.usage.prompt_tokens, c.usage.completion_tokens, c.usage.total_tokens, c.usage.cached_tokens):
+            assert isinstance(n, int) and 0 <= n <= 2**54
+
+
+@given(st.lists(chunks, min_size=1, max_size=6), st.booleans())
+def test_stream_chunks_of_any_shape_give_events_or_a_lime_error(items: list[Any], done: bool) -> None:
+    proc = StreamProcessor("m", None)
+    body = b"".join(b"data: " + json.dumps(i).encode() + b"\n\n" for i in items) + (b"data: [DONE]\n\n" if done else b"")
+    try:
+        proc.feed(body)
+        events = proc.end()
+    except (BadResponse, MalformedChunk, StreamErrorPayload):
+        _check_completion(proc.snapshot())  # what arrived before the bad chunk is still whole
+        return
+    assert events and events[-1].kind == "usage"
+    _check_completion(proc.snapshot())
+
+
+@given(st.one_of(chunks, json_values))
+def test_a_body_of_any_shape_is_a_completion_or_a_lime_error(obj: Any) -> None:
+    try:
+        c = completion_from_body(obj, "m", None)
+    except BadResponse:
+        return
+    _check_completion(c)

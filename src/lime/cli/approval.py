@@ -35,8 +35,10 @@ def _current_text(raw: Any) -> str | None:
     if not isinstance(raw, str) or not raw or "\0" in raw:
         return None
     path = Path(raw).expanduser()
-    cwd = Path.cwd().resolve()
-    if not path.resolve().is_relative_to(cwd):
+    try:
+        if not path.resolve().is_relative_to(Path.cwd().resolve()):
+            return None
+    except OSError:
         return None
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))

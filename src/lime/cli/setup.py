@@ -62,6 +62,7 @@ def setup(args: argparse.Namespace, *, ui: UI, say: Callable[[str], None]) -> Re
     context = prepare(args, say)
     sandboxed = context.policy.mode != "bypassPermissions" and context.settings.sandbox is not False
     workspace = Workspace.create(add_dirs=args.add_dirs, sandbox=sandboxed)
+    workspace.hidden = context.policy.read_denied(workspace)
     if sandboxed and not args.no_tools:
         from lime.runtime.sandbox import landlock_abi
 

@@ -184,7 +184,11 @@ def _redirect(node: Any, out: Analysis, cwd: str, inside: Callable[[str], bool])
         return
     if value in SAFE_TARGETS:
         return
-    path = os.path.realpath(os.path.join(cwd, os.path.expanduser(value)))
+    try:
+        path = os.path.realpath(os.path.join(cwd, os.path.expanduser(value)))
+    except OSError:
+        out.problems.append(f"a redirection to {value}, which could not be resolved")
+        return
     if not inside(path):
         out.problems.append(f"a redirection to {value}, outside the workspace")
     if op != "<":

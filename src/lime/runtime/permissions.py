@@ -35,8 +35,9 @@ import fnmatch
 import functools
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from lime.errors import ConfigError, UsageError
@@ -330,6 +331,20 @@ class Policy:
     def decide(self, tool: Tool, args: dict[str, Any], ws: Workspace) -> Decision:
         return self.check(tool, args, ws).decision
 
+    def read_denied(self, ws: Workspace) -> Callable[[Path], bool] | None:
+        """For the reading tools' walks and search hits: is this resolved path denied by a
+        ``Read(GLOB)`` rule? (None when no rule could deny one.)"""
+        rules = [r for r in self.deny if r.on_paths and "grep_search" in r.tools and r.pattern]
+        if not rules:
+            return None
+        cwd = str(ws.cwd)
+
+        def denied(real: Path) -> bool:
+            rel = _relative(str(real), cwd)
+            return any(path_matches(r.pattern or "", rel) for r in rules)
+
+        return denied
+
     def _session_allows(self, name: str, args: dict[str, Any]) -> bool:
         if KIND.get(name) == "edit":
             return "edit" in self.session_allowed
@@ -390,7 +405,10 @@ class _Call:
         raw = args.get("path")
         raw = raw if isinstance(raw, str) and raw and "\0" not in raw else "."
         literal = os.path.normpath(os.path.join(cwd, os.path.expanduser(raw)))
-        resolved = os.path.realpath(literal)
+        try:
+            resolved = os.path.realpath(literal)
+        except OSError:  # a component changed while it was resolved; the tool's own checks still run
+            resolved = literal
         paths = list(dict.fromkeys(_relative(p, cwd) for p in (literal, resolved)))
         return cls(name, paths, raw, "", None, roots)
 

@@ -67,6 +67,13 @@ def _home() -> Path | None:
         return None
 
 
+def _resolve(path: Path) -> Path | None:
+    try:
+        return path.resolve()
+    except OSError:  # changed while being resolved
+        return None
+
+
 def discover(cwd: Path | None = None) -> Project:
     cwd = (cwd or Path.cwd()).resolve()
     chain = [cwd]
@@ -84,7 +91,7 @@ def discover(cwd: Path | None = None) -> Project:
         if project.lime_dir is None and (candidate.is_symlink() or candidate.is_dir()):
             if candidate.is_symlink():
                 project.refused.append(f"{candidate} is a symbolic link; lime does not use it")
-            elif candidate.resolve() != home:
+            elif _resolve(candidate) not in (home, None):
                 project.lime_dir = candidate
         json_file = d / ".lime.json"
         if project.lime_json is None and json_file.is_file():
@@ -94,7 +101,9 @@ def discover(cwd: Path | None = None) -> Project:
             f = d / name
             if not f.is_file():
                 continue
-            real = f.resolve()
+            real = _resolve(f)
+            if real is None:
+                continue
             if f.is_symlink() and not real.is_relative_to(project.root):
                 project.refused.append(f"{f} links outside the project ({real}); lime does not read it")
                 continue

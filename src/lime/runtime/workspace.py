@@ -15,7 +15,7 @@ import errno
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,6 +69,8 @@ class Workspace:
     secrets: list[str] = field(default_factory=list, repr=False)
     # Shell commands run under the Landlock sandbox (off with bypassPermissions or "sandbox": false).
     sandbox: bool = True
+    # Paths that Read(GLOB) deny rules keep from the reading tools: every walk entry and search hit.
+    hidden: Callable[[Path], bool] | None = field(default=None, repr=False)
 
     @classmethod
     def create(cls, cwd: Path | None = None, add_dirs: list[str] | None = None, *,
@@ -93,8 +95,9 @@ class Workspace:
         return any(path == p or path.is_relative_to(p) for p in self.private)
 
     def allows(self, real: Path) -> bool:
-        """Whether a resolved path is inside a root and outside the config home."""
-        return any(real == r or real.is_relative_to(r) for r in self.roots) and not self.is_private(real)
+        """Whether a resolved path is inside a root, outside the config home, and not denied by a rule."""
+        return (any(real == r or real.is_relative_to(r) for r in self.roots) and not self.is_private(real)
+                and not (self.hidden is not None and self.hidden(real)))
 
     def _private_ids(self) -> set[tuple[int, int]]:
         ids = set()
@@ -273,6 +276,8 @@ class Workspace:
                 if budget[0] <= 0:
                     return
                 path = base / entry.name
+                if self.hidden is not None and self.hidden(path):
+                    continue
                 try:
                     if entry.is_symlink():
                         real = Path(os.path.realpath(path))

@@ -3,6 +3,13 @@
 ``ChatClient`` / ``AsyncChatClient`` (client.py) talk to one route; ``ProviderError`` and
 ``ContextOverflowError`` (errors.py) are what they raise. Importing this package is cheap: the HTTP
 client loads when the first request is made.
+
+client.py holds one sans-IO request flow and the sync and async drivers that carry it out;
+request.py builds bodies, sse.py and stream.py turn a response into events, errors.py and
+shapes.py say what went wrong, quirks.py lists how servers differ (as data), httplib.py loads httpx.
+May import: the layers below it (tokens, catalog, auth, config, storage, the leaf modules such as
+urls and jsonguard, errors); never runtime, local or cli. A route is typed by the ``ChatRoute``
+protocol (types.py), not by the catalog's class.
 """
 
 from __future__ import annotations

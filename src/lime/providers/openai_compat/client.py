@@ -22,21 +22,23 @@ from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Mappi
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
-from lime import config
+from lime import config, jsonguard
 from lime.auth.hints import login_hint
 from lime.errors import LimeError
 from lime.providers.openai_compat import compat_memory
 from lime.providers.openai_compat.errors import (
     BadResponse,
     ProviderError,
+    ResponseTooLarge,
     bad_response,
     classify,
+    classify_payload,
     looks_like_overflow,
     parse_error_body,
     scrub,
     transport_error,
 )
-from lime.providers.openai_compat.request import Fix, build_body, heal
+from lime.providers.openai_compat.request import Fix, build_body, droppable_fields, heal
 from lime.providers.openai_compat.stream import (
     Estimator,
     MalformedChunk,
@@ -52,13 +54,14 @@ from lime.providers.openai_compat.types import (
     RequestOptions,
     StreamEvent,
 )
-from lime.urls import endpoint_url, is_loopback_host
+from lime.urls import endpoint_url, is_loopback_host, same_origin
 
 if TYPE_CHECKING:
     import httpx
 
 MAX_HEALS = 6
 _told: set[tuple[str, str]] = set()  # (service, field) notices already shown in this process
+_told_lessons: set[tuple[str, str, str]] = set()  # (service, base URL, model) whose lessons -v announced
 
 
 def _stderr_notice(text: str) -> None:
@@ -202,18 +205,25 @@ class _Exchange:
         """A whole JSON body: a non-streamed answer, or a server that ignored ``stream``."""
         raw = yield READ
         if isinstance(raw, Failed):
-            return self.retry_delay(self.transport(raw.error, "body"))
+            return self.retry_delay(self.stream_error(raw.error) if isinstance(raw.error, BadResponse)
+                                    else self.transport(raw.error, "body"))
         assert isinstance(raw, bytes), "a Read step is answered with bytes or Failed"
+        c = self.client
         try:
-            data = json.loads(raw)
+            data = jsonguard.loads(raw)
+        except jsonguard.JSONTooDeep as exc:
+            raise bad_response(BadResponse(f"the response is {exc}"), service=c.service, model=c.model,
+                               status=head.status) from None
         except ValueError:
             return self.retry_delay(self.not_json(raw, head.status))
         if isinstance(data, dict) and "error" in data and not data.get("choices"):
-            return self.http_failure(500, head.headers, raw)
+            return self.retry_delay(classify_payload(raw, head.headers, service=c.service, model=c.model,
+                                                     secrets=c.secrets, login_hint=c.login_hint,
+                                                     where="error in body"))
         try:
-            answer = completion_from_body(data, self.client.model, self.estimator(), self.malformed)
-        except ProviderError as err:
-            return self.retry_delay(err)
+            answer = completion_from_body(data, c.model, self.estimator())
+        except BadResponse as exc:
+            raise bad_response(exc, service=c.service, model=c.model, status=head.status) from None
         if not self.stream:
             self.result = answer
             return None
@@ -229,7 +239,8 @@ class _Exchange:
         if status in (400, 422) and len(self.healed) < MAX_HEALS:
             body = parse_error_body(raw, headers.get("content-type", ""))
             overflow = looks_like_overflow(body.message, body.code, body.type)
-            fix = None if overflow else heal(status, body, self.body, c.lessons)
+            fix = None if overflow else heal(status, body, self.body, c.lessons,
+                                             extra=droppable_fields(c.route))
             if fix is not None and fix.field not in self.healed:
                 self.healed.add(fix.field)
                 c.learn(fix)
@@ -278,9 +289,6 @@ class _Exchange:
         text = scrub(raw[:120].decode("utf-8", "replace"), self.client.secrets)
         return self._error(f"the response is not JSON: {text!r}", status=status)
 
-    def malformed(self, what: str) -> ProviderError:
-        return self._error(f"malformed response: {what}")
-
     def stream_error(self, exc: BaseException) -> ProviderError:
         c = self.client
         if isinstance(exc, ProviderError):
@@ -290,17 +298,8 @@ class _Exchange:
         if isinstance(exc, MalformedChunk):
             return self._error(str(exc))
         if isinstance(exc, StreamErrorPayload):
-            try:
-                data = json.loads(exc.payload)
-            except ValueError:
-                data = None
-            code = data.get("error", {}).get("code") if isinstance(data, dict) and isinstance(
-                data.get("error"), dict) else None
-            status = code if isinstance(code, int) and 400 <= code < 600 else 500
-            err = classify(status, exc.payload, {}, service=c.service, model=c.model, secrets=c.secrets)
-            err.message = err.message.replace(f"(HTTP {status})", "(error in stream)")
-            err.args = (err.message,)
-            return err
+            return classify_payload(exc.payload, {}, service=c.service, model=c.model, secrets=c.secrets,
+                                    login_hint=c.login_hint)
         return self.transport(exc, "stream")
 
     def ended_early(self, proc: StreamProcessor) -> ProviderError:
@@ -328,19 +327,25 @@ class _BaseClient(Generic[H]):
         self.read_timeout = config.read_timeout() if read_timeout is None else read_timeout
         self.retry_base = config.retry_base_delay()
         self.retry_cap = config.retry_max_delay()
+        self.max_body = config.max_body_size()
         self.verbose = verbose
         self._notice = notice or _stderr_notice
+        from lime.auth.headers import secret_values
+
         key = route.api_key
-        self.secrets: tuple[str, ...] = (key,) if key else ()
-        self.headers = {"Content-Type": "application/json", "User-Agent": _user_agent()}
-        if key:
-            self.headers["Authorization"] = f"Bearer {key}"
+        sent = route.request_headers()
+        self.secrets: tuple[str, ...] = ((key,) if key else ()) + secret_values(sent)
+        self.headers = {"Content-Type": "application/json", "User-Agent": _user_agent(), **sent}
         from lime.auth.resolve import plain_http_warning_once
 
         insecure = plain_http_warning_once(self.base_url, bool(key))
         if insecure:
             self._notice(f"warning: {insecure}")
-        self.lessons = compat_memory.load(self.service, self.model)
+        self.lessons = compat_memory.load(self.service, self.model, self.base_url)
+        if verbose and not self.lessons.empty() and (self.service, self.base_url, self.model) not in _told_lessons:
+            _told_lessons.add((self.service, self.base_url, self.model))
+            self.say(f"{self.service} (model {self.model}): applying what this endpoint taught lime earlier: "
+                     f"{'; '.join(self.lessons.describe())} (lime model forget {route.slug} clears it)")
         self._http: H | None = None
         self._target: httpx.URL | None = None
         self.login_hint: str | None = f"run: {login_hint(route.service)}"
@@ -350,7 +355,7 @@ class _BaseClient(Generic[H]):
 
     def learn(self, fix: Fix) -> None:
         self.lessons = fix.lessons
-        saved = compat_memory.save(self.service, self.model, fix.lessons)
+        saved = compat_memory.save(self.service, self.model, fix.lessons, self.base_url)
         if self.verbose and (self.service, fix.field) not in _told:
             _told.add((self.service, fix.field))
             where = "remembered for next time" if saved else "could not save that"
@@ -388,6 +393,25 @@ class _BaseClient(Generic[H]):
             self._target = httpx.URL(self.url)
         return self.http.build_request("POST", self._target, content=step.content, headers=step.headers)
 
+    def check_redirect(self, response: httpx.Response) -> None:
+        """Follow a redirect only within the endpoint's origin (an httpx response hook, run before
+        httpx follows it): elsewhere a 307/308 would re-send the whole conversation, and any
+        redirect would take the answer from a server nobody configured."""
+        if not response.has_redirect_location:
+            return
+        try:
+            target = response.url.join(response.headers["location"])
+            where = f"{target.scheme}://{target.netloc.decode('ascii', 'replace')}"
+        except Exception:  # a Location httpx cannot parse is refused like a foreign one
+            target, where = None, "an unreadable location"
+        if target is not None and same_origin(self.url, str(target)):
+            return
+        msg = (f"{self.service} (model {self.model}): the server redirected the request (HTTP "
+               f"{response.status_code}) to another origin ({where}); lime sends the conversation and key only "
+               f"to the service's own origin (if the service moved, log in again with its new base URL)")
+        raise ProviderError(scrub(msg, self.secrets), kind="bad_response", status=response.status_code,
+                            retryable=False, service=self.service, model=self.model)
+
     def _http_options(self) -> dict[str, Any]:
         from urllib.parse import urlsplit
 
@@ -406,6 +430,28 @@ class _BaseClient(Generic[H]):
 
             options["verify"] = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         return options
+
+
+class _Body:
+    """A whole response body, read as httpx decompresses it, up to LIME_MAX_BODY_SIZE: a gzip
+    bomb stops at the bound instead of inflating into memory."""
+
+    __slots__ = ("limit", "parts", "size")
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.parts: list[bytes] = []
+        self.size = 0
+
+    def add(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.limit:
+            self.parts = []
+            raise ResponseTooLarge("the response body", self.limit, "LIME_MAX_BODY_SIZE")
+        self.parts.append(chunk)
+
+    def whole(self) -> bytes:
+        return b"".join(self.parts)
 
 
 class _Line:
@@ -469,7 +515,10 @@ def _drive(client: ChatClient, line: _Line) -> Generator[StreamEvent, None, None
             if isinstance(step, Send):
                 resp = line.opened(client.http.send(client.request(step), stream=True))
             elif isinstance(step, Read):
-                line.reply = resp.read()
+                body = _Body(client.max_body)
+                for chunk in resp.iter_bytes():
+                    body.add(chunk)
+                line.reply = body.whole()
             elif isinstance(step, Pump):
                 for raw in resp.iter_bytes():
                     events = step.feed(raw)
@@ -493,7 +542,7 @@ class ChatClient(_BaseClient["httpx.Client"]):
     def _connect(self) -> httpx.Client:
         from lime.providers.openai_compat.httplib import httpx
 
-        return httpx.Client(**self._http_options())
+        return httpx.Client(**self._http_options(), event_hooks={"response": [self.check_redirect]})
 
     def stream(self, messages: list[Message], options: RequestOptions | None = None) -> ChatStream:
         return ChatStream(self, _Exchange(self, messages, options or RequestOptions(), True))
@@ -591,7 +640,10 @@ async def _adrive(client: AsyncChatClient, line: _Line) -> AsyncGenerator[Stream
             if isinstance(step, Send):
                 resp = line.opened(await client.http.send(client.request(step), stream=True))
             elif isinstance(step, Read):
-                line.reply = await resp.aread()
+                body = _Body(client.max_body)
+                async for chunk in resp.aiter_bytes():
+                    body.add(chunk)
+                line.reply = body.whole()
             elif isinstance(step, Pump):
                 async for raw in resp.aiter_bytes():
                     for event in step.feed(raw):
@@ -615,7 +667,10 @@ class AsyncChatClient(_BaseClient["httpx.AsyncClient"]):
     def _connect(self) -> httpx.AsyncClient:
         from lime.providers.openai_compat.httplib import httpx
 
-        return httpx.AsyncClient(**self._http_options())
+        async def check_redirect(response: httpx.Response) -> None:
+            self.check_redirect(response)
+
+        return httpx.AsyncClient(**self._http_options(), event_hooks={"response": [check_redirect]})
 
     def stream(self, messages: list[Message], options: RequestOptions | None = None) -> AsyncChatStream:
         return AsyncChatStream(self, _Exchange(self, messages, options or RequestOptions(), True))

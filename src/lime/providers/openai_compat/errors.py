@@ -394,13 +394,14 @@ def status_from_code(code: str | None) -> int | None:
     return _CODE_STATUS.get(text.lower())
 
 
-def classify_payload(raw: bytes, *, service: str, model: str, secrets: tuple[str, ...] = (),
-                     login_hint: str | None = None, where: str = "error in stream") -> ProviderError:
+def classify_payload(raw: bytes, headers: Mapping[str, str] | Any, *, service: str, model: str,
+                     secrets: tuple[str, ...] = (), login_hint: str | None = None,
+                     where: str = "error in stream") -> ProviderError:
     """An error the server reported inside a successful response: an event in the stream, or a JSON
     body with ``error`` and no choices. Its ``code`` (or ``type``) stands for the missing status."""
     body = parse_error_body(raw)
     status = status_from_code(body.code) or status_from_code(body.type) or 500
-    err = classify(status, raw, {}, service=service, model=model, secrets=secrets, login_hint=login_hint)
+    err = classify(status, raw, headers, service=service, model=model, secrets=secrets, login_hint=login_hint)
     err.message = err.message.replace(f"(HTTP {status})", f"({where})")
     err.args = (err.message,)
     return err

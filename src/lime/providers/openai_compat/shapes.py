@@ -80,14 +80,14 @@ def _tool_calls(value: Any, field: str) -> BadResponse | None:
         idx = tc.get("index")
         if idx is not None and (isinstance(idx, bool) or not isinstance(idx, int) or not 0 <= idx <= MAX_COUNT):
             return _bad(f"{at}.index", idx, "a small whole number")
-        if not isinstance(tc.get("id") or "", str):
+        if tc.get("id") is not None and not isinstance(tc.get("id"), str):
             return _bad(f"{at}.id", tc.get("id"), "text")
         fn = tc.get("function")
         if fn is None:
             continue
         if not isinstance(fn, dict):
             return _bad(f"{at}.function", fn, "an object")
-        if not isinstance(fn.get("name") or "", str):
+        if fn.get("name") is not None and not isinstance(fn.get("name"), str):
             return _bad(f"{at}.function.name", fn.get("name"), "text")
         args = fn.get("arguments")
         if args is not None and not isinstance(args, str | dict):
@@ -154,4 +154,4 @@ def explain(obj: Any, *, body: bool = False) -> BadResponse:
             return problem
     if not isinstance(obj.get("model") or "", str):
         return _bad("model", obj.get("model"), "text")
-    return BadResponse("has a shape lime does not understand")
+    return BadResponse(f"the {'response' if body else 'stream chunk'} has a shape lime does not understand")

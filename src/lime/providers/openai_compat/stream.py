@@ -9,12 +9,12 @@ id at an index already holding a complete call starts a new call.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from json.scanner import make_scanner
 from typing import Any
 
-from lime import jsonguard
+from lime import config, jsonguard
 from lime.jsonguard import depth_exceeds
+from lime.providers.openai_compat.errors import BadResponse, ResponseTooLarge
 from lime.providers.openai_compat.quirks import (
     CHOICE_FIELDS,
     ERROR_KEYS,
@@ -22,8 +22,10 @@ from lime.providers.openai_compat.quirks import (
     REASONING_FIELDS,
     USAGE_CARRIERS,
 )
-from lime.providers.openai_compat.shapes import explain
+from lime.providers.openai_compat.shapes import count, explain
 from lime.providers.openai_compat.sse import SSEDecoder
+from lime.providers.openai_compat.think import Piece, ThinkSplitter
+from lime.providers.openai_compat.think import split as split_think
 from lime.providers.openai_compat.types import (
     Completion,
     FinishEvent,
@@ -39,6 +41,7 @@ from lime.providers.openai_compat.types import (
 _scan = make_scanner(json.JSONDecoder())  # type: ignore[arg-type]  # the C scanner: no sniffing, no regex
 _DELTA = CHOICE_FIELDS[0]
 _SHALLOW = 2 * jsonguard.MAX_DEPTH  # a shorter payload cannot nest deeper than the limit
+_CALL_COST = 64  # what a new tool call counts towards the answer size, however empty
 
 
 class StreamFailure(Exception):
@@ -94,16 +97,16 @@ def _carried_usage(obj: dict[str, Any]) -> Any:
 
 
 def usage_from(u: Any) -> Usage | None:
+    """The server's token counts; None when it sent none. A count that is not a sane whole number
+    (``1e999``, ``-3``, ``"many"``) is a :class:`BadResponse` naming it, never a crash later."""
     if not isinstance(u, dict):
         return None
-    try:
-        prompt = int(u.get("prompt_tokens") or u.get("input_tokens") or 0)
-        completion = int(u.get("completion_tokens") or u.get("output_tokens") or 0)
-        total = int(u.get("total_tokens") or prompt + completion)
-        details = u.get("prompt_tokens_details")
-        cached = int(details.get("cached_tokens") or 0) if isinstance(details, dict) else 0
-    except (TypeError, ValueError):
-        return None
+    prompt = count(u.get("prompt_tokens") or u.get("input_tokens"), "usage.prompt_tokens")
+    completion = count(u.get("completion_tokens") or u.get("output_tokens"), "usage.completion_tokens")
+    total = count(u.get("total_tokens"), "usage.total_tokens") or prompt + completion
+    details = u.get("prompt_tokens_details")
+    cached = count(details.get("cached_tokens"), "usage.prompt_tokens_details.cached_tokens") if isinstance(
+        details, dict) else 0
     if prompt == 0 and completion == 0:
         return None
     return Usage(prompt, completion, total, cached, estimated=False)
@@ -143,6 +146,10 @@ class StreamProcessor:
         self.saw_chunk = False
         self._estimator = estimator
         self._final: Completion | None = None
+        self._room = config.max_answer_size()  # characters the answer may still grow by
+        # Until the answer's first words show whether it opens with <think>, content goes through this.
+        self._think: ThinkSplitter | None = ThinkSplitter()
+        self._inline_reasoning = False
 
     # -- feeding --------------------------------------------------------------------------------
 
@@ -184,9 +191,15 @@ class StreamProcessor:
                             if type(c) is not str:
                                 c = _content_text(c)
                             if c:
-                                self._text.append(c)
-                                self.output_started = True
-                                out.append(TextDelta(c))
+                                if len(c) > self._room:
+                                    raise self._too_large()
+                                self._room -= len(c)
+                                if self._think is not None:
+                                    self._split_think(self._think.feed(c), out)
+                                else:
+                                    self._text.append(c)
+                                    self.output_started = True
+                                    out.append(TextDelta(c))
                         if c is None or len(delta) > 1:  # reasoning or tool calls may be beside it
                             self._delta_extras(delta, out)
                     fr = ch.get("finish_reason")
@@ -206,6 +219,16 @@ class StreamProcessor:
                 raise explain(obj) from None
         return out
 
+    def _too_large(self) -> ResponseTooLarge:
+        """The answer outgrew LIME_MAX_ANSWER_SIZE: stop; what arrived stays in the snapshot."""
+        self._room = -1
+        return ResponseTooLarge("the answer", config.max_answer_size(), "LIME_MAX_ANSWER_SIZE")
+
+    def _spend(self, size: int) -> None:
+        if size > self._room:
+            raise self._too_large()
+        self._room -= size
+
     def _careful(self, event: bytes, payload: bytes) -> dict[str, Any] | None:
         """Everything the fast path does not take: ``[DONE]``, error events, blank or padded
         payloads, JSON that is not an object, nested too deep, or not JSON at all."""
@@ -218,17 +241,34 @@ class StreamProcessor:
             return None
         try:
             obj = jsonguard.loads(payload)
+        except jsonguard.JSONTooDeep as exc:
+            raise BadResponse(f"a stream chunk is {exc}") from None
         except ValueError:
             raise MalformedChunk(payload) from None
         if type(obj) is not dict:
             raise MalformedChunk(payload)
         return obj
 
+    def _split_think(self, pieces: list[Piece], out: list[StreamEvent]) -> None:
+        """Route what the <think> splitter released: inline reasoning as reasoning, the rest as text."""
+        for kind, piece in pieces:
+            self.output_started = True
+            if kind == "reasoning":
+                self._inline_reasoning = True
+                self._reasoning.append(piece)
+                out.append(ReasoningDelta(piece))
+            else:
+                self._text.append(piece)
+                out.append(TextDelta(piece))
+        if self._think is not None and self._think.passthrough:
+            self._think = None
+
     def _delta_extras(self, delta: dict[str, Any], out: list[StreamEvent]) -> None:
         for k in REASONING_FIELDS:
             r = delta.get(k)
             if r:
                 if type(r) is str:
+                    self._spend(len(r))
                     self._reasoning.append(r)
                     self.output_started = True
                     out.append(ReasoningDelta(r))
@@ -239,16 +279,20 @@ class StreamProcessor:
             self._tool_deltas(tcs)
 
     def _tool_deltas(self, tcs: Any) -> None:
-        if not isinstance(tcs, list):
-            return
+        """Fragments of tool calls. Each value is type-checked (fragments are few next to text
+        chunks): a TypeError here is explained by the caller as a bad_response naming the field."""
+        if type(tcs) is not list:
+            raise TypeError("tool_calls")
         for tc in tcs:
-            if not isinstance(tc, dict):
-                continue
             idx = tc.get("index")
-            tid = tc.get("id") or None
+            tid = tc.get("id")
             fn = tc.get("function") or {}
-            name = fn.get("name") if isinstance(fn, dict) else None
-            args = fn.get("arguments") if isinstance(fn, dict) else None
+            name = fn.get("name")
+            args = fn.get("arguments")
+            if not (idx is None or (type(idx) is int and idx >= 0)) or not (tid is None or type(tid) is str) or not (
+                    name is None or type(name) is str) or not (args is None or type(args) in (str, dict)):
+                raise TypeError("tool call fragment")
+            tid = tid or None
             call: _Call | None
             if idx is not None:
                 call = self._calls.get(idx)
@@ -264,6 +308,7 @@ class StreamProcessor:
                 call = self._last_call
                 key = ("anon", len(self._calls))
             if call is None:
+                self._spend(_CALL_COST)
                 call = _Call(tid, name)
                 self._calls[key] = call
             else:
@@ -272,7 +317,10 @@ class StreamProcessor:
                 if name and not call.name:
                     call.name = name
             if args:
-                call.args.append(args if isinstance(args, str) else json.dumps(args))
+                if type(args) is not str:
+                    args = json.dumps(args)
+                self._spend(len(args))
+                call.args.append(args)
             self._last_call = call
 
     def _assembled(self) -> list[ToolCall]:
@@ -297,6 +345,7 @@ class StreamProcessor:
     def absorb(self, c: Completion) -> list[StreamEvent]:
         """A server that ignored ``stream: true`` and sent one JSON body: replay it as events."""
         out: list[StreamEvent] = []
+        self._think, self._inline_reasoning = None, c.reasoning_inline
         if c.reasoning:
             self._reasoning.append(c.reasoning)
             out.append(ReasoningDelta(c.reasoning))
@@ -318,6 +367,8 @@ class StreamProcessor:
     def end(self) -> list[StreamEvent]:
         """The body ended. Returns the last events (pending tool calls, finish, usage)."""
         out = self._consume(self._decoder.close())
+        if self._think is not None:
+            self._split_think(self._think.flush(), out)
         if self.finish_reason is None and (self.done or self.saw_chunk) and self.complete:
             self._finish("tool_calls" if self._calls else "stop", out)
         out.append(UsageEvent(self.final_usage()))
@@ -339,36 +390,49 @@ class StreamProcessor:
             ToolCall(c.id or f"call_{n}", c.name, "".join(c.args)) for n, c in enumerate(self._calls.values())
             if c.name or c.args]
         return Completion(text="".join(self._text), reasoning="".join(self._reasoning), tool_calls=calls,
-                          finish_reason=self.finish_reason, usage=self.usage, model=self.model)
+                          reasoning_inline=self._inline_reasoning, finish_reason=self.finish_reason,
+                          usage=self.usage, model=self.model)
 
 
-def completion_from_body(obj: Any, model: str, estimator: Estimator | None,
-                         on_malformed: Callable[[str], Exception]) -> Completion:
-    """A non-streamed ``chat.completion`` body."""
-    if not isinstance(obj, dict):
-        raise on_malformed("the response is not a JSON object")
+def completion_from_body(obj: Any, model: str, estimator: Estimator | None) -> Completion:
+    """A non-streamed ``chat.completion`` body; a shape it does not expect is a :class:`BadResponse`
+    naming the field (read optimistically, explained only on failure, as a stream chunk is)."""
+    if type(obj) is not dict:
+        raise explain(obj, body=True)
     choices = obj.get("choices")
-    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-        raise on_malformed("the response has no choices")
+    if choices is None or choices == []:
+        raise BadResponse("the response has no choices")
+    try:
+        return _completion(obj, choices, model, estimator)
+    except (AttributeError, TypeError, KeyError, IndexError):
+        raise explain(obj, body=True) from None
+
+
+def _completion(obj: dict[str, Any], choices: Any, model: str, estimator: Estimator | None) -> Completion:
     ch = choices[0]
     msg = _first(ch, CHOICE_FIELDS[::-1]) or {}
-    if not isinstance(msg, dict):
-        raise on_malformed("the response's message is not an object")
-    text = _content_text(msg.get("content"))
+    content = msg.get("content")
+    text = content if type(content) is str else _content_text(content)
+    inline, text = split_think(text) if text.lstrip().startswith("<think") else ("", text)
     reasoning = _first(msg, REASONING_FIELDS) or ""
+    tcs = msg.get("tool_calls") or []
+    if type(reasoning) is not str or type(tcs) is not list:
+        raise TypeError("message")
     calls: list[ToolCall] = []
-    for n, tc in enumerate(msg.get("tool_calls") or []):
-        if not isinstance(tc, dict):
-            continue
+    for n, tc in enumerate(tcs):
         fn = tc.get("function") or {}
-        args = fn.get("arguments", "")
-        calls.append(ToolCall(str(tc.get("id") or f"call_{n}"), str(fn.get("name") or ""),
-                              (args if isinstance(args, str) else json.dumps(args)) or "{}"))
+        cid, name, args = tc.get("id") or f"call_{n}", fn.get("name") or "", fn.get("arguments") or ""
+        if type(cid) is not str or type(name) is not str or type(args) not in (str, dict):
+            raise TypeError("tool call")
+        calls.append(ToolCall(cid, name, (args if type(args) is str else json.dumps(args)) or "{}"))
     reason = ch.get("finish_reason")
+    wire_model = obj.get("model") or model
+    if (reason is not None and type(reason) is not str) or type(wire_model) is not str:
+        raise TypeError("finish_reason or model")
     if calls and reason in (None, "stop"):
         reason = "tool_calls"
-    c = Completion(text=text, reasoning=reasoning if isinstance(reasoning, str) else "", tool_calls=calls,
-                   finish_reason=reason, usage=None, model=str(obj.get("model") or model))
+    c = Completion(text=text, reasoning=reasoning + inline, tool_calls=calls, finish_reason=reason, usage=None,
+                   model=wire_model, reasoning_inline=bool(inline))
     c.usage = usage_from(obj.get("usage"))
     if c.usage is None:
         c.usage = estimator.usage(c) if estimator else Usage(estimated=True)
