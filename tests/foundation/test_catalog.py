@@ -61,11 +61,55 @@ def test_every_flag_is_stored(lime: Lime) -> None:
     assert e == {
         "slug": "full", "provider": "openai-compat", "service": "groq", "context_window": 1000,
         "display_name": "Full", "description": "d", "api_id": "org/full", "max_output": 100,
-        "upper_max_output": 150, "auto_compact": 900, "param_preset": "reasoning-and-verbosity",
+        "upper_max_output": 150, "auto_compact": 900, "param_preset": "reasoning_and_verbosity",
         "supports_vision": True, "supports_parallel_tool_calls": True, "supports_reasoning_summaries": True,
         "supports_extended_thinking": False,
     }
     assert load_catalog().get("full").wire_id == "org/full"
+
+
+def test_param_presets_in_limes_spelling_and_the_old_one(lime: Lime) -> None:
+    for preset, stored in (("reasoning_only", "reasoning_only"), ("verbosity_only", "verbosity_only"),
+                           ("none", "none"), ("reasoning", "reasoning_only"), ("verbosity", "verbosity_only")):
+        add(lime, f"p-{preset}", "--param-preset", preset)
+        assert user_doc(lime)["models"][-1]["param_preset"] == stored
+    assert load_catalog().get("p-reasoning").allows_reasoning
+    assert not load_catalog().get("p-verbosity_only").allows_reasoning
+    res = lime("model", "add", "--slug", "bad", "--provider", "openai-compat", "--service", "groq",
+               "--context-window", "1000", "--param-preset", "reasoning+verbosity")
+    assert_one_line_error(res, "reasoning_and_verbosity")
+
+
+def test_models_json_accepts_both_spellings(lime: Lime) -> None:
+    lime.home.mkdir(parents=True, exist_ok=True)
+    (lime.home / "models.json").write_text(json.dumps({"models": [
+        {"slug": "a", "provider": "openai-compat", "service": "groq", "context_window": 1000,
+         "param_preset": "reasoning_and_verbosity"},
+        {"slug": "b", "provider": "openai-compat", "service": "groq", "context_window": 1000,
+         "param_preset": "reasoning-and-verbosity"},
+        {"slug": "c", "provider": "openai-compat", "service": "groq", "context_window": 1000,
+         "param_preset": "lots"}]}))
+    cat = load_catalog()
+    assert cat.get("a").param_preset == cat.get("b").param_preset == "reasoning_and_verbosity"
+    assert cat.get("a").allows_verbosity and cat.get("b").allows_reasoning
+    assert cat.get("c") is None
+    assert any("'param_preset'" in p and "reasoning_and_verbosity" in p for p in cat.problems)
+
+
+def test_extra_body_and_response_format_are_stored(lime: Lime) -> None:
+    add(lime, "xb", "--extra-body", '{"options": {"num_ctx": 16384}, "chat_template_kwargs": {"enable_thinking": false}}',
+        "--response-format")
+    (e,) = user_doc(lime)["models"]
+    assert e["extra_body"] == {"options": {"num_ctx": 16384}, "chat_template_kwargs": {"enable_thinking": False}}
+    assert e["supports_response_format"] is True
+    entry = load_catalog().get("xb")
+    assert entry.extra_body == e["extra_body"] and entry.supports_response_format is True
+    for bad, said in (("[1, 2]", "JSON object"), ("{nope", "not valid JSON"), ('{"model": "x"}', "may not set model"),
+                      ('{"messages": []}', "may not set messages")):
+        res = lime("model", "add", "--slug", "bad", "--provider", "openai-compat", "--service", "groq",
+                   "--context-window", "1000", "--extra-body", bad)
+        assert_one_line_error(res, said)
+    assert len(user_doc(lime)["models"]) == 1
 
 
 def test_builtins_cover_every_preset() -> None:

@@ -148,7 +148,7 @@ def test_entry_flags_for_model_add(props_server: PropsServer) -> None:
     assert found is not None
     assert found.entry_flags() == {"supports_tools": False, "supports_parallel_tool_calls": False,
                                    "supports_include_usage": True, "supports_reasoning_effort": False,
-                                   "supports_vision": False}
+                                   "supports_vision": False, "supports_response_format": True}
     assert Discovery(server="vllm", n_ctx=4096).entry_flags() == {}
 
 

@@ -164,14 +164,15 @@ def test_mistral_422_on_stream_options_is_dropped_retried_and_remembered(
     first, second = fake_server.chat_requests
     assert first.json["stream_options"] == {"include_usage": True}
     assert "stream_options" not in second.json and second.json["max_tokens"] == 64
-    assert memory(lime_home)["services"]["mistral"]["wire-model"] == {"drop": ["stream_options"]}
+    assert compat_memory.load("mistral", "wire-model", fake_server.base_url).drop == {"stream_options"}
     assert len(notices) == 1 and "stream_options" in notices[0] and "mistral" in notices[0]
     assert (lime_home / "compat.json").stat().st_mode & 0o777 == 0o600
-    # the next run (a new client) does not pay again, and says nothing
+    # the next run (a new client) does not pay again; -v names the lesson once and how to undo it
     c2 = track(ChatClient(route, verbose=True, notice=notices.append))
     assert stream_once(c2) == "Encore"
-    assert len(fake_server.chat_requests) == 3 and "stream_options" not in fake_server.last.json
-    assert len(notices) == 1
+    assert "stream_options" not in fake_server.chat_requests[2].json
+    assert len(notices) == 2 and "not sending 'stream_options'" in notices[1]
+    assert "lime model forget" in notices[1]
 
 
 def test_no_notice_when_not_verbose(fake_server: FakeServer, make_route: MakeRoute) -> None:
@@ -192,8 +193,8 @@ def test_several_refused_fields_in_turn(fake_server: FakeServer, make_route: Mak
                                     param_preset="reasoning")))
     assert stream_once(c, options=RequestOptions(reasoning_effort="low")) == "ok"
     assert len(fake_server.chat_requests) == 3
-    assert sorted(memory(lime_home)["services"]["old-vllm"]["wire-model"]["drop"]) == ["reasoning_effort",
-                                                                                     "stream_options"]
+    assert compat_memory.load("old-vllm", "wire-model", fake_server.base_url).drop == {"reasoning_effort",
+                                                                                       "stream_options"}
 
 
 def test_o_series_max_tokens_renamed_and_parallel_tool_calls_dropped(fake_server: FakeServer,
@@ -207,7 +208,7 @@ def test_o_series_max_tokens_renamed_and_parallel_tool_calls_dropped(fake_server
     assert [("max_tokens" in b, "max_completion_tokens" in b, "parallel_tool_calls" in b) for b in bodies] == [
         (True, False, True), (False, True, True), (False, True, False)]
     assert bodies[-1]["max_completion_tokens"] == 500  # the cap survives the rename
-    lessons = compat_memory.load("o-proxy", "wire-model")
+    lessons = compat_memory.load("o-proxy", "wire-model", fake_server.base_url)
     assert lessons.max_tokens_field == "max_completion_tokens" and lessons.drop == {"parallel_tool_calls"}
 
 
@@ -236,7 +237,7 @@ def test_mistral_refusing_reasoning_content_in_messages(fake_server: FakeServer,
     assert "reasoning_content" in first.json["messages"][2]
     assert "reasoning_content" not in second.json["messages"][2]
     assert second.json["messages"][2]["tool_calls"] == CONVERSATION[2]["tool_calls"]
-    assert compat_memory.load("mistral-proxy", "wire-model").strip_message_fields == {"reasoning_content"}
+    assert compat_memory.load("mistral-proxy", "wire-model", fake_server.base_url).strip_message_fields == {"reasoning_content"}
 
 
 def test_gemini_style_reasoning_none_refusal(fake_server: FakeServer, make_route: MakeRoute) -> None:
@@ -313,6 +314,6 @@ def test_concurrent_processes_learning_lose_nothing(lime_home: Path) -> None:
     ctx = multiprocessing.get_context("spawn")
     with ctx.Pool(4) as pool:
         pool.map(_learn, [(str(lime_home), f"svc{n}") for n in range(4)])
-    services = memory(lime_home)["services"]
-    assert sorted(services) == ["svc0", "svc1", "svc2", "svc3"]
-    assert all(services[s][f"model-{i}"] == {"drop": [f"field_{i}"]} for s in services for i in range(5))
+    endpoints = memory(lime_home)["endpoints"]
+    assert sorted(endpoints) == ["svc0 ", "svc1 ", "svc2 ", "svc3 "]
+    assert all(compat_memory.load(f"svc{n}", f"model-{i}").drop == {f"field_{i}"} for n in range(4) for i in range(5))

@@ -44,3 +44,28 @@ def test_discover_from_a_server_that_does_not_answer(tmp_path: Path) -> None:
     assert res.returncode != 0
     assert res.stderr.startswith("lime: error: ") and "--context-window" in res.stderr
     assert "Traceback" not in res.stderr and not (home / "models.json").exists()
+
+
+def test_output_schema_goes_to_llamacpp_as_response_format(server: manager.ServerInfo, tmp_path: Path) -> None:
+    """Discovery marks llama.cpp as taking a JSON-schema response_format; the server turns it into
+    a grammar, so even a 135M model answers with JSON that matches the schema."""
+    home = tmp_path / "user-home"
+    lime(home, "login", "--provider", "openai-compat", "--service", "my-llama", "--with-api-key",
+         "--with-base-url", server.base_url, input=server.api_key + "\n")
+    res = lime(home, "model", "add", "--slug", "my-llama", "--provider", "openai-compat", "--service", "my-llama",
+               "--api-id", server.alias, "--discover")
+    assert res.returncode == 0, res.stderr
+    (entry,) = json.loads((home / "models.json").read_text())["models"]
+    assert entry["supports_response_format"] is True
+    show = lime(home, "model", "show", "my-llama")
+    assert "response_format" in show.stdout.split("capabilities:")[1].splitlines()[0]
+    schema = tmp_path / "schema.json"
+    schema.write_text(json.dumps({"type": "object", "properties": {"color": {"type": "string", "enum": ["red", "blue"]},
+                                                                    "count": {"type": "integer"}},
+                                  "required": ["color", "count"], "additionalProperties": False}))
+    res = lime(home, "--model", "my-llama", "--output-schema", str(schema), "--max-tokens", "48", "--no-tools",
+               "-p", "Pick a color and a count.")
+    assert res.returncode == 0, res.stderr
+    answer = json.loads(res.stdout)
+    assert set(answer) == {"color", "count"} and answer["color"] in ("red", "blue")
+    assert isinstance(answer["count"], int)

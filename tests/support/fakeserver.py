@@ -67,7 +67,12 @@ comments (OpenRouter), and answers with its overflow error when the prompt excee
 ``context_window`` (estimated as characters / 4). See :data:`PROFILES`.
 
 Other endpoints: ``GET .../models`` lists ``server.models``; ``server.route("GET", "/props", resp)``
-adds any other path. ``server.require_key = "sk-..."`` answers 401 to requests without that bearer key.
+adds any other path. ``server.require_key = "sk-..."`` answers 401 to requests without that bearer key
+(worded by ``server.auth_error`` if set); ``server.require_headers`` / ``server.require_query`` make it
+a gateway or an Azure-style deployment that refuses requests missing those headers or query parameters.
+``as_ollama``, ``as_lmstudio``, ``as_vllm`` and ``as_litellm`` turn a server into that product, discovery
+endpoints included (Ollama's silent truncation with ``truncate_at``); ``think_reply`` is a model that
+inlines ``<think>`` reasoning in its content.
 
 Recorded requests (``server.requests``, a list of :class:`Recorded`): ``method``, ``path``, ``query``,
 ``headers`` (lower-case keys), ``body`` (bytes), ``json`` (parsed or None), ``stream`` (bool).
@@ -93,7 +98,7 @@ __all__ = [
     "AUTO", "Close", "Comment", "Delay", "ErrorResponse", "FakeServer", "Flood", "Hang", "JSONResponse", "PROFILES",
     "Profile", "Raw", "Recorded", "Reply", "Reset", "SSE", "chat_completion", "endless_stream", "error",
     "gzip_bomb", "huge_line", "json_response", "overflow", "reasoning_stream", "redirect", "reply", "text_stream",
-    "tool_call_stream",
+    "tool_call_stream", "as_litellm", "as_lmstudio", "as_ollama", "as_vllm", "litellm_auth_error", "think_reply",
 ]
 
 
@@ -360,6 +365,8 @@ class Profile:
     overflow: Callable[[int, int], Response] = lambda n, w: _openai_overflow(n, w)
     context_window: int = 128000
     comments: list[str] = field(default_factory=list)
+    # Ollama: a prompt longer than num_ctx is cut silently and usage reports only what was kept.
+    truncate_at: int | None = None
 
 
 def _openai_overflow(n: int, w: int) -> ErrorResponse:
@@ -635,7 +642,10 @@ def render_reply(r: Reply, req: Recorded, profile: Profile | None) -> Response:
         honours = profile.honours_include_usage if profile else True
         unasked = profile.usage_unasked if profile else False
         if not (r.force_stream or req.stream) or (asked and honours) or unasked:
-            usage = _usage(fake_prompt_tokens(body), completion_tokens)
+            prompt = fake_prompt_tokens(body)
+            if profile is not None and profile.truncate_at is not None:
+                prompt = min(prompt, profile.truncate_at)
+            usage = _usage(prompt, completion_tokens)
         else:
             usage = None
     else:
@@ -797,6 +807,11 @@ class FakeServer:
         self.default: Responder | None = None
         self.models: list[str] = list(models or ["fake-model"])
         self.require_key: str | None = None
+        # Gateways: every request must carry these headers (lower-case names) and query parameters.
+        self.require_headers: dict[str, str] = {}
+        self.require_query: dict[str, str] = {}
+        # How a wrong or missing key is answered (default: OpenAI's 401).
+        self.auth_error: Callable[[Recorded], Any] | None = None
         self.routes: dict[tuple[str, str], Responder] = {}
         self.connections = 0
         self.profile: Profile | None = None
@@ -871,7 +886,23 @@ class FakeServer:
             raise _Stopped
 
     def _choose(self, req: Recorded) -> Any:
+        from urllib.parse import parse_qs
+
+        query = parse_qs(req.query)
+        for name, value in self.require_query.items():
+            if query.get(name) != [value]:
+                # Azure OpenAI's answer to a request without its api-version
+                return error(404 if name in query else 400, {"error": {
+                    "code": "MissingApiVersionParameter" if name not in query else "404",
+                    "message": f"The {name} query parameter (?{name}=) is required for all requests."
+                    if name not in query else "Resource not found"}})
+        for name, value in self.require_headers.items():
+            if req.headers.get(name.lower()) != value:
+                return error(401, {"error": {"code": "401", "message": "Access denied due to invalid subscription "
+                                             f"key or wrong API endpoint (header {name} missing or wrong)."}})
         if self.require_key is not None and req.headers.get("authorization") != f"Bearer {self.require_key}":
+            if self.auth_error is not None:
+                return self.auth_error(req)
             return openai_error(401, "Incorrect API key provided. You can find your API key at "
                                 "https://platform.openai.com/account/api-keys.", type="invalid_request_error",
                                 code="invalid_api_key")
@@ -1025,3 +1056,106 @@ class FakeServer:
         elif chunked:
             sock.sendall(tail)
         return chunked
+
+
+# ----------------------------------------------------------------------------------------------
+# Local servers and proxies: their discovery endpoints, in the shapes the real ones answer with
+# (Ollama's /api/show and /api/ps, LM Studio's /api/v0/models, vLLM's /v1/models with
+# max_model_len, LiteLLM's /model/info), installed on a FakeServer.
+
+
+def _listing(ids: Iterable[str], owned_by: str, **extra: Any) -> dict[str, Any]:
+    return {"object": "list", "data": [{"id": i, "object": "model", "created": 1700000000, "owned_by": owned_by,
+                                        **extra.get(i, {})} for i in ids]}
+
+
+def as_ollama(server: FakeServer, models: dict[str, dict[str, Any]], *, version: str = "0.12.6",
+              loaded: dict[str, int] | None = None, truncate_at: int | None = None) -> None:
+    """Ollama. Each model: ``capabilities`` (list), ``num_ctx`` (in its parameters, or None),
+    ``context_length`` (the GGUF's trained window) and ``arch``. ``loaded`` maps names to the
+    context_length /api/ps reports; ``truncate_at`` cuts prompts silently at that many tokens."""
+    server.models = list(models)
+    server.route("GET", "/v1/models", _listing(models, "library"))
+    server.route("GET", "/api/version", {"version": version})
+    server.route("GET", "/api/ps", {"models": [
+        {"name": n, "model": n, "size": 1, "digest": "0" * 64, "expires_at": "2026-01-01T00:00:00Z",
+         "size_vram": 1, "context_length": c} for n, c in (loaded or {}).items()]})
+
+    def show(req: Recorded) -> Any:
+        name = req.json.get("model") if isinstance(req.json, dict) else None
+        spec = models.get(name) if isinstance(name, str) else None
+        if spec is None:
+            return error(404, {"error": f"model '{name}' not found"})
+        arch = spec.get("arch", "llama")
+        params = 'stop                           "<|im_end|>"\ntemperature                    0.6'
+        if spec.get("num_ctx"):
+            params = f"num_ctx                        {spec['num_ctx']}\n" + params
+        return {
+            "modelfile": f"# Modelfile generated by \"ollama show\"\nFROM {name}\n",
+            "parameters": params,
+            "template": "{{ .Prompt }}",
+            "details": {"parent_model": "", "format": "gguf", "family": arch, "families": [arch],
+                        "parameter_size": "8.2B", "quantization_level": "Q4_K_M"},
+            "model_info": {"general.architecture": arch, "general.parameter_count": 8190735360,
+                           f"{arch}.context_length": spec.get("context_length", 40960),
+                           f"{arch}.embedding_length": 4096, f"{arch}.block_count": 36},
+            "capabilities": spec.get("capabilities", ["completion"]),
+            "modified_at": "2025-10-01T12:00:00.000000000Z",
+        }
+
+    server.route("POST", "/api/show", show)
+    server.use_profile(Profile("ollama", context_window=10**9, truncate_at=truncate_at))
+
+
+def as_lmstudio(server: FakeServer, models: list[dict[str, Any]]) -> None:
+    """LM Studio. Each model is a /api/v0/models item (``id``, ``type``, ``state``,
+    ``max_context_length``, optionally ``loaded_context_length`` and ``capabilities``)."""
+    items = [{"object": "model", "publisher": "lmstudio-community", "arch": "qwen3", "compatibility_type": "gguf",
+              "quantization": "Q4_K_M", "state": "not-loaded", **m} for m in models]
+    server.models = [m["id"] for m in models]
+    server.route("GET", "/v1/models", _listing(server.models, "organization_owner"))
+    server.route("GET", "/api/v0/models", {"object": "list", "data": items})
+    server.use_profile("lmstudio")
+
+
+def as_vllm(server: FakeServer, models: dict[str, int]) -> None:
+    """vLLM: /v1/models carries each model's max_model_len."""
+    server.models = list(models)
+    server.route("GET", "/v1/models", _listing(models, "vllm", **{
+        i: {"root": i, "parent": None, "max_model_len": n, "permission": [{
+            "id": "modelperm-0", "object": "model_permission", "created": 1700000000, "allow_create_engine": False,
+            "allow_sampling": True, "allow_logprobs": True, "allow_search_indices": False, "allow_view": True,
+            "allow_fine_tuning": False, "organization": "*", "group": None, "is_blocking": False}]}
+        for i, n in models.items()}))
+    server.use_profile("vllm")
+
+
+def as_litellm(server: FakeServer, models: dict[str, dict[str, Any]], *, master_key: str | None = None) -> None:
+    """A LiteLLM proxy. Each model maps to the model_info LiteLLM reports for it (missing keys are
+    null, as for a model LiteLLM has no price map entry for)."""
+    server.models = list(models)
+    server.route("GET", "/v1/models", _listing(models, "openai"))
+    fields = ("max_tokens", "max_input_tokens", "max_output_tokens", "supports_function_calling",
+              "supports_parallel_function_calling", "supports_vision", "supports_response_schema",
+              "supports_reasoning", "supports_tool_choice")
+    server.route("GET", "/model/info", {"data": [
+        {"model_name": name, "litellm_params": {"model": f"openai/{name}", "api_base": "http://127.0.0.1:8080/v1"},
+         "model_info": {"id": f"{n:032x}", "db_model": False, "key": name, "litellm_provider": "openai",
+                        "mode": info.get("mode", "chat"), **{f: info.get(f) for f in fields}}}
+        for n, (name, info) in enumerate(models.items())]})
+    if master_key is not None:
+        server.require_key = master_key
+        server.auth_error = lambda req: litellm_auth_error(req.headers.get("authorization", ""))
+
+
+def litellm_auth_error(sent: str) -> ErrorResponse:
+    """LiteLLM's 401 for a wrong key: it echoes the key's last characters back."""
+    return error(401, {"error": {"message": "Authentication Error, Invalid proxy server token passed. Received "
+                                 f"API Key = sk-...{sent[-4:]}, Key Hash (Token) ={'ab12' * 16}. Unable to find "
+                                 "token in cache or `LiteLLM_VerificationTokenTable`",
+                                 "type": "auth_error", "param": "None", "code": "401"}})
+
+
+def think_reply(thinking: str, answer: str, *, tag: str = "think", chunks: int | None = None, **kw: Any) -> Reply:
+    """A model that inlines its reasoning in content (DeepSeek-R1 distills, QwQ, Qwen3 without a parser)."""
+    return Reply(text=f"<{tag}>{thinking}</{tag}>\n\n{answer}", chunks=chunks, **kw)

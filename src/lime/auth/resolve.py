@@ -57,6 +57,9 @@ class ResolvedCredential:
     keyless: bool = False
     # Why no key goes with the request although one was meant to (shown by require_key and status).
     problem: str | None = None
+    # Extra headers (``${VAR}`` unexpanded) and the header the key travels in (None: Authorization).
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    auth_header: str | None = None
 
     @property
     def masked(self) -> str:
@@ -135,6 +138,16 @@ def _checked(key: str, source: str, bucket: str, url: str | None) -> ResolvedCre
 
 
 def resolve_credential(service: str, preset: Preset | None) -> ResolvedCredential:
+    import dataclasses
+
+    cred = _resolve(service, preset)
+    stored = store.get(cred.bucket)
+    if stored is not None and (stored.headers or stored.auth_header):
+        cred = dataclasses.replace(cred, headers=stored.headers, auth_header=stored.auth_header)
+    return cred
+
+
+def _resolve(service: str, preset: Preset | None) -> ResolvedCredential:
     bucket = store.bucket_name(service)
     stored = store.get(bucket)
     url, url_from = _base_url(service, preset, stored)

@@ -50,6 +50,9 @@ class StoredCredential:
     api_key: str = field(repr=False)
     base_url: str | None = None
     key_env: str | None = None
+    # Extra request headers as typed (``${VAR}`` unexpanded) and the header the key travels in.
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    auth_header: str | None = None
 
     @property
     def masked(self) -> str:
@@ -105,11 +108,32 @@ def load_all() -> dict[str, StoredCredential]:
         if not isinstance(key, str) or (not key and not isinstance(env, str) and not isinstance(base, str)):
             continue
         out[str(name)] = StoredCredential(str(name), key, base if isinstance(base, str) else None,
-                                          env if isinstance(env, str) and env else None)
+                                          env if isinstance(env, str) and env else None, *_stored_headers(raw))
     if key is not None:
         _cache.clear()
         _cache[key] = dict(out)
     return out
+
+
+def _stored_headers(raw: dict[str, Any]) -> tuple[tuple[tuple[str, str], ...], str | None]:
+    """The bucket's headers, skipping any entry a hand edit made unsendable."""
+    from lime.auth.headers import HeaderError, check_name, parse
+
+    headers: list[tuple[str, str]] = []
+    stored = raw.get("headers")
+    if isinstance(stored, dict):
+        for name, value in stored.items():
+            if isinstance(name, str) and isinstance(value, str):
+                try:
+                    headers.append(parse(f"{name}: {value}"))
+                except HeaderError:
+                    continue
+    auth = raw.get("auth_header")
+    try:
+        auth_header = check_name(auth) if isinstance(auth, str) else None
+    except HeaderError:
+        auth_header = None
+    return tuple(headers), auth_header
 
 
 def get(bucket: str) -> StoredCredential | None:
@@ -117,7 +141,8 @@ def get(bucket: str) -> StoredCredential | None:
 
 
 def put(bucket: str, api_key: str, base_url: str | None, *, key_env: str | None = None,
-        extra: dict[str, Any] | None = None) -> None:
+        extra: dict[str, Any] | None = None, headers: tuple[tuple[str, str], ...] = (),
+        auth_header: str | None = None) -> None:
     """Replace ``bucket``; ``extra`` holds further fields of the entry (kept as given)."""
     from lime.storage import atomic_write_json, locked
 
@@ -130,6 +155,10 @@ def put(bucket: str, api_key: str, base_url: str | None, *, key_env: str | None 
             entry["base_url"] = base_url
         if key_env:
             entry["key_env"] = key_env
+        if headers:
+            entry["headers"] = dict(headers)
+        if auth_header:
+            entry["auth_header"] = auth_header
         entry.update(extra or {})
         data["buckets"][bucket] = entry
         atomic_write_json(path, data, mode=0o600)

@@ -6,10 +6,26 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 PROVIDERS: tuple[str, ...] = ("openai", "anthropic", "gemini", "openai-compat", "custom")
-PARAM_PRESETS: tuple[str, ...] = ("none", "verbosity", "reasoning", "reasoning-and-verbosity")
+# Lime's spellings; the older ones are still read (and written back in Lime's form).
+PARAM_PRESETS: tuple[str, ...] = ("none", "verbosity_only", "reasoning_only", "reasoning_and_verbosity")
+PARAM_PRESET_ALIASES: dict[str, str] = {
+    "verbosity": "verbosity_only", "reasoning": "reasoning_only",
+    "reasoning-and-verbosity": "reasoning_and_verbosity",
+    "verbosity-only": "verbosity_only", "reasoning-only": "reasoning_only",
+}
+# Body fields lime itself owns: an entry's extra_body may not replace them.
+RESERVED_BODY_FIELDS = frozenset(("model", "messages", "stream"))
 MAX_OUTPUT_CAP = 32768
 
 Source = Literal["builtin", "user"]
+
+
+def canonical_param_preset(value: str) -> str | None:
+    """Lime's spelling of a param preset, or None when it is no preset at all."""
+    value = value.strip()
+    if value in PARAM_PRESETS:
+        return value
+    return PARAM_PRESET_ALIASES.get(value)
 
 
 def default_max_output(window: int) -> int:
@@ -52,9 +68,17 @@ class ModelEntry:
     supports_tools: bool | None = None
     supports_include_usage: bool | None = None
     supports_reasoning_effort: bool | None = None
+    supports_response_format: bool | None = None
+    # The window the model was trained for, when a server reported one larger than it serves.
+    trained_context_window: int | None = None
+    # Merged into every request body for this model (vLLM chat_template_kwargs, Ollama options...).
+    extra_body: dict[str, Any] | None = field(default=None, hash=False)
     source: Source = field(default="user", compare=False)
 
     def __post_init__(self) -> None:
+        preset = canonical_param_preset(self.param_preset)
+        if preset is not None and preset != self.param_preset:
+            object.__setattr__(self, "param_preset", preset)
         # Fill the documented defaults for anything left at 0/empty.
         if not self.display_name:
             object.__setattr__(self, "display_name", self.slug)
@@ -75,11 +99,11 @@ class ModelEntry:
 
     @property
     def allows_reasoning(self) -> bool:
-        return self.param_preset in ("reasoning", "reasoning-and-verbosity")
+        return self.param_preset in ("reasoning_only", "reasoning_and_verbosity")
 
     @property
     def allows_verbosity(self) -> bool:
-        return self.param_preset in ("verbosity", "reasoning-and-verbosity")
+        return self.param_preset in ("verbosity_only", "reasoning_and_verbosity")
 
     def with_source(self, source: Source) -> ModelEntry:
         return replace(self, source=source)
@@ -87,8 +111,8 @@ class ModelEntry:
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("source")
-        for key in ("service", "api_id", "supports_tools", "supports_include_usage", "supports_reasoning_effort"):
-            if data[key] is None:
+        for key in _OPTIONAL_KEYS:
+            if data[key] is None or data[key] == {}:
                 data.pop(key)
         return data
 
@@ -109,11 +133,13 @@ _BOOL_FIELDS = (
     "supports_reasoning_summaries",
     "supports_extended_thinking",
 )
-_TRISTATE_FIELDS = ("supports_tools", "supports_include_usage", "supports_reasoning_effort")
+_TRISTATE_FIELDS = ("supports_tools", "supports_include_usage", "supports_reasoning_effort",
+                    "supports_response_format")
+_OPTIONAL_KEYS = ("service", "api_id", "trained_context_window", "extra_body") + _TRISTATE_FIELDS
 _INT_FIELDS = ("max_output", "upper_max_output", "auto_compact")
 _STR_FIELDS = ("display_name", "description", "api_id")
 KNOWN_FIELDS = frozenset(
-    ("slug", "provider", "service", "context_window", "param_preset")
+    ("slug", "provider", "service", "context_window", "param_preset", "trained_context_window", "extra_body")
     + _BOOL_FIELDS + _TRISTATE_FIELDS + _INT_FIELDS + _STR_FIELDS
 )
 
@@ -167,15 +193,31 @@ def entry_from_json(data: Any, *, index: int, source: Source = "user") -> ModelE
             raise EntryError(slug, name, f"must be true or false, got {value!r}")
         if value is not None:
             kwargs[name] = value
-    param_preset = data.get("param_preset", "none")
-    if param_preset not in PARAM_PRESETS:
-        raise EntryError(slug, "param_preset", f"must be one of {', '.join(PARAM_PRESETS)}, got {param_preset!r}")
+    raw_preset = data.get("param_preset", "none")
+    param_preset = canonical_param_preset(raw_preset) if isinstance(raw_preset, str) else None
+    if param_preset is None:
+        raise EntryError(slug, "param_preset", f"must be one of {', '.join(PARAM_PRESETS)}, got {raw_preset!r}")
+    if data.get("trained_context_window") is not None:
+        kwargs["trained_context_window"] = _positive_int(slug, "trained_context_window",
+                                                         data["trained_context_window"])
+    if data.get("extra_body") is not None:
+        kwargs["extra_body"] = check_extra_body(slug, data["extra_body"])
     entry = ModelEntry(
         slug=slug, provider=provider, service=service, context_window=window,
         param_preset=param_preset, source=source, **kwargs,
     )
     check_entry(entry)
     return entry
+
+
+def check_extra_body(entry: str, value: Any) -> dict[str, Any]:
+    """An ``extra_body`` must be a JSON object that leaves lime's own fields alone."""
+    if not isinstance(value, dict):
+        raise EntryError(entry, "extra_body", f"must be a JSON object, got {type(value).__name__}")
+    taken = sorted(RESERVED_BODY_FIELDS & set(value))
+    if taken:
+        raise EntryError(entry, "extra_body", f"may not set {', '.join(taken)} (lime sends those itself)")
+    return value
 
 
 def check_entry(entry: ModelEntry) -> None:

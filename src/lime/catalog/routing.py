@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from lime import config
 from lime.auth.hints import login_hint
@@ -59,7 +60,8 @@ def capabilities_for(entry: ModelEntry, preset: Preset | None) -> Capabilities:
         tools=tools,
         parallel_tool_calls=tools and entry.supports_parallel_tool_calls,
         verbosity=verbosity,
-        response_format=bool(preset and preset.supports_response_format),
+        response_format=(entry.supports_response_format if entry.supports_response_format is not None
+                         else bool(preset and preset.supports_response_format)),
         vision=entry.supports_vision,
         max_tokens_field=preset.max_tokens_field if preset else "max_tokens",
         reasoning_levels=preset.reasoning_levels if preset else ("low", "medium", "high"),
@@ -87,6 +89,17 @@ class Route:
     @property
     def api_key(self) -> str | None:
         return self.credential.api_key
+
+    @property
+    def extra_body(self) -> dict[str, Any] | None:
+        return self.entry.extra_body
+
+    def request_headers(self) -> dict[str, str]:
+        """The key (as ``Authorization: Bearer`` or the service's own header) and custom headers,
+        with ``${VAR}`` references read from the environment now."""
+        from lime.auth.headers import request_headers
+
+        return request_headers(self.credential)
 
     @property
     def managed_local(self) -> bool:

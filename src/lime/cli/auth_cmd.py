@@ -20,9 +20,16 @@ def register(sub: Any) -> None:
     )
     _common(login)
     login.add_argument("--with-api-key", action="store_true", help="read the API key from stdin")
-    login.add_argument("--with-base-url", metavar="URL", help="base URL (default: the preset's)")
+    login.add_argument("--with-base-url", metavar="URL", help="base URL (default: the preset's); a query string "
+                       "such as ?api-version=... is kept on every request")
     login.add_argument("--key-env", metavar="VAR", help="read the key from environment variable VAR at each "
                        "request (nothing stored); OPENAI_API_KEY goes to a service only when named here")
+    login.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'",
+                       help="an extra header on every request (repeatable); ${ENV_VAR} in the value is read "
+                       "from the environment at request time. Stored like a key, shown masked")
+    login.add_argument("--auth-header", metavar="NAME",
+                       help="send the key as 'NAME: KEY' (e.g. api-key for Azure) instead of "
+                       "'Authorization: Bearer KEY'")
     login.set_defaults(handler=run_login)
     logout = sub.add_parser("logout", help="remove a service's stored credential")
     _common(logout)
@@ -94,21 +101,50 @@ def run_login(args: argparse.Namespace) -> int:
         )
     if preset is not None and preset.discover:
         raise UsageError(f"service {service!r} is lime's managed local server; it needs no login")
-    if not args.with_api_key and base_url is None and key_env is None:
+    headers, auth_header = _headers_from(args)
+    if not args.with_api_key and base_url is None and key_env is None and not headers:
         raise UsageError("nothing to store: pass --with-api-key (key on stdin), --key-env VAR and/or --with-base-url URL")
     key = _read_key() if args.with_api_key else ""
     bucket = store.bucket_name(service)
     url = base_url or (preset.base_url if preset else "")
-    store.put(bucket, key, base_url, key_env=key_env)
+    store.put(bucket, key, base_url, key_env=key_env, headers=headers, auth_header=auth_header)
     if key_env:
         shown = f"the key source {key_env} (read at each request)"
     else:
         shown = mask_key(key) if key else "no key"
     print(f"Stored {shown} in {bucket} ({url})")
+    if headers or auth_header:
+        from lime.auth.headers import describe
+
+        print(f"Headers: {describe(headers, auth_header)}")
     warning = plain_http_warning(url, bool(key or key_env))
     if warning:
         warn(warning)
     return 0
+
+
+def _headers_from(args: argparse.Namespace) -> tuple[tuple[tuple[str, str], ...], str | None]:
+    """--header and --auth-header, checked: no duplicates, and no header that would clash with the key."""
+    from lime.auth.headers import HeaderError, check_name, parse
+
+    try:
+        headers = [parse(spec) for spec in args.header]
+        auth_header = check_name(args.auth_header) if args.auth_header else None
+    except HeaderError as exc:
+        raise UsageError(str(exc)) from None
+    seen: set[str] = set()
+    for name, _ in headers:
+        if name.lower() in seen:
+            raise UsageError(f"header {name!r} is given twice")
+        seen.add(name.lower())
+    has_key = args.with_api_key or args.key_env is not None
+    if auth_header and not has_key:
+        raise UsageError("--auth-header names where the key goes; pass --with-api-key or --key-env VAR too")
+    key_header = (auth_header or "Authorization").lower()
+    if has_key and key_header in seen:
+        raise UsageError(f"header {key_header!r} would carry the key; drop it from --header "
+                         "(or send the key elsewhere with --auth-header NAME)")
+    return tuple(headers), auth_header
 
 
 def run_logout(args: argparse.Namespace) -> int:

@@ -52,7 +52,8 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     p.add_argument("--resume", nargs="?", const="latest", metavar="REF",
                    help="resume a session by id, path or 'latest'")
     p.add_argument("--system", help="system prompt for a new session")
-    p.add_argument("--reasoning", metavar="LEVEL", help="reasoning effort (models whose param preset allows it)")
+    p.add_argument("--reasoning-effort", "--reasoning", dest="reasoning", metavar="LEVEL",
+                   help="reasoning effort: none, low, medium, high, xhigh (models whose param preset allows it)")
     p.add_argument("--verbosity", metavar="LEVEL", help="answer verbosity: low, medium, high (where supported)")
     p.add_argument("--max-tokens", type=int, metavar="N", help="cap on output tokens for each answer")
     p.add_argument("--max-turns", type=int, default=25, metavar="N", help="agent loop turn limit (default 25)")

@@ -1,4 +1,4 @@
-"""`lime model list|add|rm|show|default`: the merged catalog."""
+"""`lime model list|add|import|rm|show|forget|default`: the merged catalog."""
 
 from __future__ import annotations
 
@@ -30,25 +30,40 @@ def register(sub: Any) -> None:
     add.add_argument("--upper-max-output", metavar="N", help="default: min(max_output*2, window/2), >= max_output")
     add.add_argument("--auto-compact", metavar="N", help="default: 90%% of window - max_output (min 1)")
     add.add_argument("--param-preset", default="none",
-                     help="none, verbosity, reasoning or reasoning-and-verbosity (default none)")
+                     help="none, verbosity_only, reasoning_only or reasoning_and_verbosity (default none)")
     add.add_argument("--vision", action="store_true", help="accepts image input")
     add.add_argument("--parallel-tool-calls", action="store_true", help="implements (parallel) tool calls")
     add.add_argument("--reasoning-summaries", action="store_true", help="returns reasoning summaries")
     add.add_argument("--extended-thinking", action="store_true", help="supports extended thinking")
     add.add_argument("--include-usage", action="store_true",
                      help="server accepts stream_options.include_usage")
+    add.add_argument("--response-format", action="store_true",
+                     help="the server honours a JSON-schema response_format (used by --output-schema)")
+    add.add_argument("--extra-body", metavar="JSON",
+                     help='a JSON object merged into every request body, e.g. \'{"options": {"num_ctx": 16384}}\'')
     add.add_argument("--discover", action="store_true",
-                     help="ask the server (llama.cpp /props, /v1/models) for window and capabilities")
+                     help="ask the server (Ollama, LM Studio, vLLM, LiteLLM, llama.cpp) for window and capabilities")
     add.add_argument("--replace", action="store_true", help="replace an existing entry with this slug")
     add.set_defaults(handler=run_add)
+
+    imp = msub.add_parser("import", help="add an entry for each model a service lists, as the server describes it")
+    imp.add_argument("service", help="the service (lime login --service NAME) to ask")
+    imp.add_argument("api_ids", nargs="*", metavar="API_ID", help="only these models (default: every one listed)")
+    imp.add_argument("--dry-run", action="store_true", help="print the entries without writing models.json")
+    imp.add_argument("--replace", action="store_true", help="replace entries whose slug already exists")
+    imp.set_defaults(handler=run_import)
 
     rm = msub.add_parser("rm", help="remove a user model entry")
     rm.add_argument("slug")
     rm.set_defaults(handler=run_rm)
 
-    show = msub.add_parser("show", help="every field of one entry, its route and capabilities")
+    show = msub.add_parser("show", help="every field of one entry, its route, capabilities and learned lessons")
     show.add_argument("slug")
     show.set_defaults(handler=run_show)
+
+    forget = msub.add_parser("forget", help="clear what lime learned about a model's endpoint (refused fields)")
+    forget.add_argument("slug")
+    forget.set_defaults(handler=run_forget)
 
     default = msub.add_parser("default", help="show or set the default model")
     default.add_argument("slug", nargs="?")
@@ -85,7 +100,15 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def _build_entry(args: argparse.Namespace) -> Any:
-    from lime.catalog.entries import PARAM_PRESETS, PROVIDERS, EntryError, ModelEntry, check_entry
+    from lime.catalog.entries import (
+        PARAM_PRESETS,
+        PROVIDERS,
+        EntryError,
+        ModelEntry,
+        canonical_param_preset,
+        check_entry,
+        check_extra_body,
+    )
 
     provider = args.provider.strip()
     if provider not in PROVIDERS:
@@ -97,25 +120,37 @@ def _build_entry(args: argparse.Namespace) -> Any:
         service = check_service_name(args.service)
     elif args.service is not None:
         raise UsageError("--service is only accepted with --provider openai-compat")
-    if args.param_preset not in PARAM_PRESETS:
+    param_preset = canonical_param_preset(args.param_preset)
+    if param_preset is None:
         raise UsageError(f"--param-preset must be one of {', '.join(PARAM_PRESETS)}, got {args.param_preset!r}")
+    slug = args.slug.strip()
+    if not slug or any(c.isspace() for c in slug):
+        raise UsageError(f"invalid slug {args.slug!r}: it must be non-empty and contain no spaces")
+    extra_body = None
+    if args.extra_body is not None:
+        import json
+
+        try:
+            extra_body = check_extra_body(slug, json.loads(args.extra_body))
+        except ValueError as exc:
+            problem = exc.problem if isinstance(exc, EntryError) else f"not valid JSON ({exc})"
+            raise UsageError(f"--extra-body: {problem}") from None
     window = positive_int("--context-window", args.context_window)
     flags: dict[str, Any] = {}
     if args.discover:
         window, flags = _discover(args, service, window)
     if window is None:
         raise UsageError("--context-window N is required")
-    slug = args.slug.strip()
-    if not slug or any(c.isspace() for c in slug):
-        raise UsageError(f"invalid slug {args.slug!r}: it must be non-empty and contain no spaces")
+    if flags.get("supports_reasoning_effort") and param_preset == "none":
+        param_preset = "reasoning_only"  # the server advertised reasoning: --reasoning-effort may use it
     entry = ModelEntry(
         slug=slug, provider=provider, service=service, context_window=window,
         display_name=args.display_name or "", description=args.description or "Custom model",
         api_id=args.api_id or None,
-        max_output=positive_int("--max-output", args.max_output) or 0,
+        max_output=positive_int("--max-output", args.max_output) or flags.pop("max_output", 0),
         upper_max_output=positive_int("--upper-max-output", args.upper_max_output) or 0,
         auto_compact=positive_int("--auto-compact", args.auto_compact) or 0,
-        param_preset=args.param_preset,
+        param_preset=param_preset,
         supports_vision=args.vision or flags.get("supports_vision", False),
         supports_parallel_tool_calls=args.parallel_tool_calls or flags.get("supports_parallel_tool_calls", False),
         supports_reasoning_summaries=args.reasoning_summaries,
@@ -123,6 +158,9 @@ def _build_entry(args: argparse.Namespace) -> Any:
         supports_include_usage=True if args.include_usage else flags.get("supports_include_usage"),
         supports_tools=flags.get("supports_tools"),
         supports_reasoning_effort=flags.get("supports_reasoning_effort"),
+        supports_response_format=True if args.response_format else flags.get("supports_response_format"),
+        trained_context_window=flags.get("trained_context_window"),
+        extra_body=extra_body,
     )
     try:
         check_entry(entry)
@@ -132,25 +170,132 @@ def _build_entry(args: argparse.Namespace) -> Any:
     return entry
 
 
-def _discover(args: argparse.Namespace, service: str | None, window: int | None) -> tuple[int | None, dict[str, Any]]:
-    """Fill window and flags from the server itself (llama.cpp's /props and /v1/models)."""
+def _survey(service: str, models: list[str] | None = None) -> Any:
+    """Ask the service's server about its models, with the headers a chat request would carry."""
+    from lime.auth.headers import request_headers, secret_values
     from lime.auth.resolve import resolve_credential
     from lime.catalog.presets import get_preset
-    from lime.providers.openai_compat.discovery import discover
+    from lime.providers.openai_compat.discovery import survey
 
-    if service is None:
-        raise UsageError("--discover needs --provider openai-compat --service NAME (to know the endpoint)")
     preset = get_preset(service)
     cred = resolve_credential(service, preset)
     base_url = cred.base_url or (preset.base_url if preset and not preset.discover else None)
     if not base_url:
         raise UsageError(f"service {service!r} has no base URL to discover from; run: "
                          f"{login_hint(service, base_url=True)}")
-    found = discover(base_url, cred.api_key)
-    if found is None:
-        raise ConfigError(f"{base_url} did not answer /props or /v1/models; give --context-window instead")
-    flags = found.entry_flags()
-    return (window or found.n_ctx), flags
+    headers = request_headers(cred)
+    return survey(base_url, headers, models=models, secrets=secret_values(headers))
+
+
+def _not_listed(found: Any, api_id: str) -> ConfigError:
+    close = found.close_matches(api_id)
+    listed = ", ".join(found.ids[:8]) + (", ..." if len(found.ids) > 8 else "")
+    hint = f"did you mean: {', '.join(close)}?" if close else f"it lists: {listed}"
+    return ConfigError(f"{found.base_url} does not list a model {api_id!r}", hint=hint)
+
+
+def _discovered_flags(d: Any) -> dict[str, Any]:
+    flags: dict[str, Any] = dict(d.entry_flags())
+    if d.n_ctx_train and d.n_ctx and d.n_ctx_train > d.n_ctx:
+        flags["trained_context_window"] = d.n_ctx_train
+    if d.max_output and d.n_ctx and d.max_output <= d.n_ctx:
+        flags["max_output"] = d.max_output
+    return flags
+
+
+def _discover(args: argparse.Namespace, service: str | None, window: int | None) -> tuple[int | None, dict[str, Any]]:
+    """Fill window and flags from the server itself; refuse a model id the server does not list."""
+    from lime.providers.openai_compat.discovery import DiscoveryError
+
+    if service is None:
+        raise UsageError("--discover needs --provider openai-compat --service NAME (to know the endpoint)")
+    api_id = (args.api_id or args.slug).strip()
+    try:
+        found = _survey(service, [api_id])
+    except DiscoveryError as exc:
+        hint = f"{exc.hint}; or give --context-window N" if exc.hint else "give --context-window N instead"
+        raise ConfigError(exc.message, hint=hint) from None
+    if api_id not in found.ids:
+        raise _not_listed(found, api_id)
+    described = found.found.get(api_id)
+    if described is None or not described.n_ctx:
+        if window is None:
+            what = "the server" if found.server == "openai-compatible" else found.server
+            raise ConfigError(f"{what} at {found.base_url} lists {api_id!r} but its reply has no context window",
+                              hint="give --context-window N" + (
+                                  " (or set model_info.max_input_tokens in the proxy's config)"
+                                  if found.server == "litellm" else ""))
+        return window, _discovered_flags(described) if described else {}
+    if described.window_note and window is None:
+        warn(f"{api_id}: context window {described.n_ctx:,} from {described.window_note}")
+    return (window or described.n_ctx), _discovered_flags(described)
+
+
+def run_import(args: argparse.Namespace) -> int:
+    """One entry per model the service lists, described by the server; --dry-run only prints them."""
+    from lime.catalog.entries import ModelEntry
+    from lime.catalog.store import add_user_entry, load_catalog
+    from lime.providers.openai_compat.discovery import DiscoveryError
+
+    service = check_service_name(args.service)
+    wanted = [a.strip() for a in args.api_ids]
+    try:
+        found = _survey(service, wanted or None)
+    except DiscoveryError as exc:
+        raise ConfigError(exc.message, hint=exc.hint) from None
+    missing = [a for a in wanted if a not in found.ids]
+    if missing:
+        raise _not_listed(found, missing[0])
+    catalog = load_catalog()
+    rows: list[tuple[str, ...]] = []
+    entries: list[Any] = []
+    problems: list[str] = []
+    from lime.textsafe import is_safe
+
+    for api_id in wanted or list(found.ids):
+        if not is_safe(api_id) or any(c.isspace() for c in api_id) or len(api_id) > 200:
+            problems.append(f"{api_id[:80]!r}: skipped (not a usable model id)")
+            continue
+        d = found.found.get(api_id)
+        if d is not None and not d.chat:
+            problems.append(f"{api_id}: skipped (not a chat model)")
+            continue
+        if d is None or not d.n_ctx:
+            problems.append(f"{api_id}: skipped ({found.server} gave no context window for it; "
+                            f"use lime model add --slug ... --api-id {api_id} --context-window N)")
+            continue
+        slug = api_id
+        if catalog.get(slug) is not None and not args.replace:
+            problems.append(f"{slug}: skipped (already in the catalog; --replace to overwrite)")
+            continue
+        if d.window_note:
+            problems.append(f"{slug}: context window {d.n_ctx:,} from {d.window_note}")
+        flags = _discovered_flags(d)
+        max_output = flags.pop("max_output", 0)
+        entry = ModelEntry(slug=slug, provider="openai-compat", service=service, context_window=d.n_ctx,
+                           api_id=api_id if api_id != slug else None, max_output=max_output,
+                           param_preset="reasoning_only" if flags.get("supports_reasoning_effort") else "none",
+                           description=f"{found.server} model (imported)", **flags)
+        entries.append(entry)
+        caps = [name for name, on in (("tools", entry.supports_tools), ("reasoning", entry.supports_reasoning_effort),
+                                      ("vision", entry.supports_vision),
+                                      ("json-schema", entry.supports_response_format)) if on]
+        rows.append((slug, f"{entry.context_window:,}", f"{entry.max_output:,}", ", ".join(caps) or "-"))
+    if rows:
+        widths = [max(len(r[i]) for r in rows + [("SLUG", "WINDOW", "MAX OUT", "")]) for i in range(3)]
+        print(f"{'SLUG':<{widths[0]}}  {'WINDOW':>{widths[1]}}  {'MAX OUT':>{widths[2]}}  CAPABILITIES")
+        for r in rows:
+            print(f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]}")
+    for problem in problems:
+        warn(problem)
+    if args.dry_run:
+        print(f"(dry run: {len(entries)} entr{'y' if len(entries) == 1 else 'ies'} from {found.server} at "
+              f"{found.base_url}; nothing written)")
+        return 0
+    for entry in entries:
+        add_user_entry(entry, replace=args.replace)
+    print(f"Imported {len(entries)} model{'' if len(entries) == 1 else 's'} from {found.server} at {found.base_url}")
+    return 0 if entries else 1
 
 
 def run_add(args: argparse.Namespace) -> int:
@@ -195,11 +340,39 @@ def run_show(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"route: unroutable: {exc.message}")
     else:
+        from lime.auth.headers import describe
+        from lime.providers.openai_compat import compat_memory
+
         print(f"route: {route.service} {route.base_url or 'managed local server'} as {route.wire_model}")
         print(f"credential: {route.credential.source}")
+        if route.credential.headers or route.credential.auth_header:
+            print(f"headers: {describe(route.credential.headers, route.credential.auth_header)}")
         print(f"capabilities: {', '.join(route.capabilities.flags()) or 'none'}")
         print(f"max tokens field: {route.capabilities.max_tokens_field}")
+        if route.base_url:
+            lessons = compat_memory.load(route.service, route.wire_model, route.base_url)
+            learned = lessons.describe()
+            if learned:
+                print(f"learned from this endpoint (lime model forget {entry.slug} clears): {'; '.join(learned)}")
+            else:
+                print("learned from this endpoint: nothing")
     _report_problems(catalog.problems)
+    return 0
+
+
+def run_forget(args: argparse.Namespace) -> int:
+    """Clear the lessons learned for one model at its current endpoint."""
+    from lime.catalog.routing import resolve_route, suggest
+    from lime.catalog.store import load_catalog
+    from lime.providers.openai_compat import compat_memory
+
+    catalog = load_catalog()
+    if catalog.get(args.slug) is None:
+        raise ConfigError(f"unknown model {args.slug!r}", hint=suggest(args.slug, catalog))
+    route = resolve_route(args.slug, catalog)
+    removed = compat_memory.forget(route.service, route.base_url or "", route.wire_model)
+    what = f"{removed} lesson{'' if removed == 1 else 's'}" if removed else "nothing (no lessons)"
+    print(f"Forgot {what} for {args.slug} at {route.service} {route.base_url or ''}".rstrip())
     return 0
 
 

@@ -49,6 +49,8 @@ def run_status(args: argparse.Namespace) -> int:
     choice = select_model(getattr(args, "model", None), offline=local_available)
     route = resolve_route(choice.slug, catalog)
     e = route.entry
+    from lime.auth.headers import describe
+
     lines = [
         ("model", f"{e.slug} ({e.display_name}; from {choice.reason})"),
         ("service", route.service + (f" ({route.preset.name})" if route.preset else " (custom)")),
@@ -56,6 +58,8 @@ def run_status(args: argparse.Namespace) -> int:
         ("wire model", route.wire_model),
         ("credential", route.credential.source
          + (f" ({route.credential.problem})" if route.credential.problem else "")),
+        *([("headers", describe(route.credential.headers, route.credential.auth_header))]
+          if route.credential.headers or route.credential.auth_header else []),
         ("context window", f"{e.context_window:,} tokens"),
         ("max output", f"{e.max_output:,} (upper {e.upper_max_output:,})"),
         ("auto-compact at", f"{e.auto_compact:,} input tokens"),

@@ -311,7 +311,9 @@ class Agent:
             self.check_fits(tools)
             self._prepare_endpoint()
             completion = self._request(tools, result)
-            self._learn_usage(completion, tools)
+            cut = self._silently_truncated(completion)
+            if not cut:  # a count of what the server kept would teach the estimate the wrong ratio
+                self._learn_usage(completion, tools)
             result.requests += 1
             self._add_usage(result, completion.usage)
             result.text = completion.text
@@ -319,8 +321,10 @@ class Agent:
             result.finish_reason = completion.finish_reason
             usage_json = completion.usage.to_json() if completion.usage else None
             self.session.append(completion.to_message(), usage=usage_json)
-            if completion.usage and not completion.usage.estimated:
+            if completion.usage and not completion.usage.estimated and not cut:
                 self.anchor = (len(self.messages), completion.usage.prompt_tokens + completion.usage.completion_tokens)
+            if cut and self._compacted_at != len(self.messages) and self.compact("the server truncated it"):
+                result.compactions += 1
             if not completion.tool_calls:
                 if completion.finish_reason == "length":
                     self.ui.notice("the answer stopped at the output token limit"
@@ -333,6 +337,22 @@ class Agent:
             if not last_allowed:
                 result.stopped = "max_turns"
                 return result
+
+    def _silently_truncated(self, completion: Completion) -> bool:
+        """A server that read far less than was sent cut the prompt: say so and lower the window."""
+        from lime.runtime import truncation
+
+        usage = completion.usage
+        if usage is None or usage.estimated:
+            return False
+        # Messages only: servers differ in whether (and how) tool definitions count, a cut does not.
+        sent = truncation.truncated(usage.prompt_tokens, byte_bound(self.messages, None),
+                                    lambda: self.calibration.prompt(self.messages, None))
+        if sent is None:
+            return False
+        self.ui.notice(truncation.notice(self.route, usage.prompt_tokens, sent))
+        self._window_cap = min(self.window, usage.prompt_tokens + usage.completion_tokens)
+        return True
 
     def _learn_usage(self, completion: Completion, tools: list[ToolSpec] | None) -> None:
         """Teach the estimate from a server-reported usage, or apply what it learned to an estimated one.

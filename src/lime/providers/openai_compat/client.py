@@ -38,7 +38,7 @@ from lime.providers.openai_compat.errors import (
     scrub,
     transport_error,
 )
-from lime.providers.openai_compat.request import Fix, build_body, heal
+from lime.providers.openai_compat.request import Fix, build_body, droppable_fields, heal
 from lime.providers.openai_compat.stream import (
     Estimator,
     MalformedChunk,
@@ -61,6 +61,7 @@ if TYPE_CHECKING:
 
 MAX_HEALS = 6
 _told: set[tuple[str, str]] = set()  # (service, field) notices already shown in this process
+_told_lessons: set[tuple[str, str, str]] = set()  # (service, base URL, model) whose lessons -v announced
 
 
 def _stderr_notice(text: str) -> None:
@@ -238,7 +239,8 @@ class _Exchange:
         if status in (400, 422) and len(self.healed) < MAX_HEALS:
             body = parse_error_body(raw, headers.get("content-type", ""))
             overflow = looks_like_overflow(body.message, body.code, body.type)
-            fix = None if overflow else heal(status, body, self.body, c.lessons)
+            fix = None if overflow else heal(status, body, self.body, c.lessons,
+                                             extra=droppable_fields(c.route))
             if fix is not None and fix.field not in self.healed:
                 self.healed.add(fix.field)
                 c.learn(fix)
@@ -328,17 +330,22 @@ class _BaseClient(Generic[H]):
         self.max_body = config.max_body_size()
         self.verbose = verbose
         self._notice = notice or _stderr_notice
+        from lime.auth.headers import secret_values
+
         key = route.api_key
-        self.secrets: tuple[str, ...] = (key,) if key else ()
-        self.headers = {"Content-Type": "application/json", "User-Agent": _user_agent()}
-        if key:
-            self.headers["Authorization"] = f"Bearer {key}"
+        sent = route.request_headers()
+        self.secrets: tuple[str, ...] = ((key,) if key else ()) + secret_values(sent)
+        self.headers = {"Content-Type": "application/json", "User-Agent": _user_agent(), **sent}
         from lime.auth.resolve import plain_http_warning_once
 
         insecure = plain_http_warning_once(self.base_url, bool(key))
         if insecure:
             self._notice(f"warning: {insecure}")
-        self.lessons = compat_memory.load(self.service, self.model)
+        self.lessons = compat_memory.load(self.service, self.model, self.base_url)
+        if verbose and not self.lessons.empty() and (self.service, self.base_url, self.model) not in _told_lessons:
+            _told_lessons.add((self.service, self.base_url, self.model))
+            self.say(f"{self.service} (model {self.model}): applying what this endpoint taught lime earlier: "
+                     f"{'; '.join(self.lessons.describe())} (lime model forget {route.slug} clears it)")
         self._http: H | None = None
         self._target: httpx.URL | None = None
         self.login_hint: str | None = f"run: {login_hint(route.service)}"
@@ -348,7 +355,7 @@ class _BaseClient(Generic[H]):
 
     def learn(self, fix: Fix) -> None:
         self.lessons = fix.lessons
-        saved = compat_memory.save(self.service, self.model, fix.lessons)
+        saved = compat_memory.save(self.service, self.model, fix.lessons, self.base_url)
         if self.verbose and (self.service, fix.field) not in _told:
             _told.add((self.service, fix.field))
             where = "remembered for next time" if saved else "could not save that"

@@ -1,29 +1,39 @@
-"""Ask a local server what it can do instead of trusting a hard-coded entry.
+"""Ask a server what it can do instead of trusting a hard-coded entry.
 
 llama.cpp's server publishes ``GET /props`` (the chat template's capabilities and the slot's
 context size) and ``GET /v1/models`` (``meta.n_ctx``, ``meta.n_ctx_train``); vLLM puts
-``max_model_len`` on each model of ``/v1/models``. What a server reports about itself beats a
-guess: a window that is too large ends in overflow errors, flags that are too generous send
-fields the template silently drops.
+``max_model_len`` on each model of ``/v1/models``; Ollama answers ``POST /api/show``
+(``capabilities``, ``parameters`` with ``num_ctx``, ``model_info.<arch>.context_length``); LM Studio
+``GET /api/v0/models`` (``loaded_context_length``, ``max_context_length``, ``capabilities``, ``type``);
+a LiteLLM proxy ``GET /model/info`` (``max_input_tokens``, ``supports_function_calling``...).
+What a server reports about itself beats a guess: a window that is too large ends in overflow
+errors (or, on Ollama, in silent truncation), flags that are too generous send fields the
+template silently drops, and reasoning effort goes only where the server advertised it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from lime.catalog.entries import ModelEntry
 from lime.catalog.presets import Preset
 from lime.catalog.routing import Capabilities, capabilities_for
+from lime.errors import LimeError
 from lime.urls import endpoint_url, is_loopback_host
+
+MAX_REPLY = 8 * 2**20  # a model list or model description is kilobytes; a hostile server may send gigabytes
+MAX_WINDOW = 10**9  # a reported window beyond this is nonsense, not a capability
+OLLAMA_DEFAULT_CTX = 4096  # Ollama's num_ctx when neither the model nor OLLAMA_CONTEXT_LENGTH sets one
 
 
 @dataclass(frozen=True)
 class Discovery:
     """What one server said about itself. ``None`` means "not reported", never "no"."""
 
-    server: str  # "llama.cpp", "vllm" or "openai-compatible"
+    server: str  # "llama.cpp", "vllm", "ollama", "lmstudio", "litellm" or "openai-compatible"
     model_ids: tuple[str, ...] = ()
     n_ctx: int | None = None  # the window one request may use (llama.cpp: per slot)
     n_ctx_train: int | None = None
@@ -35,6 +45,10 @@ class Discovery:
     supports_include_usage: bool | None = None
     vision: bool | None = None
     model_path: str | None = None
+    supports_response_format: bool | None = None
+    max_output: int | None = None  # the largest answer the server says the model gives
+    window_note: str = ""  # where the window came from, when that is worth telling the user
+    chat: bool = True  # False for embedding-only models, which import skips
 
     @property
     def tools(self) -> bool | None:
@@ -67,6 +81,8 @@ class Discovery:
             flags["supports_reasoning_effort"] = self.supports_reasoning_effort
         if self.vision is not None:
             flags["supports_vision"] = self.vision
+        if self.supports_response_format is not None:
+            flags["supports_response_format"] = self.supports_response_format
         return flags
 
     def apply(self, entry: ModelEntry, preset: Preset | None) -> tuple[ModelEntry, Capabilities]:
@@ -88,7 +104,7 @@ class Discovery:
         ids = data.get("model_ids")
         if isinstance(ids, list):
             kwargs["model_ids"] = tuple(str(i) for i in ids if isinstance(i, str))
-        for name in ("n_ctx", "n_ctx_train"):
+        for name in ("n_ctx", "n_ctx_train", "max_output"):
             kwargs[name] = _pos_int(data.get(name))
         for f in dataclasses.fields(cls):
             if f.name.startswith("supports_") or f.name == "vision":
@@ -100,7 +116,7 @@ class Discovery:
 
 
 def _pos_int(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0 or value > MAX_WINDOW:
         return None
     return value
 
@@ -184,6 +200,8 @@ def parse(props: Any, models: Any, *, model: str | None = None) -> Discovery | N
         supports_include_usage=usage,
         vision=vision,
         model_path=model_path,
+        # Both take an OpenAI json_schema response_format (llama.cpp turns it into a grammar).
+        supports_response_format=True if server in ("llama.cpp", "vllm") else None,
     )
 
 
@@ -225,3 +243,250 @@ def discover(base_url: str, api_key: str | None, timeout: float = 5.0, *,
     except (httpx.HTTPError, ValueError):
         return None
     return parse(props, models, model=model)
+
+
+# ----------------------------------------------------------------------------------------------
+# Surveying any server: every model it lists and what it says about each one
+
+
+
+class DiscoveryError(LimeError):
+    """A server could not be surveyed; the message says what it answered."""
+
+
+@dataclass(frozen=True)
+class Survey:
+    """One server's model list and, per model, what it said about it."""
+
+    server: str
+    base_url: str
+    ids: tuple[str, ...]
+    found: dict[str, Discovery]
+
+    def close_matches(self, model: str) -> list[str]:
+        import difflib
+
+        close = difflib.get_close_matches(model, self.ids, n=3, cutoff=0.5)
+        return close or [i for i in self.ids if model.lower() in i.lower()][:3]
+
+
+class _Fetcher:
+    """GETs and POSTs against one server; every failure becomes a sentence naming what it answered."""
+
+    def __init__(self, base_url: str, headers: dict[str, str], timeout: float, secrets: tuple[str, ...]) -> None:
+        import httpx
+
+        self.base_url = base_url
+        self.secrets = secrets
+        try:
+            host = httpx.URL(base_url).host
+        except (httpx.InvalidURL, TypeError, ValueError):
+            raise DiscoveryError(f"{base_url!r} is not a URL lime can reach") from None
+        # A proxy from the environment must not see requests meant for this machine.
+        self.client = httpx.Client(headers={"Accept": "application/json", **headers}, timeout=timeout,
+                                   trust_env=not is_loopback_host(host), follow_redirects=False)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def _say(self, text: str) -> str:
+        from lime.providers.openai_compat.errors import scrub
+
+        return scrub(text, self.secrets)
+
+    def fetch(self, method: str, url: str, body: Any = None, *, required: bool) -> Any:
+        """The JSON a 200 carries; None for any other answer when not required, else DiscoveryError."""
+        import httpx
+
+        from lime.providers.openai_compat.errors import parse_error_body
+
+        try:
+            with self.client.stream(method, url, json=body) as resp:
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in resp.iter_bytes():
+                    size += len(chunk)
+                    if size > MAX_REPLY:
+                        raise DiscoveryError(f"{url} answered with more than {MAX_REPLY // 2**20} MiB; not reading it")
+                    chunks.append(chunk)
+                raw = b"".join(chunks)
+        except httpx.TimeoutException:
+            if not required:
+                return None
+            raise DiscoveryError(f"{url} did not answer within {self.client.timeout.read:g}s") from None
+        except httpx.HTTPError as exc:
+            if not required:
+                return None
+            raise DiscoveryError(self._say(f"cannot reach {url} ({exc or type(exc).__name__})")) from None
+        if resp.status_code != 200:
+            if not required:
+                return None
+            said = parse_error_body(raw[:4096], resp.headers.get("content-type", "")).message
+            said = self._say(said)[:300]
+            answer = f"HTTP {resp.status_code}" + (f": {said}" if said else " with no message")
+            if resp.status_code in (401, 403):
+                raise DiscoveryError(f"{url} answered {answer}", hint="check the key or headers stored with lime login")
+            if resp.status_code == 404:
+                raise DiscoveryError(f"{url} answered {answer}",
+                                     hint="the base URL should be the one chat/completions lives under "
+                                     "(for most servers it ends in /v1)")
+            raise DiscoveryError(f"{url} answered {answer}")
+        try:
+            return json.loads(raw)
+        except ValueError:
+            if not required:
+                return None
+            snippet = self._say(" ".join(raw[:120].decode("utf-8", "replace").split()))
+            raise DiscoveryError(f"{url} answered HTTP 200 with something that is not JSON: {snippet!r}") from None
+
+
+def _items(data: Any) -> list[dict[str, Any]]:
+    listed = data.get("data") if isinstance(data, dict) else None
+    if not isinstance(listed, list):
+        return []
+    return [m for m in listed if isinstance(m, dict) and isinstance(m.get("id"), str) and m["id"]]
+
+
+def _ollama(show: Any, loaded_ctx: int | None) -> Discovery:
+    import re
+
+    show = show if isinstance(show, dict) else {}
+    caps_raw = show.get("capabilities")
+    caps = {c for c in caps_raw if isinstance(c, str)} if isinstance(caps_raw, list) else None
+    raw = show.get("model_info")
+    info: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    arch = info.get("general.architecture")
+    trained = _pos_int(info.get(f"{arch}.context_length")) if isinstance(arch, str) else None
+    params = show.get("parameters")
+    m = re.search(r"^\s*num_ctx\s+(\d+)\s*$", params, re.M) if isinstance(params, str) else None
+    if m:
+        n_ctx, note = int(m.group(1)), "the model's num_ctx parameter"
+    elif loaded_ctx:
+        n_ctx, note = loaded_ctx, "the context the server loaded it with"
+    else:
+        n_ctx, note = OLLAMA_DEFAULT_CTX, ("Ollama's default num_ctx; raise it with OLLAMA_CONTEXT_LENGTH or "
+                                           "--extra-body '{\"options\": {\"num_ctx\": N}}'")
+    if trained and n_ctx > trained:
+        n_ctx = trained
+    tools = None if caps is None else "tools" in caps
+    return Discovery(
+        server="ollama", n_ctx=n_ctx, n_ctx_train=trained, supports_tools=tools, supports_tool_calls=tools,
+        supports_reasoning_effort=caps is not None and "thinking" in caps, supports_include_usage=True,
+        vision=None if caps is None else "vision" in caps, supports_response_format=True, window_note=note,
+        chat=caps is None or "completion" in caps,
+    )
+
+
+def _lmstudio(item: dict[str, Any]) -> Discovery:
+    caps_raw = item.get("capabilities")
+    tools = ("tool_use" in caps_raw) if isinstance(caps_raw, list) else None
+    loaded = _pos_int(item.get("loaded_context_length"))
+    trained = _pos_int(item.get("max_context_length"))
+    return Discovery(
+        server="lmstudio", n_ctx=loaded or trained, n_ctx_train=trained, supports_tools=tools,
+        supports_tool_calls=tools, supports_reasoning_effort=False, vision=item.get("type") == "vlm",
+        supports_response_format=True,
+        window_note="" if loaded else "the model's maximum; it is not loaded, and LM Studio may load it smaller",
+        chat=item.get("type") not in ("embeddings", "embedding"),
+    )
+
+
+def _litellm(entry: dict[str, Any]) -> Discovery:
+    raw = entry.get("model_info")
+    info: dict[str, Any] = raw if isinstance(raw, dict) else {}
+
+    def flag(name: str) -> bool | None:
+        value = info.get(name)
+        return value if isinstance(value, bool) else None
+
+    tools = flag("supports_function_calling")
+    return Discovery(
+        server="litellm", n_ctx=_pos_int(info.get("max_input_tokens")) or _pos_int(info.get("max_tokens")),
+        supports_tools=tools, supports_tool_calls=tools,
+        supports_parallel_tool_calls=flag("supports_parallel_function_calling"),
+        supports_reasoning_effort=bool(flag("supports_reasoning")), supports_include_usage=True,
+        vision=flag("supports_vision"), supports_response_format=flag("supports_response_schema"),
+        max_output=_pos_int(info.get("max_output_tokens")),
+        chat=info.get("mode") in (None, "chat", "responses"),
+    )
+
+
+def survey(base_url: str, headers: dict[str, str] | None = None, *, models: list[str] | None = None,
+           timeout: float = 10.0, secrets: tuple[str, ...] = ()) -> Survey:
+    """List the server's models and read what it says about each (or only about ``models``).
+
+    Raises DiscoveryError, quoting the server, when it cannot be reached or refuses to list its
+    models; a server that lists models but describes none of them gives a Survey without windows.
+    """
+    fetch = _Fetcher(base_url, dict(headers or {}), timeout, secrets)
+    try:
+        listing = fetch.fetch("GET", endpoint_url(base_url, "models"), required=True)
+        items = _items(listing)
+        if not items:
+            raise DiscoveryError(f"{endpoint_url(base_url, 'models')} answered without a list of models "
+                                 "(expected {\"data\": [{\"id\": ...}]})")
+        ids = tuple(dict.fromkeys(m["id"] for m in items))
+        wanted = [i for i in (models or ids) if i in ids]
+        root = server_root(base_url)
+        server, found = _describe(fetch, base_url, root, items, listing, wanted)
+    finally:
+        fetch.close()
+    return Survey(server=server, base_url=base_url, ids=ids, found=found)
+
+
+def _describe(fetch: _Fetcher, base_url: str, root: str, items: list[dict[str, Any]], listing: Any,
+              wanted: list[str]) -> tuple[str, dict[str, Discovery]]:
+    """Which server this is, and what it says about each wanted model. One probe per kind at most."""
+    by_id = {m["id"]: m for m in items}
+    if any(_pos_int(m.get("max_model_len")) for m in items):
+        return "vllm", {i: _vllm(by_id[i]) for i in wanted}
+    if any(m.get("owned_by") == "llamacpp" or isinstance(m.get("meta"), dict) for m in items):
+        props = fetch.fetch("GET", endpoint_url(root, "props"), required=False)
+        return "llama.cpp", _llamacpp(props, listing, wanted)
+    version = fetch.fetch("GET", endpoint_url(root, "api/version"), required=False)
+    if isinstance(version, dict) and isinstance(version.get("version"), str):
+        ps = fetch.fetch("GET", endpoint_url(root, "api/ps"), required=False)
+        loaded = {m.get("name"): _pos_int(m.get("context_length")) for m in _list(ps, "models")}
+        found = {}
+        for i in wanted:
+            show = fetch.fetch("POST", endpoint_url(root, "api/show"), {"model": i}, required=False)
+            if isinstance(show, dict):
+                found[i] = _ollama(show, loaded.get(i))
+        return "ollama", found
+    v0 = [m for m in _items(fetch.fetch("GET", endpoint_url(root, "api/v0/models"), required=False))
+          if "max_context_length" in m or "state" in m]
+    if v0:
+        lm = {m["id"]: m for m in v0}
+        return "lmstudio", {i: _lmstudio(lm[i]) for i in wanted if i in lm}
+    info = fetch.fetch("GET", endpoint_url(root, "model/info"), required=False)
+    if _list(info, "data") and any("model_name" in d for d in _list(info, "data")):
+        per_name: dict[str, dict[str, Any]] = {}
+        for d in _list(info, "data"):
+            if isinstance(d.get("model_name"), str):
+                per_name.setdefault(d["model_name"], d)
+        return "litellm", {i: _litellm(per_name[i]) for i in wanted if i in per_name}
+    props = fetch.fetch("GET", endpoint_url(root, "props"), required=False)
+    if isinstance(props, dict) and ("default_generation_settings" in props or "chat_template" in props):
+        return "llama.cpp", _llamacpp(props, listing, wanted)
+    return "openai-compatible", {}
+
+
+def _list(data: Any, key: str) -> list[dict[str, Any]]:
+    value = data.get(key) if isinstance(data, dict) else None
+    return [d for d in value if isinstance(d, dict)] if isinstance(value, list) else []
+
+
+def _vllm(item: dict[str, Any]) -> Discovery:
+    # vLLM says nothing about tools (--enable-auto-tool-choice) or reasoning: neither is assumed.
+    return Discovery(server="vllm", n_ctx=_pos_int(item.get("max_model_len")), supports_include_usage=True,
+                     supports_reasoning_effort=False, supports_response_format=True)
+
+
+def _llamacpp(props: Any, listing: Any, wanted: list[str]) -> dict[str, Discovery]:
+    found = {}
+    for i in wanted:
+        d = parse(props, listing, model=i)
+        if d is not None:
+            found[i] = dataclasses.replace(d, server="llama.cpp", supports_reasoning_effort=bool(
+                d.supports_reasoning_effort))
+    return found

@@ -88,6 +88,47 @@ OVERFLOWS: tuple[Overflow, ...] = (
              r"|context (?:window|length) (?:exceeded|is exceeded|overflow)|context_length_exceeded",
              "litellm.ContextWindowExceededError: litellm.BadRequestError: ContextWindowExceededError: "
              "context_length_exceeded"),
+    # pi-ai's utils/overflow.ts wordings lime's entries above did not already cover
+    Overflow(("openai",), r"exceeds the context window",
+             "Your input exceeds the context window of this model. Please adjust your input and try again."),
+    Overflow(("github-copilot",), r"exceeds the limit of \d+",
+             "prompt token count of 9000 exceeds the limit of 8192",
+             r"prompt token count of (?P<prompt>\d+) exceeds the limit of (?P<window>\d+)"),
+    Overflow(("lmstudio",), r"greater than the context length",
+             "tokens to keep from the initial prompt is greater than the context length"),
+    Overflow(("minimax",), r"context window exceeds limit", "invalid params, context window exceeds limit (2013)"),
+    Overflow(("kimi",), r"exceeded model token limit",
+             "Your request exceeded model token limit: 8192 (requested: 9000)",
+             r"exceeded model token limit: (?P<window>\d+) \(requested: (?P<prompt>\d+)\)"),
+    Overflow(("proxies",), r"too many tokens", "Too many tokens in the request for this model"),
+    Overflow(("proxies",), r"token limit exceeded", "token limit exceeded for this model"),
+    # LiteLLM's exception mapping (ExceptionCheckers.is_error_str_context_window_exceeded)
+    Overflow(("litellm",), r"exceed context limit", "Input would exceed context limit of the model"),
+    Overflow(("litellm",), r"model's maximum context limit",
+             "This request exceeds the model's maximum context limit, please shorten it"),
+    Overflow(("litellm",), r"is longer than the model's context length",
+             "The input (9000 tokens) is longer than the model's context length (8192 tokens).",
+             r"input \((?P<prompt>\d+) tokens\) is longer than the model's context length \((?P<window>\d+) tokens\)"),
+    Overflow(("openai", "litellm"), r"input tokens exceed the configured limit",
+             "Input tokens exceed the configured limit of 8192 tokens. Your messages resulted in 9000 tokens. "
+             "Please reduce the length of the messages.",
+             r"configured limit of (?P<window>\d+) tokens\. Your messages resulted in (?P<prompt>\d+) tokens"),
+    Overflow(("cerebras", "litellm"), r"current length is \d+ while limit is \d+",
+             "Current length is 9000 while limit is 8192",
+             r"current length is (?P<prompt>\d+) while limit is (?P<window>\d+)"),
+    Overflow(("litellm",), r"maximum input length is \d+ tokens",
+             "Input validation error: the maximum input length is 8192 tokens"),
+    # LiteLLM wrapping the upstream's words: by its exception's name, and with the upstream JSON as text
+    Overflow(("litellm",), r"ContextWindowExceededError",
+             "litellm.ContextWindowExceededError: litellm.BadRequestError: ContextWindowExceededError: "
+             "OpenAIException - request (3031 tokens) exceeds the available context size (1024 tokens), try "
+             "increasing it. Received Model Group=local-qwen Available Model Group Fallbacks=None",
+             r"request \((?P<prompt>\d+) tokens\) exceeds the available context size \((?P<window>\d+) tokens\)"),
+    Overflow(("litellm",), r"exceeds? the available context size",
+             'litellm.BadRequestError: OpenAIException - {"error":{"code":400,"message":"request (3031 tokens) '
+             'exceeds the available context size (1024 tokens), try increasing it","type":"exceed_context_size_error",'
+             '"n_prompt_tokens":3031,"n_ctx":1024}}',
+             r"request \((?P<prompt>\d+) tokens\) exceeds the available context size \((?P<window>\d+) tokens\)"),
 )
 
 # Error ``code`` / ``type`` values that mean overflow whatever the message says.

@@ -83,14 +83,35 @@ def build_body(route: ChatRoute, messages: list[Message], options: RequestOption
         body["response_format"] = options.response_format
     if options.temperature is not None:
         body["temperature"] = options.temperature
+    extra_body = route.extra_body
+    if extra_body:
+        merge_extra(body, extra_body)
     if options.extra:
-        body.update(options.extra)
+        merge_extra(body, options.extra)
     for name in lessons.drop:
         body.pop(name, None)
     if "tools" not in body:
         body.pop("tool_choice", None)
         body.pop("parallel_tool_calls", None)
     return body
+
+
+def merge_extra(body: dict[str, Any], extra: dict[str, Any]) -> None:
+    """Lay per-model or per-call fields over the body; objects merge key by key, and lime's own
+    ``model``/``messages``/``stream`` are never replaced."""
+    for key, value in extra.items():
+        if key in ("model", "messages", "stream"):
+            continue
+        current = body.get(key)
+        if isinstance(current, dict) and isinstance(value, dict):
+            body[key] = {**current, **value}
+        else:
+            body[key] = value
+
+
+def droppable_fields(route: ChatRoute) -> frozenset[str]:
+    """Fields healing may drop besides the optional ones: whatever the entry's extra_body adds."""
+    return frozenset(route.extra_body or ())
 
 
 # ----------------------------------------------------------------------------------------------
@@ -118,11 +139,11 @@ def _mentioned(message: str, names: list[str]) -> str | None:
 
 
 def heal(status: int, err: ErrorBody, body: dict[str, Any], lessons: Lessons,
-         protected: frozenset[str] = frozenset()) -> Fix | None:
+         protected: frozenset[str] = frozenset(), extra: frozenset[str] = frozenset()) -> Fix | None:
     """If a 400/422 names an optional field we sent, return how to fix the request (else None)."""
     if status not in (400, 422):
         return None
-    sent = [k for k in body if k in OPTIONAL_FIELDS and k not in protected]
+    sent = [k for k in body if (k in OPTIONAL_FIELDS or k in extra) and k not in protected]
     field: str | None = None
     for f in err.fields:  # pydantic-style "loc" paths: most precise
         parts = f.split(".")

@@ -24,6 +24,8 @@ from lime.providers.openai_compat.quirks import (
 )
 from lime.providers.openai_compat.shapes import count, explain
 from lime.providers.openai_compat.sse import SSEDecoder
+from lime.providers.openai_compat.think import Piece, ThinkSplitter
+from lime.providers.openai_compat.think import split as split_think
 from lime.providers.openai_compat.types import (
     Completion,
     FinishEvent,
@@ -145,6 +147,9 @@ class StreamProcessor:
         self._estimator = estimator
         self._final: Completion | None = None
         self._room = config.max_answer_size()  # characters the answer may still grow by
+        # Until the answer's first words show whether it opens with <think>, content goes through this.
+        self._think: ThinkSplitter | None = ThinkSplitter()
+        self._inline_reasoning = False
 
     # -- feeding --------------------------------------------------------------------------------
 
@@ -189,9 +194,12 @@ class StreamProcessor:
                                 if len(c) > self._room:
                                     raise self._too_large()
                                 self._room -= len(c)
-                                self._text.append(c)
-                                self.output_started = True
-                                out.append(TextDelta(c))
+                                if self._think is not None:
+                                    self._split_think(self._think.feed(c), out)
+                                else:
+                                    self._text.append(c)
+                                    self.output_started = True
+                                    out.append(TextDelta(c))
                         if c is None or len(delta) > 1:  # reasoning or tool calls may be beside it
                             self._delta_extras(delta, out)
                     fr = ch.get("finish_reason")
@@ -240,6 +248,20 @@ class StreamProcessor:
         if type(obj) is not dict:
             raise MalformedChunk(payload)
         return obj
+
+    def _split_think(self, pieces: list[Piece], out: list[StreamEvent]) -> None:
+        """Route what the <think> splitter released: inline reasoning as reasoning, the rest as text."""
+        for kind, piece in pieces:
+            self.output_started = True
+            if kind == "reasoning":
+                self._inline_reasoning = True
+                self._reasoning.append(piece)
+                out.append(ReasoningDelta(piece))
+            else:
+                self._text.append(piece)
+                out.append(TextDelta(piece))
+        if self._think is not None and self._think.passthrough:
+            self._think = None
 
     def _delta_extras(self, delta: dict[str, Any], out: list[StreamEvent]) -> None:
         for k in REASONING_FIELDS:
@@ -323,6 +345,7 @@ class StreamProcessor:
     def absorb(self, c: Completion) -> list[StreamEvent]:
         """A server that ignored ``stream: true`` and sent one JSON body: replay it as events."""
         out: list[StreamEvent] = []
+        self._think, self._inline_reasoning = None, c.reasoning_inline
         if c.reasoning:
             self._reasoning.append(c.reasoning)
             out.append(ReasoningDelta(c.reasoning))
@@ -344,6 +367,8 @@ class StreamProcessor:
     def end(self) -> list[StreamEvent]:
         """The body ended. Returns the last events (pending tool calls, finish, usage)."""
         out = self._consume(self._decoder.close())
+        if self._think is not None:
+            self._split_think(self._think.flush(), out)
         if self.finish_reason is None and (self.done or self.saw_chunk) and self.complete:
             self._finish("tool_calls" if self._calls else "stop", out)
         out.append(UsageEvent(self.final_usage()))
@@ -365,7 +390,8 @@ class StreamProcessor:
             ToolCall(c.id or f"call_{n}", c.name, "".join(c.args)) for n, c in enumerate(self._calls.values())
             if c.name or c.args]
         return Completion(text="".join(self._text), reasoning="".join(self._reasoning), tool_calls=calls,
-                          finish_reason=self.finish_reason, usage=self.usage, model=self.model)
+                          reasoning_inline=self._inline_reasoning, finish_reason=self.finish_reason,
+                          usage=self.usage, model=self.model)
 
 
 def completion_from_body(obj: Any, model: str, estimator: Estimator | None) -> Completion:
@@ -387,6 +413,7 @@ def _completion(obj: dict[str, Any], choices: Any, model: str, estimator: Estima
     msg = _first(ch, CHOICE_FIELDS[::-1]) or {}
     content = msg.get("content")
     text = content if type(content) is str else _content_text(content)
+    inline, text = split_think(text) if text.lstrip().startswith("<think") else ("", text)
     reasoning = _first(msg, REASONING_FIELDS) or ""
     tcs = msg.get("tool_calls") or []
     if type(reasoning) is not str or type(tcs) is not list:
@@ -404,8 +431,8 @@ def _completion(obj: dict[str, Any], choices: Any, model: str, estimator: Estima
         raise TypeError("finish_reason or model")
     if calls and reason in (None, "stop"):
         reason = "tool_calls"
-    c = Completion(text=text, reasoning=reasoning, tool_calls=calls, finish_reason=reason, usage=None,
-                   model=wire_model)
+    c = Completion(text=text, reasoning=reasoning + inline, tool_calls=calls, finish_reason=reason, usage=None,
+                   model=wire_model, reasoning_inline=bool(inline))
     c.usage = usage_from(obj.get("usage"))
     if c.usage is None:
         c.usage = estimator.usage(c) if estimator else Usage(estimated=True)

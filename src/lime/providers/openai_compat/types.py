@@ -57,6 +57,9 @@ class ChatRoute(Protocol):
     def preset(self) -> RoutePreset | None: ...
     @property
     def capabilities(self) -> RouteCapabilities: ...
+    @property
+    def extra_body(self) -> dict[str, Any] | None: ...  # merged into every request body
+    def request_headers(self) -> dict[str, str]: ...  # the key and any custom headers, as sent
 
 
 @dataclass(frozen=True)
@@ -150,11 +153,13 @@ class Completion:
     finish_reason: str | None = None
     usage: Usage | None = None
     model: str = ""
+    # The reasoning came inline (<think>…</think> in content): kept for the session, never sent back.
+    reasoning_inline: bool = False
 
     def to_message(self) -> Message:
         msg: Message = {"role": "assistant", "content": self.text or None}
         if self.tool_calls:
             msg["tool_calls"] = [c.to_message_part() for c in self.tool_calls]
         if self.reasoning:
-            msg["reasoning_content"] = self.reasoning
+            msg["_reasoning" if self.reasoning_inline else "reasoning_content"] = self.reasoning
         return msg
