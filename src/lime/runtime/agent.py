@@ -635,6 +635,12 @@ class Agent:
             return  # a token is never shorter than a byte
         size = self.estimated_input(tools)
         if size >= window:
+            from lime.tokens import estimate_messages
+
+            # A ratio learned on other text can overstate this one (digits, say): refuse only when the
+            # tokenizer's own count agrees; a near miss is for the server to judge.
+            if int(estimate_messages(self.messages, tools)) < window:
+                return
             raise LimeError(
                 f"the conversation (~{size:,} tokens) does not fit the context window of {self.route.slug} "
                 f"({window:,} tokens), even after compaction; nothing was sent (start a new conversation, "
