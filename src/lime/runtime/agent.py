@@ -272,8 +272,8 @@ class Agent:
         if bound <= self.threshold() and bound + min(out, window // 4) <= window:
             return False
         size = self.estimated_input(tools, limit=min(self.threshold(), window - min(out, window // 4)))
-        if size > self.threshold():
-            return True
+        if size > self.threshold() or size >= window:
+            return True  # over the threshold, or not sendable at all whatever the threshold says
         if config.auto_compact_tokens_override() is not None or config.auto_compact_pct_override() is not None:
             return False  # an explicit threshold is the whole rule
         # Budget input plus room for the answer: a request that cannot fit its reply is compacted first.
