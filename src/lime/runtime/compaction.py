@@ -113,7 +113,7 @@ def shrink_tool_results(messages: list[Message], budget: int, count: Counter) ->
     for stage in ("cut", "drop"):
         for i, m in enumerate(out):
             if total <= budget:
-                return out
+                return out if changed else messages
             if m.get("role") != "tool":
                 continue
             text = message_text(m)
