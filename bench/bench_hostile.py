@@ -3,7 +3,7 @@
 and how event-stream line scanning scales (time for a 50 MB line / time for a 5 MB line: 10x is
 linear, 100x quadratic).
 
-Usage: python bench/bench_hostile.py [--only NAME]
+Usage: python bench/bench_hostile.py [--only NAME]   (NAME: part of a case's name)
 """
 
 from __future__ import annotations
@@ -20,11 +20,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from lime.providers.openai_compat.errors import ResponseTooLarge  # noqa: E402
 from lime.providers.openai_compat.sse import SSEDecoder  # noqa: E402
-from support.fakeserver import FakeServer, _compressed_flood, endless_stream, gzip_bomb, huge_line  # noqa: E402
+from support.fakeserver import (  # noqa: E402
+    FakeServer,
+    Flood,
+    _compressed_flood,
+    endless_stream,
+    gzip_bomb,
+    huge_line,
+    text_stream,
+)
 
 KEY = "sk-bench-hostile-0123456789abcdef"
 CASES = {
+    "a normal short answer (for comparison)": lambda: text_stream("Hello there.", chunks=4),
     "endless stream": lambda: endless_stream("spam "),
+    "endless keep-alives": lambda: Flood(b": keep-alive\n\n" * 4096),
     "gzip bomb (1 GiB inflated)": lambda: gzip_bomb(1 << 30),
     "50 MB line": lambda: huge_line(50_000_000),
 }
@@ -32,7 +42,7 @@ CASES = {
 
 def run_case(name: str, home: Path, server: FakeServer) -> None:
     flood = CASES[name]()
-    if flood.encoding and flood.total:  # compress the bomb before the clock starts
+    if isinstance(flood, Flood) and flood.encoding and flood.total:  # compress the bomb before the clock starts
         size = len(_compressed_flood(flood.head, flood.piece, flood.total, flood.encoding))
         name += f", {size / (1 << 20):.2f} MiB on the wire"
     server.enqueue(flood)

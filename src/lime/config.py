@@ -226,7 +226,8 @@ def max_sse_line() -> int:
 
 
 def max_body_size() -> int:
-    """``LIME_MAX_BODY_SIZE``: bytes of a whole (decompressed) JSON or error body."""
+    """``LIME_MAX_BODY_SIZE``: bytes of a whole (decompressed) JSON or error body, and of a stream
+    between two events."""
     return size_env("LIME_MAX_BODY_SIZE", DEFAULT_MAX_BODY_SIZE)
 
 

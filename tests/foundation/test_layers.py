@@ -99,3 +99,12 @@ def test_each_package_says_what_it_may_import() -> None:
     for init in sorted((SRC / "lime").glob("*/__init__.py")):
         doc = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8"))) or ""
         assert "May import" in doc, f"{init.parent.name}/__init__.py does not say what the package may import"
+
+
+def test_ci_runs_the_readmes_test_command_with_the_contract() -> None:
+    import re
+
+    ci = [ln for ln in (ROOT / ".ci" / "run").read_text().splitlines() if ln.startswith("python3 -m venv")]
+    readme = re.findall(r"^python3 -m venv .*pytest -q$", (ROOT / "README.md").read_text(), flags=re.M)
+    assert ci and ci == readme, "the README's test command and .ci/run differ"
+    assert "lint-imports" in ci[0]

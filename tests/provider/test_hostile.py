@@ -15,6 +15,7 @@ from lime.providers.openai_compat.types import RequestOptions
 from support.fakeserver import (
     SSE,
     FakeServer,
+    Flood,
     Raw,
     endless_stream,
     gzip_bomb,
@@ -317,3 +318,17 @@ def test_a_reset_hint_within_the_cap_is_waited_for(fake_server: FakeServer, make
     assert client(fake_server, make_route).complete(HI).text == "ok"
     first, second = fake_server.chat_requests
     assert 0.03 <= second.time - first.time < 4  # the hint, not the 5 s backoff step
+
+
+@pytest.mark.parametrize("piece", [b": keep-alive\n\n", b'data: {"choices": [{"delta": {"content": ""}}]}\n\n',
+                                   b'data: {"choices": [{"delta": {}, "finish_reason": "stop"}]}\n\n'])
+def test_an_endless_stream_that_says_nothing_is_stopped_too(fake_server: FakeServer, make_route: MakeRoute,
+                                                            monkeypatch: pytest.MonkeyPatch, piece: bytes) -> None:
+    """No answer grows and no read times out, so only a bound on the bytes since the last event ends it."""
+    monkeypatch.setenv("LIME_MAX_BODY_SIZE", "1M")
+    fake_server.enqueue(Flood(piece * (65536 // len(piece)),
+                              head=b'data: {"choices": [{"delta": {"content": "Hi"}}]}\n\n'))
+    err = stream_error(client(fake_server, make_route))
+    assert err.kind == "response_too_large"
+    assert "what arrived without any answer exceeds 1 MiB (raise LIME_MAX_BODY_SIZE" in str(err)
+    assert err.partial is not None and err.partial.text == "Hi"

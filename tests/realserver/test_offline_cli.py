@@ -59,10 +59,11 @@ def test_first_prompt_with_no_network_at_all(fresh_home: Path) -> None:
 
 
 def test_real_overflow_compacts_and_retries_within_one_conversation(fresh_home: Path) -> None:
-    """Turn 2 pastes numbers: OpenAI's tokenizer packs digits three to a token, SmolLM2 spends one
-    token per digit, so lime's estimate says it fits while the server's count does not. The
-    server's real 400 must drive compaction and a successful retry. (A 1024-token window keeps
-    the prompts, and so the test, short.)"""
+    """Turn 2 pastes numbers: SmolLM2 spends a token per digit, so the conversation outgrows the
+    window although the compaction threshold is set far above it. lime counts digits the way this
+    model does (and learned its template from turn 1), so it compacts before sending; should its
+    estimate still fall short, the server's real 400 drives compaction and a retry. Either way the
+    turn is answered within one conversation. (A 1024-token window keeps the test short.)"""
     knobs = {"LIME_CODE_AUTO_COMPACT_INPUT_TOKENS": "100000", "LIME_LOCAL_CTX": "1024"}
     words = ("the quick brown fox jumps over the lazy dog while seven wizards quietly judge "
              "boxing matches in the old town square ")
@@ -74,7 +75,7 @@ def test_real_overflow_compacts_and_retries_within_one_conversation(fresh_home: 
                    f"Here are my order numbers: {numbers}. Which one is the largest?", **knobs)
     assert second.returncode == 0, second.stderr
     assert second.stdout.strip()
-    assert "compacting" in second.stderr and "context overflow; will retry" in second.stderr
+    assert "compacting" in second.stderr
     sessions = list((fresh_home / "sessions").glob("*.jsonl"))
     assert len(sessions) == 1
     events = [json.loads(line) for line in sessions[0].read_text().splitlines() if line.strip()]

@@ -50,3 +50,21 @@ def test_summary_request_fits_its_budget_and_keeps_the_previous_summary() -> Non
 def test_a_lone_previous_summary_is_not_summarised_again() -> None:
     msgs = [{"role": "system", "content": "s"}, compaction.summary_message("old"), {"role": "user", "content": "x" * 9000}]
     assert compaction.choose_split(msgs, 10, count) is None
+
+
+def test_shrinking_changes_nothing_when_there_is_no_tool_result_to_shorten() -> None:
+    from lime.runtime.compaction import DROPPED_RESULT, shrink_tool_results
+
+    def count(text: str) -> int:
+        return len(text) // 4
+
+    plain = [{"role": "user", "content": "x" * 4000}, {"role": "assistant", "content": "y" * 4000}]
+    assert shrink_tool_results(plain, 10, count) is plain
+    calls = {"role": "assistant", "content": None, "tool_calls": [
+        {"id": str(i), "type": "function", "function": {"name": "read_file", "arguments": "{}"}} for i in range(3)]}
+    results = [{"role": "tool", "tool_call_id": str(i), "content": "z" * 3000} for i in range(3)]
+    cut = [m["content"] for m in shrink_tool_results([calls, *results], 800, count)[1:]]
+    assert all("characters dropped when compacting" in c for c in cut)  # long results cut first
+    dropped = [m["content"] for m in shrink_tool_results([calls, *results], 250, count)[1:]]
+    assert [c.startswith(DROPPED_RESULT) for c in dropped] == [True, True, False]  # then the oldest go
+    assert "characters dropped when compacting" in dropped[2]

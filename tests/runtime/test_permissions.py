@@ -254,3 +254,13 @@ def test_settings_flag_errors() -> None:
     with pytest.raises(ConfigError, match="unknown tool"):
         s = settings_mod.load(user=None, project=[], local=None, flag='{"permissions": {"deny": ["Nope"]}}')
         Policy.from_args(None, False, [], s)
+
+
+def test_the_sandbox_follows_the_mode_and_the_trusted_setting() -> None:
+    off = settings_mod.load(user=None, project=[], local=None, flag='{"sandbox": false}')
+    assert Policy.from_args(None, False, []).sandboxed
+    assert not Policy.from_args(None, False, [], off).sandboxed
+    p = Policy.from_args("bypassPermissions", False, [])
+    assert not p.sandboxed
+    p.set_mode("acceptEdits")
+    assert p.sandboxed and p.mode_origin == "/permissions"

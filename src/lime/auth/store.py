@@ -104,10 +104,10 @@ def load_all() -> dict[str, StoredCredential]:
     for name, raw in data["buckets"].items():
         if not isinstance(raw, dict):
             continue
-        key, base, env = raw.get("api_key", ""), raw.get("base_url"), raw.get("key_env")
-        if not isinstance(key, str) or (not key and not isinstance(env, str) and not isinstance(base, str)):
+        api_key, base, env = raw.get("api_key", ""), raw.get("base_url"), raw.get("key_env")
+        if not isinstance(api_key, str) or (not api_key and not isinstance(env, str) and not isinstance(base, str)):
             continue
-        out[str(name)] = StoredCredential(str(name), key, base if isinstance(base, str) else None,
+        out[str(name)] = StoredCredential(str(name), api_key, base if isinstance(base, str) else None,
                                           env if isinstance(env, str) and env else None, *_stored_headers(raw))
     if key is not None:
         _cache.clear()

@@ -268,6 +268,7 @@ class Repl:
         policy = self.agent.policy
         if rest:
             policy.set_mode(rest)  # plan mode offers fewer tools from the next request on
+            self.agent.workspace.sandbox = policy.sandboxed
         origin = f" (from {policy.mode_origin})" if policy.mode_origin else ""
         self.console.print(f"permission mode: {esc(policy.mode)}{esc(origin)}", highlight=False)
         for kind in ("deny", "ask", "allow"):

@@ -60,7 +60,7 @@ def setup(args: argparse.Namespace, *, ui: UI, say: Callable[[str], None]) -> Re
     positive_int("--max-tokens", args.max_tokens)
     # Bad tool flags and settings fail before anything starts (a local server, a session file).
     context = prepare(args, say)
-    sandboxed = context.policy.mode != "bypassPermissions" and context.settings.sandbox is not False
+    sandboxed = context.policy.sandboxed
     workspace = Workspace.create(add_dirs=args.add_dirs, sandbox=sandboxed)
     workspace.hidden = context.policy.read_denied(workspace)
     if sandboxed and not args.no_tools:

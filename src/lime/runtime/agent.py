@@ -266,16 +266,15 @@ class Agent:
     def needs_compaction(self, tools: list[ToolSpec] | None) -> bool:
         window = self.window
         out = self.settings.max_tokens or self.route.entry.max_output
-        # A token is never shorter than a byte: a conversation whose bytes fit needs no tokenizer
-        # (loading one costs a noticeable fraction of a second on every short one-shot prompt).
+        # A token is never shorter than a byte: a conversation whose bytes fit needs no estimate.
         bound = byte_bound(self.messages, tools)
         if bound <= self.threshold() and bound + min(out, window // 4) <= window:
             return False
         size = self.estimated_input(tools, limit=min(self.threshold(), window - min(out, window // 4)))
-        if size > self.threshold():
-            return True
+        if size > self.threshold() or size >= window:
+            return True  # a threshold set above the window does not make an overlong request fit
         if config.auto_compact_tokens_override() is not None or config.auto_compact_pct_override() is not None:
-            return False  # an explicit threshold is the whole rule
+            return False  # otherwise an explicit threshold is the whole rule
         # Budget input plus room for the answer: a request that cannot fit its reply is compacted first.
         return size + min(out, window // 4) > window
 
@@ -636,6 +635,12 @@ class Agent:
             return  # a token is never shorter than a byte
         size = self.estimated_input(tools)
         if size >= window:
+            from lime.tokens import estimate_messages
+
+            # A ratio learned on other text can overstate this one (digits, say): refuse only when the
+            # tokenizer's own count agrees; a near miss is for the server to judge.
+            if int(estimate_messages(self.messages, tools)) < window:
+                return
             raise LimeError(
                 f"the conversation (~{size:,} tokens) does not fit the context window of {self.route.slug} "
                 f"({window:,} tokens), even after compaction; nothing was sent (start a new conversation, "

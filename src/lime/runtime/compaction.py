@@ -109,10 +109,11 @@ def shrink_tool_results(messages: list[Message], budget: int, count: Counter) ->
     if total <= budget:
         return messages
     out = list(messages)
+    changed = False
     for stage in ("cut", "drop"):
         for i, m in enumerate(out):
             if total <= budget:
-                return out
+                return out if changed else messages
             if m.get("role") != "tool":
                 continue
             text = message_text(m)
@@ -125,10 +126,11 @@ def shrink_tool_results(messages: list[Message], budget: int, count: Counter) ->
                 if text.startswith(DROPPED_RESULT) or len(short) >= len(text):
                     continue
             out[i] = {**m, "content": short}
+            changed = True
             new_size = message_tokens(out[i], count)
             total -= sizes[i] - new_size
             sizes[i] = new_size
-    return out
+    return out if changed else messages
 
 
 def worth_summarising(older: list[Message], count: Counter) -> int:

@@ -232,6 +232,8 @@ class Policy:
     # --allowedTools: the tools offered to the model (None: all of them).
     enabled: set[str] | None = None
     mode_origin: str | None = None
+    # The settings' "sandbox" switch (None: not set, i.e. on).
+    sandbox_setting: bool | None = None
     # Approvals the user gave with "always" during this run ("edit", or "bash:<command>").
     session_allowed: set[str] = field(default_factory=set)
 
@@ -249,7 +251,7 @@ class Policy:
         mode = mode or "default"
         if mode not in MODES:
             raise UsageError(f"unknown permission mode {mode!r} (choose from {', '.join(MODES)})")
-        policy = cls(mode, mode_origin=origin)
+        policy = cls(mode, mode_origin=origin, sandbox_setting=settings.sandbox if settings is not None else None)
         if settings is not None:
             for kind in ("allow", "ask", "deny"):
                 getattr(policy, kind).extend(parse_rule(r.text, r.scope, r.origin) for r in settings.rules[kind])
@@ -265,6 +267,11 @@ class Policy:
                 if rule.pattern is not None:  # Bash(git diff:*): offered, and those calls run unasked
                     policy.allow.append(rule)
         return policy
+
+    @property
+    def sandboxed(self) -> bool:
+        """Shell commands run sandboxed unless in bypassPermissions or turned off by ``"sandbox": false``."""
+        return self.mode != "bypassPermissions" and self.sandbox_setting is not False
 
     def set_mode(self, mode: str) -> None:
         if mode not in MODES:

@@ -98,16 +98,6 @@ def message_problem(msg: Any) -> str | None:
     return None
 
 
-def _unanswered_calls(messages: list[Message]) -> list[str]:
-    """Ids of the last assistant message's tool calls that no later tool message answers."""
-    for i in range(len(messages) - 1, -1, -1):
-        msg = messages[i]
-        if msg.get("role") == "assistant":
-            answered = {m.get("tool_call_id") for m in messages[i + 1:]}
-            return [c["id"] for c in msg.get("tool_calls") or [] if c["id"] not in answered]
-    return []
-
-
 def _event_problem(event: dict[str, Any]) -> str | None:
     kind = event.get("type")
     usage = event.get("usage")
@@ -235,19 +225,9 @@ class Session:
             return None
         self._partial = []
         if kind == "message":
-            msg = event["message"]
-            if msg["role"] == "tool":
-                cid = msg["tool_call_id"]
-                if cid not in self._open_calls:
-                    return "a tool result for no pending tool call"
-                self._open_calls.remove(cid)
-            else:
-                self._settle_calls(LOST_TOOL_RESULT)
-                if self._unanswered(msg):
-                    self.messages.append(self._no_answer("this turn failed or was cancelled"))
-            self.messages.append(msg)
-            if msg["role"] == "assistant" and msg.get("tool_calls"):
-                self._open_calls = [call["id"] for call in msg["tool_calls"]]
+            problem = self._replay(event["message"])
+            if problem:
+                return problem
             self.totals.add(event.get("usage"))
         elif kind == "model":
             self.model = event["model"]
@@ -261,8 +241,10 @@ class Session:
             self.messages = self._compacted(event["summary_message"], event.get("keep_last") or 0)
             self.compactions += 1
         elif kind == "history":
-            self.messages = list(event["messages"])
-            self._open_calls = _unanswered_calls(self.messages)
+            self.messages, self._open_calls = [], []
+            dropped = [p for p in map(self._replay, event["messages"]) if p]
+            if dropped:
+                return f"kept the rewritten history without {len(dropped)} message(s): {dropped[0]}"
         elif kind == "usage":
             self.totals.add(event.get("usage"))
         return None
@@ -272,6 +254,22 @@ class Session:
         body = self.messages[len(head):]
         kept = body[len(body) - keep_last:] if keep_last > 0 else []
         return [*head, summary, *kept]
+
+    def _replay(self, msg: Message) -> str | None:
+        """Add one stored message, keeping the history valid for a server; a reason when it is dropped."""
+        if msg["role"] == "tool":
+            cid = msg["tool_call_id"]
+            if cid not in self._open_calls:
+                return "a tool result for no pending tool call"
+            self._open_calls.remove(cid)
+        else:
+            self._settle_calls(LOST_TOOL_RESULT)
+            if self._unanswered(msg):
+                self.messages.append(self._no_answer("this turn failed or was cancelled"))
+        self.messages.append(msg)
+        if msg["role"] == "assistant" and msg.get("tool_calls"):
+            self._open_calls = [call["id"] for call in msg["tool_calls"]]
+        return None
 
     def _unanswered(self, msg: Message) -> bool:
         """True when ``msg`` would make two user messages in a row (a turn that got no answer)."""

@@ -82,7 +82,7 @@ def _words() -> frozenset[str]:
 def _features_of(text: str) -> list[float]:
     words = extra = digits = groups = spaced = punct = pchars = breaks = spaces = wide = cjk = caps = contractions = 0
     known = 0
-    vocabulary = _words()
+    vocabulary: frozenset[str] | None = None  # loaded at the first long word
     for m in _PIECES.finditer(text):
         kind = m.lastgroup
         s = m.group()
@@ -90,6 +90,8 @@ def _features_of(text: str) -> list[float]:
             n = len(s) - (s[0] == " ")
             words += 1
             if n > 6:
+                if vocabulary is None:
+                    vocabulary = _words()
                 if s.lstrip(" ").lower() in vocabulary:
                     known += 1
                 else:

@@ -6,9 +6,9 @@ line ends, joins multi-line ``data:`` fields with ``\\n``, ignores ``:`` comment
 ``: OPENROUTER PROCESSING``) and fields it does not know, and dispatches an event on each blank line.
 It works on bytes so that ``json.loads`` can take the payload without an extra decode.
 
-The server decides how long a line is, so the decoder bounds it: an unfinished line is kept as a
-list of reads and joined once, when its end arrives (work linear in the bytes received, however
-the line is cut), and a line or an event's data longer than ``max_line`` stops the stream with
+The server decides how long a line is, so the decoder bounds it: an unfinished line grows in a
+bytearray and is joined with the read that ends it once (work linear in the bytes received,
+however the line is cut, and no per-read overhead for a line trickled a byte at a time), and a line or an event's data longer than ``max_line`` stops the stream with
 :class:`~lime.providers.openai_compat.errors.ResponseTooLarge`. The events completed before it are
 still delivered; the error comes with the next call.
 """
@@ -19,7 +19,7 @@ from lime.providers.openai_compat.errors import ResponseTooLarge
 
 
 class SSEDecoder:
-    __slots__ = ("_data", "_data_size", "_error", "_event", "_max", "_parts", "_parts_size", "_skip_lf")
+    __slots__ = ("_data", "_data_size", "_error", "_event", "_max", "_skip_lf", "_tail")
 
     def __init__(self, max_line: int | None = None) -> None:
         if max_line is None:
@@ -27,8 +27,7 @@ class SSEDecoder:
 
             max_line = config.max_sse_line()
         self._max = max_line
-        self._parts: list[bytes] = []  # the unfinished line, as received
-        self._parts_size = 0
+        self._tail: bytes | bytearray = b""  # the unfinished line (a bytearray while it grows)
         self._data: list[bytes] = []
         self._data_size = 0
         self._event = b""
@@ -52,21 +51,19 @@ class SSEDecoder:
             chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
         if b"\n" not in chunk:
             if chunk:
-                self._parts.append(chunk)
-                self._parts_size += len(chunk)
-                if self._parts_size > self._max:
+                tail = self._tail
+                if type(tail) is bytes:
+                    # Appending to a bytearray is amortised linear; bytes + bytes would copy it all each read.
+                    self._tail = tail = bytearray(tail)
+                tail += chunk
+                if len(tail) > self._max:
                     raise self._fail()
             return []
-        held = self._parts_size
-        if self._parts:
-            self._parts.append(chunk)
-            chunk = b"".join(self._parts)
-            self._parts = []
+        held = len(self._tail)
+        if held:
+            chunk = b"".join((self._tail, chunk))
         lines = chunk.split(b"\n")
-        tail = lines.pop()
-        if tail:
-            self._parts.append(tail)
-        self._parts_size = len(tail)
+        self._tail = lines.pop()
         out: list[tuple[bytes, bytes]] = []
         # Reads are far shorter than the limit, so a line can only be too long when this one is not.
         check = held + len(chunk) > self._max
@@ -104,14 +101,14 @@ class SSEDecoder:
                 elif name == b"event":
                     self._event = value
                 # "id", "retry" and unknown fields carry nothing we use.
-        if self._parts_size > self._max:
+        if len(self._tail) > self._max:
             self._fail()
         return out
 
     def _fail(self) -> ResponseTooLarge:
         """Stop decoding: forget what is buffered; every later call raises the error."""
         self._error = err = ResponseTooLarge("one line of the event stream", self._max, "LIME_MAX_SSE_LINE")
-        self._parts, self._parts_size = [], 0
+        self._tail = b""
         self._data, self._data_size = [], 0
         return err
 
@@ -124,13 +121,13 @@ class SSEDecoder:
         out: list[tuple[bytes, bytes]] = []
         if self._data and any(self._data):
             out.append((self._event or b"message", b"\n".join(self._data)))
-        elif self._parts_size <= 16 and b"".join(self._parts).replace(b" ", b"") == b"data:[DONE]":
+        elif len(self._tail) <= 16 and self._tail.replace(b" ", b"") == b"data:[DONE]":
             out.append((b"message", b"[DONE]"))
         self._data, self._data_size = [], 0
-        self._parts, self._parts_size = [], 0
+        self._tail = b""
         return out
 
     @property
     def pending(self) -> bool:
         """True when a line or event was cut off by the end of the stream."""
-        return bool(self._parts or self._data)
+        return bool(self._tail or self._data)

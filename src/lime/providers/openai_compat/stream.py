@@ -147,6 +147,8 @@ class StreamProcessor:
         self._estimator = estimator
         self._final: Completion | None = None
         self._room = config.max_answer_size()  # characters the answer may still grow by
+        self._quiet_max = config.max_body_size()  # bytes that may arrive without an event
+        self._quiet = 0
         # Until the answer's first words show whether it opens with <think>, content goes through this.
         self._think: ThinkSplitter | None = ThinkSplitter()
         self._inline_reasoning = False
@@ -154,8 +156,17 @@ class StreamProcessor:
     # -- feeding --------------------------------------------------------------------------------
 
     def feed(self, raw: bytes) -> list[StreamEvent]:
-        """One network read in; the events it completes out."""
-        return self._consume(self._decoder.feed(raw))
+        """One network read in; the events it completes out. A stream that keeps sending without
+        saying anything (keep-alives, empty deltas, chunks after the finish) is stopped once a
+        whole body's bound has gone by since its last event: the read timeout never fires on it."""
+        events = self._consume(self._decoder.feed(raw))
+        if events:
+            self._quiet = 0
+        else:
+            self._quiet += len(raw)
+            if self._quiet > self._quiet_max:
+                raise ResponseTooLarge("what arrived without any answer", self._quiet_max, "LIME_MAX_BODY_SIZE")
+        return events
 
     def _consume(self, pairs: list[tuple[bytes, bytes]]) -> list[StreamEvent]:
         """Parse, assemble and emit in one pass over the decoded events.
