@@ -332,3 +332,10 @@ def test_an_endless_stream_that_says_nothing_is_stopped_too(fake_server: FakeSer
     assert err.kind == "response_too_large"
     assert "what arrived without any answer exceeds 1 MiB (raise LIME_MAX_BODY_SIZE" in str(err)
     assert err.partial is not None and err.partial.text == "Hi"
+
+
+def test_a_redirect_loop_is_one_request_not_a_retried_one(fake_server: FakeServer, make_route: MakeRoute) -> None:
+    fake_server.default = redirect("/v1/chat/completions", 307)
+    with pytest.raises(ProviderError, match="the server redirects the request in a loop") as info:
+        client(fake_server, make_route).complete(HI)
+    assert info.value.kind == "bad_response" and len(fake_server.chat_requests) <= 21  # httpx's 20 redirects
