@@ -339,3 +339,13 @@ def test_a_redirect_loop_is_one_request_not_a_retried_one(fake_server: FakeServe
     with pytest.raises(ProviderError, match="the server redirects the request in a loop") as info:
         client(fake_server, make_route).complete(HI)
     assert info.value.kind == "bad_response" and len(fake_server.chat_requests) <= 21  # httpx's 20 redirects
+
+
+def test_discovery_reads_deep_json_as_not_json(fake_server: FakeServer) -> None:
+    from lime.providers.openai_compat.discovery import DiscoveryError, discover, survey
+
+    fake_server.route("GET", "/v1/models", raw_json(DEEP))
+    fake_server.route("GET", "/props", raw_json(DEEP))
+    assert discover(fake_server.base_url, None) is None
+    with pytest.raises(DiscoveryError, match="something that is not JSON"):
+        survey(fake_server.base_url)
