@@ -131,3 +131,14 @@ def test_plain_http_warning_once_per_run_through_a_local_proxy(lime: Lime) -> No
     assert proc.returncode == 0, proc.stderr
     assert lime.server.last.path.startswith("http://lime-remote.invalid/v1")
     assert proc.stderr.count("plain http://") == 1 and proc.stdout == "one\n"
+
+
+def test_an_error_echoing_another_services_key_is_masked(lime: Lime) -> None:
+    groq_key = "gsk_other_service_key_0000000077"
+    res = login(lime, "--service", "groq", "--with-api-key", key=groq_key)
+    assert res.returncode == 0
+    lime.server.enqueue(error(400, {"error": {"message": f"odd: {groq_key[2:20]} and {KEY[5:17]}"}}))
+    proc = lime.run("-p", "hi", MISTRAL_API_KEY="mistral-env-key-000000000099")
+    assert proc.returncode != 0 and "odd:" in proc.stderr
+    for secret in (groq_key, KEY):
+        assert all(secret[i:i + 8] not in proc.stderr for i in range(len(secret) - 7))

@@ -185,10 +185,17 @@ def known_keys() -> list[str]:
         buckets = store.load_all()
     except ConfigError:
         buckets = {}
+    from lime.auth.headers import references
+
     for cred in buckets.values():
         keys.add(cred.api_key)
         if cred.key_env:
             keys.add(_env(cred.key_env) or "")
+        for _name, value in cred.headers:
+            refs = references(value)
+            keys.update(_env(var) or "" for var in refs)
+            if not refs:
+                keys.add(value.strip())
     keys |= {v.strip() for k, v in os.environ.items() if k.endswith("_API_KEY")}
     return sorted(k for k in keys if len(k) >= 8)
 

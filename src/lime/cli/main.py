@@ -102,6 +102,17 @@ def chat(args: argparse.Namespace) -> int:
     return run_repl(args)
 
 
+def _masked(text: str) -> str:
+    """An error message with any run of a known key hidden (a last line of defence; errors mask too)."""
+    from lime.auth.masking import redact
+    from lime.auth.resolve import known_keys
+
+    try:
+        return redact(text, known_keys())
+    except LimeError:
+        return text
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     parser = build_parser(argv)
@@ -120,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except LimeError as exc:
         from lime.textsafe import sanitize
 
-        print(f"lime: error: {sanitize(str(exc))}", file=sys.stderr)
+        print(f"lime: error: {sanitize(_masked(str(exc)))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("lime: interrupted", file=sys.stderr)
