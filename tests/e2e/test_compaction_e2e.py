@@ -144,3 +144,16 @@ def test_a_summary_longer_than_what_it_replaces_is_discarded(lime: Lime) -> None
     assert not any(e["type"] == "compaction" for e in lime.session_events())
 
 
+
+
+def test_a_threshold_above_the_window_still_compacts_before_refusing(lime: Lime) -> None:
+    """LIME_CODE_AUTO_COMPACT_INPUT_TOKENS larger than the window must not turn a conversation that
+    compaction can shrink into a refusal: the threshold says when to compact early, never 'never'."""
+    lime.server.enqueue(reply(LONG_A), reply("SUMMARY: foxes."), reply("answered after compaction"))
+    assert lime.run("-p", "read this", input=WORDS * 1000).returncode == 0  # ~19,000 tokens of a 32,000 window
+    proc = lime.run("-c", "-p", "now this", input=WORDS * 800, LIME_CODE_AUTO_COMPACT_INPUT_TOKENS="100000")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "answered after compaction\n"
+    assert "compacting 2 earlier messages (auto)" in proc.stderr
+    assert "shortened old tool results" not in proc.stderr  # there were none to shorten
+    assert _is_summary_request(lime.server.chat_requests[1])

@@ -59,23 +59,33 @@ def test_first_prompt_with_no_network_at_all(fresh_home: Path) -> None:
 
 
 def test_real_overflow_compacts_and_retries_within_one_conversation(fresh_home: Path) -> None:
-    """Turn 2 pastes numbers: SmolLM2 spends a token per digit, so the conversation outgrows the
-    window although the compaction threshold is set far above it. lime counts digits the way this
-    model does (and learned its template from turn 1), so it compacts before sending; should its
-    estimate still fall short, the server's real 400 drives compaction and a retry. Either way the
-    turn is answered within one conversation. (A 1024-token window keeps the test short.)"""
-    knobs = {"LIME_CODE_AUTO_COMPACT_INPUT_TOKENS": "100000", "LIME_LOCAL_CTX": "1024"}
+    """A user registers the llama.cpp server with a window larger than the one it really runs
+    (4096 declared, 1024 served), so lime's own budget says turn 2 fits while the server's count
+    does not. The server's real 400 must drive compaction and a successful retry, and lime must
+    take the server's window from then on. (A 1024-token window keeps the prompts, and so the
+    test, short.)"""
+    knobs = {"LIME_LOCAL_CTX": "1024"}
     words = ("the quick brown fox jumps over the lazy dog while seven wizards quietly judge "
              "boxing matches in the old town square ")
     first = _lime(fresh_home, "--max-tokens", "48", "-p", "Summarise this: " + words * 12, **knobs)
     assert first.returncode == 0, first.stderr
+    server = json.loads((fresh_home / "local" / "server.json").read_text())
+    login = subprocess.run([*LIME, "login", "--provider", "openai-compat", "--service", "mybox", "--with-api-key",
+                            "--with-base-url", f"http://127.0.0.1:{server['port']}/v1"],
+                           input=server["api_key"], capture_output=True, text=True, env=clean_env(fresh_home),
+                           timeout=60)
+    assert login.returncode == 0, login.stderr
+    add = _lime(fresh_home, "model", "add", "--slug", "mybox-smollm2", "--provider", "openai-compat",
+                "--service", "mybox", "--api-id", "smollm2", "--context-window", "4096", "--include-usage")
+    assert add.returncode == 0, add.stderr
     rng = random.Random(7)
     numbers = " ".join("".join(rng.choice("0123456789") for _ in range(8)) for _ in range(90))
-    second = _lime(fresh_home, "-c", "--max-tokens", "48", "-p",
+    second = _lime(fresh_home, "-c", "--model", "mybox-smollm2", "--max-tokens", "48", "-p",
                    f"Here are my order numbers: {numbers}. Which one is the largest?", **knobs)
     assert second.returncode == 0, second.stderr
     assert second.stdout.strip()
-    assert "compacting" in second.stderr
+    assert "compacting" in second.stderr and "context overflow; will retry" in second.stderr
+    assert server["api_key"] not in second.stderr + second.stdout
     sessions = list((fresh_home / "sessions").glob("*.jsonl"))
     assert len(sessions) == 1
     events = [json.loads(line) for line in sessions[0].read_text().splitlines() if line.strip()]
