@@ -53,23 +53,27 @@ def measure(argv: list[str], env: dict[str, str], runs: int, stdin: str | None =
     rusage of a child forked from this (larger) Python would report this process's size."""
     walls, cpus, peaks = [], [], []
     for _ in range(runs):
-        cmd = [TIME, "-f", "@@%e %U %S %M", *argv] if TIME else argv
+        cmd = [TIME, "-f", "@@%e %M", *argv] if TIME else argv
         t0 = time.perf_counter()
-        proc = subprocess.run(cmd, env=env, input=stdin.encode() if stdin is not None else None,
-                              stdin=None if stdin is not None else subprocess.DEVNULL, capture_output=True)
+        proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        out, err_b = proc.communicate(stdin.encode() if stdin is not None else None) if stdin else (
+            proc.stdout.read() if proc.stdout else b"", proc.stderr.read() if proc.stderr else b"")
+        # CPU from wait4 (microseconds; includes the command GNU time waited for)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
         wall = time.perf_counter() - t0
-        err = proc.stderr.decode(errors="replace")
-        if proc.returncode != 0 or (not proc.stdout and argv[1:] != ["-c", "pass"]):
+        err = err_b.decode(errors="replace")
+        if proc.returncode != 0 or (not out and argv[1:] != ["-c", "pass"]):
             raise SystemExit(f"{argv[0]} failed: {err[-500:]}")
+        cpus.append(usage.ru_utime + usage.ru_stime)
         if TIME:
             line = [x for x in err.splitlines() if x.startswith("@@")][-1]
-            e, u, sy, m = line[2:].split()
+            e, m = line[2:].split()
             walls.append(float(e) if float(e) > 0 else wall)
-            cpus.append(float(u) + float(sy))
             peaks.append(int(m) / 1024)
         else:
             walls.append(wall)
-            cpus.append(float("nan"))
             peaks.append(float("nan"))
     return statistics.median(walls), statistics.median(cpus), statistics.median(peaks)
 

@@ -23,7 +23,6 @@ import ctypes
 import os
 import stat
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cache
@@ -176,6 +175,8 @@ def _hidden(ws: Workspace) -> list[Path]:
 
 def writable(ws: Workspace) -> list[Path]:
     """Where a sandboxed command may write: the roots and the temp dir."""
+    import tempfile  # not at import: every chat start-up probes Landlock through this module
+
     return [*ws.roots, Path(os.path.realpath(tempfile.gettempdir()))]
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
-import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -213,6 +212,8 @@ def _shell_env() -> dict[str, str]:
 
 
 def bash(ws: Workspace, args: dict[str, Any]) -> str:
+    import subprocess  # with the shell tool only: every chat imports this module
+
     from lime.runtime import sandbox, subproc
 
     command = _str_arg(args, "command", required=True)
