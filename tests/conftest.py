@@ -32,6 +32,16 @@ def fake_server() -> Iterator[FakeServer]:
 
 
 @pytest.fixture
+def other_server() -> Iterator[FakeServer]:
+    """A second fake server on another port: another origin, for redirects that must not be followed."""
+    server = FakeServer()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture
 def lime_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An isolated config home, with every provider key variable cleared."""
     home = tmp_path / "lime-home"

@@ -4,7 +4,6 @@ on stderr and a non-zero exit, with no traceback (``Lime.run`` checks that) and 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
@@ -21,6 +20,7 @@ from support.fakeserver import (
     reply,
     text_stream,
 )
+from support.hostile import MALFORMED_BODIES, MALFORMED_CHUNKS, raw_json
 
 from .conftest import Lime
 
@@ -33,15 +33,6 @@ def one_line_error(stderr: str) -> str:
 
 
 # -- 4. redirects ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def other_server() -> Iterator[FakeServer]:
-    server = FakeServer()
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 @pytest.mark.parametrize("status", [307, 302])
@@ -67,19 +58,12 @@ def test_a_redirect_within_the_same_origin_is_followed(lime: Lime) -> None:
 
 # -- 5. malformed replies ---------------------------------------------------------------------------
 
-DEEP = "[" * 100_000 + "]" * 100_000
 # Every shape the issue names, streamed and not, is in tests/provider/test_hostile.py; a few here.
-MALFORMED_CHUNKS = {
-    "choices-string": ('{"choices": "abc"}', "`choices` is a string, expected a list"),
-    "index-list": ('{"choices": [{"delta": {"tool_calls": [{"index": [0], "id": "c", "function": {"name": "f"}}]}}]}',
-                   "`choices[0].delta.tool_calls[0].index` is a list"),
-    "usage-inf": ('{"choices": [], "usage": {"prompt_tokens": 1e999, "completion_tokens": 1}}',
-                  "`usage.prompt_tokens` is the number inf, expected a token count"),
-    "deep": (DEEP, "nested more than 128 levels"),
-}
+STREAM_CASES = ["choices-string", "index-list", "usage-inf", "deep"]
+BODY_CASES = ["message-string", "name-number", "deep"]
 
 
-@pytest.mark.parametrize("case", list(MALFORMED_CHUNKS))
+@pytest.mark.parametrize("case", STREAM_CASES)
 def test_a_malformed_stream_chunk_is_one_clear_error(lime: Lime, case: str) -> None:
     chunk, expected = MALFORMED_CHUNKS[case]
     lime.server.enqueue(SSE([{"choices": [{"delta": {"content": "Partial "}}]}, Raw(f"data: {chunk}\n\n")]))
@@ -90,27 +74,15 @@ def test_a_malformed_stream_chunk_is_one_clear_error(lime: Lime, case: str) -> N
     assert expected in line
 
 
-MALFORMED_BODIES = {
-    "message-string": ('{"choices": [{"message": "hello"}]}', "`choices[0].message` is a string"),
-    "name-number": ('{"choices": [{"message": {"tool_calls": [{"id": "c", "function": {"name": 7}}]}}]}',
-                    "`choices[0].message.tool_calls[0].function.name` is the number 7"),
-    "deep": (DEEP, "nested more than 128 levels"),
-}
-
-
-@pytest.mark.parametrize("case", list(MALFORMED_BODIES))
+@pytest.mark.parametrize("case", BODY_CASES)
 def test_a_malformed_json_body_is_one_clear_error(lime: Lime, case: str) -> None:
     """A server that answers a streamed request with one JSON body takes the non-streamed path."""
     body, expected = MALFORMED_BODIES[case]
-    lime.server.enqueue(lambda req: _raw_json(body))
+    lime.server.enqueue(raw_json(body))
     proc = lime.run("-p", "hi")
     assert proc.returncode == 1
     line = one_line_error(proc.stderr)
     assert "fake (model fake-model): malformed response: " in line and expected in line, line
-
-
-def _raw_json(text: str) -> SSE:
-    return SSE([Raw(text)], done=False, headers={"Content-Type": "application/json"}, framing="close")
 
 
 # -- 6. bounds ----------------------------------------------------------------------------------------

@@ -5,7 +5,6 @@ tests/e2e/test_hostile.py.)"""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 
@@ -25,11 +24,11 @@ from support.fakeserver import (
     reply,
     text_stream,
 )
+from support.hostile import DEEP, MALFORMED_BODIES, MALFORMED_CHUNKS, raw_json
 
 from .conftest import MakeRoute, track
 
 HI = [{"role": "user", "content": "hi"}]
-DEEP = "[" * 100_000 + "]" * 100_000
 
 
 def client(server: FakeServer, make_route: MakeRoute) -> ChatClient:
@@ -45,35 +44,12 @@ def stream_error(c: ChatClient) -> ProviderError:
 
 # -- 5. malformed replies ---------------------------------------------------------------------------
 
-CHUNKS = {
-    "choices-string": ('{"choices": "abc"}', "`choices` is a string, expected a list"),
-    "choices-object": ('{"choices": {"0": {}}}', "`choices` is an object, expected a list"),
-    "choices-number": ('{"choices": [1]}', "`choices[0]` is the number 1, expected an object"),
-    "delta-string": ('{"choices": [{"delta": "hello"}]}', "`choices[0].delta` is a string, expected an object"),
-    "tool-calls-string": ('{"choices": [{"delta": {"tool_calls": "x"}}]}',
-                          "`choices[0].delta.tool_calls` is a string, expected a list of tool calls"),
-    "index-list": ('{"choices": [{"delta": {"tool_calls": [{"index": [0], "id": "c", "function": {"name": "f"}}]}}]}',
-                   "`choices[0].delta.tool_calls[0].index` is a list, expected a small whole number"),
-    "index-negative": ('{"choices": [{"delta": {"tool_calls": [{"index": -1, "function": {"name": "f"}}]}}]}',
-                       "`choices[0].delta.tool_calls[0].index` is the number -1"),
-    "name-number": ('{"choices": [{"delta": {"tool_calls": [{"index": 0, "id": "c", "function": {"name": 7}}]}}]}',
-                    "`choices[0].delta.tool_calls[0].function.name` is the number 7, expected text"),
-    "arguments-number": ('{"choices": [{"delta": {"tool_calls": [{"index": 0, "function": {"name": "f", '
-                         '"arguments": 5}}]}}]}', "`choices[0].delta.tool_calls[0].function.arguments` is the number 5"),
-    "usage-inf": ('{"choices": [], "usage": {"prompt_tokens": 1e999, "completion_tokens": 1}}',
-                  "`usage.prompt_tokens` is the number inf, expected a token count"),
-    "usage-negative": ('{"choices": [], "usage": {"prompt_tokens": 5, "completion_tokens": -3}}',
-                       "`usage.completion_tokens` is the number -3"),
-    "usage-huge": ('{"choices": [], "usage": {"prompt_tokens": 1000000000000000000000000000000, "completion_tokens": 1}}',
-                   "`usage.prompt_tokens` is a huge number"),
-    "deep": (DEEP, "a stream chunk is JSON nested more than 128 levels deep"),
-}
 
 
-@pytest.mark.parametrize("case", list(CHUNKS))
+@pytest.mark.parametrize("case", list(MALFORMED_CHUNKS))
 def test_a_malformed_chunk_is_a_bad_response_naming_the_field(fake_server: FakeServer, make_route: MakeRoute,
                                                               case: str) -> None:
-    chunk, expected = CHUNKS[case]
+    chunk, expected = MALFORMED_CHUNKS[case]
     fake_server.enqueue(SSE([{"choices": [{"delta": {"content": "Partial "}}]}, Raw(f"data: {chunk}\n\n")]))
     err = stream_error(client(fake_server, make_route))
     assert err.kind == "bad_response" and not err.retryable
@@ -88,30 +64,12 @@ def test_a_malformed_first_chunk_is_not_retried_either(fake_server: FakeServer, 
     assert len(fake_server.chat_requests) == 1
 
 
-BODIES = {
-    "not-object": ('[1, 2]', "the response is a list, expected an object"),
-    "no-choices": ('{"id": "x"}', "the response has no choices"),
-    "choices-string": ('{"choices": "abc"}', "`choices` is a string, expected a list"),
-    "choices-number": ('{"choices": [1]}', "`choices[0]` is the number 1, expected an object"),
-    "message-string": ('{"choices": [{"message": "hello"}]}', "`choices[0].message` is a string, expected an object"),
-    "name-number": ('{"choices": [{"message": {"tool_calls": [{"id": "c", "function": {"name": 7}}]}}]}',
-                    "`choices[0].message.tool_calls[0].function.name` is the number 7"),
-    "tool-calls-object": ('{"choices": [{"message": {"tool_calls": {"a": 1}}}]}',
-                          "`choices[0].message.tool_calls` is an object, expected a list of tool calls"),
-    "usage-inf": ('{"choices": [{"message": {"content": "hi"}}], "usage": {"prompt_tokens": 1e999}}',
-                  "`usage.prompt_tokens` is the number inf"),
-    "deep": (DEEP, "the response is JSON nested more than 128 levels deep"),
-}
 
 
-def raw_json(text: str, status: int = 200) -> SSE:
-    return SSE([Raw(text)], done=False, status=status, headers={"Content-Type": "application/json"}, framing="close")
-
-
-@pytest.mark.parametrize("case", list(BODIES))
+@pytest.mark.parametrize("case", list(MALFORMED_BODIES))
 def test_a_malformed_body_is_a_bad_response_naming_the_field(fake_server: FakeServer, make_route: MakeRoute,
                                                              case: str) -> None:
-    body, expected = BODIES[case]
+    body, expected = MALFORMED_BODIES[case]
     fake_server.enqueue(raw_json(body))
     with pytest.raises(ProviderError) as info:
         client(fake_server, make_route).complete(HI)
@@ -121,7 +79,7 @@ def test_a_malformed_body_is_a_bad_response_naming_the_field(fake_server: FakeSe
 
 @pytest.mark.parametrize("case", ["choices-object", "deep"])
 def test_the_async_client_says_the_same(fake_server: FakeServer, make_route: MakeRoute, case: str) -> None:
-    fake_server.enqueue(SSE([Raw(f"data: {CHUNKS[case][0]}\n\n")]), raw_json(BODIES["choices-string"][0]))
+    fake_server.enqueue(SSE([Raw(f"data: {MALFORMED_CHUNKS[case][0]}\n\n")]), raw_json(MALFORMED_BODIES["choices-string"][0]))
 
     async def go() -> tuple[str, str]:
         async with AsyncChatClient(make_route("openai", fake_server.base_url)) as c:
@@ -134,19 +92,10 @@ def test_the_async_client_says_the_same(fake_server: FakeServer, make_route: Mak
         return str(streamed.value), str(whole.value)
 
     streamed, whole = asyncio.run(go())
-    assert CHUNKS[case][1] in streamed and BODIES["choices-string"][1] in whole
+    assert MALFORMED_CHUNKS[case][1] in streamed and MALFORMED_BODIES["choices-string"][1] in whole
 
 
 # -- 4. redirects -------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def other_server() -> Iterator[FakeServer]:
-    server = FakeServer()
-    try:
-        yield server
-    finally:
-        server.close()
 
 
 @pytest.mark.parametrize("status", [301, 302, 303, 307, 308])
@@ -332,3 +281,20 @@ def test_an_endless_stream_that_says_nothing_is_stopped_too(fake_server: FakeSer
     assert err.kind == "response_too_large"
     assert "what arrived without any answer exceeds 1 MiB (raise LIME_MAX_BODY_SIZE" in str(err)
     assert err.partial is not None and err.partial.text == "Hi"
+
+
+def test_a_redirect_loop_is_one_request_not_a_retried_one(fake_server: FakeServer, make_route: MakeRoute) -> None:
+    fake_server.default = redirect("/v1/chat/completions", 307)
+    with pytest.raises(ProviderError, match="the server redirects the request in a loop") as info:
+        client(fake_server, make_route).complete(HI)
+    assert info.value.kind == "bad_response" and len(fake_server.chat_requests) <= 21  # httpx's 20 redirects
+
+
+def test_discovery_reads_deep_json_as_not_json(fake_server: FakeServer) -> None:
+    from lime.providers.openai_compat.discovery import DiscoveryError, discover, survey
+
+    fake_server.route("GET", "/v1/models", raw_json(DEEP))
+    fake_server.route("GET", "/props", raw_json(DEEP))
+    assert discover(fake_server.base_url, None) is None
+    with pytest.raises(DiscoveryError, match="something that is not JSON"):
+        survey(fake_server.base_url)

@@ -14,10 +14,10 @@ template silently drops, and reasoning effort goes only where the server adverti
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
 from typing import Any
 
+from lime import jsonguard
 from lime.catalog.entries import ModelEntry
 from lime.catalog.presets import Preset
 from lime.catalog.routing import Capabilities, capabilities_for
@@ -232,7 +232,7 @@ def discover(base_url: str, api_key: str | None, timeout: float = 5.0, *,
         if resp.status_code != 200:
             return None
         try:
-            return resp.json()
+            return jsonguard.loads(resp.content)
         except ValueError:
             return None
 
@@ -332,7 +332,7 @@ class _Fetcher:
                                      "(for most servers it ends in /v1)")
             raise DiscoveryError(f"{url} answered {answer}")
         try:
-            return json.loads(raw)
+            return jsonguard.loads(raw)
         except ValueError:
             if not required:
                 return None

@@ -413,6 +413,9 @@ def transport_error(exc: BaseException, *, service: str, model: str, base_url: s
     name = type(exc).__name__
     detail = str(exc) or name
     who = _who(service, model)
+    if name == "TooManyRedirects":  # the server, not the network: asking again loops again
+        return ProviderError(f"{who}: the server redirects the request in a loop ({base_url})", kind="bad_response",
+                             retryable=False, partial=partial, service=service, model=model)
     if "Timeout" in name:
         kind = "timeout"
         what = "connecting" if "Connect" in name or "Pool" in name else "waiting for data"
