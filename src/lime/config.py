@@ -43,7 +43,9 @@ def ensure_home() -> Path:
 
 def check_home_readable() -> None:
     home = config_home()
-    if home.exists() and (not home.is_dir() or not os.access(home, os.R_OK | os.X_OK)):
+    if home.exists() and not home.is_dir():
+        raise ConfigError(f"config home {home} is not a directory (set LIME_CONFIG_HOME to a directory)")
+    if home.exists() and not os.access(home, os.R_OK | os.X_OK):
         raise ConfigError(f"config home {home} is not readable (set LIME_CONFIG_HOME or fix its permissions)")
     fix_private_mode(home, 0o700)
 

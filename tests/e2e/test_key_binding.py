@@ -115,6 +115,9 @@ def test_plain_http_to_another_host_warns_at_login_and_once_per_run(lime: Lime) 
     res = login(lime, "--service", "near", "--with-base-url", "http://localhost:9/v1", "--with-api-key",
                 key="sk-near-key-00000000000")
     assert res.returncode == 0 and "plain http" not in res.stderr
+    res = login(lime, "--service", "keyless-far", "--with-base-url", "http://10.255.255.2:9/v1")
+    assert res.returncode == 0
+    assert "plain http://" in res.stderr and "your conversation crosses the network unencrypted" in res.stderr
 
 
 def test_plain_http_warning_once_per_run_through_a_local_proxy(lime: Lime) -> None:

@@ -145,3 +145,12 @@ def test_deep_credentials_file_is_a_clear_error(lime: Lime) -> None:
     res = lime("status")
     assert_one_line_error(res, "credentials.json")
     assert json.loads("[]") == []
+
+
+def test_config_home_that_is_a_file_is_named_as_such(lime: Lime, tmp_path: Path) -> None:
+    """A LIME_CONFIG_HOME pointing at a file says so, not that a readable file is unreadable."""
+    not_a_dir = tmp_path / "lime-home-file"
+    not_a_dir.write_text("x")
+    for args in (("status",), ("model", "list"), ("-p", "hi")):
+        res = lime(*args, env={"LIME_CONFIG_HOME": str(not_a_dir)})
+        assert_one_line_error(res, f"config home {not_a_dir} is not a directory")

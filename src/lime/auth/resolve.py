@@ -92,8 +92,8 @@ def plain_http_warning(url: str | None, has_key: bool) -> str | None:
     parts = urlsplit(url)
     if parts.scheme != "http" or is_loopback_host(parts.hostname):
         return None
-    what = "your API key and conversation" if has_key else "your conversation"
-    return f"{url} is plain http:// to another machine: {what} cross the network unencrypted"
+    what = "your API key and conversation cross" if has_key else "your conversation crosses"
+    return f"{url} is plain http:// to another machine: {what} the network unencrypted"
 
 
 _warned: set[str] = set()
