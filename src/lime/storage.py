@@ -126,9 +126,13 @@ def read_config_text(path: Path, *, limit: int = MAX_CONFIG_BYTES) -> str | None
     are refused, as is text that is not UTF-8; every problem is one ConfigError naming the file.
     """
     try:
-        with path.open("rb") as fh:
+        # O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer before the check below
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as fh:
             st = os.fstat(fh.fileno())
-            if stat.S_ISFIFO(st.st_mode) or stat.S_ISSOCK(st.st_mode) or stat.S_ISDIR(st.st_mode):
+            if stat.S_ISDIR(st.st_mode):
+                raise ConfigError(f"{path} is a directory, not a file")
+            if stat.S_ISFIFO(st.st_mode) or stat.S_ISSOCK(st.st_mode):
                 raise ConfigError(f"{path} is not a regular file")
             data = fh.read(limit + 1)
     except FileNotFoundError:

@@ -8,6 +8,7 @@ import json
 import os
 import stat
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -154,3 +155,19 @@ def test_config_home_that_is_a_file_is_named_as_such(lime: Lime, tmp_path: Path)
     for args in (("status",), ("model", "list"), ("-p", "hi")):
         res = lime(*args, env={"LIME_CONFIG_HOME": str(not_a_dir)})
         assert_one_line_error(res, f"config home {not_a_dir} is not a directory")
+
+
+def test_a_fifo_as_a_config_file_is_refused_not_waited_on(lime: Lime, tmp_path: Path) -> None:
+    """Opening a FIFO for reading blocks until a writer comes: the loader must not wait for one."""
+    fifo = tmp_path / "models.json"
+    os.mkfifo(fifo)
+    try:
+        proc = subprocess.run([sys.executable, "-m", "lime", "model", "add", "--slug", "m1", "--provider",
+                               "openai-compat", "--service", "groq", "--context-window", "8192"],
+                              input="", capture_output=True, text=True, timeout=20,
+                              env={**lime.env, "LIME_MODELS_FILE": str(fifo)})
+    except subprocess.TimeoutExpired:  # subprocess.run has killed it
+        pytest.fail("lime waited on a FIFO models file")
+    from .conftest import Result
+
+    assert_one_line_error(Result(proc.returncode, proc.stdout, proc.stderr), str(fifo), "not a regular file")

@@ -79,8 +79,39 @@ def test_trust_is_remembered_and_covers_subfolders(repo: Path, lime_home: Path) 
     assert not projects.is_trusted(repo.parent)
     assert json.loads((lime_home / "trusted-folders.json").read_text()) == {"trusted": [str(repo)]}
     (lime_home / "trusted-folders.json").write_text("[1, 2")
-    with pytest.raises(ConfigError, match="trusted-folders.json"):
+    with pytest.raises(ConfigError, match=r"trusted-folders.json is not valid JSON \(line 1, column 6"):
         projects.is_trusted(repo)
+
+
+def test_trust_file_is_read_like_every_config_file(repo: Path, lime_home: Path) -> None:
+    """A FIFO or an oversized trusted-folders.json is one clear error, never a hang or a huge read."""
+    import os
+    import threading
+
+    lime_home.mkdir(parents=True, exist_ok=True)
+    path = lime_home / "trusted-folders.json"
+    path.write_text('{"trusted": ["' + "x" * (9 << 20) + '"]}')
+    with pytest.raises(ConfigError, match="trusted-folders.json is larger than"):
+        projects.is_trusted(repo)
+    path.unlink()
+    os.mkfifo(path)
+    outcome: list[BaseException | bool] = []
+
+    def check() -> None:
+        try:
+            outcome.append(projects.is_trusted(repo))
+        except BaseException as exc:
+            outcome.append(exc)
+
+    worker = threading.Thread(target=check, daemon=True)
+    worker.start()
+    worker.join(5)
+    if worker.is_alive():  # blocked on the FIFO: release it so the test run goes on
+        with open(path, "w"):
+            pass
+        worker.join(5)
+        pytest.fail("reading trusted-folders.json blocked on a FIFO")
+    assert isinstance(outcome[0], ConfigError) and "not a regular file" in str(outcome[0])
 
 
 def test_system_prompt_joins_system_and_agents_only_when_trusted(repo: Path) -> None:

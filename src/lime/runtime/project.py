@@ -15,7 +15,6 @@ Stdlib only: ``lime status`` uses it.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,13 +118,13 @@ def trust_path() -> Path:
 
 
 def trusted_folders() -> list[str]:
+    from lime.storage import parse_config_json, read_config_text
+
     path = trust_path()
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    text = read_config_text(path)
+    if text is None:
         return []
-    except (OSError, ValueError, RecursionError) as exc:
-        raise ConfigError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+    data = parse_config_json(path, text)
     folders = data.get("trusted") if isinstance(data, dict) else None
     if not isinstance(folders, list):
         raise ConfigError(f"{path}: expected {{\"trusted\": [folder, ...]}}")
