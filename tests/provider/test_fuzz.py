@@ -29,9 +29,10 @@ from lime.providers.openai_compat.stream import (
 )
 from lime.providers.openai_compat.types import Completion
 
-settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True,
+# Derandomized and without an example database: the same examples every run, no files written.
+settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True, database=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-settings.register_profile("thorough", max_examples=3000, deadline=None)
+settings.register_profile("thorough", max_examples=3000, deadline=None, database=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 LIMIT = 96
