@@ -78,12 +78,10 @@ def test_sse_any_split_gives_the_events_of_the_whole(data: bytes, cuts: list[int
 
 # -- the error-body parser ----------------------------------------------------------------------
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=30),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-        st.sampled_from(["error", "message", "code", "type", "param", "detail", "msg", "loc", "status", "x"]),
-        inner, max_size=4),
-    max_leaves=25)
+_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=30)
+_keys = st.sampled_from(["error", "message", "code", "type", "param", "detail", "msg", "loc", "status", "x"])
+json_values: st.SearchStrategy[Any] = st.deferred(
+    lambda: _scalars | st.lists(json_values, max_size=4) | st.dictionaries(_keys, json_values, max_size=4))
 
 
 def _encode(value: Any) -> bytes:
