@@ -140,7 +140,7 @@ def read_config_text(path: Path, *, limit: int = MAX_CONFIG_BYTES) -> str | None
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
     if len(data) > limit:
-        raise ConfigError(f"{path} is larger than {limit >> 20} MiB; it cannot be a lime config file")
+        raise ConfigError(f"{path} is larger than {limit:,} bytes; it cannot be a lime config file")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

@@ -35,6 +35,8 @@ def small_disk(point: Path) -> Iterator[str]:
             yield "tmpfs"
         finally:
             subprocess.run(["umount", "-l", str(point)], check=False)
+    elif os.geteuid() == 0:
+        pytest.skip("root ignores file modes and cannot mount a tmpfs here")
     else:
         point.mkdir(parents=True, exist_ok=True)
         yield "chmod"

@@ -64,22 +64,10 @@ def _parse(text: str, origin: str) -> dict[str, Any]:
 
 def read_file(path: Path) -> dict[str, Any] | None:
     """A settings file's object, or None when the file does not exist."""
-    try:
-        with path.open("rb") as fh:
-            raw = fh.read(MAX_SETTINGS_BYTES + 1)
-    except FileNotFoundError:
-        return None
-    except IsADirectoryError:
-        raise ConfigError(f"settings file {path} is a directory") from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read settings file {path}: {exc.strerror or exc}") from None
-    if len(raw) > MAX_SETTINGS_BYTES:
-        raise ConfigError(f"settings file {path} is larger than {MAX_SETTINGS_BYTES // 1_000_000} MB")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(f"settings file {path} is not UTF-8 text") from None
-    return _parse(text, str(path))
+    from lime.storage import read_config_text
+
+    text = read_config_text(path, limit=MAX_SETTINGS_BYTES)
+    return None if text is None else _parse(text, str(path))
 
 
 def read_flag(value: str) -> tuple[dict[str, Any], str]:
