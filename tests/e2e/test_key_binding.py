@@ -145,3 +145,14 @@ def test_an_error_echoing_another_services_key_is_masked(lime: Lime) -> None:
     assert proc.returncode != 0 and "odd:" in proc.stderr
     for secret in (groq_key, KEY):
         assert all(secret[i:i + 8] not in proc.stderr for i in range(len(secret) - 7))
+
+
+def test_a_key_the_model_repeats_is_masked_on_screen_and_in_the_session(lime: Lime) -> None:
+    from support.fakeserver import text_stream
+
+    lime.server.enqueue(text_stream(f"Your key is {KEY}, keep it safe.", chunks=9))
+    proc = lime.run("-p", "what was my key?")  # Lime.run itself asserts the key never reaches the output
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("Your key is ") and proc.stdout.endswith(", keep it safe.\n")
+    (path,) = lime.sessions()
+    assert KEY not in path.read_text()

@@ -39,3 +39,16 @@ def test_several_keys_and_overlaps() -> None:
 
 def test_errors_use_the_same_function() -> None:
     assert KEY[3:15] not in scrub(f"bad key {KEY[3:15]}", (KEY,))
+
+
+def test_a_key_split_across_streamed_pieces_is_masked() -> None:
+    from lime.auth.masking import StreamRedactor
+
+    text = f"here it is: {KEY} and a half {KEY[6:20]}, done. plain words stay plain."
+    for size in (1, 2, 3, 5, 8, 13, len(text)):
+        r = StreamRedactor([KEY])
+        out = "".join(r.feed(text[i:i + size]) for i in range(0, len(text), size)) + r.finish()
+        assert all(KEY[i:i + 8] not in out for i in range(len(KEY) - 7)), size
+        assert out.startswith("here it is: ") and out.endswith(", done. plain words stay plain.")
+    r = StreamRedactor([])
+    assert r.feed("abc") == "abc" and r.finish() == ""

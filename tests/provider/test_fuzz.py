@@ -29,9 +29,10 @@ from lime.providers.openai_compat.stream import (
 )
 from lime.providers.openai_compat.types import Completion
 
-settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True,
+# Derandomized and without an example database: the same examples every run, no files written.
+settings.register_profile("ci", max_examples=60, deadline=None, derandomize=True, database=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-settings.register_profile("thorough", max_examples=3000, deadline=None)
+settings.register_profile("thorough", max_examples=3000, deadline=None, database=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 LIMIT = 96
@@ -77,12 +78,10 @@ def test_sse_any_split_gives_the_events_of_the_whole(data: bytes, cuts: list[int
 
 # -- the error-body parser ----------------------------------------------------------------------
 
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=30),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-        st.sampled_from(["error", "message", "code", "type", "param", "detail", "msg", "loc", "status", "x"]),
-        inner, max_size=4),
-    max_leaves=25)
+_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=30)
+_keys = st.sampled_from(["error", "message", "code", "type", "param", "detail", "msg", "loc", "status", "x"])
+json_values: st.SearchStrategy[Any] = st.deferred(
+    lambda: _scalars | st.lists(json_values, max_size=4) | st.dictionaries(_keys, json_values, max_size=4))
 
 
 def _encode(value: Any) -> bytes:

@@ -298,3 +298,14 @@ def test_discovery_reads_deep_json_as_not_json(fake_server: FakeServer) -> None:
     assert discover(fake_server.base_url, None) is None
     with pytest.raises(DiscoveryError, match="something that is not JSON"):
         survey(fake_server.base_url)
+
+
+@pytest.mark.parametrize("raw", [b'"line one\\nline two"', b'["line one\\n\\nline two"]', b'{"error": ["x\\ny"]}'])
+def test_an_error_body_that_is_a_json_string_or_list_is_one_line(fake_server: FakeServer, make_route: MakeRoute,
+                                                                 raw: bytes) -> None:
+    fake_server.enqueue(raw_json(raw.decode(), status=400))
+    with pytest.raises(ProviderError) as info:
+        client(fake_server, make_route).complete(HI)
+    message = str(info.value)
+    assert "\n" not in message and "request rejected (HTTP 400): " in message
+    assert "line one line two" in message or raw != b'"line one\\nline two"'

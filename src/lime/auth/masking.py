@@ -91,3 +91,39 @@ def _walk(value: object, keys: list[str]) -> object:
     if isinstance(value, list | tuple):
         return [_walk(v, keys) for v in value]
     return value
+
+
+class StreamRedactor:
+    """``redact`` for text that arrives in pieces (a streamed answer shown as it comes).
+
+    A key run may be split across pieces, so the end of what arrived is held back while it could
+    still be the start of one (the longest tail that is part of a key, and never half a run found);
+    everything before it goes out masked. ``finish`` releases the rest.
+    """
+
+    def __init__(self, keys: Iterable[str]) -> None:
+        self.keys = [k for k in set(keys) if k and len(k) >= MIN_RUN]
+        self.longest = max((len(k) for k in self.keys), default=0)
+        self.held = ""
+
+    def feed(self, piece: str) -> str:
+        if not self.keys:
+            return piece
+        buf = self.held + piece
+        keep = 0
+        for n in range(min(len(buf), self.longest), 0, -1):
+            tail = buf[-n:]
+            if any(tail in k for k in self.keys):
+                keep = n
+                break
+        cut = len(buf) - keep
+        for key in self.keys:
+            for a, b in _spans(buf, key):
+                if a < cut < b:
+                    cut = a
+        self.held = buf[cut:]
+        return redact(buf[:cut], self.keys)
+
+    def finish(self) -> str:
+        out, self.held = redact(self.held, self.keys), ""
+        return out

@@ -418,11 +418,14 @@ class Agent:
         return True
 
     def _stream_once(self, tools: list[ToolSpec] | None) -> Completion:
+        from lime.auth.masking import StreamRedactor
         from lime.providers.openai_compat.errors import ProviderError
 
         self.ui.waiting()
         text: list[str] = []
         stream = None
+        # A known key the model repeats (say, from a pasted prompt) is masked on screen too.
+        shown = StreamRedactor(self.workspace.secrets)
         try:
             stream = self.client.stream(list(self.messages), self.options(tools))
             with stream:
@@ -430,7 +433,9 @@ class Agent:
                     if isinstance(event, TextDelta):
                         text.append(event.text)
                         self.session.stream_text(event.text)
-                        self.ui.text(event.text)
+                        safe = shown.feed(event.text)
+                        if safe:
+                            self.ui.text(safe)
                     elif isinstance(event, ReasoningDelta):
                         self.ui.reasoning(event.text)
                     elif isinstance(event, ToolCallEvent | FinishEvent | UsageEvent):
@@ -446,12 +451,18 @@ class Agent:
                 self.session.append({"role": "assistant", "content": partial}, interrupted=True)
             raise Cancelled(partial) from None
         except ProviderError as exc:
+            rest = shown.finish()
+            if rest:
+                self.ui.text(rest)
             self.ui.answer_done()
             partial_c = getattr(exc, "partial", None)
             partial = getattr(partial_c, "text", "") or "".join(text)
             if partial:
                 self.session.append({"role": "assistant", "content": partial}, interrupted=True)
             raise
+        rest = shown.finish()
+        if rest:
+            self.ui.text(rest)
         self.ui.answer_done()
         return completion
 

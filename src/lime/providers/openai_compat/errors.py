@@ -167,7 +167,9 @@ def parse_error_body(raw: bytes, content_type: str = "") -> ErrorBody:
             return ErrorBody(f"(HTML page) {msg[:200]}".strip())
         first = " ".join(text.split())
         return ErrorBody(first[:300])
-    return _from_json(data)
+    body = _from_json(data)
+    body.message = " ".join(body.message.split())  # one line, whatever the JSON held
+    return body
 
 
 def _from_json(data: Any) -> ErrorBody:
