@@ -104,6 +104,8 @@ def test_extra_body_and_response_format_are_stored(lime: Lime) -> None:
     assert e["supports_response_format"] is True
     entry = load_catalog().get("xb")
     assert entry.extra_body == e["extra_body"] and entry.supports_response_format is True
+    shown = lime("model", "show", "xb").out  # as JSON, so it can be pasted back into --extra-body
+    assert 'extra_body: {"options": {"num_ctx": 16384}, "chat_template_kwargs": {"enable_thinking": false}}' in shown
     for bad, said in (("[1, 2]", "JSON object"), ("{nope", "not valid JSON"), ('{"model": "x"}', "may not set model"),
                       ('{"messages": []}', "may not set messages")):
         res = lime("model", "add", "--slug", "bad", "--provider", "openai-compat", "--service", "groq",

@@ -332,9 +332,11 @@ def run_show(args: argparse.Namespace) -> int:
     entry = catalog.get(args.slug)
     if entry is None:
         raise ConfigError(f"unknown model {args.slug!r}", hint=suggest(args.slug, catalog))
+    import json
+
     for key, value in asdict(entry).items():
         if value is not None:
-            print(f"{key}: {value}")
+            print(f"{key}: {json.dumps(value) if isinstance(value, (dict, list)) else value}")
     try:
         route = resolve_route(entry.slug, catalog)
     except ConfigError as exc:
