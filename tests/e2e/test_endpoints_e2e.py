@@ -363,3 +363,12 @@ def test_a_hostile_server_cannot_paint_the_terminal_or_flood_discovery(lime: Lim
     assert proc.stderr.count("skipped (not a usable model id)") == 2
     lime.server.route("GET", "/v1/models", {"object": "list", "data": [{"id": "m", "pad": "x" * (9 * 2**20)}]})
     one_line_error(lime.run("model", "import", "evil"), "more than 8 MiB")
+
+
+def test_a_dry_run_exits_as_the_import_would(lime: Lime) -> None:
+    """A plain server lists models without windows: nothing can be imported, dry run or not."""
+    ok(login(lime, "plain", lime.server.base_url))
+    for extra in (("--dry-run",), ()):
+        res = lime.run("model", "import", "plain", *extra)
+        assert res.returncode == 1, (extra, res.stdout, res.stderr)
+        assert "fake-model: skipped" in res.stderr and "Traceback" not in res.stderr

@@ -291,7 +291,7 @@ def run_import(args: argparse.Namespace) -> int:
     if args.dry_run:
         print(f"(dry run: {len(entries)} entr{'y' if len(entries) == 1 else 'ies'} from {found.server} at "
               f"{found.base_url}; nothing written)")
-        return 0
+        return 0 if entries else 1
     for entry in entries:
         add_user_entry(entry, replace=args.replace)
     print(f"Imported {len(entries)} model{'' if len(entries) == 1 else 's'} from {found.server} at {found.base_url}")
