@@ -93,6 +93,9 @@ def test_shell_needs_approval_and_turn_limit_stops_the_loop(lime: Lime) -> None:
     proc = lime.run("--max-turns", "2", "-p", "loop forever")
     assert proc.returncode == 1 and "--max-turns 2" in proc.stderr
     assert len(lime.server.chat_requests) == 2 + 2 + 2
+    lime.server.enqueue(tool_call_stream([("list_files", {})]))
+    proc = lime.run("--max-turns", "1", "-p", "one turn")
+    assert proc.returncode == 1 and "stopped after 1 model request (--max-turns 1)" in proc.stderr
 
 
 def test_no_tools_flag_and_models_without_tools(lime: Lime) -> None:

@@ -82,6 +82,6 @@ def run_once(args: argparse.Namespace, prompt: str) -> int:
         _say(f"usage: {u.prompt_tokens} in, {u.completion_tokens} out{' (estimated)' if u.estimated else ''}; "
              f"session {session.id}")
     if result.stopped == "max_turns":
-        raise LimeError(f"stopped after {result.requests} model requests (--max-turns {agent.settings.max_turns}) "
+        raise LimeError(f"stopped after {result.requests} model request{'s' if result.requests != 1 else ''} (--max-turns {agent.settings.max_turns}) "
                         "before the model finished")
     return 0

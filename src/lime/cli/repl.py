@@ -160,7 +160,7 @@ class Repl:
                                    f"{' (estimated)' if u.estimated else ''} · {result.requests} request(s) · "
                                    f"{time.monotonic() - started:.1f} s", style="dim", highlight=False)
             if result.stopped == "max_turns":
-                self.console.print(f"[yellow]lime:[/yellow] stopped after {result.requests} model requests "
+                self.console.print(f"[yellow]lime:[/yellow] stopped after {result.requests} model request{'s' if result.requests != 1 else ''} "
                                    "(--max-turns); say 'continue' to go on", highlight=False)
         except Cancelled:
             self.console.print("[dim]⏹ cancelled[/dim]")
