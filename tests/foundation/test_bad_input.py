@@ -62,3 +62,16 @@ def test_hostile_schema_files_are_a_clear_error(lime: Lime, tmp_path: Path, cont
     path.write_bytes(content)
     res = lime("-p", "hi", "--output-schema", str(path), env={"LIME_MODEL": "no-such-model"})
     assert_one_line_error(res, "--output-schema", needle)
+
+
+@pytest.mark.parametrize("args", [("status",), ("system-prompt",), ("-p", "hi")])
+def test_a_deleted_working_directory_is_one_line(lime: Lime, tmp_path: Path, args: tuple[str, ...]) -> None:
+    """A shell left in a directory that was removed since: say so, no traceback from os.getcwd()."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    proc = subprocess.run(["sh", "-c", 'cd "$1" && rmdir "$1" && shift && exec "$@"', "sh", str(gone),
+                           sys.executable, "-m", "lime", *args],
+                          capture_output=True, text=True, env={**lime.env, "LIME_MODEL": "llama3.2"}, timeout=60)
+    from .conftest import Result
+
+    assert_one_line_error(Result(proc.returncode, proc.stdout, proc.stderr), "working directory", "no longer exists")

@@ -102,6 +102,20 @@ def chat(args: argparse.Namespace) -> int:
     return run_repl(args)
 
 
+# Commands that look at the working directory (project files, tools, sessions).
+WORKSPACE_COMMANDS = (None, "status", "system-prompt")
+
+
+def _check_cwd() -> None:
+    """A shell can sit in a directory removed since; os.getcwd() then fails deep inside a command."""
+    import os
+
+    try:
+        os.getcwd()
+    except FileNotFoundError:
+        raise UsageError("the working directory no longer exists; cd to an existing directory") from None
+
+
 def _masked(text: str) -> str:
     """An error message with any run of a known key hidden (a last line of defence; errors mask too)."""
     from lime.auth.masking import redact
@@ -124,6 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from lime.cli.common import check_args_text
 
         check_args_text(args)
+        if args.command in WORKSPACE_COMMANDS:
+            _check_cwd()
         if args.command is None:
             return chat(args)
         handler = args.handler
