@@ -58,6 +58,11 @@ def test_custom_service_routes_to_its_own_bucket_and_url(lime: Lime) -> None:
     assert route.base_url == "https://proxy.internal/v1"
     assert route.wire_model == "internal/llama-70b"
     assert route.api_key == "proxy-key-00000000000000000003"
+    # a second login replaces the whole entry, so it needs the URL again and says why
+    res = lime("login", "--provider", "openai-compat", "--service", "my-proxy", "--with-api-key",
+               input="proxy-key-00000000000000000004\n")
+    assert_one_line_error(res, "--with-base-url", "a login replaces the service's stored URL, key and headers")
+    assert resolve_route("internal-llama").api_key == "proxy-key-00000000000000000003"
 
 
 def test_env_fallback_order(lime: Lime, monkeypatch) -> None:

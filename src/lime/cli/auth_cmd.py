@@ -97,7 +97,8 @@ def run_login(args: argparse.Namespace) -> int:
             raise UsageError("use either --with-api-key (store a key) or --key-env VAR (read it from VAR), not both")
     if preset is None and base_url is None:
         raise UsageError(
-            f"service {service!r} is not a preset; give its endpoint with --with-base-url URL"
+            f"service {service!r} is not a preset; give its endpoint with --with-base-url URL "
+            "(a login replaces the service's stored URL, key and headers)"
         )
     if preset is not None and preset.discover:
         raise UsageError(f"service {service!r} is lime's managed local server; it needs no login")
