@@ -70,6 +70,7 @@ def test_chat_slash_commands_and_resume(lime: Lime) -> None:
     child.expect("unknown command")
     finish(child)
     assert "+hello" in (lime.home / "history").read_text()  # persistent line-editing history
+    assert (lime.home / "history").stat().st_mode & 0o077 == 0  # what was typed is private, as keys are
     body = lime.server.last.json
     assert body["model"] == "other-wire"
     assert [m["content"] for m in body["messages"]] == [

@@ -8,6 +8,7 @@ clears the line; Ctrl-D exits.
 from __future__ import annotations
 
 import argparse
+import os
 import threading
 import time
 from typing import TYPE_CHECKING, Any
@@ -98,7 +99,11 @@ class Repl:
         history: Any
         try:
             config.ensure_home()
-            history = FileHistory(str(config.history_path()))
+            path = config.history_path()
+            # What was typed can hold anything pasted (keys too): private, like the credentials file.
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600))
+            os.chmod(path, 0o600)
+            history = FileHistory(str(path))
         except (LimeError, OSError):
             history = InMemoryHistory()
         return PromptSession(history=history, key_bindings=kb, multiline=False, completer=_completer(self),
