@@ -193,14 +193,28 @@ def test_read_timeout_mid_stream_keeps_partial(fake_server: FakeServer, make_rou
     assert len(fake_server.chat_requests) == 1
 
 
-def test_connection_refused(make_route: MakeRoute) -> None:
+def test_connection_refused_on_this_machine_fails_at_once(make_route: MakeRoute) -> None:
+    """An Ollama or vLLM that is not running: say so now instead of retrying for half a minute."""
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()  # nothing listens there now
-    c = track(ChatClient(make_route("groq", f"http://127.0.0.1:{port}/v1"), max_retries=2))
+    c = track(ChatClient(make_route("ollama", f"http://127.0.0.1:{port}/v1"), max_retries=2))
+    t0 = time.monotonic()
     err = fail(c)
-    assert err.kind == "connection" and f"127.0.0.1:{port}" in str(err) and "gave up after 2 retries" in str(err)
+    assert err.kind == "connection" and not err.retryable and time.monotonic() - t0 < 5
+    assert f"nothing is listening at http://127.0.0.1:{port}/v1" in str(err) and "retries" not in str(err)
+
+
+def test_connection_refused_elsewhere_is_retried(make_route: MakeRoute) -> None:
+    """A remote service that refuses a connection may be restarting: the retry budget applies."""
+    import httpx
+
+    from lime.providers.openai_compat.errors import transport_error
+
+    refused = httpx.ConnectError("[Errno 111] Connection refused")
+    err = transport_error(refused, service="groq", model="m", base_url="https://api.groq.com/openai/v1", phase="send")
+    assert err.kind == "connection" and err.retryable and "cannot reach https://api.groq.com/openai/v1" in str(err)
 
 
 def test_reset_before_answer_is_retried(fake_server: FakeServer, make_route: MakeRoute) -> None:

@@ -16,11 +16,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from lime import jsonguard
 from lime.errors import LimeError
 from lime.providers.openai_compat import quirks
 from lime.providers.openai_compat.types import Completion
+from lime.urls import is_loopback_host
 
 KINDS = ("auth", "permission", "not_found", "rate_limit", "server", "timeout", "connection", "bad_request",
          "too_large", "context_overflow", "bad_response", "response_too_large")
@@ -426,6 +428,22 @@ def transport_error(exc: BaseException, *, service: str, model: str, base_url: s
         kind = "connection"
         if phase == "stream":
             msg = f"{who}: connection lost mid-answer ({detail})"
+        elif _refused(exc) and is_loopback_host(urlsplit(base_url).hostname or ""):
+            # Nothing listens on this machine's port: asking again in a few seconds only makes the
+            # user wait (an Ollama or vLLM that is not running does not start by itself).
+            msg = f"{who}: nothing is listening at {base_url} (connection refused); is the server running?"
+            return ProviderError(msg, kind=kind, retryable=False, partial=partial, service=service, model=model)
         else:
             msg = f"{who}: cannot reach {base_url} ({detail})"
     return ProviderError(msg, kind=kind, partial=partial, service=service, model=model)
+
+
+def _refused(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(8):  # the OS error sits a few causes down in httpx's chain
+        if seen is None:
+            break
+        if isinstance(seen, ConnectionRefusedError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return "connection refused" in str(exc).lower()
