@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from support.fakeserver import reply, tool_call_stream
+from support.race import start_swapper
 
 from .conftest import Lime
 
@@ -102,17 +103,6 @@ def test_hostile_arguments_come_back_as_tool_errors(lime: Lime, mode: str) -> No
         json.loads(line)
 
 
-SWAPPER = """
-import os, sys, time
-work, outside = sys.argv[1], sys.argv[2]
-d, real = os.path.join(work, "d"), os.path.join(work, "d.real")
-end = time.monotonic() + float(sys.argv[3])
-while time.monotonic() < end:
-    os.rename(d, real); os.symlink(outside, d)
-    os.unlink(d); os.rename(real, d)
-"""
-
-
 @pytest.mark.parametrize("mode", MODES)
 def test_parallel_reads_racing_a_symlink_swap_never_escape(lime: Lime, tmp_path: Path, mode: str) -> None:
     (lime.cwd / "d").mkdir()
@@ -123,7 +113,7 @@ def test_parallel_reads_racing_a_symlink_swap_never_escape(lime: Lime, tmp_path:
     turns = 6
     lime.server.enqueue(*[tool_call_stream([("read_file", {"path": "d/f.txt"})] * 40) for _ in range(turns)],
                         reply("done"))
-    swapper = subprocess.Popen([sys.executable, "-c", SWAPPER, str(lime.cwd), str(outside), "60"])
+    swapper = start_swapper(lime.cwd, outside)
     try:
         time.sleep(0.2)
         proc = lime.run("--permission-mode", mode, "-p", "read it, many times")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -12,16 +10,7 @@ from pathlib import Path
 
 from lime.runtime.tools import TOOLS, Workspace, run_tool
 from lime.runtime.workspace import display
-
-SWAPPER = """
-import os, sys, time
-work, outside = sys.argv[1], sys.argv[2]
-d, real = os.path.join(work, "d"), os.path.join(work, "d.real")
-end = time.monotonic() + float(sys.argv[3])
-while time.monotonic() < end:
-    os.rename(d, real); os.symlink(outside, d)
-    os.unlink(d); os.rename(real, d); time.sleep(0)
-"""
+from support.race import start_swapper
 
 
 def test_thousands_of_reads_and_writes_racing_a_symlink_swap_never_escape(tmp_path: Path) -> None:
@@ -31,7 +20,7 @@ def test_thousands_of_reads_and_writes_racing_a_symlink_swap_never_escape(tmp_pa
     outside.mkdir()
     (outside / "f.txt").write_text("ESCAPED\n")
     ws = Workspace(work.resolve(), [], [])
-    swapper = subprocess.Popen([sys.executable, "-c", SWAPPER, str(work), str(outside), "60"])
+    swapper = start_swapper(work, outside)
     outcomes: Counter[str] = Counter()
     try:
         time.sleep(0.3)
