@@ -68,3 +68,20 @@ def test_shrinking_changes_nothing_when_there_is_no_tool_result_to_shorten() -> 
     dropped = [m["content"] for m in shrink_tool_results([calls, *results], 250, count)[1:]]
     assert [c.startswith(DROPPED_RESULT) for c in dropped] == [True, True, False]  # then the oldest go
     assert "characters dropped when compacting" in dropped[2]
+
+
+def test_roles_alternate_after_a_summary_as_sent() -> None:
+    """Two user messages in a row (summary, then a prompt) are refused by strict chat templates."""
+    from lime.runtime.compaction import SUMMARY_ACK, alternating, summary_message
+
+    system = {"role": "system", "content": "be brief"}
+    summary = summary_message("we talked about foxes")
+    ask = {"role": "user", "content": "go on"}
+    answer = {"role": "assistant", "content": "sure"}
+    sent = alternating([system, summary, ask])
+    assert [m["role"] for m in sent] == ["system", "user", "assistant", "user"]
+    assert sent[2]["content"] == SUMMARY_ACK and sent[3] == ask
+    # Already alternating, or nothing after the summary yet: sent as it is.
+    assert alternating([system, summary, answer, ask]) == [system, summary, answer, ask]
+    assert alternating([summary]) == [summary]
+    assert alternating([ask, answer]) == [ask, answer]

@@ -427,7 +427,7 @@ class Agent:
         # A known key the model repeats (say, from a pasted prompt) is masked on screen too.
         shown = StreamRedactor(self.workspace.secrets)
         try:
-            stream = self.client.stream(list(self.messages), self.options(tools))
+            stream = self.client.stream(compaction.alternating(self.messages), self.options(tools))
             with stream:
                 for event in stream:
                     if isinstance(event, TextDelta):

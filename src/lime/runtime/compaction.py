@@ -197,6 +197,21 @@ def summary_message(summary: str) -> Message:
     return {"role": "user", "content": SUMMARY_PREFIX + summary.strip()}
 
 
+SUMMARY_ACK = "Understood. I will continue from that summary."
+
+
+def alternating(messages: list[Message]) -> list[Message]:
+    """The history as sent: a summary directly followed by a user message gets a short assistant
+    reply between them, because chat templates that require alternating roles (Gemma's, Mistral's)
+    reject two user messages in a row. The session keeps the summary as it was recorded."""
+    out: list[Message] = []
+    for i, msg in enumerate(messages):
+        out.append(msg)
+        if is_summary(msg) and i + 1 < len(messages) and messages[i + 1].get("role") == "user":
+            out.append({"role": "assistant", "content": SUMMARY_ACK})
+    return out
+
+
 def budget_for_summary(window: int) -> tuple[int, int]:
     """(input token budget, output token cap) for a summary request on a model with this window."""
     out_cap = max(128, min(2048, window // 8))
