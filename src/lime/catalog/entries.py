@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 PROVIDERS: tuple[str, ...] = ("openai", "anthropic", "gemini", "openai-compat", "custom")
@@ -104,9 +104,6 @@ class ModelEntry:
     @property
     def allows_verbosity(self) -> bool:
         return self.param_preset in ("verbosity_only", "reasoning_and_verbosity")
-
-    def with_source(self, source: Source) -> ModelEntry:
-        return replace(self, source=source)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

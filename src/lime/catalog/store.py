@@ -87,9 +87,6 @@ class Catalog:
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(self.entries.values())
 
-    def builtin_slugs(self) -> set[str]:
-        return {e.slug for e in BUILTIN_ENTRIES}
-
 
 def load_catalog(path: Path | None = None, *, strict: bool = False) -> Catalog:
     """Merged catalog. A models file that is unreadable as a whole is reported, not fatal, unless strict."""

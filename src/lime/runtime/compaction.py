@@ -9,7 +9,6 @@ compaction fails.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -216,10 +215,3 @@ def budget_for_summary(window: int) -> tuple[int, int]:
     """(input token budget, output token cap) for a summary request on a model with this window."""
     out_cap = max(128, min(2048, window // 8))
     return max(256, int(window * 0.75) - out_cap), out_cap
-
-
-def dumps_args(raw: str) -> str:
-    try:
-        return json.dumps(json.loads(raw), ensure_ascii=False)
-    except (ValueError, TypeError):
-        return raw

@@ -53,15 +53,9 @@ class Tool:
     parameters: dict[str, Any]
     kind: Kind
     run: Runner
-    # The argument shown to the user and matched by --allowedTools patterns.
-    subject_arg: str = "path"
 
     def spec(self) -> ToolSpec:
         return ToolSpec(self.name, self.description, self.parameters)
-
-    def subject(self, args: dict[str, Any]) -> str:
-        value = args.get(self.subject_arg)
-        return str(value) if value is not None else ""
 
 
 def _obj(props: dict[str, Any], required: list[str]) -> dict[str, Any]:
@@ -279,7 +273,7 @@ TOOLS: dict[str, Tool] = {
         Tool("bash", "Run a shell command in the working directory (output capped, default timeout 120 s; "
              "processes it leaves in the background are killed when it ends).",
              _obj({"command": {"type": "string"}, "timeout": {"type": "number", "description": "seconds"}},
-                  ["command"]), "exec", bash, subject_arg="command"),
+                  ["command"]), "exec", bash),
     )
 }
 
