@@ -92,3 +92,14 @@ def test_a_checked_in_setting_cannot_turn_the_sandbox_off(lime: Lime, tmp_path: 
     lime.server.enqueue(tool_call_stream([("bash", {"command": f"touch {outside}"})]), reply("done"))
     run(lime, tmp_path, "--permission-mode", "bypassPermissions", "-p", "run it")
     assert outside.exists()
+
+
+def test_status_reports_the_sandbox_the_chat_would_use(lime: Lime, tmp_path: Path) -> None:
+    """--settings and a trusted folder's local settings turn the sandbox off for a chat: status says so too."""
+    flag = tmp_path / "no-sandbox.json"
+    flag.write_text(json.dumps({"sandbox": False}))
+    assert "sandbox:         off" in lime.run("--settings", str(flag), "status").stdout
+    (lime.cwd / ".lime").mkdir(exist_ok=True)
+    (lime.cwd / ".lime" / "settings.local.json").write_text(json.dumps({"sandbox": False}))
+    assert "sandbox:         off" in lime.run("--trust", "status").stdout
+    assert "sandbox:         off" not in lime.run("status").stdout  # untrusted: its files are ignored

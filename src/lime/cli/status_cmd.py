@@ -10,6 +10,7 @@ from lime.textsafe import sanitize
 
 if TYPE_CHECKING:
     from lime.runtime.project import Project
+    from lime.runtime.settings import Settings
 
 
 def register(sub: Any) -> None:
@@ -17,18 +18,11 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=run_status)
 
 
-def _sandbox() -> str:
-    """How shell commands would be confined (the user's own settings may turn the sandbox off)."""
-    from lime import config
-    from lime.errors import LimeError
-    from lime.runtime import sandbox, settings
+def _sandbox(settings: Settings | None) -> str:
+    """How shell commands would be confined (user, local or --settings may turn the sandbox off)."""
+    from lime.runtime import sandbox
 
-    try:
-        enabled = settings.load(user=config.config_home() / "settings.json", project=[], local=None,
-                                flag=None).sandbox is not False
-    except LimeError:
-        enabled = True
-    return sandbox.describe(enabled)
+    return sandbox.describe(settings is None or settings.sandbox is not False)
 
 
 def _token_estimate(service: str, model: str) -> str:
@@ -50,7 +44,11 @@ def run_status(args: argparse.Namespace) -> int:
     route = resolve_route(choice.slug, catalog)
     e = route.entry
     from lime.auth.headers import describe
+    from lime.runtime import project as projects
 
+    here = projects.discover()
+    trusted = bool(here.files) and (bool(getattr(args, "trust", False)) or projects.is_trusted(here.root))
+    settings, settings_error = _settings(args, here, trusted)
     lines = [
         ("model", f"{e.slug} ({e.display_name}; from {choice.reason})"),
         ("service", route.service + (f" ({route.preset.name})" if route.preset else " (custom)")),
@@ -65,17 +63,14 @@ def run_status(args: argparse.Namespace) -> int:
         ("auto-compact at", f"{e.auto_compact:,} input tokens"),
         ("param preset", e.param_preset),
         ("capabilities", ", ".join(route.capabilities.flags()) or "none"),
-        ("sandbox", _sandbox()),
+        ("sandbox", _sandbox(settings)),
         ("token estimate", _token_estimate(route.service, route.wire_model)),
     ]
-    from lime.runtime import project as projects
     from lime.runtime.session import latest_summary
 
-    here = projects.discover()
-    trusted = bool(here.files) and (bool(getattr(args, "trust", False)) or projects.is_trusted(here.root))
     lines.append(("workspace", sanitize(str(here.cwd)) + ("" if not here.files else " (project files: "
                   + ("trusted)" if trusted else "not trusted, ignored)"))))
-    lines.append(("permissions", _permissions(args, here, trusted)))
+    lines.append(("permissions", _permissions(args, settings) if settings else f"settings error: {settings_error}"))
     store, _why = projects.sessions_dir(here, trusted)
     last = latest_summary(store)
     if last is not None:
@@ -94,19 +89,23 @@ def run_status(args: argparse.Namespace) -> int:
     return 0
 
 
-def _permissions(args: argparse.Namespace, here: Project, trusted: bool) -> str:
-    """The mode a chat started here would use and how many rules apply (settings files are stdlib JSON)."""
+def _settings(args: argparse.Namespace, here: Project, trusted: bool) -> tuple[Settings | None, str]:
+    """The settings a chat started here would use, read once (settings files are stdlib JSON)."""
     from lime import config
     from lime.errors import LimeError
     from lime.runtime import settings as settings_mod
 
     try:
         project, local = here.settings_files() if trusted else ([], None)
-        s = settings_mod.load(user=config.config_home() / "settings.json", project=project, local=local,
-                              flag=getattr(args, "settings", None),
-                              sources=settings_mod.parse_sources(getattr(args, "setting_sources", None)))
+        return settings_mod.load(user=config.config_home() / "settings.json", project=project, local=local,
+                                 flag=getattr(args, "settings", None),
+                                 sources=settings_mod.parse_sources(getattr(args, "setting_sources", None))), ""
     except LimeError as exc:
-        return f"settings error: {exc}"
+        return None, str(exc)
+
+
+def _permissions(args: argparse.Namespace, s: Settings) -> str:
+    """The mode a chat started here would use and how many rules apply."""
     mode, origin = getattr(args, "permission_mode", None), "--permission-mode"
     if getattr(args, "dangerously_skip_permissions", False):
         mode, origin = "bypassPermissions", "--dangerously-skip-permissions"
