@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[tuple[str, str], ...]] = {
     "lime.cli.status_cmd": (("status", "active model, route, credential source and capabilities"),),
     "lime.cli.local_cmd": (("local", "manage the local llama.cpp server (offline model)"),),
     "lime.cli.prompt_cmd": (("system-prompt", "print the system prompt a new session would start with here"),),
+    "lime.cli.agents_cmd": (("agents", "list the sub-agents the agent tool can start here"),),
 }
 
 
@@ -103,7 +104,7 @@ def chat(args: argparse.Namespace) -> int:
 
 
 # Commands that look at the working directory (project files, tools, sessions).
-WORKSPACE_COMMANDS = (None, "status", "system-prompt")
+WORKSPACE_COMMANDS = (None, "status", "system-prompt", "agents")
 
 
 def _check_cwd() -> None:

@@ -29,6 +29,7 @@ HELP = """\
 /permissions [MODE]  show the permission mode and rules, or switch mode (default, plan,
                      acceptEdits, dontAsk, bypassPermissions)
 /compact             summarise older turns now to free context
+/agents              the sub-agents the agent tool can start here
 /clear               start over in this session (keeps the system prompt)
 /help                this list
 /exit                leave (Ctrl-D works too)
@@ -183,7 +184,7 @@ class Repl:
         handler = {
             "model": self.cmd_model, "reasoning": self.cmd_reasoning, "verbosity": self.cmd_verbosity,
             "status": self.cmd_status, "compact": self.cmd_compact, "clear": self.cmd_clear,
-            "permissions": self.cmd_permissions,
+            "permissions": self.cmd_permissions, "agents": self.cmd_agents,
             "help": self.cmd_help, "exit": None, "quit": None,
         }
         if name in ("exit", "quit"):
@@ -282,6 +283,13 @@ class Repl:
         if policy.enabled is not None:
             self.console.print(f"  tools  {esc(', '.join(sorted(policy.enabled)))} (--allowedTools)", highlight=False)
 
+    def cmd_agents(self, _rest: str) -> None:
+        from lime.cli.agents_cmd import lines, load_here
+
+        catalog = load_here(bool(self.args.trust), lambda _text: None)
+        for line in [*(f"skipped: {p}" for p in catalog.problems), *lines(catalog, verbose=True)]:
+            self.console.print(line, highlight=False, markup=False)
+
     def cmd_compact(self, _rest: str) -> None:
         if not self.agent.compact("manual"):
             return
@@ -300,7 +308,7 @@ def _warm_tokenizer() -> None:
         pass
 
 
-COMMANDS = ("model", "reasoning", "verbosity", "status", "permissions", "compact", "clear", "help", "exit")
+COMMANDS = ("model", "reasoning", "verbosity", "status", "permissions", "agents", "compact", "clear", "help", "exit")
 
 
 def _completer(repl: Repl) -> Any:
