@@ -89,3 +89,24 @@ def test_hostile_descriptions_are_shown_inert(lime: Lime) -> None:
     proc = lime.run("agents")
     assert "\x1b" not in proc.stdout and "\x07" not in proc.stdout
     assert "␛]52;c;" in proc.stdout
+
+
+def test_slash_agents_in_the_repl(lime: Lime) -> None:
+    import sys
+
+    import pexpect
+
+    write(lime.home / "agents/refactor.md", GOOD)
+    child = pexpect.spawn(sys.executable, ["-m", "lime"], env={**lime.env, "PROMPT_TOOLKIT_NO_CPR": "1",
+                          "TERM": "xterm-256color"}, cwd=str(lime.cwd), encoding="utf-8", timeout=30,
+                          dimensions=(40, 160))
+    child.expect("›")
+    child.send("/agents\r")
+    child.expect("explore")
+    child.expect(r"refactor-rust\s+user")
+    child.expect("mode acceptEdits")
+    child.expect("›")
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0

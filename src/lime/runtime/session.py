@@ -253,6 +253,9 @@ class Session:
                 return f"kept the rewritten history without {len(dropped)} message(s): {dropped[0]}"
         elif kind in ("usage", "sidechain"):  # a side chain's messages are not this conversation's
             self.totals.add(event.get("usage"))
+            number = str(event.get("chain", "")).rpartition(".")[2]
+            if number.isdigit() and len(number) < 9:  # a resumed session numbers its new chains on
+                self._chains = max(self._chains, int(number))
         return None
 
     def _compacted(self, summary: Message, keep_last: int) -> list[Message]:
