@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING
 from lime.errors import UsageError
 
 if TYPE_CHECKING:
+    from lime.cli.trust import Context
     from lime.local.connect import LocalEndpoint
     from lime.runtime.agent import UI
+    from lime.runtime.agent_defs import Catalog as AgentCatalog
     from lime.runtime.setup import Ready
 
 
@@ -83,8 +85,19 @@ def setup(args: argparse.Namespace, *, ui: UI, say: Callable[[str], None]) -> Re
         max_turns=args.max_turns or 25,
         tools=not args.no_tools,
         verbose=bool(args.verbose),
+        agents=agent_catalog(context, say),
     )
     return open_session(request, policy=context.policy, workspace=workspace, ui=ui, endpoint=endpoint(ui.notice), say=say)
+
+
+def agent_catalog(context: Context, say: Callable[[str], None]) -> AgentCatalog:
+    """The sub-agents here: built-ins, the user's, and a trusted project's; bad files named once."""
+    from lime.runtime import agent_defs
+
+    catalog = agent_defs.load(context.project.lime_dir if context.trusted else None)
+    for problem in catalog.problems:
+        say(problem)
+    return catalog
 
 
 def endpoint(notice: Callable[[str], None]) -> LocalEndpoint:

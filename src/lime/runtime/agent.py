@@ -469,6 +469,7 @@ class Agent:
         except Interrupted as exc:
             outcomes, interrupted = exc.outcomes, True
         for o in outcomes:
+            self._add_usage(result, o.result.usage)
             self.session.append({"role": "tool", "tool_call_id": o.call.id, "content": o.result.content})
             result.tool_calls.append(ToolRecord(o.call.id, o.call.name, o.args if o.args is not None else o.call.arguments,
                                                 o.result.status, o.result.content))

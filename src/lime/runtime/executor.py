@@ -126,9 +126,17 @@ class Executor:
                 with ThreadPoolExecutor(max_workers=min(8, len(parallel))) as pool:
                     futures = {p.call.id: pool.submit(self._invoke, p.call, p.tool, p.args)  # type: ignore[arg-type]
                                for p in parallel}
-                    for p in parallel:
-                        outcomes[p.call.id] = futures[p.call.id].result()
-                        self.events.emit(ev.ToolFinished(p.call, outcomes[p.call.id]))
+                    try:
+                        for p in parallel:
+                            outcomes[p.call.id] = futures[p.call.id].result()
+                            self.events.emit(ev.ToolFinished(p.call, outcomes[p.call.id]))
+                    except KeyboardInterrupt:
+                        # Before the pool waits for its threads: tools that can stop early (sub-agents) stop.
+                        for p in parallel:
+                            cancel = getattr(p.tool, "cancel", None)
+                            if callable(cancel):
+                                cancel()
+                        raise
             for p in prepared:
                 if p.call.id in outcomes:
                     continue

@@ -18,6 +18,7 @@ from lime.errors import ConfigError, UsageError
 if TYPE_CHECKING:
     from lime.catalog.routing import Route
     from lime.runtime.agent import UI, Agent
+    from lime.runtime.agent_defs import Catalog as AgentCatalog
     from lime.runtime.permissions import Policy
     from lime.runtime.plan import Plan
     from lime.runtime.registry import Tool, ToolRegistry
@@ -57,6 +58,7 @@ class Request:
     max_turns: int = 25
     tools: bool = True
     verbose: bool = False
+    agents: AgentCatalog | None = None  # the sub-agents the agent tool may start (None: no agent tool)
 
 
 @dataclass
@@ -162,6 +164,10 @@ def open_session(req: Request, *, policy: Policy, workspace: Workspace, ui: UI,
 
     plan = Plan.for_session(session.id)
     registry = build_registry(plan, tools)
+    if req.agents is not None:
+        from lime.runtime.subagents import AgentTool
+
+        registry.add(AgentTool(req.agents, lambda slug: ready_route(slug, endpoint)), builtin=True)
     agent = Agent(route, session, policy=policy, workspace=workspace, settings=settings, ui=ui,
                   registry=registry, plan=plan,
                   prepare=endpoint.prepare if endpoint is not None else None,
