@@ -258,3 +258,27 @@ def test_a_childs_hostile_output_stays_inert_and_keys_stay_out_of_the_side_chain
     (path,) = lime.sessions()
     text = path.read_text()
     assert '"sidechain"' in text and KEY not in text
+
+
+def test_a_definition_sets_model_turn_limit_and_narrows_commands(lime: Lime) -> None:
+    lime.add_model("tool-model", api_id="tool-wire", supports_parallel_tool_calls=True)
+    agents = lime.home / "agents"
+    agents.mkdir(parents=True)
+    (agents / "echoer.md").write_text("---\ndescription: echoes\nmodel: tool-model\nmax_turns: 3\n"
+                                      "tools: [read_file, \"Bash(echo:*)\"]\n---\nOnly echo.\n")
+    commands = iter(["echo fine > said.txt", "touch sneaky", "echo again"])
+
+    def child(req: Recorded) -> Any:  # keeps calling tools: the turn limit ends it
+        return reply("", tool_calls=[("bash", {"command": next(commands)})])
+
+    Script(lime, "go", [spawn_call("echoer", "say it")], {"say it": child})
+    proc = lime.run("-p", "go", "--permission-mode", "dontAsk", "--output-format", "json")
+    assert proc.returncode == 0, proc.stderr
+    reqs = child_requests(lime, "say it")
+    assert [r.json["model"] for r in reqs] == ["tool-wire"] * 3
+    assert {t["function"]["name"] for t in reqs[0].json["tools"]} == {"read_file", "bash"}
+    assert (lime.cwd / "said.txt").read_text() == "fine\n"
+    assert not (lime.cwd / "sneaky").exists()
+    assert "the echoer agent may use bash only as Bash(echo:*)" in tool_results(reqs[2])[1]
+    result = json.loads(proc.stdout)["tool_calls"][0]["result"]
+    assert "stopped at its limit of 3 requests" in result
