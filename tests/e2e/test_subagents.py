@@ -282,3 +282,31 @@ def test_a_definition_sets_model_turn_limit_and_narrows_commands(lime: Lime) -> 
     assert "the echoer agent may use bash only as Bash(echo:*)" in tool_results(reqs[2])[1]
     result = json.loads(proc.stdout)["tool_calls"][0]["result"]
     assert "stopped at its limit of 3 requests" in result
+
+
+def test_ctrl_c_at_a_childs_question_declines_it_like_any_other(lime: Lime) -> None:
+    """Questions are asked on the main thread, where Ctrl-C arrives: no reader is left behind."""
+    import pexpect
+
+    def asks(command: str) -> Callable[[Recorded], Any]:
+        def answer(req: Recorded) -> Any:
+            if not tool_results(req):
+                return reply("", tool_calls=[("bash", {"command": command})])
+            return reply(f"{command}: {tool_results(req)[0][:60]}")
+        return answer
+
+    Script(lime, "both", [spawn_call("general-purpose", "first"), spawn_call("task", "second")],
+           {"first": asks("touch one"), "second": asks("touch two")})
+    child = pexpect.spawn(sys.executable, ["-m", "lime", "-p", "both"], env={**lime.env, "TERM": "xterm"},
+                          cwd=str(lime.cwd), encoding="utf-8", timeout=30, dimensions=(40, 150))
+    child.expect(r"asked by the [a-z-]+ sub-agent")
+    child.expect(r"Allow\?")
+    child.sendintr()
+    child.expect(r"asked by the [a-z-]+ sub-agent")
+    child.expect(r"Allow\?")
+    child.send("y\r")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    made = [name for name in ("one", "two") if (lime.cwd / name).exists()]
+    assert len(made) == 1

@@ -17,6 +17,7 @@ its result so the parent's turn counts it.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import json
@@ -28,6 +29,7 @@ from lime.errors import ConfigError, LimeError
 from lime.runtime import events as ev
 from lime.runtime.agent import Agent, Cancelled
 from lime.runtime.agent_defs import NAME_RE, AgentDef, Catalog, cap_mode
+from lime.runtime.mainthread import MainThread
 from lime.runtime.permissions import Policy, Rule, Verdict, _Call, parse_rule
 from lime.runtime.registry import Tool, ToolContext, ToolRegistry, ToolResult
 from lime.runtime.tools import canonical
@@ -104,17 +106,24 @@ def child_registry(parent: ToolRegistry, agent: AgentDef) -> ToolRegistry:
 
 
 class Labelled:
-    """The parent's approver for a child: one question at a time, each naming the agent."""
+    """The parent's approver for a child: one question at a time, each naming the agent, asked on
+    the thread that waits for the children (``MainThread``)."""
 
-    def __init__(self, parent: Approver, agent: str, lock: threading.Lock, cancelled: threading.Event) -> None:
-        self.parent, self.agent, self.lock, self.cancelled = parent, agent, lock, cancelled
+    def __init__(self, parent: Approver, agent: str, lock: threading.Lock, cancelled: threading.Event,
+                 main: MainThread) -> None:
+        self.parent, self.agent, self.lock, self.cancelled, self.main = parent, agent, lock, cancelled, main
 
     def ask(self, tool: Tool, args: dict[str, Any], why: str = "") -> Approval | None:
-        with self.lock:
-            if self.cancelled.is_set():
-                return "no"
-            label = f"asked by the {self.agent} sub-agent" + (f"; {why}" if why else "")
-            return self.parent.ask(tool, args, label)
+        label = f"asked by the {self.agent} sub-agent" + (f"; {why}" if why else "")
+
+        def question() -> Approval | None:
+            with self.lock:
+                if self.cancelled.is_set():  # a question still waiting when Ctrl-C came is not asked
+                    return "no"
+                return self.parent.ask(tool, args, label)
+
+        answer: Approval | None = self.main.call(question)
+        return answer
 
     def review_plan(self, plan: str, path: str) -> PlanReview | None:
         return None
@@ -267,12 +276,20 @@ class AgentTool(Tool):
 
         threading.Thread(target=work, name=f"agent-{agent.name}", daemon=True).start()
         cancelled = ToolResult(f"cancelled: the {agent.name} sub-agent was interrupted", "denied")
+        main = self._main(child)
+        in_main = threading.current_thread() is threading.main_thread()
         try:
-            while not done.wait(0.05):
-                if child.cancelled.is_set():
-                    return cancelled
-        except KeyboardInterrupt:  # Ctrl-C reached this thread: stop the child, then the parent's turn
-            child.abort()
+            with main.serving() if in_main else contextlib.nullcontext():
+                try:
+                    while not done.wait(0.05):
+                        if child.cancelled.is_set():
+                            return cancelled
+                        if in_main:
+                            main.serve()
+                except KeyboardInterrupt:  # Ctrl-C reached this thread: stop the child, then the parent's turn
+                    child.abort()
+                    raise
+        except KeyboardInterrupt:
             done.wait(0.5)
             raise
         error = box.get("error")
@@ -287,6 +304,11 @@ class AgentTool(Tool):
         if result.stopped == "max_turns":
             text += f"\n[the {agent.name} sub-agent stopped at its limit of {child.settings.max_turns} requests]"
         return ToolResult(text, usage=result.usage)
+
+    @staticmethod
+    def _main(child: Child) -> MainThread:
+        approver = child.approver
+        return approver.main if isinstance(approver, Labelled) else MainThread()
 
     def _spawn(self, parent: Agent, agent: AgentDef, workspace: Workspace) -> Child:
         route = parent.route
@@ -305,7 +327,7 @@ class AgentTool(Tool):
         cancelled = threading.Event()
         bus = ev.EventBus()
         bus.subscribe(Relay(parent, agent.name, self._say, cancelled))
-        approver = Labelled(parent.approver, agent.name, self._ask, cancelled)
+        approver = Labelled(parent.approver, agent.name, self._ask, cancelled, parent.executor.main)
         child = Child(route, session, policy=policy, workspace=ws, settings=settings, events=bus,
                       registry=child_registry(parent.registry, agent), approver=approver,
                       prepare=parent.prepare, recover=parent.recover)
