@@ -35,6 +35,8 @@ def describe_call(name: str, args: dict[str, Any] | None) -> str:
         return f"read_file {args.get('path', '')}{rng}"
     if name in ("write_file", "edit_file"):
         return f"{name} {args.get('path', '')}"
+    if name == "exit_plan_mode":
+        return "exit_plan_mode: presenting the plan"
     if name == "grep_search":
         return f"grep_search {args.get('pattern', '')!r} in {args.get('path') or '.'}"
     if name == "glob_search":
