@@ -310,3 +310,39 @@ def test_ctrl_c_at_a_childs_question_declines_it_like_any_other(lime: Lime) -> N
     assert child.exitstatus == 0
     made = [name for name in ("one", "two") if (lime.cwd / name).exists()]
     assert len(made) == 1
+
+
+def test_ctrl_c_in_the_repl_cancels_the_children_and_the_next_prompt_works(lime: Lime) -> None:
+    import pexpect
+
+    started = threading.Event()
+    seen: list[str] = []
+
+    def hang(req: Recorded) -> Any:
+        seen.append(first_user(req))
+        if len(seen) >= 2:
+            started.set()
+        time.sleep(15)
+        return reply("too late")
+
+    Script(lime, "stall", [spawn_call("explore", "wait 1"), spawn_call("plan", "wait 2")],
+           {"wait 1": hang, "wait 2": hang})
+    env = {**lime.env, "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm-256color"}
+    child = pexpect.spawn(sys.executable, ["-m", "lime"], env=env, cwd=str(lime.cwd), encoding="utf-8",
+                          timeout=30, dimensions=(40, 150))
+    child.expect("›")
+    child.send("stall\r")
+    assert started.wait(20)
+    child.sendintr()
+    child.expect("cancelled")
+    child.expect("›")
+    lime.server.default = lambda req: reply("All done.")
+    child.send("next\r")
+    child.expect("All done.")
+    child.expect("›")
+    # The cancelled calls were answered as such, so the history stays valid for the next turn.
+    assert [m["content"].split(":")[0] for m in lime.server.last.messages if m["role"] == "tool"] == ["cancelled"] * 2
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
