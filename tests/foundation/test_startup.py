@@ -12,7 +12,7 @@ from .conftest import Lime
 HEAVY = ("httpx", "rich", "prompt_toolkit", "bpe_openai", "xllamacpp", "anyio", "h11", "pygments")
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["model", "list"], ["status"]])
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["model", "list"], ["status"], ["agents"]])
 def test_light_commands_import_nothing_heavy(lime: Lime, argv: list[str]) -> None:
     proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "lime", *argv], capture_output=True,
                           text=True, env=lime.env, timeout=60)
