@@ -43,6 +43,9 @@ def test_lists_builtins_user_agents_and_skips_bad_files(lime: Lime) -> None:
     write(lime.home / "agents/badmode.md", "---\ndescription: x\npermission_mode: yolo\n---\n")
     write(lime.home / "agents/explore.md", "---\ndescription: shadow the built-in\n---\n")
     write(lime.home / "agents/turns.md", "---\ndescription: x\nmax_turns: many\n---\n")
+    write(lime.home / "agents/quote.md", "---\ndescription: \"unclosed\n---\n")
+    write(lime.home / "agents/crlf.md", "---\r\ndescription: \"Reviews: diffs # all of them\"  # comment\r\n"
+          "tools: read_file, grep_search\r\n---\r\nBody.\r\n")
     proc = lime.run("agents", "-v")
     assert proc.returncode == 0, proc.stderr
     rows = {line.split()[0]: line for line in proc.stdout.splitlines() if line and not line.startswith(" ")}
@@ -50,14 +53,16 @@ def test_lists_builtins_user_agents_and_skips_bad_files(lime: Lime) -> None:
     assert "user" in rows["refactor-rust"] and "Specialised Rust refactor worker" in rows["refactor-rust"]
     assert "tools read_file, grep_search, Bash(cargo:*); not delete_file; mode acceptEdits" in proc.stdout
     assert "max 30 turns" in proc.stdout
-    for bad in ("nofront", "badmode", "turns"):
+    for bad in ("nofront", "badmode", "turns", "quote"):
         assert bad not in rows
+    assert rows["crlf"].endswith("Reviews: diffs # all of them")
     err = proc.stderr
     assert "nofront.md: no frontmatter" in err
     assert "badmode.md: permission_mode 'yolo' is not one of" in err
     assert "turns.md: max_turns must be a whole number" in err
     assert "explore.md: explore is a built-in agent's name" in err
-    assert len(err.strip().splitlines()) == 4  # one line per bad file
+    assert "quote.md: unbalanced quotes" in err
+    assert len(err.strip().splitlines()) == 5  # one line per bad file
 
 
 def test_project_agents_need_a_trusted_folder(lime: Lime) -> None:

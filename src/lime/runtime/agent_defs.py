@@ -112,9 +112,14 @@ class DefinitionError(ValueError):
 
 
 def _scalar(raw: str) -> str:
+    """A plain or quoted value; a `` #`` comment after it is dropped."""
     raw = raw.strip()
-    if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "\"'":
-        return raw[1:-1]
+    if raw[:1] in ("\"", "'"):
+        end = raw.find(raw[0], 1)
+        rest = raw[end + 1:].strip() if end > 0 else None
+        if rest is None or (rest and not rest.startswith("#")):
+            raise DefinitionError(f"unbalanced quotes in {raw[:40]!r}")
+        return raw[1:end]
     if " #" in raw:
         raw = raw.split(" #", 1)[0].rstrip()
     return raw
