@@ -15,6 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from support.fakeserver import Recorded, reply
 
 from .conftest import Lime
@@ -178,23 +180,24 @@ def test_agents_of_an_untrusted_folder_are_ignored(lime: Lime) -> None:
     assert child_requests(lime, "rm things")
 
 
-def test_ctrl_c_cancels_every_running_child(lime: Lime) -> None:
+@pytest.mark.parametrize("children", [1, 2])  # one runs from the main thread, several from a pool
+def test_ctrl_c_cancels_every_running_child(lime: Lime, children: int) -> None:
     started = threading.Event()
     seen: list[str] = []
 
     def hang(req: Recorded) -> Any:
         seen.append(first_user(req))
-        if len(seen) >= 2:
+        if len(seen) >= children:
             started.set()
         time.sleep(20)
         return reply("too late")
 
-    Script(lime, "stall", [spawn_call("explore", "wait 1"), spawn_call("explore", "wait 2")],
-           {"wait 1": hang, "wait 2": hang})
+    tasks = [f"wait {i}" for i in range(children)]
+    Script(lime, "stall", [spawn_call("explore", t) for t in tasks], dict.fromkeys(tasks, hang))
     proc = subprocess.Popen([sys.executable, "-m", "lime", "-p", "stall"], cwd=lime.cwd, env=lime.env,
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        assert started.wait(20), "the two children did not both start"
+        assert started.wait(20), "the children did not all start"
         t0 = time.monotonic()
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=10)
@@ -207,7 +210,7 @@ def test_ctrl_c_cancels_every_running_child(lime: Lime) -> None:
     events = lime.session_events()
     results = [e["message"]["content"] for e in events
                if e["type"] == "message" and e["message"]["role"] == "tool"]
-    assert len(results) == 2 and all("cancelled" in r for r in results)
+    assert len(results) == children and all("cancelled" in r for r in results)
 
 
 def test_approvals_of_children_come_one_at_a_time_labelled_with_the_agent(lime: Lime) -> None:
