@@ -97,9 +97,12 @@ def test_two_agents_in_one_turn_run_at_the_same_time(lime: Lime) -> None:
 
 def test_usage_of_the_children_is_added_to_the_parents(lime: Lime) -> None:
     Script(lime, "count", [spawn_call("general-purpose", "one"), spawn_call("task", "two")],
-           {"one": slow("1", 0), "two": slow("2", 0)})
+           {"one": slow("1", 0), "two": slow("2" * 100_000, 0)})
     proc = lime.run("-p", "count", "--output-format", "json")
     assert proc.returncode == 0, proc.stderr
+    # A huge answer is cut like any tool's output before it reaches the parent's conversation.
+    (long_answer,) = [r for r in tool_results(lime.server.last) if r.startswith("22")]
+    assert len(long_answer) < 31_000 and long_answer.endswith("more characters of the answer cut]")
     usage = json.loads(proc.stdout)["usage"]
     assert usage["prompt_tokens"] == 2 * 10 + 2 * 100
     assert usage["completion_tokens"] == 2 * 5 + 2 * 7

@@ -32,7 +32,7 @@ from lime.runtime.agent_defs import NAME_RE, AgentDef, Catalog, cap_mode
 from lime.runtime.mainthread import MainThread
 from lime.runtime.permissions import Policy, Rule, Verdict, _Call, parse_rule
 from lime.runtime.registry import Tool, ToolContext, ToolRegistry, ToolResult
-from lime.runtime.tools import canonical
+from lime.runtime.tools import MAX_OUTPUT_CHARS, canonical
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 AGENT_TOOL = "agent"
 # Tools a child is never given: it cannot start children of its own or leave a plan mode it did not enter.
 NOT_FOR_CHILDREN = {AGENT_TOOL, "exit_plan_mode"}
+MAX_ANSWER_CHARS = MAX_OUTPUT_CHARS
 
 
 @dataclass
@@ -301,6 +302,8 @@ class AgentTool(Tool):
             raise error
         result = box["result"]
         text = result.text.strip() or f"(the {agent.name} sub-agent gave no answer)"
+        if len(text) > MAX_ANSWER_CHARS:  # like any tool's output: one answer cannot flood the parent's window
+            text = text[:MAX_ANSWER_CHARS] + f"\n[{len(text) - MAX_ANSWER_CHARS} more characters of the answer cut]"
         if result.stopped == "max_turns":
             text += f"\n[the {agent.name} sub-agent stopped at its limit of {child.settings.max_turns} requests]"
         return ToolResult(text, usage=result.usage)
