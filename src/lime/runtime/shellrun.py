@@ -26,7 +26,6 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lime.runtime import sandbox, subproc
@@ -131,10 +130,7 @@ def run(ws: Workspace, command: str, *, timeout: float, keep: int, limit: int) -
             fds.append(rs)
             inner = [_perl(), "-e", _TRAMPOLINE, str(rs)]
         argv += ["--", *inner, BASH, "-c", command]
+        # The inner ruleset carries Landlock's scopes; without it they are entered before bwrap
+        # (a preexec_fn also costs Popen its fast vfork path).
         return subproc.run(argv, cwd=str(ws.cwd), env=env, timeout=timeout, keep=keep, limit=limit,
-                           preexec=sandbox.scope_only(), pass_fds=tuple(fds))
-
-
-def self_test_paths(ws: Workspace) -> list[Path]:
-    """Where a command may write (for ``lime sandbox``)."""
-    return [*ws.roots]
+                           preexec=None if inner else sandbox.scope_only(), pass_fds=tuple(fds))
