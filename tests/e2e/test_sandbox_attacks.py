@@ -310,3 +310,20 @@ def test_lime_sandbox_names_the_layers_and_proves_them_quickly(lime: Lime) -> No
     assert took < 5  # the self-test's own figure (< 1 s) is printed in its first check
     status = lime.run("status").stdout
     assert f"sandbox:         {LAYERS.summary()}" in status
+
+
+def test_the_repl_sandbox_command_runs_the_same_self_test(lime: Lime) -> None:
+    import pexpect
+
+    env = {**lime.env, "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm-256color"}
+    child = pexpect.spawn(sys.executable, ["-m", "lime"], env=env, cwd=str(lime.cwd), encoding="utf-8",
+                          timeout=30, dimensions=(40, 110))
+    child.expect("›")
+    child.send("/sandbox\r")
+    child.expect("sandbox: ")
+    child.expect("self-test passed")
+    child.expect("›")
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
