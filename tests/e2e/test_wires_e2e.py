@@ -52,7 +52,8 @@ def test_one_shot_streams_the_answer(lime: Lime, provider: str) -> None:
             assert req.json["tools"][-1]["cache_control"] == {"type": "ephemeral"}
     elif provider == "openai":
         assert req.path == "/v1/responses"
-        assert req.json["store"] is False and req.json["input"][-1] == {"role": "user", "content": "hi"}
+        assert req.json["store"] is False and req.json["input"][-1] == {"type": "message", "role": "user",
+                                                                            "content": "hi"}
         assert req.headers["authorization"] == f"Bearer {KEY}"
     else:
         assert req.path == "/v1/models/gemini-2.5-flash:streamGenerateContent" and req.query == "alt=sse"

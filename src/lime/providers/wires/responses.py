@@ -95,7 +95,7 @@ def convert(messages: list[Message]) -> tuple[str, list[dict[str, Any]]]:
         if role in ("system", "developer"):
             instructions.append(content_text(m.get("content")))
         elif role == "user":
-            items.append({"role": "user", "content": _content(m.get("content"), "input_text")})
+            items.append({"type": "message", "role": "user", "content": _content(m.get("content"), "input_text")})
         elif role == "tool":
             items.append({"type": "function_call_output", "call_id": str(m.get("tool_call_id") or ""),
                           "output": content_text(m.get("content"))})
@@ -105,7 +105,8 @@ def convert(messages: list[Message]) -> tuple[str, list[dict[str, Any]]]:
                 items.extend(r for r in st["reasoning"] if isinstance(r, dict))
             text = content_text(m.get("content"))
             if text:
-                items.append({"role": "assistant", "content": text})
+                items.append({"type": "message", "role": "assistant",
+                              "content": [{"type": "output_text", "text": text}]})
             for cid, name, args in calls_of(m):
                 items.append({"type": "function_call", "call_id": cid, "name": name, "arguments": args or "{}"})
     return "\n\n".join(t for t in instructions if t), items
