@@ -249,6 +249,8 @@ class _Exchange:
             else:
                 yield Emit(events)
                 return None
+        if outcome is None and not proc.saw_chunk and proc.empty:
+            return self.empty_answer()
         err = self.ended_early(proc) if not isinstance(outcome, Failed) else self.stream_error(outcome.error)
         return self.stream_failure(err, proc)
 
@@ -260,6 +262,8 @@ class _Exchange:
                                     else self.transport(raw.error, "body"))
         assert isinstance(raw, bytes), "a Read step is answered with bytes or Failed"
         c = self.client
+        if not raw.strip() and head.status == 200:
+            return self.empty_answer()
         try:
             data = jsonguard.loads(raw)
         except jsonguard.JSONTooDeep as exc:
@@ -284,11 +288,34 @@ class _Exchange:
 
     # -- decisions --------------------------------------------------------------------------------
 
+    def empty_answer(self) -> float:
+        """HTTP 200 with nothing in the body. Asking again gets the same nothing: llama-cpp-python
+        answers so when it fails on the request (``tool_choice: "auto"`` while streaming, which it
+        refuses, or a prompt past its window). Drop ``tool_choice`` once and remember it; else say so."""
+        c = self.client
+        if "tool_choice" in self.body and "tool_choice" not in self.healed:
+            from lime.providers.openai_compat.compat_memory import Lessons
+
+            lessons = c.lessons
+            new = Lessons(set(lessons.drop) | {"tool_choice"}, set(lessons.strip_message_fields),
+                          lessons.max_tokens_field)
+            self.healed.add("tool_choice")
+            c.learn(Fix("tool_choice", "drop", new))
+            self.rebuild()
+            return 0.0
+        raise self._error("the server answered HTTP 200 with an empty body, which usually means it failed on "
+                          "the request (a prompt past its context window, or a feature it does not support); "
+                          "its log says which", kind="bad_response", status=200)
+
     def http_failure(self, status: int, headers: Mapping[str, str], raw: bytes) -> float:
         """Decide what a 4xx/5xx means: a delay before trying again (0 after a fix), or raise."""
         c = self.client
-        if status in (400, 422) and len(self.healed) < MAX_HEALS:
-            body = parse_error_body(raw, headers.get("content-type", ""))
+        body = parse_error_body(raw, headers.get("content-type", "")) if status in (400, 422, 500) else None
+        # A 500 whose body is a validation error naming a request field (a proxy that maps every
+        # exception to 500) is a refusal of that field, healed like a 400.
+        if body is not None and status == 500 and any(f.split(".")[0] in self.body for f in body.fields):
+            status = 422
+        if body is not None and status in (400, 422) and len(self.healed) < MAX_HEALS:
             overflow = looks_like_overflow(body.message, body.code, body.type)
             fix = None if overflow else heal(status, body, self.body, c.lessons,
                                              extra=droppable_fields(c.route) | c.wire.optional_fields)
@@ -409,7 +436,8 @@ class _BaseClient(Generic[H]):
     def learn(self, fix: Fix) -> None:
         self.lessons = fix.lessons
         saved = compat_memory.save(self.service, self.model, fix.lessons, self.base_url)
-        if self.verbose and (self.service, fix.field) not in _told:
+        # A refused --verbosity changes the answer the user asked for: said even without -v.
+        if (self.verbose or fix.field == "verbosity") and (self.service, fix.field) not in _told:
             _told.add((self.service, fix.field))
             where = "remembered for next time" if saved else "could not save that"
             verb = "renamed" if fix.action == "rename" else "dropped"
