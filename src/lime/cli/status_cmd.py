@@ -109,7 +109,8 @@ def _settings(args: argparse.Namespace, here: Project, trusted: bool) -> tuple[S
         project, local = here.settings_files() if trusted else ([], None)
         return settings_mod.load(user=config.config_home() / "settings.json", project=project, local=local,
                                  flag=getattr(args, "settings", None),
-                                 sources=settings_mod.parse_sources(getattr(args, "setting_sources", None))), ""
+                                 sources=settings_mod.parse_sources(getattr(args, "setting_sources", None)),
+                                 local_tracked=here.local_tracked() if local else None), ""
     except LimeError as exc:
         return None, str(exc)
 
