@@ -150,4 +150,4 @@ def test_landlock_alone_is_the_fallback_and_says_so(ws: Workspace, monkeypatch: 
     from support.procs import running
 
     assert not running("sleep 30.0909")  # the group is killed as soon as the command ends
-    assert shellrun.layers(enabled=False).summary().startswith("none (turned off")
+    assert shellrun.layers(enabled=False).summary().startswith("off (turned off")

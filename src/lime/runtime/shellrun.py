@@ -43,13 +43,16 @@ _TRAMPOLINE = 'syscall(446, 0 + shift(@ARGV), 0) == 0 or die "landlock: $!\\n"; 
 class Layers:
     namespaces: str  # "" when not used, else a description
     landlock: str
-    why_not: str = ""  # why namespaces are not used (sandbox on)
+    why_not: str = ""  # why namespaces are not used, or why the sandbox is off
+    off: bool = False  # turned off (settings or bypassPermissions), not missing
 
     @property
     def active(self) -> bool:
         return bool(self.namespaces or self.landlock)
 
     def summary(self) -> str:
+        if self.off:
+            return f"off ({self.why_not})"
         if self.namespaces:
             inner = f" + {self.landlock}" if self.landlock else " (no inner Landlock layer: " + self.why_not + ")"
             return f"{self.namespaces}{inner}"
@@ -66,7 +69,7 @@ def _perl() -> str:
 def layers(enabled: bool = True, network: bool = False) -> Layers:
     """Which layers a command runs under here."""
     if not enabled:
-        return Layers("", "", "turned off in the settings or by bypassPermissions")
+        return Layers("", "", "turned off in the settings or by bypassPermissions", off=True)
     abi, lwhy = sandbox.landlock_abi()
     bwrap, nwhy = namespaces_available()
     lock = f"landlock ABI {abi}" if abi else ""
