@@ -300,6 +300,8 @@ def _deny_view(node: Any, out: Analysis, cwd: str, inside: Callable[[str], bool]
     cmd, why = bw.unwrap(values)
     if why:
         out.hidden(f"{_text(node).strip()[:60]}: {why}")
+        if "GIT_" in why:
+            out.sensitive.append(why)
         return
     name = cmd[0]
     if name in bw.OPAQUE_WORDS:
@@ -334,8 +336,11 @@ def _deny_view(node: Any, out: Analysis, cwd: str, inside: Callable[[str], bool]
     change = bw.git_config_change(cmd, assigns)
     if change:
         out.sensitive.append(change)
-    for target in bw.write_targets([a for a in cmd if a != "\0"]):
-        _target(target, "written by " + name, out, cwd, inside, write=True)
+    for target in bw.write_targets(cmd):
+        if "\0" in target:
+            out.problem(f"{name} writes to a computed path")
+        else:
+            _target(target, "written by " + name, out, cwd, inside, write=True)
 
 
 def _redirect(node: Any, out: Analysis, cwd: str, inside: Callable[[str], bool]) -> None:
