@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from lime.errors import ConfigError, UsageError
 from lime.runtime.modes import MODES
+from lime.runtime.protected import PROTECTED_DIRS, PROTECTED_FILES, is_protected  # noqa: F401 (re-exported)
 from lime.runtime.settings import TRUSTED_SCOPES, Settings
 from lime.runtime.tools import canonical
 
@@ -70,12 +71,6 @@ ALIASES: dict[str, tuple[str, ...]] = {
 SCOPED: dict[str, tuple[str, ...]] = {
     "read": ("read_file", "glob_search", "grep_search"),
     "edit": ("edit_file", "write_file"),
-}
-PROTECTED_DIRS = {".git", ".lime", ".vscode"}
-PROTECTED_FILES = {
-    ".lime.json", ".envrc", ".bashrc", ".bash_profile", ".bash_login", ".bash_logout", ".profile",
-    ".zshrc", ".zshenv", ".zprofile", ".zlogin", ".zlogout", ".kshrc", ".mkshrc", ".cshrc", ".tcshrc",
-    ".login", ".logout", ".inputrc",
 }
 
 
@@ -198,20 +193,6 @@ def _mentions(pattern: str, command: str) -> bool:
     return re.search(r"(?:^|[\s;&|(){}`'\"$])" + re.escape(core) + r"(?=$|[\s;&|(){}`'\"])", command) is not None
 
 
-def is_protected(path: str) -> bool:
-    """A path whose contents other programs run or trust (git hooks and config, editor tasks, CI
-    workflows, shell start-up files, lime's own settings, agent instructions)."""
-    parts = [p.lower() for p in path.replace("\\", "/").split("/") if p]
-    if not parts:
-        return False
-    if any(p in PROTECTED_DIRS for p in parts):
-        return True
-    if any(a == ".github" and b == "workflows" for a, b in zip(parts, parts[1:], strict=False)):
-        return True
-    name = parts[-1]
-    if name in PROTECTED_FILES or (len(parts) >= 2 and parts[-2] == "fish" and name == "config.fish"):
-        return True
-    return fnmatch.fnmatchcase(name, "agents*.md")
 
 
 # -- the policy -----------------------------------------------------------------------------

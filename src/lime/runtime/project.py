@@ -59,6 +59,24 @@ class Project:
         return project, local
 
 
+    def local_tracked(self) -> str | None:
+        """Why ``.lime/settings.local.json`` is the repository's rather than this machine's: git
+        tracks it (read from ``.git/index``, no git process), or the index cannot be read (then
+        lime takes the safe side). None for a local file git does not track."""
+        from lime.runtime import gitindex
+
+        if self.lime_dir is None:
+            return None
+        local = self.lime_dir / "settings.local.json"
+        rel = gitindex.relative(self.root, local)
+        if rel is None or not (local.is_file() or local.is_symlink()):
+            return None
+        try:
+            return "git tracks it" if gitindex.tracked(self.root, [rel]) else None
+        except gitindex.Unknown as exc:
+            return f"lime cannot tell whether git tracks it: {exc}"
+
+
 def _home() -> Path | None:
     try:
         return config.config_home().resolve()
