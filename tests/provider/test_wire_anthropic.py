@@ -130,3 +130,19 @@ def test_body_alternates_roles_and_sends_thinking_back(make_route: MakeRoute, fa
     assert body["tool_choice"] == {"type": "auto"}
     marked = [b for t in body["messages"] for b in t["content"] if "cache_control" in b]
     assert len(marked) == 2  # the two latest user turns
+
+
+@pytest.mark.parametrize(("message", "numbers"), [
+    ("prompt is too long: 208310 tokens > 200000 maximum", (208310, 200000)),
+    ("input length and `max_tokens` exceed context limit: 198000 + 8192 > 200000, decrease input length or "
+     "`max_tokens` and try again", (None, None)),
+])
+def test_overflow_in_anthropics_words(fake_server: FakeServer, make_route: MakeRoute, message: str,
+                                      numbers: tuple[int, int]) -> None:
+    from lime.providers.openai_compat.errors import ContextOverflowError
+
+    fake_server.enqueue(anthropic_error(400, "invalid_request_error", message))
+    c = track(open_client(route(make_route, fake_server), max_retries=0))
+    with pytest.raises(ContextOverflowError) as info:
+        c.complete([{"role": "user", "content": "hi"}])
+    assert (info.value.n_prompt, info.value.n_ctx) == numbers

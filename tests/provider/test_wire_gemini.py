@@ -81,3 +81,15 @@ def test_body(make_route: MakeRoute, fake_server: FakeServer) -> None:
     assert body["contents"][2]["parts"][0]["functionResponse"] == {"name": "f", "response": {"content": "x"}}
     assert "additionalProperties" not in body["tools"][0]["functionDeclarations"][0]["parameters"]
     assert body["generationConfig"]["thinkingConfig"] == {"thinkingBudget": 2048, "includeThoughts": True}
+
+
+def test_overflow_in_geminis_words(fake_server: FakeServer, make_route: MakeRoute) -> None:
+    from lime.providers.openai_compat.errors import ContextOverflowError
+
+    fake_server.enqueue(error(400, {"error": {"code": 400, "message": "The input token count (1200000) exceeds the "
+                                              "maximum number of tokens allowed (1048576).",
+                                              "status": "INVALID_ARGUMENT"}}))
+    c = track(open_client(route(make_route, fake_server), max_retries=0))
+    with pytest.raises(ContextOverflowError) as info:
+        c.complete([{"role": "user", "content": "hi"}])
+    assert (info.value.n_prompt, info.value.n_ctx) == (1200000, 1048576)

@@ -93,3 +93,14 @@ def test_body(make_route: MakeRoute, fake_server: FakeServer) -> None:
                                                       "function_call_output"]
     assert body["reasoning"] == {"effort": "high", "summary": "auto"}
     assert body["include"] == ["reasoning.encrypted_content"] and body["text"] == {"verbosity": "low"}
+
+
+def test_overflow_in_the_responses_words(fake_server: FakeServer, make_route: MakeRoute) -> None:
+    from lime.providers.openai_compat.errors import ContextOverflowError
+
+    fake_server.enqueue(error(400, {"error": {"message": "Your input exceeds the context window of this model. Please "
+                                              "adjust your input and try again.", "type": "invalid_request_error",
+                                              "param": "input", "code": "context_length_exceeded"}}))
+    c = track(open_client(route(make_route, fake_server), max_retries=0))
+    with pytest.raises(ContextOverflowError):
+        list(c.stream([{"role": "user", "content": "hi"}]))
