@@ -14,7 +14,6 @@ lime at least the baseline's rate, ratio >= 1.0 is better).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import shutil
