@@ -193,3 +193,11 @@ def test_service_tier_goes_in_the_responses_body(lime: Lime) -> None:
     assert sent(lime)[0]["service_tier"] == "flex"
     proc = lime.run("--service-tier", "turbo", "-p", "hi")
     assert proc.returncode == 2 and "--service-tier must be one of" in proc.stderr
+
+
+@pytest.mark.parametrize(("provider", "api"), [("anthropic", "Anthropic Messages"), ("openai", "OpenAI Responses"),
+                                               ("gemini", "Gemini generateContent")])
+def test_status_names_the_api(lime: Lime, provider: str, api: str) -> None:
+    use(lime, provider)
+    out = lime.run("status").stdout
+    assert "API:" in out and api in out and KEY not in out
