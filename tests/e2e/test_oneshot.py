@@ -140,7 +140,8 @@ def test_output_schema_uses_response_format_where_supported(lime: Lime, tmp_path
     proc = lime.run("--model", "gpt-4o-mini", "--output-schema", str(schema), "--json", "-p", "x")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["structured"] == {"ok": True}
-    assert lime.server.last.json["response_format"]["type"] == "json_schema"
+    assert lime.server.last.path.endswith("/responses")  # OpenAI's models speak the Responses API
+    assert lime.server.last.json["text"]["format"]["type"] == "json_schema"
 
 
 def test_sessions_live_in_a_trusted_projects_dot_lime_when_there_is_one(lime: Lime) -> None:

@@ -57,6 +57,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
                    help="reasoning effort: none, low, medium, high, xhigh (models whose param preset allows it)")
     p.add_argument("--verbosity", metavar="LEVEL", help="answer verbosity: low, medium, high (where supported)")
     p.add_argument("--max-tokens", type=int, metavar="N", help="cap on output tokens for each answer")
+    p.add_argument("--service-tier", metavar="TIER", help="OpenAI processing tier: auto, default, flex or priority")
     p.add_argument("--max-turns", type=int, default=25, metavar="N", help="agent loop turn limit (default 25)")
     p.add_argument("--permission-mode", choices=PERMISSION_MODES, help="how tool calls are approved")
     p.add_argument("--dangerously-skip-permissions", action="store_true",

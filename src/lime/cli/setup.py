@@ -83,6 +83,7 @@ def setup(args: argparse.Namespace, *, ui: UI, say: Callable[[str], None]) -> Re
         reasoning=args.reasoning,
         verbosity=args.verbosity,
         max_tokens=args.max_tokens,
+        service_tier=getattr(args, "service_tier", None),
         max_turns=args.max_turns or 25,
         tools=not args.no_tools,
         verbose=bool(args.verbose),

@@ -26,6 +26,13 @@ def _sandbox(settings: Settings | None) -> str:
                                 bool(settings and settings.network_isolation))
 
 
+def _api(route: Any) -> str:
+    from lime.providers import wire_name
+
+    return {"chat": "OpenAI Chat Completions", "anthropic": "Anthropic Messages",
+            "responses": "OpenAI Responses", "gemini": "Gemini generateContent (SSE)"}[wire_name(route)]
+
+
 def _token_estimate(service: str, model: str) -> str:
     from lime.tokens import learned
 
@@ -55,6 +62,7 @@ def run_status(args: argparse.Namespace) -> int:
         ("service", route.service + (f" ({route.preset.name})" if route.preset else " (custom)")),
         ("base URL", route.base_url or "managed local server (see 'lime local status')"),
         ("wire model", route.wire_model),
+        ("API", _api(route)),
         ("credential", route.credential.source
          + (f" ({route.credential.problem})" if route.credential.problem else "")),
         *([("headers", describe(route.credential.headers, route.credential.auth_header))]

@@ -52,6 +52,7 @@ class Request:
     reasoning: str | None = None
     verbosity: str | None = None
     max_tokens: int | None = None
+    service_tier: str | None = None  # OpenAI's processing tier, sent as ``service_tier``
     max_turns: int = 25
     tools: bool = True
     verbose: bool = False
@@ -115,7 +116,7 @@ def open_session(req: Request, *, policy: Policy, workspace: Workspace, ui: UI,
         session = sessions.Session.new(slug, directory=req.sessions, system=req.system)
     from lime.catalog.routing import resolve_route
 
-    route = resolve_route(slug)
+    route = with_service_tier(resolve_route(slug), req.service_tier)
     try:
         route = _ready(route, endpoint)
     except ConfigError:
@@ -137,7 +138,7 @@ def open_session(req: Request, *, policy: Policy, workspace: Workspace, ui: UI,
         max_turns=req.max_turns,
         verbose=req.verbose,
     )
-    if req.tools and not route.capabilities.tools and (req.verbose or _first_time("no-tools", route.slug)):
+    if req.tools and not route.capabilities.tools and (_first_time("no-tools", route.slug) or req.verbose):
         say(f"note: tools are not offered: {route.slug} on {route.service} does not declare function calling, "
             "so it cannot read or change files here (whatever it says it did)")
     workspace.secrets = known_secrets(route)
@@ -240,3 +241,18 @@ def _first_time(what: str, slug: str) -> bool:
     except OSError:
         pass
     return True
+
+
+SERVICE_TIERS = ("auto", "default", "flex", "priority", "scale")
+
+
+def with_service_tier(route: Route, tier: str | None) -> Route:
+    """The route with ``service_tier`` on every request body (healing drops it where refused)."""
+    if tier is None:
+        return route
+    if tier not in SERVICE_TIERS:
+        raise UsageError(f"--service-tier must be one of {', '.join(SERVICE_TIERS)}, got {tier!r}")
+    import dataclasses
+
+    extra = {**(route.entry.extra_body or {}), "service_tier": tier}
+    return dataclasses.replace(route, entry=dataclasses.replace(route.entry, extra_body=extra))
