@@ -20,9 +20,10 @@ def register(sub: Any) -> None:
 
 def _sandbox(settings: Settings | None) -> str:
     """How shell commands would be confined (user, local or --settings may turn the sandbox off)."""
-    from lime.runtime import sandbox
+    from lime.runtime import sandboxcheck
 
-    return sandbox.describe(settings is None or settings.sandbox is not False)
+    return sandboxcheck.summary(settings is None or settings.sandbox is not False,
+                                bool(settings and settings.network_isolation))
 
 
 def _token_estimate(service: str, model: str) -> str:
@@ -87,6 +88,15 @@ def run_status(args: argparse.Namespace) -> int:
 
         print(f"{'':<{width + 1}} no key yet: {login_hint(route.service)}")
     return 0
+
+
+def chat_settings(args: argparse.Namespace) -> tuple[Settings | None, str]:
+    """The settings a chat started here with these flags would use (or None and why not)."""
+    from lime.runtime import project as projects
+
+    here = projects.discover()
+    trusted = bool(here.files) and (bool(getattr(args, "trust", False)) or projects.is_trusted(here.root))
+    return _settings(args, here, trusted)
 
 
 def _settings(args: argparse.Namespace, here: Project, trusted: bool) -> tuple[Settings | None, str]:

@@ -46,6 +46,8 @@ class Settings:
     mode_origin: str | None = None
     sandbox: bool | None = None
     sandbox_origin: str | None = None
+    # "sandbox": {"networkIsolation": true}: commands get no network (any scope may turn it on).
+    network_isolation: bool = False
     loaded: list[str] = field(default_factory=list)
     # Things a file asked for and did not get (shown once as notices).
     notes: list[str] = field(default_factory=list)
@@ -118,13 +120,19 @@ def apply(settings: Settings, data: dict[str, Any], scope: str, origin: str, *, 
                 ignored.append("permissions.defaultMode")
     if "sandbox" in data:
         raw = data["sandbox"]
-        enabled = raw.get("enabled") if isinstance(raw, dict) else raw
+        enabled = raw.get("enabled", True) if isinstance(raw, dict) else raw
         if not isinstance(enabled, bool):
             raise ConfigError(f"{origin}: sandbox must be true or false (or {{\"enabled\": true|false}})")
-        if scope in TRUSTED_SCOPES:
+        if isinstance(raw, dict) and "enabled" not in raw:
+            pass  # {"networkIsolation": ...} alone leaves the switch as it was
+        elif scope in TRUSTED_SCOPES:
             settings.sandbox, settings.sandbox_origin = enabled, origin
         elif not enabled:
             ignored.append("sandbox: false")
+        isolate = raw.get("networkIsolation", False) if isinstance(raw, dict) else False
+        if not isinstance(isolate, bool):
+            raise ConfigError(f"{origin}: sandbox.networkIsolation must be true or false")
+        settings.network_isolation = settings.network_isolation or isolate
     if ignored or why:
         what = f"ignored {' and '.join(ignored)} in {origin}" if ignored else f"read {origin} as project settings"
         because = f"{why}, so it is project settings" if why else "it is project settings"
