@@ -101,3 +101,12 @@ def test_a_sparse_index_directory_entry_covers_the_paths_below_it(tmp_path: Path
     paths, _ = gitindex.entries((root / ".git" / "index").read_bytes())
     assert b".lime/" in paths  # the whole folder is one entry now
     assert gitindex.tracked(root, ASKED) == {".lime/settings.local.json", ".lime/settings.json", "dir/sub/deep name.py"}
+
+
+def test_a_submodule_covers_the_paths_below_it(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q")
+    commit = "1" * 40
+    git(root, "update-index", "--add", "--cacheinfo", f"160000,{commit},.lime")
+    assert gitindex.tracked(root, [".lime/settings.local.json", ".limex/a"]) == {".lime/settings.local.json"}
