@@ -76,6 +76,7 @@ def _rules(settings: Settings, kind: str) -> str:
 def what_trust_changes(project: Project) -> list[str]:
     """What trusting the folder will change, concretely, for the trust question: the permission mode,
     the sandbox, the rules (and what is ignored), the instruction files and their sizes, the sessions."""
+    import itertools
     import os
 
     from lime.errors import LimeError
@@ -111,7 +112,8 @@ def what_trust_changes(project: Project) -> list[str]:
                    "bytes in all)")
     if project.lime_dir is not None:
         sessions = project.lime_dir / "sessions"
-        n = len(list(sessions.glob("*.jsonl"))[:1000]) if sessions.is_dir() and not sessions.is_symlink() else 0
+        n = sum(1 for _ in itertools.islice(sessions.glob("*.jsonl"), 1000)) \
+            if sessions.is_dir() and not sessions.is_symlink() else 0
         out.append(f"keep sessions in {os.path.relpath(sessions, project.cwd)}/"
                    + (f" ({n:,} there already; lime -c resumes them, with their own system prompts)" if n else ""))
     return out or ["nothing beyond reading these files"]

@@ -427,6 +427,7 @@ class Agent:
         stream = None
         # A known key the model repeats (say, from a pasted prompt) is masked on screen too.
         shown = StreamRedactor(self.workspace.secrets)
+        thought = StreamRedactor(self.workspace.secrets)  # -v and stream-json show reasoning as it comes
         try:
             stream = self.client.stream(compaction.alternating(self.messages), self.options(tools))
             with stream:
@@ -438,7 +439,9 @@ class Agent:
                         if safe:
                             self.ui.text(safe)
                     elif isinstance(event, ReasoningDelta):
-                        self.ui.reasoning(event.text)
+                        safe = thought.feed(event.text)
+                        if safe:
+                            self.ui.reasoning(safe)
                     elif isinstance(event, ToolCallEvent | FinishEvent | UsageEvent):
                         pass
                 completion: Completion = stream.completion
@@ -452,6 +455,7 @@ class Agent:
                 self.session.append({"role": "assistant", "content": partial}, interrupted=True)
             raise Cancelled(partial) from None
         except ProviderError as exc:
+            thought.finish()
             rest = shown.finish()
             if rest:
                 self.ui.text(rest)
@@ -461,6 +465,9 @@ class Agent:
             if partial:
                 self.session.append({"role": "assistant", "content": partial}, interrupted=True)
             raise
+        rest = thought.finish()
+        if rest:
+            self.ui.reasoning(rest)
         rest = shown.finish()
         if rest:
             self.ui.text(rest)

@@ -9,7 +9,8 @@ sha256 repositories), 2 bytes of flags (+2 extended flags in v3+ when bit 0x4000
 the path: NUL-terminated and padded to a multiple of 8 (v2, v3) or prefix-compressed against the
 previous path (v4: a varint of bytes to drop, then the NUL-terminated rest). A split index
 ("link" extension) keeps most entries in ``sharedindex.<id>``, which is read too; a sparse
-index's directory entries (``dir/``) count for every path below them.
+index's directory entries (``dir/``) and submodules (gitlinks: a ``.lime`` that is another
+repository) count for every path below them.
 
 Anything lime cannot read as an index is ``Unknown``: the caller treats the path as tracked
 (the safe side). Stdlib only.
@@ -178,9 +179,12 @@ def tracked(root: Path, paths: Iterable[str]) -> set[str]:
             raise Unknown(f"the split index names sharedindex.{shared}, which is missing")
         listed += entries(more, hash_size)[0]
     have = set(listed)
-    dirs = [p for p in listed if p.endswith(b"/")]  # sparse-index directory entries
     for name, raw in wanted.items():
-        if raw in have or any(raw.startswith(d) for d in dirs):
+        parts = raw.split(b"/")
+        above = [b"/".join(parts[:k]) for k in range(1, len(parts))]
+        # The path itself; a folder above it that is a submodule (a gitlink entry: what is below it
+        # came from another repository) or a sparse-index directory entry ("dir/").
+        if raw in have or any(a in have or a + b"/" in have for a in above):
             found.add(name)
     return found
 
