@@ -75,7 +75,8 @@ def setup(args: argparse.Namespace, *, ui: UI, say: Callable[[str], None]) -> Re
     request = Request(
         model=args.model,
         resume=resume,
-        system=context.system,
+        system=args.system,
+        prompt=context.prompt,
         sessions=context.sessions,
         reasoning=args.reasoning,
         verbosity=args.verbosity,

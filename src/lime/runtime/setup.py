@@ -17,8 +17,10 @@ from lime.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from lime.catalog.routing import Route
+    from lime.providers.openai_compat.types import ToolSpec
     from lime.runtime.agent import UI, Agent
     from lime.runtime.permissions import Policy
+    from lime.runtime.prompt import Inputs
     from lime.runtime.session import Session
     from lime.runtime.tools import Workspace
 
@@ -47,7 +49,8 @@ class Request:
 
     model: str | None = None
     resume: str | None = None  # session reference ("latest", an id or a path); None: a new session
-    system: str | None = None  # the system prompt of a new session
+    system: str | None = None  # the system prompt of a new session (with ``prompt``: its last layer)
+    prompt: Inputs | None = None  # the layers lime's own system prompt is assembled from (the CLI's)
     sessions: Path | None = None  # where sessions are created and looked up (None: the user's store)
     reasoning: str | None = None
     verbosity: str | None = None
@@ -112,7 +115,7 @@ def open_session(req: Request, *, policy: Policy, workspace: Workspace, ui: UI,
         slug, reason = choose_model(req.model, endpoint)
         if reason == "offline default":
             say(f"no model chosen and no API key configured: using the local model {slug} (offline)")
-        session = sessions.Session.new(slug, directory=req.sessions, system=req.system)
+        session = sessions.Session.new(slug, directory=req.sessions, system=None if req.prompt else req.system)
     from lime.catalog.routing import resolve_route
 
     route = resolve_route(slug)
@@ -140,10 +143,24 @@ def open_session(req: Request, *, policy: Policy, workspace: Workspace, ui: UI,
     if req.tools and not route.capabilities.tools and req.verbose:
         say(f"note: tools are not offered: {route.slug} on {route.service} does not declare function calling")
     workspace.secrets = known_secrets(route)
+    if not resumed and req.prompt is not None:
+        from lime.runtime.prompt import assemble
+
+        built = assemble(req.prompt, tools=offered_tools(route, policy, req.tools), window=route.entry.context_window)
+        for note in built.notices:
+            say(f"note: {note}")
+        session.set_system(built.text)
     agent = Agent(route, session, policy=policy, workspace=workspace, settings=settings, ui=ui,
                   prepare=endpoint.prepare if endpoint is not None else None,
                   recover=endpoint.recover if endpoint is not None else None)
     return Ready(agent, resumed)
+
+
+def offered_tools(route: Route, policy: Policy, enabled: bool) -> list[ToolSpec] | None:
+    """The tools a new session offers the model (``Agent.tool_specs`` at its first request)."""
+    if not enabled or not route.capabilities.tools:
+        return None
+    return [t.spec() for t in policy.offered()]
 
 
 def switch_model(agent: Agent, slug: str, endpoint: Endpoint | None) -> list[str]:
