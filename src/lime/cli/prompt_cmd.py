@@ -44,7 +44,7 @@ def run_system_prompt(args: argparse.Namespace) -> int:
         print(f"lime: {sanitize(text)}", file=sys.stderr)
 
     context = prepare(args, say, cwd=cwd, ask=False, date=date)
-    route, tools = _route_and_tools(args, context.policy)
+    route, tools = _route_and_tools(args, context)
     built = assemble(context.prompt, tools=tools, window=route.entry.context_window)
     for note in built.notices:
         say(f"note: {note}")
@@ -59,12 +59,13 @@ def run_system_prompt(args: argparse.Namespace) -> int:
     return 0
 
 
-def _route_and_tools(args: argparse.Namespace, policy: Any) -> tuple[Any, Any]:
+def _route_and_tools(args: argparse.Namespace, context: Any) -> tuple[Any, Any]:
     """The model a chat here would use (no key needed, nothing started) and the tools it would offer."""
     from lime.catalog.routing import resolve_route
     from lime.cli.setup import endpoint
     from lime.runtime.setup import choose_model, offered_tools
 
-    slug, _why = choose_model(args.model, endpoint(lambda _text: None))
+    model = context.settings.keys.model
+    slug, _why = choose_model(args.model, endpoint(lambda _text: None), (model.value, model.origin) if model else None)
     route = resolve_route(slug)
-    return route, offered_tools(route, policy, not args.no_tools)
+    return route, offered_tools(route, context.policy, not args.no_tools)

@@ -9,7 +9,7 @@ Endpoints that lime runs itself are reached only through an ``Endpoint`` the cal
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -56,6 +56,10 @@ class Request:
     verbosity: str | None = None
     max_tokens: int | None = None
     max_turns: int = 25
+    # From the settings files: the model (slug, file) after LIME_MODEL, and reasoning / verbosity
+    # levels used when no flag and no resumed session sets them (dropped if the model does not take them).
+    configured_model: tuple[str, str] | None = None
+    levels: dict[str, str] = field(default_factory=dict)
     tools: bool = True
     verbose: bool = False
 
@@ -74,11 +78,13 @@ class Ready:
         return self.agent.session
 
 
-def choose_model(flag: str | None, endpoint: Endpoint | None) -> tuple[str, str]:
-    """(slug, why): --model, LIME_MODEL, the configured default, the offline model, gpt-5.4."""
+def choose_model(flag: str | None, endpoint: Endpoint | None,
+                 configured: tuple[str, str] | None = None) -> tuple[str, str]:
+    """(slug, why): --model, LIME_MODEL, the settings' model, the configured default, the offline
+    model, gpt-5.4."""
     from lime.catalog.routing import select_model
 
-    choice = select_model(flag, offline=endpoint.available if endpoint is not None else None)
+    choice = select_model(flag, offline=endpoint.available if endpoint is not None else None, configured=configured)
     return choice.slug, choice.reason
 
 
@@ -112,7 +118,7 @@ def open_session(req: Request, *, policy: Policy, workspace: Workspace, ui: UI,
             say(f"warning: {w}")
         slug = req.model or session.model or choose_model(None, endpoint)[0]
     else:
-        slug, reason = choose_model(req.model, endpoint)
+        slug, reason = choose_model(req.model, endpoint, req.configured_model)
         if reason == "offline default":
             say(f"no model chosen and no API key configured: using the local model {slug} (offline)")
         session = sessions.Session.new(slug, directory=req.sessions, system=None if req.prompt else req.system)
@@ -130,8 +136,10 @@ def open_session(req: Request, *, policy: Policy, workspace: Workspace, ui: UI,
     if resumed and route.slug != session.model:
         session.set_model(route.slug)
     # A stored setting the (new) model does not take is dropped; a flag it does not take is an error.
-    reasoning = req.reasoning if req.reasoning is not None else session.settings.get("reasoning")
-    verbosity = req.verbosity if req.verbosity is not None else session.settings.get("verbosity")
+    reasoning = req.reasoning if req.reasoning is not None else session.settings.get("reasoning",
+                                                                                        req.levels.get("reasoning"))
+    verbosity = req.verbosity if req.verbosity is not None else session.settings.get("verbosity",
+                                                                                        req.levels.get("verbosity"))
     settings = Settings(
         max_tokens=req.max_tokens,
         reasoning=(check_reasoning if req.reasoning is not None else accepted(check_reasoning))(route, reasoning),

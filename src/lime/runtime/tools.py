@@ -227,7 +227,7 @@ def bash(ws: Workspace, args: dict[str, Any]) -> str:
     timeout = max(1.0, min(timeout, SHELL_TIMEOUT_MAX))
     try:
         with sandbox.shell(ws) as confine:
-            out = subproc.run(["/bin/sh", "-c", command], cwd=str(ws.cwd), env=_shell_env(), timeout=timeout,
+            out = subproc.run(["/bin/sh", "-c", command], cwd=str(ws.cwd), env={**_shell_env(), **ws.env}, timeout=timeout,
                               keep=MAX_OUTPUT_CHARS, limit=SHELL_OUTPUT_LIMIT, preexec=confine)
     except sandbox.SandboxError as exc:
         raise ToolFailure(f"the sandbox could not be set up ({exc.strerror}); the command was not run") from None
