@@ -11,6 +11,7 @@ Stdlib only.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import struct
 import time
@@ -109,3 +110,40 @@ def _dirty(root: Path, index: Path) -> bool | None:
     except (struct.error, ValueError, IndexError):
         return None
     return False
+
+
+def commit(root: Path) -> str | None:
+    """The commit ``HEAD`` names (loose ref, then packed-refs), without running git; None if unknown."""
+    gd = git_dir(root)
+    if gd is None:
+        return None
+    try:
+        head = (gd / "HEAD").read_text(encoding="utf-8", errors="replace").strip()
+    except OSError:
+        return None
+    if not head.startswith("ref:"):
+        return head if _is_sha(head) else None
+    ref = head[4:].strip()
+    common = gd
+    with contextlib.suppress(OSError):  # a linked worktree keeps its branches in the main repository
+        common = (gd / (gd / "commondir").read_text(encoding="utf-8").strip()).resolve()
+    for base in dict.fromkeys((gd, common)):
+        try:
+            sha = (base / ref).read_text(encoding="utf-8", errors="replace").strip()
+            if _is_sha(sha):
+                return sha
+        except OSError:
+            pass
+        try:
+            packed = (base / "packed-refs").read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        for line in packed.splitlines():
+            sha, _, name = line.partition(" ")
+            if name.strip() == ref and _is_sha(sha):
+                return sha
+    return None
+
+
+def _is_sha(text: str) -> bool:
+    return len(text) in (40, 64) and all(c in "0123456789abcdef" for c in text)
