@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 import platform
+import stat
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -132,9 +133,14 @@ class Inputs:
 def _read(path: Path, budget: int) -> tuple[str, int, bool] | None:
     """(text within ``budget`` bytes, the file's size, whether it was cut)."""
     try:
-        with path.open("rb") as fh:
+        # O_NONBLOCK: a FIFO planted in place of a file must not hang the start of a session.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as fh:
+            st = os.fstat(fh.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                return None
             data = fh.read(budget + 1)
-            size = max(os.fstat(fh.fileno()).st_size, len(data))
+            size = max(st.st_size, len(data))
     except OSError:
         return None
     if len(data) <= budget:

@@ -71,13 +71,13 @@ def companion(path: Path) -> Path | None:
 
 
 def read_toml(path: Path, limit: int) -> dict[str, Any] | None:
-    import tomllib
-
     from lime.storage import read_config_text
 
     text = read_config_text(path, limit=limit)
     if text is None:
         return None
+    import tomllib  # only when there is a TOML file (start-up path)
+
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
