@@ -40,6 +40,11 @@ def test_model_comes_after_lime_model_and_toml_follows_json(lime: Lime) -> None:
     assert lime.server.last.json["model"] == "fake-model"
     status = lime.run("--trust", "status", LIME_MODEL="")
     assert "from model in" in status.stdout and "settings.local.toml" in status.stdout
+    # A slug the catalog does not have names the file that set it.
+    (project_dir(lime) / "settings.local.toml").write_text('model = "fake-modle"\n')
+    proc = lime.run("--trust", "-p", "hi", LIME_MODEL="")
+    assert proc.returncode == 1 and "unknown model 'fake-modle', set by model in" in proc.stderr
+    assert "settings.local.toml" in proc.stderr and "did you mean: fake-model" in proc.stderr
 
 
 def test_reasoning_and_verbosity_defaults_go_only_to_models_that_take_them(lime: Lime) -> None:

@@ -291,8 +291,10 @@ class Repl:
             return
 
     def _lines(self, lines: list[str]) -> None:
-        for line in lines:
-            self.console.print(line, highlight=False, markup=False, soft_wrap=True)
+        from lime.textsafe import sanitize
+
+        for line in lines:  # file names and settings values come from the repository: shown safely
+            self.console.print(sanitize(line), highlight=False, markup=False, soft_wrap=True)
 
     def cmd_memory(self, _rest: str) -> None:
         from lime.cli.inspect import memory_lines

@@ -124,7 +124,12 @@ def open_session(req: Request, *, policy: Policy, workspace: Workspace, ui: UI,
         session = sessions.Session.new(slug, directory=req.sessions, system=None if req.prompt else req.system)
     from lime.catalog.routing import resolve_route
 
-    route = resolve_route(slug)
+    try:
+        route = resolve_route(slug)
+    except ConfigError as exc:
+        if not reason.startswith("model in "):
+            raise
+        raise ConfigError(f"{exc.message}, set by {reason}", hint=exc.hint) from None
     try:
         route = _ready(route, endpoint)
     except ConfigError:
