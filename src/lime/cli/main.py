@@ -21,6 +21,7 @@ COMMANDS: dict[str, tuple[tuple[str, str], ...]] = {
                           ("logout", "remove a service's stored credential")),
     "lime.cli.model_cmd": (("model", "list, add, remove or inspect catalog models"),),
     "lime.cli.status_cmd": (("status", "active model, route, credential source and capabilities"),),
+    "lime.cli.sandbox_cmd": (("sandbox", "show the shell sandbox's layers and test each one here"),),
     "lime.cli.local_cmd": (("local", "manage the local llama.cpp server (offline model)"),),
     "lime.cli.prompt_cmd": (("system-prompt", "print the system prompt a new session would start with here"),),
     "lime.cli.init_cmd": (("init", "write AGENTS.md, .lime/settings.json and .gitignore entries for this repository"),),

@@ -213,11 +213,16 @@ def _discover(args: argparse.Namespace, service: str | None, window: int | None)
     try:
         found = _survey(service, [api_id])
     except DiscoveryError as exc:
-        hint = f"{exc.hint}; or give --context-window N" if exc.hint else "give --context-window N instead"
+        key_problem = exc.hint is not None and "key" in exc.hint
+        hint = exc.hint if key_problem else (f"{exc.hint}; or give --context-window N" if exc.hint
+                                             else "give --context-window N instead")
         raise ConfigError(exc.message, hint=hint) from None
     if api_id not in found.ids:
         raise _not_listed(found, api_id)
     described = found.found.get(api_id)
+    if described is not None and not described.chat:
+        raise ConfigError(f"{api_id!r} is an embedding model, not a chat model ('lime model import' skips it "
+                          "too); lime cannot chat with it")
     if described is None or not described.n_ctx:
         if window is None:
             what = "the server" if found.server == "openai-compatible" else found.server

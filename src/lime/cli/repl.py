@@ -28,6 +28,7 @@ HELP = """\
 /status              model, route, capabilities and token counts of this session
 /permissions [MODE]  show the permission mode and rules, or switch mode (default, plan,
                      acceptEdits, dontAsk, bypassPermissions)
+/sandbox             the shell sandbox's layers and a self-test of each
 /compact             summarise older turns now to free context
 /clear               start over in this session (keeps the system prompt)
 /memory              the instruction files in the system prompt (AGENTS.md...) and their sizes
@@ -186,7 +187,7 @@ class Repl:
         handler = {
             "model": self.cmd_model, "reasoning": self.cmd_reasoning, "verbosity": self.cmd_verbosity,
             "status": self.cmd_status, "compact": self.cmd_compact, "clear": self.cmd_clear,
-            "permissions": self.cmd_permissions,
+            "permissions": self.cmd_permissions, "sandbox": self.cmd_sandbox,
             "memory": self.cmd_memory, "config": self.cmd_config, "init": self.cmd_init,
             "help": self.cmd_help, "exit": None, "quit": None,
         }
@@ -286,6 +287,15 @@ class Repl:
         if policy.enabled is not None:
             self.console.print(f"  tools  {esc(', '.join(sorted(policy.enabled)))} (--allowedTools)", highlight=False)
 
+    def cmd_sandbox(self, _rest: str) -> None:
+        from lime.cli.sandbox_cmd import report
+        from lime.textsafe import sanitize
+
+        ws = self.agent.workspace
+        lines, _ok = report(ws.sandbox, ws.isolate_network)
+        for line in lines:
+            self.console.print(sanitize(line), highlight=False, markup=False)
+
     def cmd_compact(self, _rest: str) -> None:
         if not self.agent.compact("manual"):
             return
@@ -328,8 +338,8 @@ def _warm_tokenizer() -> None:
         pass
 
 
-COMMANDS = ("model", "reasoning", "verbosity", "status", "permissions", "memory", "config", "init", "compact", "clear",
-            "help", "exit")
+COMMANDS = ("model", "reasoning", "verbosity", "status", "permissions", "sandbox", "memory", "config", "init",
+            "compact", "clear", "help", "exit")
 
 
 def _completer(repl: Repl) -> Any:

@@ -70,12 +70,15 @@ def setup(args: argparse.Namespace, *, ui: UI, say: Callable[[str], None]) -> Re
     workspace = Workspace.create(add_dirs=add_dirs, sandbox=sandboxed)
     workspace.env = {name: v.value for name, v in keys.env.items()}
     workspace.hidden = context.policy.read_denied(workspace)
+    workspace.isolate_network = context.settings.network_isolation
     if sandboxed and not args.no_tools:
-        from lime.runtime.sandbox import landlock_abi
+        from lime.runtime.shellrun import layers
 
-        abi, why = landlock_abi()
-        if not abi:
-            say(f"note: shell commands run without a sandbox: {why}")
+        which = layers(network=workspace.isolate_network)
+        if not which.active:
+            say(f"note: shell commands run without a sandbox: {which.why_not}")
+        elif not which.namespaces:
+            say(f"note: shell commands run under Landlock only: {which.why_not}")
     resume = "latest" if args.continue_session else args.resume
     if resume is not None and args.system:
         say("note: --system is ignored when resuming a session")

@@ -191,9 +191,9 @@ class Agent:
     @property
     def client(self) -> Any:
         if self._client is None:
-            from lime.providers.openai_compat.client import ChatClient
+            from lime.providers import open_client
 
-            self._client = ChatClient(self.route, verbose=self.settings.verbose, notice=self.ui.notice)
+            self._client = open_client(self.route, verbose=self.settings.verbose, notice=self.ui.notice)
         return self._client
 
     def set_route(self, route: Route) -> None:
@@ -375,6 +375,7 @@ class Agent:
         result.usage.completion_tokens += usage.completion_tokens
         result.usage.total_tokens += usage.total_tokens or (usage.prompt_tokens + usage.completion_tokens)
         result.usage.cached_tokens += usage.cached_tokens
+        result.usage.cache_write_tokens += usage.cache_write_tokens
         result.usage.estimated = result.usage.estimated or usage.estimated
 
     def _request(self, tools: list[ToolSpec] | None, result: TurnResult) -> Completion:

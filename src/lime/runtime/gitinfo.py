@@ -1,25 +1,27 @@
-"""The git branch and whether the work tree has changes, read from ``.git`` without running git.
+"""The git branch, the commit, and whether the work tree has changes, read from ``.git`` without
+running git.
 
-The system prompt's environment block names both, and it is built at every session start: spawning
-``git`` twice costs tens of milliseconds, reading ``HEAD`` and the index costs well under ten.
-"Changed" means a tracked file whose size or modification time differs from what the index
-recorded, or that is gone (what ``git status`` would call modified or deleted, found the way git
-finds them before it hashes); untracked files and staged-only changes are not counted. A large
-index is read only for as long as the time budget allows; past it the answer is "unknown".
-Stdlib only.
+The system prompt's environment block names the branch and changes at every session start:
+spawning ``git`` costs tens of milliseconds, reading ``HEAD`` and the index (``gitindex``) costs
+well under ten. "Changed" means a tracked file whose size or modification time differs from what
+the index recorded, or that is gone (what ``git status`` would call modified or deleted, found the
+way git finds them before it hashes); untracked files and staged-only changes are not counted.
+The check stops at its time budget, and a split or very large index is not checked: the answer
+is then "unknown". Stdlib only.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import struct
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-MAX_INDEX_BYTES = 64 << 20
+from lime.runtime import gitindex
+
 BUDGET_S = 0.006
+MAX_CHECKED = 50_000
 
 
 @dataclass(frozen=True)
@@ -28,98 +30,59 @@ class GitState:
     dirty: bool | None  # None: not known (an index lime cannot read, or too large to check in time)
 
 
-def git_dir(root: Path) -> Path | None:
-    """``root/.git``, or the directory a ``gitdir:`` file (worktrees, submodules) points to."""
-    dot = root / ".git"
-    if dot.is_dir():
-        return dot
+def _head(gd: Path) -> str | None:
     try:
-        text = dot.read_text(encoding="utf-8", errors="replace")
+        return (gd / "HEAD").read_text(encoding="utf-8", errors="replace").strip()
     except OSError:
         return None
-    if text.startswith("gitdir:"):
-        target = Path(text[len("gitdir:"):].strip())
-        target = target if target.is_absolute() else root / target
-        return target if target.is_dir() else None
-    return None
 
 
 def state(root: Path) -> GitState | None:
     """The branch and dirtiness of the repository whose work tree is ``root``; None outside git."""
-    gd = git_dir(root)
-    if gd is None:
-        return None
-    try:
-        head = (gd / "HEAD").read_text(encoding="utf-8", errors="replace").strip()
-    except OSError:
+    gd = gitindex.git_dir(root)
+    head = _head(gd) if gd is not None else None
+    if head is None:
         return None
     if head.startswith("ref:"):
-        ref = head[4:].strip()
-        branch = ref.removeprefix("refs/heads/")
+        branch = head[4:].strip().removeprefix("refs/heads/")
     else:
         branch = f"detached at {head[:7]}"
-    return GitState(branch, _dirty(root, gd / "index"))
+    return GitState(branch, _dirty(root))
 
 
-def _dirty(root: Path, index: Path) -> bool | None:
+def _dirty(root: Path) -> bool | None:
     try:
-        with index.open("rb") as fh:
-            data = fh.read(MAX_INDEX_BYTES + 1)
-    except FileNotFoundError:
-        return False  # a fresh repository: nothing tracked yet
-    except OSError:
-        return None
-    if len(data) > MAX_INDEX_BYTES or len(data) < 12 or data[:4] != b"DIRC":
-        return None
-    version, count = struct.unpack(">II", data[4:12])
-    if version not in (2, 3, 4):
+        loaded = gitindex.load(root)
+        if loaded is None:
+            return False  # a fresh repository: nothing tracked yet
+        data, hash_size = loaded
+        if b"link" in data or gitindex.count(data, hash_size) > MAX_CHECKED:
+            return None  # a split index or a huge one: not worth the time at every start
+        stats: list[tuple[int, int]] = []
+        paths, _ = gitindex.entries(data, hash_size, stats=stats)
+    except gitindex.Unknown:
         return None
     deadline = time.perf_counter() + BUDGET_S
-    pos, prev = 12, b""
-    base = os.fsencode(root)
-    try:
-        for _ in range(count):
-            mtime_s, _mtime_ns = struct.unpack(">II", data[pos + 8:pos + 16])
-            size = struct.unpack(">I", data[pos + 36:pos + 40])[0]
-            flags = struct.unpack(">H", data[pos + 60:pos + 62])[0]
-            cursor = pos + 62 + (2 if version >= 3 and flags & 0x4000 else 0)
-            if version == 4:  # the path is the previous one, shortened, plus a suffix
-                byte = data[cursor]
-                cursor += 1
-                strip = byte & 0x7F
-                while byte & 0x80:  # git's offset varint: big-endian groups of 7 bits, each +1
-                    byte = data[cursor]
-                    cursor += 1
-                    strip = ((strip + 1) << 7) | (byte & 0x7F)
-                end = data.index(b"\0", cursor)
-                path = prev[:len(prev) - strip] + data[cursor:end]
-                pos = end + 1
-            else:
-                end = data.index(b"\0", cursor)
-                path = data[cursor:end]
-                pos += (end - pos + 8) & ~7  # entries are NUL-padded to a multiple of 8 bytes
-            prev = path
-            try:
-                st = os.lstat(base + b"/" + path)
-            except OSError:
-                return True  # deleted
-            if st.st_size & 0xFFFFFFFF != size or int(st.st_mtime) != mtime_s:
-                return True
-            if time.perf_counter() > deadline:
-                return None
-    except (struct.error, ValueError, IndexError):
-        return None
+    base = os.fsencode(root) + b"/"
+    for path, (mtime, size) in zip(paths, stats, strict=True):
+        if path.endswith(b"/"):
+            continue  # a sparse index's directory entry
+        try:
+            st = os.lstat(base + path)
+        except OSError:
+            return True  # deleted
+        if st.st_size & 0xFFFFFFFF != size or int(st.st_mtime) & 0xFFFFFFFF != mtime:
+            return True
+        if time.perf_counter() > deadline:
+            return None
     return False
 
 
 def commit(root: Path) -> str | None:
     """The commit ``HEAD`` names (loose ref, then packed-refs), without running git; None if unknown."""
-    gd = git_dir(root)
-    if gd is None:
-        return None
-    try:
-        head = (gd / "HEAD").read_text(encoding="utf-8", errors="replace").strip()
-    except OSError:
+    gd = gitindex.git_dir(root)
+    head = _head(gd) if gd is not None else None
+    if gd is None or head is None:
         return None
     if not head.startswith("ref:"):
         return head if _is_sha(head) else None

@@ -58,6 +58,26 @@ class Project:
         return project, local
 
 
+    def local_tracked(self) -> str | None:
+        """Why ``.lime/settings.local.json`` is the repository's rather than this machine's: git
+        tracks it (read from ``.git/index``, no git process), or the index cannot be read (then
+        lime takes the safe side). None for a local file git does not track."""
+        from lime.runtime import gitindex
+
+        if self.lime_dir is None:
+            return None
+        # settings.local.toml is read in the same scope, so either file being tracked counts.
+        files = [self.lime_dir / name for name in ("settings.local.json", "settings.local.toml")]
+        rels = [rel for f in files if (f.is_file() or f.is_symlink())
+                and (rel := gitindex.relative(self.root, f)) is not None]
+        if not rels:
+            return None
+        try:
+            return "git tracks it" if gitindex.tracked(self.root, rels) else None
+        except gitindex.Unknown as exc:
+            return f"lime cannot tell whether git tracks it: {exc}"
+
+
 def _home() -> Path | None:
     try:
         return config.config_home().resolve()

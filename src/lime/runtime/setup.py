@@ -153,8 +153,9 @@ def open_session(req: Request, *, policy: Policy, workspace: Workspace, ui: UI,
         max_turns=req.max_turns,
         verbose=req.verbose,
     )
-    if req.tools and not route.capabilities.tools and req.verbose:
-        say(f"note: tools are not offered: {route.slug} on {route.service} does not declare function calling")
+    if req.tools and not route.capabilities.tools and (req.verbose or _first_time("no-tools", route.slug)):
+        say(f"note: tools are not offered: {route.slug} on {route.service} does not declare function calling, "
+            "so it cannot read or change files here (whatever it says it did)")
     workspace.secrets = known_secrets(route)
     if not resumed and req.prompt is not None:
         from lime.runtime.prompt import assemble
@@ -252,3 +253,20 @@ def known_secrets(route: Route) -> list[str]:
     from lime.auth.resolve import known_keys
 
     return sorted({*known_keys(), *([route.api_key] if route.api_key else [])})
+
+
+def _first_time(what: str, slug: str) -> bool:
+    """True the first time ``what`` is said about this model in this config home (then remembered)."""
+    import hashlib
+
+    from lime import config
+
+    mark = config.config_home() / "told" / f"{what}-{hashlib.sha256(slug.encode()).hexdigest()[:16]}"
+    if mark.exists():
+        return False
+    try:
+        mark.parent.mkdir(parents=True, exist_ok=True)
+        mark.touch()
+    except OSError:
+        pass
+    return True

@@ -324,7 +324,7 @@ class _Fetcher:
             said = parse_error_body(raw[:4096], resp.headers.get("content-type", "")).message
             said = self._say(said)[:300]
             answer = f"HTTP {resp.status_code}" + (f": {said}" if said else " with no message")
-            if resp.status_code in (401, 403):
+            if resp.status_code in (401, 403) or "No connected db" in said:  # LiteLLM without a key database
                 raise DiscoveryError(f"{url} answered {answer}", hint="check the key or headers stored with lime login")
             if resp.status_code == 404:
                 raise DiscoveryError(f"{url} answered {answer}",
@@ -399,13 +399,24 @@ def _litellm(entry: dict[str, Any]) -> Discovery:
         value = info.get(name)
         return value if isinstance(value, bool) else None
 
+    # The parameters LiteLLM forwards to this model: said even where its supports_* flags are null.
+    params_raw = info.get("supported_openai_params")
+    params = {p for p in params_raw if isinstance(p, str)} if isinstance(params_raw, list) else None
+
+    def listed(name: str) -> bool | None:
+        return None if params is None else name in params
+
     tools = flag("supports_function_calling")
+    tools = listed("tools") if tools is None else tools
+    reasoning = flag("supports_reasoning")
+    response_format = flag("supports_response_schema")
     return Discovery(
         server="litellm", n_ctx=_pos_int(info.get("max_input_tokens")) or _pos_int(info.get("max_tokens")),
         supports_tools=tools, supports_tool_calls=tools,
         supports_parallel_tool_calls=flag("supports_parallel_function_calling"),
-        supports_reasoning_effort=bool(flag("supports_reasoning")), supports_include_usage=True,
-        vision=flag("supports_vision"), supports_response_format=flag("supports_response_schema"),
+        supports_reasoning_effort=bool(listed("reasoning_effort") if reasoning is None else reasoning),
+        supports_include_usage=True, vision=flag("supports_vision"),
+        supports_response_format=listed("response_format") if response_format is None else response_format,
         max_output=_pos_int(info.get("max_output_tokens")),
         chat=info.get("mode") in (None, "chat", "responses"),
     )

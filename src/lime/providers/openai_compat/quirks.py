@@ -254,3 +254,8 @@ FORWARDED_HEADER_PREFIX = "llm_provider-"
 RATE_LIMIT_RESET = "x-ratelimit-reset-"
 RATE_LIMIT_REMAINING = "x-ratelimit-remaining-"
 RATE_LIMITS: tuple[str, ...] = ("requests", "tokens")
+
+# LiteLLM's answer to a key that is not its master key when it runs without a key database.
+NO_KEY_DB = "No connected db"
+NO_KEY_DB_MEANS = ("the LiteLLM proxy keeps no key database, so it accepts only its master key "
+                   "and the key lime sent is not it")
