@@ -34,6 +34,7 @@ BENCHES: list[tuple[str, list[str], list[str]]] = [
     ("bench_grep.py", [], ["1000", "100", "1"]),
     ("bench_sandbox.py", [], ["50"]),
     ("bench_gitindex.py", [], []),
+    ("bench_prompt.py", ["50"], ["10"]),
 ]
 
 

@@ -106,9 +106,16 @@ def _header(data: bytes, hash_size: int) -> tuple[int, int]:
     return version, count
 
 
-def entries(data: bytes, hash_size: int = 20, *, until: bytes | None = None) -> tuple[list[bytes], int]:
+def count(data: bytes, hash_size: int = 20) -> int:
+    """How many entries the index holds (from its header)."""
+    return _header(data, hash_size)[1]
+
+
+def entries(data: bytes, hash_size: int = 20, *, until: bytes | None = None,
+            stats: list[tuple[int, int]] | None = None) -> tuple[list[bytes], int]:
     """Every path in an index, and the offset where its extensions start. With ``until``, stops at
-    the first path sorting after it (git keeps entries sorted by path bytes); the offset is then -1."""
+    the first path sorting after it (git keeps entries sorted by path bytes); the offset is then -1.
+    ``stats`` receives each entry's recorded (mtime seconds, size) in the same order."""
     version, count = _header(data, hash_size)
     end = len(data) - hash_size  # the trailing checksum
     pos = _HEADER.size
@@ -118,6 +125,8 @@ def entries(data: bytes, hash_size: int = 20, *, until: bytes | None = None) -> 
     try:
         for _ in range(count):
             start = pos
+            if stats is not None:
+                stats.append((struct.unpack_from(">I", data, pos + 8)[0], struct.unpack_from(">I", data, pos + 36)[0]))
             (flags,) = struct.unpack_from(">H", data, pos + flags_at)
             pos += flags_at + 2
             if flags & 0x4000:
@@ -156,6 +165,16 @@ def _shared_index(data: bytes, ext_at: int, hash_size: int) -> str | None:
             return data[pos + 8:pos + 8 + hash_size].hex()
         pos += 8 + size
     return None
+
+
+def load(root: Path) -> tuple[bytes, int] | None:
+    """The index of the work tree ``root`` and its hash size; None outside git or before the first
+    ``git add``. Raises ``Unknown`` when there is an index lime cannot read."""
+    gitdir = git_dir(root)
+    if gitdir is None:
+        return None
+    data = _read(gitdir / "index")
+    return None if data is None else (data, _hash_size(gitdir))
 
 
 def tracked(root: Path, paths: Iterable[str]) -> set[str]:

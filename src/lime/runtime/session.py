@@ -164,6 +164,13 @@ class Session:
             s._pending.append({"type": "message", "message": s.messages[0]})
         return s
 
+    def set_system(self, text: str) -> None:
+        """Give a new session (nothing sent or saved yet) its system prompt."""
+        assert not self._started and not self.messages, "the system prompt is set before the first message"
+        if text:
+            self.messages.append({"role": "system", "content": text})
+            self._pending.append({"type": "message", "message": self.messages[0]})
+
     @classmethod
     def load(cls, path: Path) -> Session:
         try:
