@@ -115,3 +115,10 @@ def test_slash_agents_in_the_repl(lime: Lime) -> None:
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+def test_the_system_prompt_lists_the_agent_tool_as_it_is_offered(lime: Lime) -> None:
+    listed = lime.run("system-prompt")
+    assert listed.returncode == 0, listed.stderr
+    assert "- agent: Start a sub-agent" in listed.stdout
+    assert "- agent:" not in lime.run("--no-tools", "system-prompt").stdout

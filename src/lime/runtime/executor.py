@@ -91,13 +91,7 @@ class Executor:
 
     def offered(self) -> list[Tool]:
         """The tools the model is told about in the current mode."""
-        from lime.runtime.plan import EXIT_PLAN_MODE
-
-        tools = self.policy.offered(t for t in self.registry if t.name != EXIT_PLAN_MODE)
-        exit_plan = self.registry.get(EXIT_PLAN_MODE)
-        if self.policy.mode == "plan" and exit_plan is not None:
-            tools.append(exit_plan)
-        return tools
+        return offered(self.registry, self.policy)
 
     def notice(self, text: str) -> None:
         self.events.emit(ev.Notice(text))
@@ -245,6 +239,18 @@ class Executor:
         for after in self.after_tool:
             result = after(call, tool, args, result) or result
         return result
+
+
+def offered(registry: ToolRegistry, policy: Policy) -> list[Tool]:
+    """The tools of ``registry`` the model is told about in ``policy``'s mode (the system prompt lists
+    the same)."""
+    from lime.runtime.plan import EXIT_PLAN_MODE
+
+    tools = policy.offered(t for t in registry if t.name != EXIT_PLAN_MODE)
+    exit_plan = registry.get(EXIT_PLAN_MODE)
+    if policy.mode == "plan" and exit_plan is not None:
+        tools.append(exit_plan)
+    return tools
 
 
 class Interrupted(KeyboardInterrupt):
