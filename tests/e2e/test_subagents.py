@@ -89,7 +89,10 @@ def test_two_agents_in_one_turn_run_at_the_same_time(lime: Lime) -> None:
         (req,) = child_requests(lime, task)
         roles = [m["role"] for m in req.messages]
         assert roles == ["system", "user"]
-        assert "sub-agent" in req.messages[0]["content"]
+        system = req.messages[0]["content"]
+        assert "sub-agent" in system and "You are lime, a coding agent" not in system
+        # The session's other layers, with the child's own tools and (capped) mode.
+        assert "- grep_search:" in system and "- agent:" not in system and "Permission mode: plan" in system
         # explore is read-only: only reading tools are offered, never the agent tool itself.
         offered = {t["function"]["name"] for t in req.json.get("tools", [])}
         assert offered and offered <= {"read_file", "glob_search", "grep_search"}

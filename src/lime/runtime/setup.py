@@ -108,10 +108,10 @@ def _ready(route: Route, endpoint: Endpoint | None) -> Route:
 
 
 def build_registry(plan: Plan | None = None, tools: Iterable[Tool] = (), *, agents: AgentCatalog | None = None,
-                   endpoint: Endpoint | None = None) -> ToolRegistry:
+                   endpoint: Endpoint | None = None, prompt: Inputs | None = None) -> ToolRegistry:
     """The session's tools: the built-ins, ``exit_plan_mode`` (with a plan file), the ``agent`` tool
-    (with a catalog of sub-agents), then ``tools`` (what adapters hand in: MCP tools), whose names
-    are checked."""
+    (with a catalog of sub-agents; ``prompt``: what their system prompts share with the session's),
+    then ``tools`` (what adapters hand in: MCP tools), whose names are checked."""
     from lime.runtime.plan import ExitPlanMode
     from lime.runtime.registry import ToolRegistry
     from lime.runtime.tools import ALIASES, TOOLS
@@ -122,7 +122,7 @@ def build_registry(plan: Plan | None = None, tools: Iterable[Tool] = (), *, agen
     if agents is not None:
         from lime.runtime.subagents import AgentTool
 
-        registry.add(AgentTool(agents, lambda slug: ready_route(slug, endpoint)), builtin=True)
+        registry.add(AgentTool(agents, lambda slug: ready_route(slug, endpoint), prompt), builtin=True)
     for tool in tools:
         registry.add(tool)
     return registry
@@ -188,7 +188,7 @@ def open_session(req: Request, *, policy: Policy, workspace: Workspace, ui: UI,
     from lime.runtime.plan import Plan
 
     plan = Plan.for_session(session.id)
-    registry = build_registry(plan, tools, agents=req.agents, endpoint=endpoint)
+    registry = build_registry(plan, tools, agents=req.agents, endpoint=endpoint, prompt=req.prompt)
     if not resumed and req.prompt is not None:
         from lime.runtime.prompt import assemble
 

@@ -29,6 +29,7 @@ from lime.errors import ConfigError, LimeError
 from lime.runtime import events as ev
 from lime.runtime.agent import Agent, Cancelled
 from lime.runtime.agent_defs import NAME_RE, AgentDef, Catalog, cap_mode
+from lime.runtime.executor import offered
 from lime.runtime.mainthread import MainThread
 from lime.runtime.permissions import Policy, Rule, Verdict, _Call, parse_rule
 from lime.runtime.registry import Tool, ToolContext, ToolRegistry, ToolResult
@@ -38,7 +39,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from lime.catalog.routing import Route
+    from lime.providers.openai_compat.types import ToolSpec
     from lime.runtime.executor import Approval, Approver, PlanReview
+    from lime.runtime.prompt import Inputs
     from lime.runtime.workspace import Workspace
 
 AGENT_TOOL = "agent"
@@ -204,9 +207,11 @@ class AgentTool(Tool):
     name = AGENT_TOOL
     kind = "read"
 
-    def __init__(self, catalog: Catalog, resolve: Callable[[str], Route] | None = None) -> None:
+    def __init__(self, catalog: Catalog, resolve: Callable[[str], Route] | None = None,
+                 prompt: Inputs | None = None) -> None:
         self.catalog = catalog
         self.resolve = resolve  # a model slug to a ready route (the session factory's, endpoint included)
+        self.prompt = prompt  # the session's prompt layers: a child shares all but the base and --system
         self._children: set[Child] = set()
         self._lock = threading.Lock()  # the children's set
         self._ask = threading.Lock()  # one approval question at a time
@@ -308,6 +313,20 @@ class AgentTool(Tool):
             text += f"\n[the {agent.name} sub-agent stopped at its limit of {child.settings.max_turns} requests]"
         return ToolResult(text, usage=result.usage)
 
+    def _system_prompt(self, agent: AgentDef, mode: str, specs: list[ToolSpec] | None, route: Route,
+                       workspace: Workspace) -> str:
+        """The worker preamble and the agent's own prompt in place of lime's base prompt, then the
+        session's other layers (the child's tools and mode, memory, project instructions)."""
+        if self.prompt is None:
+            return agent.system_prompt() + f"\n\nWorking directory: {workspace.cwd}"
+        from lime.runtime.prompt import Layer, assemble
+
+        inputs = dataclasses.replace(self.prompt, system=None, env=dataclasses.replace(self.prompt.env, mode=mode))
+        built = assemble(inputs, tools=specs, window=route.entry.context_window)
+        own = agent.system_prompt()
+        built.layers[0] = Layer("base", f"the {agent.name} agent", own, len(own))
+        return built.text
+
     @staticmethod
     def _main(child: Child) -> MainThread:
         approver = child.approver
@@ -325,14 +344,17 @@ class AgentTool(Tool):
         policy = child_policy(parent.policy, agent)
         ws = copy.copy(workspace)
         ws.sandbox = policy.sandboxed or workspace.sandbox
-        system = agent.system_prompt() + f"\n\nWorking directory: {workspace.cwd}"
+        registry = child_registry(parent.registry, agent)
+        specs = ([t.spec() for t in offered(registry, policy)]
+                 if settings.tools_enabled and route.capabilities.tools else None)
+        system = self._system_prompt(agent, policy.mode, specs, route, workspace)
         session = parent.session.side_chain(agent.name, model=route.slug, system=system)
         cancelled = threading.Event()
         bus = ev.EventBus()
         bus.subscribe(Relay(parent, agent.name, self._say, cancelled))
         approver = Labelled(parent.approver, agent.name, self._ask, cancelled, parent.executor.main)
         child = Child(route, session, policy=policy, workspace=ws, settings=settings, events=bus,
-                      registry=child_registry(parent.registry, agent), approver=approver,
+                      registry=registry, approver=approver,
                       prepare=parent.prepare, recover=parent.recover)
         child.cancelled = cancelled
         return child
