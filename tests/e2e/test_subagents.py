@@ -131,6 +131,12 @@ def test_transcripts_are_side_chains_in_the_session_file(lime: Lime) -> None:
     sent = lime.server.last.messages
     assert not any(m.get("content") == "find the config" for m in sent)
     assert any(m["role"] == "tool" and "it is in cfg.py" in str(m["content"]) for m in sent)
+    # A resumed session numbers its new side chains after the ones already in the file.
+    lime.server.enqueue(reply("", tool_calls=[spawn_call("explore", "again")]), reply("found again"),
+                        reply("done"))
+    assert lime.run("-c", "-p", "once more").returncode == 0
+    chains = {e["chain"].rsplit(".", 1)[1] for e in lime.session_events() if e["type"] == "sidechain"}
+    assert chains == {"1", "2"}
 
 
 def write_agent(path: Path, name: str, mode: str, body: str = "Do it.") -> None:

@@ -1,8 +1,9 @@
 """The ``agent`` tool: run a sub-agent, a child agent loop with its own conversation, and hand its
 final answer back to the parent as the tool's result (Lime's "Sub-agents").
 
-A child gets the agent definition's system prompt and the task as its first message; nothing of
-the parent's conversation. Its tools are the parent's, narrowed by the definition (``tools``,
+A child's system prompt is lime's worker preamble and the definition's prompt, then the session's
+other layers (its own tools and mode, memory, project instructions); its first message is the
+task, and nothing of the parent's conversation comes with it. Its tools are the parent's, narrowed by the definition (``tools``,
 ``disallowed_tools``; never the ``agent`` tool itself, so children do not nest), and its
 permission mode is its own only where that is stricter than the parent's (``cap_mode``). The
 parent's rules, ``--allowedTools`` and "always" answers apply to it too.
@@ -10,7 +11,8 @@ parent's rules, ``--allowedTools`` and "always" answers apply to it too.
 Several ``agent`` calls in one reply run at the same time: the tool's kind is ``read`` (starting a
 child changes nothing by itself; every call the child makes is checked on its own), so the
 executor runs them side by side. Their approvals go through the parent's approver one at a time,
-each labelled with the agent's name; Ctrl-C cancels all of them (``cancel``). Each child's
+each labelled with the agent's name and asked from the thread that waits for them (``mainthread``);
+Ctrl-C cancels all of them (``cancel``). Each child's
 conversation is written to the session file as a side chain, and its token usage is returned with
 its result so the parent's turn counts it.
 """
