@@ -184,3 +184,20 @@ def test_aliases_and_gemini_wire_ids_resolve(lime: Lime) -> None:
     paths = [r.path for r in lime.server.chat_requests]
     assert paths == ["/v1/models/gemini-2.5-flash:streamGenerateContent",
                      "/v1/models/gemini-2.5-pro-preview-03-25:streamGenerateContent"]
+
+
+def test_service_tier_goes_in_the_responses_body(lime: Lime) -> None:
+    use(lime, "openai")
+    lime.server.enqueue(reply("ok"))
+    assert lime.run("--service-tier", "flex", "-p", "hi").returncode == 0
+    assert sent(lime)[0]["service_tier"] == "flex"
+    proc = lime.run("--service-tier", "turbo", "-p", "hi")
+    assert proc.returncode == 2 and "--service-tier must be one of" in proc.stderr
+
+
+@pytest.mark.parametrize(("provider", "api"), [("anthropic", "Anthropic Messages"), ("openai", "OpenAI Responses"),
+                                               ("gemini", "Gemini generateContent")])
+def test_status_names_the_api(lime: Lime, provider: str, api: str) -> None:
+    use(lime, provider)
+    out = lime.run("status").stdout
+    assert "API:" in out and api in out and KEY not in out

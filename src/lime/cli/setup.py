@@ -61,7 +61,14 @@ def setup(args: argparse.Namespace, *, ui: UI, say: Callable[[str], None]) -> Re
     # Bad tool flags and settings fail before anything starts (a local server, a session file).
     context = prepare(args, say)
     sandboxed = context.policy.sandboxed
-    workspace = Workspace.create(add_dirs=args.add_dirs, sandbox=sandboxed)
+    from lime.runtime import settings_keys
+
+    keys = context.settings.keys
+    add_dirs, notes = settings_keys.add_dirs(keys, args.add_dirs)
+    for note in notes:
+        say(note)
+    workspace = Workspace.create(add_dirs=add_dirs, sandbox=sandboxed)
+    workspace.env = {name: v.value for name, v in keys.env.items()}
     workspace.hidden = context.policy.read_denied(workspace)
     workspace.isolate_network = context.settings.network_isolation
     if sandboxed and not args.no_tools:
@@ -78,12 +85,16 @@ def setup(args: argparse.Namespace, *, ui: UI, say: Callable[[str], None]) -> Re
     request = Request(
         model=args.model,
         resume=resume,
-        system=context.system,
+        system=args.system,
+        prompt=context.prompt,
         sessions=context.sessions,
         reasoning=args.reasoning,
         verbosity=args.verbosity,
         max_tokens=args.max_tokens,
+        service_tier=getattr(args, "service_tier", None),
         max_turns=args.max_turns or 25,
+        configured_model=(keys.model.value, keys.model.origin) if keys.model else None,
+        levels={name: v.value for name, v in keys.levels.items()},
         tools=not args.no_tools,
         verbose=bool(args.verbose),
     )

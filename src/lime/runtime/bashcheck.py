@@ -59,6 +59,11 @@ _HEREDOC_WORD = re.compile(r"[\w.\-+@%^]+|'[\w.\-+@%^ ]*'|\"[\w.\-+@%^ ]*\"|\\[\
 _ARG_PARENTS = {"command", "command_name", "file_redirect", "herestring_redirect", "variable_assignment",
                 "declaration_command"}
 _MAX_DEPTH = 4
+_RESERVED = {"if", "then", "else", "elif", "fi", "do", "done", "case", "esac", "while", "until", "for", "in",
+             "select", "function", "time", "{", "}", "!", "[[", "]]", "coproc"}
+_ANSI_C = re.compile(r"\$'(?:[^'\\]|\\.)*'", re.S)
+# What may follow a heredoc's `<<X` on its line: plain redirections only.
+_REST_OF_LINE = re.compile(rb"(?:[ \t]*(?:\d?>>?|\d?<|&>>?|\d?>&)[ \t]*[\w./-]+)*[ \t]*")
 
 
 @dataclass
@@ -179,6 +184,9 @@ def _command(node: Any, out: Analysis) -> None:
     _, values = bw.words(node)
     if not values:
         return
+    head = next((c for c in node.children if c.type == "command_name"), None)
+    if head is not None and _text(head) in _RESERVED:
+        out.problem(f"the reserved word {_text(head)} where bash expects a command")
     name = os.path.basename(values[0] or "")
     if name in CHDIR_WORDS or values[0] is None:
         out.changes_dir = True
@@ -206,6 +214,8 @@ def _scan(root: Any, src: bytes, out: Analysis) -> bytes:
     while stack:
         node = stack.pop()
         kind = node.type
+        if kind == "ansi_c_string" and not _ANSI_C.fullmatch(_text(node)):
+            out.problem("a $'...' string bash may end elsewhere")
         if kind in ("raw_string", "ansi_c_string") and _is_argument(node):
             masked[node.start_byte:node.end_byte] = b" " * (node.end_byte - node.start_byte)
         elif kind == "heredoc_redirect":
@@ -256,9 +266,8 @@ def _heredoc(node: Any, src: bytes, out: Analysis) -> tuple[int, int] | None:
         if (body_line.lstrip(b"\t") if strip else body_line) == delim or body_line.endswith(b"\\"):
             out.problem("a heredoc whose end bash may find elsewhere")
             return None
-    if any(c.type not in ("<<", "<<-", "heredoc_start", "heredoc_body", "heredoc_end") and c.start_byte > nl
-           for c in kids):
-        out.problem("a heredoc bash may read differently")
+    if not _REST_OF_LINE.fullmatch(src[start.end_byte:nl]):
+        out.problem("a heredoc with more after it on its line")  # bash prints and reads these its own way
         return None
     return (nl + 1, line_start) if quoted else None
 
@@ -291,6 +300,8 @@ def _deny_view(node: Any, out: Analysis, cwd: str, inside: Callable[[str], bool]
     cmd, why = bw.unwrap(values)
     if why:
         out.hidden(f"{_text(node).strip()[:60]}: {why}")
+        if "GIT_" in why:
+            out.sensitive.append(why)
         return
     name = cmd[0]
     if name in bw.OPAQUE_WORDS:
@@ -325,8 +336,11 @@ def _deny_view(node: Any, out: Analysis, cwd: str, inside: Callable[[str], bool]
     change = bw.git_config_change(cmd, assigns)
     if change:
         out.sensitive.append(change)
-    for target in bw.write_targets([a for a in cmd if a != "\0"]):
-        _target(target, "written by " + name, out, cwd, inside, write=True)
+    for target in bw.write_targets(cmd):
+        if "\0" in target:
+            out.problem(f"{name} writes to a computed path")
+        else:
+            _target(target, "written by " + name, out, cwd, inside, write=True)
 
 
 def _redirect(node: Any, out: Analysis, cwd: str, inside: Callable[[str], bool]) -> None:
@@ -334,10 +348,13 @@ def _redirect(node: Any, out: Analysis, cwd: str, inside: Callable[[str], bool])
     if not children:
         return
     op = _text(children[0])
-    target = children[-1] if len(children) > 1 else None
+    target = children[1] if len(children) > 1 else None
     if target is None:
         out.problem("a redirection without a target")
         return
+    if len(children) > 2:  # `ls > f a b`: tree-sitter files a and b under the redirection
+        out.problem("words after a redirection's target")
+        out.hidden("words after a redirection's target")
     if op in (">&", "<&") and (target.type == "number" or _text(target) == "-"):
         return  # duplicating a file descriptor (2>&1)
     value = bw.literal(target)

@@ -216,7 +216,7 @@ def unwrap(values: Sequence[str | None], depth: int = 0) -> tuple[list[str], str
     name = os.path.basename(first.rstrip("/")) or first
     rest = list(values[1:])
     if name in WRAPPERS and depth < 8:
-        if name == "xargs" and not [a for a in rest if a is not None and not a.startswith("-")]:
+        if name == "xargs" and all(a is not None and a.startswith("-") for a in rest):
             return [name, *(a or "" for a in rest)], None
         start, why = _skip_options(name, rest)
         if why:

@@ -111,6 +111,7 @@ def _closing(fds: list[int]) -> Iterator[None]:
 def run(ws: Workspace, command: str, *, timeout: float, keep: int, limit: int) -> subproc.Outcome:
     """Run ``command`` with ``bash -c`` under the layers ``layers`` names; SandboxError if they cannot be set up."""
     env = child_env(ws.secrets)
+    env.update((k, v) for k, v in ws.env.items() if not any(s and s in v for s in ws.secrets))  # settings' env
     network = bool(ws.isolate_network)
     which = layers(ws.sandbox, network)
     if not which.namespaces:
