@@ -161,6 +161,8 @@ def build_body(route: ChatRoute, messages: list[Message], options: RequestOption
     if effort and caps.reasoning_effort and (thinking or effort in ("none", "off")):
         gen["thinkingConfig"] = {"thinkingBudget": BUDGETS.get(effort, 0 if effort == "off" else 8192),
                                  "includeThoughts": effort not in ("none", "off")}
+    elif thinking and not effort:  # the model's own (dynamic) budget, its thoughts shown and signed
+        gen["thinkingConfig"] = {"includeThoughts": True}
     schema = schema_of(options.response_format)
     if schema is not None and caps.response_format:
         gen["responseMimeType"] = "application/json"
