@@ -10,18 +10,13 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import os
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from lime.providers.openai_compat.types import ToolSpec
+from lime.runtime.registry import FunctionTool, Tool, ToolContext, ToolResult, invoke
 from lime.runtime.workspace import ToolFailure, Workspace, display
 
 __all__ = ["TOOLS", "Tool", "ToolFailure", "ToolResult", "Workspace", "lookup", "parse_arguments", "run_tool"]
-
-Kind = Literal["read", "edit", "exec"]
 
 MAX_READ_LINES = 2000
 MAX_LINE_CHARS = 2000
@@ -31,31 +26,6 @@ SHELL_TIMEOUT = 120.0
 SHELL_TIMEOUT_MAX = 600.0
 SHELL_OUTPUT_LIMIT = 50_000_000  # bytes a command may print before it is killed
 MAX_READ_BYTES = 20_000_000
-
-
-@dataclass
-class ToolResult:
-    content: str
-    status: Literal["ok", "error", "denied"] = "ok"
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-
-Runner = Callable[[Workspace, dict[str, Any]], str]
-
-
-@dataclass(frozen=True)
-class Tool:
-    name: str
-    description: str
-    parameters: dict[str, Any]
-    kind: Kind
-    run: Runner
-
-    def spec(self) -> ToolSpec:
-        return ToolSpec(self.name, self.description, self.parameters)
 
 
 def _obj(props: dict[str, Any], required: list[str]) -> dict[str, Any]:
@@ -196,19 +166,10 @@ def grep_search(ws: Workspace, args: dict[str, Any]) -> str:
                                ignore_case=bool(args.get("ignore_case"))))
 
 
-def _shell_env() -> dict[str, str]:
-    """The environment for commands the model runs: none of lime's own settings, no API keys."""
-    from lime.catalog.presets import PRESETS
-
-    secret_vars = {p.env_var for p in PRESETS.values() if p.env_var} | {"OPENAI_API_KEY"}
-    return {k: v for k, v in os.environ.items()
-            if k not in secret_vars and not k.endswith("_API_KEY") and not k.startswith("LIME_")}
-
-
 def bash(ws: Workspace, args: dict[str, Any]) -> str:
     import subprocess  # with the shell tool only: every chat imports this module
 
-    from lime.runtime import sandbox, subproc
+    from lime.runtime import sandbox, shellrun
 
     command = _str_arg(args, "command", required=True)
     if command is None or not command.strip():
@@ -226,9 +187,7 @@ def bash(ws: Workspace, args: dict[str, Any]) -> str:
         raise ToolFailure("timeout must be a number of seconds")
     timeout = max(1.0, min(timeout, SHELL_TIMEOUT_MAX))
     try:
-        with sandbox.shell(ws) as confine:
-            out = subproc.run(["/bin/sh", "-c", command], cwd=str(ws.cwd), env=_shell_env(), timeout=timeout,
-                              keep=MAX_OUTPUT_CHARS, limit=SHELL_OUTPUT_LIMIT, preexec=confine)
+        out = shellrun.run(ws, command, timeout=timeout, keep=MAX_OUTPUT_CHARS, limit=SHELL_OUTPUT_LIMIT)
     except sandbox.SandboxError as exc:
         raise ToolFailure(f"the sandbox could not be set up ({exc.strerror}); the command was not run") from None
     except subprocess.SubprocessError:
@@ -240,8 +199,7 @@ def bash(ws: Workspace, args: dict[str, Any]) -> str:
     elif out.timed_out:
         status = f"killed after the {timeout:g} s timeout"
     elif out.lingered:
-        status = (f"exit status {out.returncode}; background processes still holding the output were killed "
-                  f"at the {timeout:g} s timeout")
+        status = f"exit status {out.returncode}; background processes still running were killed when it ended"
     else:
         status = f"exit status {out.returncode}"
     text = _cap(out.text()) if out.total <= len(out.head) + len(out.tail) else out.text()
@@ -253,27 +211,27 @@ _PATH = {"type": "string", "description": "file path, relative to the working di
 TOOLS: dict[str, Tool] = {
     t.name: t
     for t in (
-        Tool("read_file", "Read a text file. Lines come numbered; use start_line/end_line for part of a long file.",
+        FunctionTool("read_file", "Read a text file. Lines come numbered; use start_line/end_line for part of a long file.",
              _obj({"path": _PATH, "start_line": {"type": "integer", "description": "first line (1-based)"},
                    "end_line": {"type": "integer", "description": "last line (inclusive)"}}, ["path"]),
              "read", read_file),
-        Tool("write_file", "Create or overwrite a text file with the given content.",
+        FunctionTool("write_file", "Create or overwrite a text file with the given content.",
              _obj({"path": _PATH, "content": {"type": "string"}}, ["path", "content"]), "edit", write_file),
-        Tool("edit_file", "Replace an exact string in a file. old_string must match exactly once "
+        FunctionTool("edit_file", "Replace an exact string in a file. old_string must match exactly once "
              "(whitespace included) unless replace_all is true.",
              _obj({"path": _PATH, "old_string": {"type": "string"}, "new_string": {"type": "string"},
                    "replace_all": {"type": "boolean"}}, ["path", "old_string", "new_string"]), "edit", edit_file),
-        Tool("glob_search", "List a directory, or find files matching a glob pattern such as '**/*.py'.",
+        FunctionTool("glob_search", "List a directory, or find files matching a glob pattern such as '**/*.py'.",
              _obj({"path": {"type": "string", "description": "directory (default: working directory)"},
                    "pattern": {"type": "string", "description": "glob pattern"}}, []), "read", glob_search),
-        Tool("grep_search", "Search file contents with a regular expression; prints path:line:text.",
+        FunctionTool("grep_search", "Search file contents with a regular expression; prints path:line:text.",
              _obj({"pattern": {"type": "string"}, "path": {"type": "string"},
                    "glob": {"type": "string", "description": "only files matching this glob, e.g. '*.py'"},
                    "ignore_case": {"type": "boolean"}}, ["pattern"]), "read", grep_search),
-        Tool("bash", "Run a shell command in the working directory (output capped, default timeout 120 s; "
+        FunctionTool("bash", "Run a shell command in the working directory (output capped, default timeout 120 s; "
              "processes it leaves in the background are killed when it ends).",
              _obj({"command": {"type": "string"}, "timeout": {"type": "number", "description": "seconds"}},
-                  ["command"]), "exec", bash),
+                  ["command"]), "execute", bash),
     )
 }
 
@@ -306,12 +264,5 @@ def parse_arguments(raw: str) -> dict[str, Any]:
 
 
 def run_tool(tool: Tool, ws: Workspace, args: dict[str, Any]) -> ToolResult:
-    try:
-        return ToolResult(ws.scrub(tool.run(ws, args)))
-    except ToolFailure as exc:
-        return ToolResult(ws.scrub(f"error: {exc}"), "error")
-    except OSError as exc:
-        return ToolResult(ws.scrub(f"error: {display(exc.strerror or str(exc))}"), "error")
-    except Exception as exc:  # a bad argument nobody foresaw: the model reads why, the run goes on
-        return ToolResult(ws.scrub(f"error: {tool.name} could not use these arguments "
-                                   f"({type(exc).__name__}: {display(str(exc))[:300]})"), "error")
+    """Run ``tool`` outside a conversation (no permission check: callers decide that)."""
+    return invoke(tool, args, ToolContext(ws))
