@@ -201,3 +201,20 @@ def test_status_names_the_api(lime: Lime, provider: str, api: str) -> None:
     use(lime, provider)
     out = lime.run("status").stdout
     assert "API:" in out and api in out and KEY not in out
+
+
+def test_anthropic_pause_turn_is_continued(lime: Lime) -> None:
+    use(lime, "anthropic")
+    lime.server.enqueue(reply("Working on it", finish_reason="pause_turn"), reply(" and done."))
+    proc = lime.run("-p", "long task")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.endswith("and done.\n")
+    again = sent(lime)[1]["messages"]
+    assert again[-1]["role"] == "assistant" and again[-1]["content"][0]["text"] == "Working on it"
+
+
+def test_anthropic_refusal_is_said(lime: Lime) -> None:
+    use(lime, "anthropic")
+    lime.server.enqueue(reply("I can't help with that.", finish_reason="refusal"))
+    proc = lime.run("-p", "something bad")
+    assert proc.returncode == 0 and "content filter" in proc.stderr
