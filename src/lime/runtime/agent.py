@@ -318,6 +318,8 @@ class Agent:
             if cut and self._compacted_at != len(self.messages) and self.compact("the server truncated it"):
                 result.compactions += 1
             if not completion.tool_calls:
+                if completion.finish_reason == "pause_turn":
+                    continue  # Anthropic paused a long turn: the history sent again resumes it
                 if completion.finish_reason == "length":
                     self.notify("the answer stopped at the output token limit"
                                    + (" (--max-tokens)" if self.settings.max_tokens else ""))
