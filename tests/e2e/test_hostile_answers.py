@@ -46,9 +46,8 @@ def test_a_json_answer_nested_100000_deep_is_one_line_under_output_schema(lime: 
     schema = tmp_path / "schema.json"
     schema.write_text(json.dumps({"type": "object", "properties": {"a": {"type": "string"}}}))
     deep = "[" * 100_000 + "]" * 100_000
-    lime.add_model("wide-model", context_window=1_000_000)  # the answer fits: no compaction in between
-    lime.server.enqueue(reply(deep), reply(deep))
-    proc = lime.run("--model", "wide-model", "--output-schema", str(schema), "-p", "answer")
+    lime.server.default = reply(deep)  # the answer and its repair (and any probe) all nest too deep
+    proc = lime.run("--output-schema", str(schema), "-p", "answer")
     assert proc.returncode != 0 and proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
     assert lines[-1].startswith("lime: error: ") and "nested more than 128 levels deep" in lines[-1], proc.stderr
