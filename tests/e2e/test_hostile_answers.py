@@ -47,7 +47,9 @@ def test_a_json_answer_nested_100000_deep_is_one_line_under_output_schema(lime: 
     schema.write_text(json.dumps({"type": "object", "properties": {"a": {"type": "string"}}}))
     deep = "[" * 100_000 + "]" * 100_000
     lime.server.enqueue(reply(deep), reply(deep))
-    proc = lime.run("--output-schema", str(schema), "-p", "answer")
+    # A window that holds the repair request (with the system prompt) without compacting first.
+    lime.add_model("wide-model", context_window=200_000)
+    proc = lime.run("--model", "wide-model", "--output-schema", str(schema), "-p", "answer")
     assert proc.returncode != 0 and proc.stdout == ""
     lines = proc.stderr.strip().splitlines()
     assert lines[-1].startswith("lime: error: ") and "nested more than 128 levels deep" in lines[-1], proc.stderr
