@@ -59,6 +59,8 @@ _HEREDOC_WORD = re.compile(r"[\w.\-+@%^]+|'[\w.\-+@%^ ]*'|\"[\w.\-+@%^ ]*\"|\\[\
 _ARG_PARENTS = {"command", "command_name", "file_redirect", "herestring_redirect", "variable_assignment",
                 "declaration_command"}
 _MAX_DEPTH = 4
+# Where bash evaluates arithmetic: a variable holding `a[$(cmd)]` runs cmd there.
+_ARITHMETIC = {"arithmetic_expansion", "test_command", "binary_expression"}
 _RESERVED = {"if", "then", "else", "elif", "fi", "do", "done", "case", "esac", "while", "until", "for", "in",
              "select", "function", "time", "{", "}", "!", "[[", "]]", "coproc"}
 _ANSI_C = re.compile(r"\$'(?:[^'\\]|\\.)*'", re.S)
@@ -220,8 +222,9 @@ def _scan(root: Any, src: bytes, out: Analysis) -> bytes:
             masked[node.start_byte:node.end_byte] = b" " * (node.end_byte - node.start_byte)
         elif kind == "heredoc_redirect":
             span = _heredoc(node, src, out)
-            if span is not None:
+            if span is not None:  # a quoted body is only ever read as input
                 masked[span[0]:span[1]] = b" " * (span[1] - span[0])
+                subs[span[0]:span[1]] = b" " * (span[1] - span[0])
         elif kind in ("command_substitution", "process_substitution"):
             subs[node.start_byte:node.end_byte] = b" " * (node.end_byte - node.start_byte)
         stack.extend(node.children)
@@ -286,6 +289,11 @@ def _every_command(root: Any, out: Analysis, cwd: str, inside: Callable[[str], b
             _redirect(node, out, cwd, inside)
         elif kind == "function_definition":
             out.hidden("a function definition")
+        elif kind in _ARITHMETIC or (kind == "compound_statement" and _text(node).startswith("((")) or (
+                kind == "subscript" and any(c.type not in ("variable_name", "[", "]", "number", "word")
+                                            or (c.type == "word" and not c.text.isdigit())
+                                            for c in node.children[1:])):
+            out.hidden("arithmetic, which runs code a variable may hold")
         elif kind == "declaration_command" and any(c in _text(node) for c in "([$`"):
             out.hidden(f"{_text(node.children[0])} with a computed value")
         elif kind == "variable_assignment" and _text(node).startswith("GIT_"):
