@@ -143,6 +143,11 @@ def test_deny_rules_keep_their_words_and_leave_other_commands_alone(ws: Workspac
         assert decide(p, ws, cmd) == "allow", cmd
     assert decide(policy("dontAsk", deny=("Bash(rm:*)",)), ws, "rmdir x; echo rm") == "deny"  # by its words
     assert decide(policy("dontAsk", deny=("Bash(rm:*)",)), ws, "rmdir x; ls -l") == "allow"
+    # A computed word where the rule's words are cannot be matched either way.
+    for cmd in ["git $x origin", "git -C . \"$sub\"", "sudo git $(echo push)"]:
+        assert decide(p, ws, cmd) == "ask", cmd
+    for cmd in ["git log $x", "rm $x", "echo $x"]:
+        assert decide(p, ws, cmd) == "allow", cmd
 
 
 def test_quoted_heredoc_bodies_are_data(ws: Workspace) -> None:

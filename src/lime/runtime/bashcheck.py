@@ -187,7 +187,7 @@ def _command(node: Any, out: Analysis) -> None:
     if not values:
         return
     head = next((c for c in node.children if c.type == "command_name"), None)
-    if head is not None and _text(head) in _RESERVED:
+    if head is not None and (_text(head) in _RESERVED or _text(head)[:1] in "{}"):
         out.problem(f"the reserved word {_text(head)} where bash expects a command")
     name = os.path.basename(values[0] or "")
     if name in CHDIR_WORDS or values[0] is None:
@@ -332,13 +332,13 @@ def _deny_view(node: Any, out: Analysis, cwd: str, inside: Callable[[str], bool]
             if a in ("-exec", "-execdir", "-ok", "-okdir"):
                 tail = cmd[i + 1:]
                 stop = next((j for j, x in enumerate(tail) if x in (";", "+")), len(tail))
-                sub, _ = bw.unwrap(list(tail[:stop]))
-                if sub:
+                sub, why = bw.unwrap([None if x == "\0" else x for x in tail[:stop]])
+                if why:
+                    out.hidden(f"find {a}: {why}")
+                elif sub:
                     out.normalised.append(" ".join(sub))
     full = bw.git_subcommand(cmd)
     out.normalised.append(" ".join(full))
-    if "\0" in " ".join(cmd):
-        out.hidden(f"{name} with arguments that are not plain words")
     if bw.git_moves(cmd):
         out.changes_dir = True
     change = bw.git_config_change(cmd, assigns)

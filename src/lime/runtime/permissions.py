@@ -185,6 +185,24 @@ def command_matches(pattern: str, segment: str) -> bool:
     return segment == pattern
 
 
+def _undecided(pattern: str, segment: str) -> bool:
+    """A normalised segment whose computed word (NUL) stands where ``pattern``'s words are."""
+    if "\0" not in segment:
+        return False
+    core = pattern[:-2].rstrip() if pattern.endswith(":*") else pattern
+    if not core or "*" in core or "?" in core:
+        return False
+    have = segment.split(" ")
+    for i, word in enumerate(core.split()):
+        if i >= len(have):
+            return False
+        if have[i] == "\0":
+            return True
+        if have[i] != word:
+            return False
+    return False
+
+
 def _mentions(pattern: str, command: str) -> bool:
     """For deny and ask rules: the rule's command appears anywhere as words (inside ``sh -c '...'`` too)."""
     core = pattern[:-2].rstrip() if pattern.endswith(":*") else pattern
@@ -422,12 +440,18 @@ class _Call:
 
     def unseen(self, rules: list[Rule]) -> str:
         """Why no ``Bash(...)`` deny or ask rule in ``rules`` can be checked against this command."""
-        if self.analysis is None or not self.analysis.opaque:
+        if self.analysis is None:
             return ""
-        rule = next((r for r in rules if r.covers("bash") and r.pattern is not None), None)
-        if rule is None:
+        mine = [r for r in rules if r.covers("bash") and r.pattern is not None]
+        for rule in mine:
+            # `git $x` against Bash(git push:*): a computed word where the rule's words are.
+            computed = next((s for s in self.analysis.normalised if _undecided(rule.pattern or "", s)), None)
+            if computed is not None:
+                return (f"{computed.replace(chr(0), '$…')} has a computed word where the rule {rule.text!r} "
+                        f"({rule.origin}) looks")
+        if not self.analysis.opaque or not mine:
             return ""
-        return (f"{self.analysis.opaque[0]}: the rule {rule.text!r} ({rule.origin}) cannot be checked "
+        return (f"{self.analysis.opaque[0]}: the rule {mine[0].text!r} ({mine[0].origin}) cannot be checked "
                 "against what it runs")
 
     def allowed_by(self, rules: list[Rule]) -> bool:
