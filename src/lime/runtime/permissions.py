@@ -18,7 +18,8 @@ Rules (``permissions.allow`` / ``ask`` / ``deny`` in the settings files, see ``s
 deny > ask > allow. A bash command is split into segments (``bashcheck``): an allow rule approves
 it only when every segment matches an allow rule and nothing in it is beyond the rules (command
 substitution, ``eval``, ``sh -c``, a redirection out of the workspace...). Deny rules look at every
-segment, including those inside substitutions.
+command anywhere in the line, also as it really runs (``/bin/r''m`` under ``sudo`` is ``rm``); when
+one exists, a command whose program cannot be known before it runs (``$x``, ``eval``) asks.
 
 Protected paths (``.git/``, ``.lime/``, ``.lime.json``, ``.vscode/``, ``.github/workflows/``,
 shell start-up files, ``AGENTS*.md``) hold things other programs run or trust: writing them
