@@ -212,10 +212,13 @@ def _scan(root: Any, src: bytes, out: Analysis) -> bytes:
     (single-quoted arguments, quoted heredoc bodies): whatever expands is in what remains."""
     masked = bytearray(src)
     subs = bytearray(src)  # the same with visible command substitutions blanked too (deny side)
+    skipped = bytearray(src)  # what no token of the tree covers
     stack = [root]
     while stack:
         node = stack.pop()
         kind = node.type
+        if not node.children or kind in ("heredoc_body", "string_content", "comment"):
+            skipped[node.start_byte:node.end_byte] = b" " * (node.end_byte - node.start_byte)
         if kind == "ansi_c_string" and not _ANSI_C.fullmatch(_text(node)):
             out.problem("a $'...' string bash may end elsewhere")
         if kind in ("raw_string", "ansi_c_string") and _is_argument(node):
@@ -228,6 +231,9 @@ def _scan(root: Any, src: bytes, out: Analysis) -> bytes:
         elif kind in ("command_substitution", "process_substitution"):
             subs[node.start_byte:node.end_byte] = b" " * (node.end_byte - node.start_byte)
         stack.extend(node.children)
+    if bytes(skipped).replace(b"\\\n", b"").translate(None, b" \t\n"):
+        out.problem("part of the line the parser passed over")
+        out.hidden("part of the line the parser passed over")
     if b"`" in subs or b"$(" in subs:
         out.hidden("a command substitution written inside quotes, which something may run later")
     return bytes(masked)
