@@ -59,6 +59,7 @@ _HEREDOC_WORD = re.compile(r"[\w.\-+@%^]+|'[\w.\-+@%^ ]*'|\"[\w.\-+@%^ ]*\"|\\[\
 _ARG_PARENTS = {"command", "command_name", "file_redirect", "herestring_redirect", "variable_assignment",
                 "declaration_command"}
 _MAX_DEPTH = 4
+_ONE_LINE = {"command", "redirected_statement", "file_redirect", "variable_assignment", "herestring_redirect"}
 # Where bash evaluates arithmetic: a variable holding `a[$(cmd)]` runs cmd there.
 _ARITHMETIC = {"arithmetic_expansion", "test_command", "binary_expression"}
 _RESERVED = {"if", "then", "else", "elif", "fi", "do", "done", "case", "esac", "while", "until", "for", "in",
@@ -213,12 +214,21 @@ def _scan(root: Any, src: bytes, out: Analysis) -> bytes:
     masked = bytearray(src)
     subs = bytearray(src)  # the same with visible command substitutions blanked too (deny side)
     skipped = bytearray(src)  # what no token of the tree covers
+    spans: list[tuple[int, int]] = []  # simple commands and redirections: no newline may end them early
+    heredocs: list[tuple[int, int]] = []
     stack = [root]
     while stack:
         node = stack.pop()
         kind = node.type
-        if not node.children or kind in ("heredoc_body", "string_content", "comment"):
+        if kind in _ONE_LINE:
+            spans.append((node.start_byte, node.end_byte))
+        if kind == "heredoc_redirect":
+            heredocs.append((node.start_byte, node.end_byte))
+        if not node.children or kind in ("heredoc_body", "string", "translated_string", "comment"):
             skipped[node.start_byte:node.end_byte] = b" " * (node.end_byte - node.start_byte)
+        if kind == "command" and any(not c.is_named for c in node.children):
+            out.problem("an operator inside a command")  # `zz == x`: tree-sitter drops the word
+            out.hidden("an operator inside a command")
         if kind == "ansi_c_string" and not _ANSI_C.fullmatch(_text(node)):
             out.problem("a $'...' string bash may end elsewhere")
         if kind in ("raw_string", "ansi_c_string") and _is_argument(node):
@@ -231,12 +241,26 @@ def _scan(root: Any, src: bytes, out: Analysis) -> bytes:
         elif kind in ("command_substitution", "process_substitution"):
             subs[node.start_byte:node.end_byte] = b" " * (node.end_byte - node.start_byte)
         stack.extend(node.children)
+    if any(b"\n" in skipped[a:b] for a, b in spans) and not _only_heredoc_newlines(skipped, spans, heredocs):
+        out.problem("a newline inside one command as tree-sitter reads it")  # bash ends the command there
+        out.hidden("a newline inside one command as tree-sitter reads it")
     if bytes(skipped).replace(b"\\\n", b"").translate(None, b" \t\n"):
         out.problem("part of the line the parser passed over")
         out.hidden("part of the line the parser passed over")
     if b"`" in subs or b"$(" in subs:
         out.hidden("a command substitution written inside quotes, which something may run later")
     return bytes(masked)
+
+
+def _only_heredoc_newlines(skipped: bytearray, spans: list[tuple[int, int]], heredocs: list[tuple[int, int]]) -> bool:
+    """Whether every bare newline inside a command is the one that starts a heredoc's body."""
+    for a, b in spans:
+        at = skipped.find(b"\n", a, b)
+        while at >= 0:
+            if not any(h0 <= at < h1 for h0, h1 in heredocs) and skipped[at - 1:at] != b"\\":
+                return False
+            at = skipped.find(b"\n", at + 1, b)
+    return True
 
 
 def _is_argument(node: Any) -> bool:
