@@ -59,6 +59,8 @@ _HEREDOC_WORD = re.compile(r"[\w.\-+@%^]+|'[\w.\-+@%^ ]*'|\"[\w.\-+@%^ ]*\"|\\[\
 _ARG_PARENTS = {"command", "command_name", "file_redirect", "herestring_redirect", "variable_assignment",
                 "declaration_command"}
 _MAX_DEPTH = 4
+_NO_NEWLINE = {"word", "number", "variable_name", "special_variable_name", "file_descriptor", "heredoc_start",
+               "heredoc_end", "command_name"}
 _ONE_LINE = {"command", "redirected_statement", "file_redirect", "variable_assignment", "herestring_redirect"}
 # Where bash evaluates arithmetic: a variable holding `a[$(cmd)]` runs cmd there.
 _ARITHMETIC = {"arithmetic_expansion", "test_command", "binary_expression"}
@@ -226,6 +228,9 @@ def _scan(root: Any, src: bytes, out: Analysis) -> bytes:
             heredocs.append((node.start_byte, node.end_byte))
         if not node.children or kind in ("heredoc_body", "string", "translated_string", "comment"):
             skipped[node.start_byte:node.end_byte] = b" " * (node.end_byte - node.start_byte)
+        if kind in _NO_NEWLINE and b"\n" in bytes(node.text).replace(b"\\\n", b""):
+            out.problem("a newline inside a word as tree-sitter reads it")  # bash ends the word there
+            out.hidden("a newline inside a word as tree-sitter reads it")
         if kind == "command" and any(not c.is_named for c in node.children):
             out.problem("an operator inside a command")  # `zz == x`: tree-sitter drops the word
             out.hidden("an operator inside a command")
