@@ -39,7 +39,8 @@ TOKENS = [
     " }", "'", '"', "\\", "\\\n", "#", "$x", "${x}", "${x:-y}", "`", "$(", "<<X", "<<'X'", "<<-X", '<<"X"',
     "X", "\tX", "\nX\n", ">", "<", ">>", "2>&1", "a=1", "*", "~", "$'", "\\'", "<<<", "if ", "then ", "fi",
     "done", "do ", "while ", "$((", "))", "[[ ", " ]]", "!", "\r", "--output=f", "-o", "'q z'", '"q z"',
-    "\\X", "X\\", "$'\\x41'", "r\"\"m", "{a,b}", "=", "${x:-`qq`}",
+    "\\X", "X\\", "$'\\x41'", "r\"\"m", "{a,b}", "=", "${x:-`qq`}", "case ", " in ", "esac", ";;", "<(", ">(",
+    "$[", "${#x}", "${!x}", "@(", "|&", "&>", ">|", "<>", "<&-", "${x//a/b}", "'\\''", "function ", "\\\r\n",
 ]
 PLAIN = st.text(alphabet="abqz.-_/=", min_size=1, max_size=4)
 QUOTED = st.one_of(
@@ -130,8 +131,13 @@ def commands(text: str) -> list[tuple[str, ...]]:
 
 
 def _value(node: Any) -> str:
+    """A word's value, its computed parts as written (bash prints ``$'\\x41'`` as ``'A'``)."""
     value = bashwords.literal(node)
-    return value if value is not None else bashwords.text(node)
+    if value is not None:
+        return value
+    if node.type in ("concatenation", "command_name"):
+        return "".join(_value(c) for c in node.children)
+    return bashwords.text(node)
 
 
 def _inside(path: str) -> bool:
@@ -175,7 +181,7 @@ def disagreement(cmd: str, form: str | None) -> str:
     "qq - 2>&1 | zz",  # tree-sitter drops the `-`
     "qq\r",  # bash reads the carriage return as part of the word
     "qq > f a b",  # tree-sitter files a and b under the redirection
-    "do qq", "}qq", "qq == zz", "qq =~ zz", "\nX\n\\X{ ",
+    "do qq", "}qq", "qq == zz", "qq =~ zz", "\nX\n\\X{ ", "{ qq; }# x",
     "a=1 git $'qq\\t' < f | a=1 zz ..qq\\ x | qq 'b x'\na=1 qq 2>/dev/null",  # tree-sitter joins the lines
 ])
 def test_lines_tree_sitter_and_bash_read_differently_ask(cmd: str) -> None:

@@ -59,6 +59,7 @@ _HEREDOC_WORD = re.compile(r"[\w.\-+@%^]+|'[\w.\-+@%^ ]*'|\"[\w.\-+@%^ ]*\"|\\[\
 _ARG_PARENTS = {"command", "command_name", "file_redirect", "herestring_redirect", "variable_assignment",
                 "declaration_command"}
 _MAX_DEPTH = 4
+_BEFORE_COMMENT = {b" ", b"\t", b"\n", b";", b"&", b"|", b"(", b")", b"<", b">"}
 _NO_NEWLINE = {"word", "number", "variable_name", "special_variable_name", "file_descriptor", "heredoc_start",
                "heredoc_end", "command_name"}
 _ONE_LINE = {"command", "redirected_statement", "file_redirect", "variable_assignment", "herestring_redirect"}
@@ -231,6 +232,9 @@ def _scan(root: Any, src: bytes, out: Analysis) -> bytes:
         if kind in _NO_NEWLINE and b"\n" in bytes(node.text).replace(b"\\\n", b""):
             out.problem("a newline inside a word as tree-sitter reads it")  # bash ends the word there
             out.hidden("a newline inside a word as tree-sitter reads it")
+        if kind == "comment" and node.start_byte > 0 and src[node.start_byte - 1:node.start_byte] not in _BEFORE_COMMENT:
+            out.problem("a # bash reads as part of a word")  # `}# x` is one word to bash
+            out.hidden("a # bash reads as part of a word")
         if kind == "command" and any(not c.is_named for c in node.children):
             out.problem("an operator inside a command")  # `zz == x`: tree-sitter drops the word
             out.hidden("an operator inside a command")
