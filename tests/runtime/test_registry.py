@@ -77,8 +77,7 @@ def _run(tmp_path: Path, prompt: str, *, mode: str | None = None, allowed: list[
     try:
         ready.agent.run(prompt)
     finally:
-        ready.agent.close()
-        ready.session.close()
+        ready.agent.end()
     return ui
 
 
@@ -158,12 +157,12 @@ def test_a_subscriber_sees_a_turns_events_in_order(server: FakeServer, tmp_path:
     kinds = [e.type for e in ui.events]
     # Consecutive text deltas shown once.
     compact = [k for i, k in enumerate(kinds) if not (k == "text" and i and kinds[i - 1] == "text")]
-    assert compact == ["prompt", "request", "answer_end", "usage", "tool_call", "permission", "tool_result",
-                       "request", "text", "answer_end", "usage", "turn_end"], compact
+    assert compact == ["session_start", "prompt", "request", "answer_end", "usage", "tool_call", "permission", "tool_result",
+                       "request", "text", "answer_end", "usage", "turn_end", "session_end"], compact
     assert "".join(e.text for e in ui.events if isinstance(e, ev.TextDelta)) == "It says alpha."
     perm = next(e for e in ui.events if isinstance(e, ev.PermissionDecided))
     assert (perm.decision, perm.by, perm.call.name) == ("allow", "policy", "read_file")
-    end = ui.events[-1]
+    end = ui.events[-2]
     assert isinstance(end, ev.TurnEnded) and end.text == "It says alpha." and end.requests == 2
 
 

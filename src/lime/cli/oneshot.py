@@ -66,8 +66,7 @@ def run_once(args: argparse.Namespace, prompt: str) -> int:
         _json_error(fmt, exc, model=agent.route.slug, session=session.id)
         raise
     finally:
-        agent.close()
-        session.close()
+        agent.end()
     data = result_json(result, agent.route, session)
     if schema is not None:
         data["structured"] = structured

@@ -214,6 +214,14 @@ class Agent:
             threshold = min(threshold, max(1, self._window_cap * 9 // 10 - out))
         return threshold
 
+    def end(self) -> None:
+        """The conversation is over: say so to the subscribers, hang up, close the session file."""
+        try:
+            self.events.emit(ev.SessionEnded(self.session.id))
+        finally:
+            self.close()
+            self.session.close()
+
     def close(self) -> None:
         if self._client is not None:
             with contextlib.suppress(Exception):

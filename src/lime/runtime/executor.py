@@ -9,7 +9,6 @@ instead of the tool (to block it), an ``after`` hook may replace the result.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from lime.runtime import events as ev
@@ -26,13 +25,11 @@ if TYPE_CHECKING:
 Approval = Literal["yes", "no", "always"]
 
 
-@dataclass(frozen=True)
 class PlanReview:
     """The user's answer to a plan: approved (and the mode to continue in) or not, with feedback."""
 
-    approved: bool
-    mode: str = "default"
-    feedback: str = ""
+    def __init__(self, approved: bool, mode: str = "default", feedback: str = "") -> None:
+        self.approved, self.mode, self.feedback = approved, mode, feedback
 
 
 class Approver(Protocol):
@@ -56,33 +53,38 @@ BeforeTool = Callable[["ToolCall", Tool, dict[str, Any]], "ToolResult | None"]
 AfterTool = Callable[["ToolCall", Tool, dict[str, Any], ToolResult], "ToolResult | None"]
 
 
-@dataclass
+# Plain classes rather than dataclasses: each dataclass costs about a millisecond when a one-shot starts.
 class Outcome:
-    call: ToolCall
-    args: dict[str, Any] | None
-    result: ToolResult
+    """A call and how it was answered."""
+
+    __slots__ = ("args", "call", "result")
+
+    def __init__(self, call: ToolCall, args: dict[str, Any] | None, result: ToolResult) -> None:
+        self.call, self.args, self.result = call, args, result
 
 
-@dataclass
 class _Prepared:
-    call: ToolCall
-    tool: Tool | None
-    args: dict[str, Any] | None
-    early: ToolResult | None
+    __slots__ = ("args", "call", "early", "tool")
+
+    def __init__(self, call: ToolCall, tool: Tool | None, args: dict[str, Any] | None,
+                 early: ToolResult | None) -> None:
+        self.call, self.tool, self.args, self.early = call, tool, args, early
 
 
-@dataclass
 class Executor:
-    registry: ToolRegistry
-    policy: Policy
-    workspace: Workspace
-    events: ev.EventBus
-    approver: Approver = field(default_factory=NoApprover)
-    plan: Plan | None = None
-    before_tool: list[BeforeTool] = field(default_factory=list)
-    after_tool: list[AfterTool] = field(default_factory=list)
-    # The running agent, for tools that need it (``ToolContext.agent``).
-    agent: Any = None
+    def __init__(self, registry: ToolRegistry, policy: Policy, workspace: Workspace, events: ev.EventBus,
+                 approver: Approver | None = None, plan: Plan | None = None, *, agent: Any = None) -> None:
+        self.registry = registry
+        self.policy = policy
+        self.workspace = workspace
+        self.events = events
+        self.approver: Approver = approver or NoApprover()
+        self.plan = plan
+        # Hooks (see the module's docstring), run in order.
+        self.before_tool: list[BeforeTool] = []
+        self.after_tool: list[AfterTool] = []
+        # The running agent, for tools that need it (``ToolContext.agent``).
+        self.agent = agent
 
     def offered(self) -> list[Tool]:
         """The tools the model is told about in the current mode."""

@@ -166,6 +166,9 @@ def open_session(req: Request, *, policy: Policy, workspace: Workspace, ui: UI,
                   registry=registry, plan=plan,
                   prepare=endpoint.prepare if endpoint is not None else None,
                   recover=endpoint.recover if endpoint is not None else None)
+    from lime.runtime.events import SessionStarted
+
+    agent.events.emit(SessionStarted(session.id, route.slug, resumed))
     return Ready(agent, resumed)
 
 
