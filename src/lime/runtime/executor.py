@@ -49,6 +49,18 @@ class NoApprover:
         return None
 
 
+def offered(registry: ToolRegistry, policy: Policy) -> list[Tool]:
+    """The tools of ``registry`` offered under ``policy``: --allowedTools' set; in plan mode the
+    read-only ones and ``exit_plan_mode`` (only there)."""
+    from lime.runtime.plan import EXIT_PLAN_MODE
+
+    tools = policy.offered(t for t in registry if t.name != EXIT_PLAN_MODE)
+    exit_plan = registry.get(EXIT_PLAN_MODE)
+    if policy.mode == "plan" and exit_plan is not None:
+        tools.append(exit_plan)
+    return tools
+
+
 BeforeTool = Callable[["ToolCall", Tool, dict[str, Any]], "ToolResult | None"]
 AfterTool = Callable[["ToolCall", Tool, dict[str, Any], ToolResult], "ToolResult | None"]
 
@@ -88,13 +100,7 @@ class Executor:
 
     def offered(self) -> list[Tool]:
         """The tools the model is told about in the current mode."""
-        from lime.runtime.plan import EXIT_PLAN_MODE
-
-        tools = self.policy.offered(t for t in self.registry if t.name != EXIT_PLAN_MODE)
-        exit_plan = self.registry.get(EXIT_PLAN_MODE)
-        if self.policy.mode == "plan" and exit_plan is not None:
-            tools.append(exit_plan)
-        return tools
+        return offered(self.registry, self.policy)
 
     def notice(self, text: str) -> None:
         self.events.emit(ev.Notice(text))
@@ -110,13 +116,13 @@ class Executor:
         """Every call answered, in order. ``run`` False: the turn limit was reached; ``offered``
         False: no tools were offered (a server that invents calls must not get them run).
 
-        Read-only calls that need no approval run in parallel; the rest run in order. On Ctrl-C the
+        Calls of tools that may run concurrently (reads) and need no approval run in parallel;
+        the rest run in order. On Ctrl-C the
         calls not finished get a "cancelled" result and KeyboardInterrupt is raised again."""
         prepared = [self._prepare(call, run=run, offered=offered) for call in calls]
         outcomes: dict[str, ToolResult] = {}
         parallel = [p for p in prepared if p.early is None and p.tool is not None and p.args is not None
-                    and p.tool.kind == "read" and self._plan_target(p.tool, p.args) is None
-                    and self.policy.decide(p.tool, p.args, self.workspace) == "allow"]
+                    and p.tool.concurrent and self.policy.decide(p.tool, p.args, self.workspace) == "allow"]
         interrupted = False
         try:
             if len(parallel) > 1:

@@ -101,6 +101,11 @@ class Tool:
     def run(self, args: dict[str, Any], context: ToolContext) -> ToolResult:
         raise NotImplementedError
 
+    @property
+    def concurrent(self) -> bool:
+        """May several calls run at once (in threads) when the rules allow them unasked? Reads may."""
+        return self.kind == "read"
+
     def spec(self) -> ToolSpec:
         return ToolSpec(self.name, self.description, self.parameters)
 
