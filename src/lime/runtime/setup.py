@@ -193,6 +193,9 @@ def open_session(req: Request, *, policy: Policy, workspace: Workspace, ui: UI,
         for note in built.notices:
             say(f"note: {note}")
         session.set_system(built.text)
+    from lime.runtime.events import SessionStarted
+
+    agent.events.emit(SessionStarted(session.id, route.slug, resumed))
     return Ready(agent, resumed)
 
 
