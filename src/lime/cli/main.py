@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[tuple[str, str], ...]] = {
     "lime.cli.model_cmd": (("model", "list, add, remove or inspect catalog models"),),
     "lime.cli.status_cmd": (("status", "active model, route, credential source and capabilities"),),
     "lime.cli.local_cmd": (("local", "manage the local llama.cpp server (offline model)"),),
+    "lime.cli.mcp_cmd": (("mcp", "add, list, inspect or remove MCP servers"),),
     "lime.cli.prompt_cmd": (("system-prompt", "print the system prompt a new session would start with here"),),
 }
 

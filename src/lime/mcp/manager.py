@@ -53,7 +53,7 @@ class Servers:
 
     def start(self) -> None:
         """Start every enabled server at once; wait at most each one's start-up limit."""
-        wanted = [s for s in self.servers.values() if s.status != "disabled"]
+        wanted = [s for s in self.servers.values() if s.status == "stopped"]
         if not wanted:
             return
         if any(s.cfg.type == "stdio" for s in wanted):
@@ -77,6 +77,15 @@ class Servers:
             elif s.client is not None and s.client.dropped_tools:
                 self.say(f"MCP server {sanitize(s.cfg.name)} offers more than {len(s.client.tools)} tools; "
                          f"{s.client.dropped_tools} were left out (choose with tools.allow in its entry)")
+
+    def start_one(self, s: Server) -> None:
+        t = threading.Thread(target=self._connect, args=(s,), daemon=True)
+        t.start()
+        t.join(s.cfg.startup_timeout + 0.5)
+        if t.is_alive():
+            s.status, s.error = "failed", f"did not finish starting within {s.cfg.startup_timeout:g} s"
+            if s.client is not None:
+                s.client.close()
 
     def _connect(self, s: Server) -> None:
         client = Client(s.cfg, self.root, self.hooks)
