@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from lime.mcp.config import ServerConfig, expand
-from lime.mcp.rpc import INVALID_PARAMS, Connection, McpError, Message, RpcError, Transport
+from lime.mcp.rpc import INVALID_PARAMS, Connection, McpError, Message, RpcError, TimedOut, Transport
 from lime.version import __version__
 
 PROTOCOL_VERSION = "2025-06-18"
@@ -110,6 +110,9 @@ class Client:
                 "capabilities": {"roots": {"listChanged": True}, "sampling": {}, "elicitation": {}},
                 "clientInfo": {"name": "lime", "version": __version__},
             }, timeout=max(0.1, deadline - time.monotonic()))
+        except TimedOut:
+            why = f"did not answer initialize within {self.cfg.startup_timeout:g} s"
+            raise McpError(why + (f" (it wrote {self.invalid_note})" if self.invalid_note else "")) from None
         except McpError as exc:
             if self.invalid_note and not isinstance(exc, RpcError):
                 raise McpError(f"{exc} (it wrote {self.invalid_note})") from None
@@ -193,9 +196,10 @@ class Client:
     def _on_invalid(self, what: str) -> None:
         from lime.textsafe import sanitize
 
-        self.invalid_note = sanitize(what)[:120]
+        note = sanitize(what)[:120]
+        self.invalid_note = self.invalid_note or note
         if self.hooks.log:
-            self.hooks.log(self.cfg.name, f"ignored {self.invalid_note}")
+            self.hooks.log(self.cfg.name, f"ignored {note}")
 
     def _on_notification(self, method: str, params: Any) -> None:
         if method == "notifications/tools/list_changed":
