@@ -1,5 +1,5 @@
 """MCP test set-up: the real servers installed by .ci/run (npm, pinned), servers written with the
-official SDK (tests/mcp/servers/sdk_server.py) and hostile ones (servers/hostile.py), all on
+official SDK (tests/mcp_servers/servers/sdk_server.py) and hostile ones (servers/hostile.py), all on
 127.0.0.1, and the e2e ``lime`` fixture (a private config home, the scripted fake model)."""
 
 from __future__ import annotations

@@ -200,7 +200,7 @@ class Files:
 
         root = project_root(cwd)
         return cls(config.config_home() / "settings.json", root / ".lime" / "settings.local.json",
-                   [root / ".lime.json", root / ".mcp.json"], root)
+                   [root / ".lime.json", root / ".lime" / "settings.json", root / ".mcp.json"], root)
 
     def for_scope(self, scope: str) -> Path:
         return {"user": self.user, "local": self.local, "project": self.project[-1]}[scope]
