@@ -22,7 +22,7 @@ from lime.textsafe import sanitize
 class Server:
     cfg: ServerConfig
     client: Client | None = None
-    status: str = "stopped"  # connected | failed | disabled | not approved | stopped
+    status: str = "stopped"  # starting | connected | failed | disabled | not approved | stopped
     error: str = ""
     restarted: bool = False
 
@@ -90,6 +90,7 @@ class Servers:
     def _connect(self, s: Server) -> None:
         client = Client(s.cfg, self.root, self.hooks)
         s.client = client
+        s.status, s.error = "starting", ""
         try:
             client.connect(s.cfg.startup_timeout)
         except (McpError, Exception) as exc:  # any failure of a server is its own, never lime's
@@ -97,8 +98,8 @@ class Servers:
             s.error = str(exc) if isinstance(exc, McpError) else f"{type(exc).__name__}: {exc}"
             client.close()
             return
-        if s.status != "failed":  # not given up on meanwhile
-            s.status, s.error = "connected", ""
+        if s.status == "starting":  # not given up on meanwhile
+            s.status = "connected"
 
     def call(self, name: str, tool: str, args: dict[str, Any],
              progress: Callable[[Message], None] | None = None) -> dict[str, Any]:

@@ -71,6 +71,16 @@ def image() -> list:
     return [TextContent(type="text", text="a pixel"), ImageContent(type="image", data=PNG, mimeType="image/png")]
 
 
+@server.tool(description="Add a tool named NAME, then tell the client the list changed.")
+async def grow(name: str, ctx: Context) -> str:
+    def added() -> str:
+        return f"{name} works"
+
+    server.add_tool(added, name=name, description="added at run time")
+    await ctx.session.send_tool_list_changed()
+    return f"added {name}"
+
+
 if __name__ == "__main__":
     mode = sys.argv[1] if len(sys.argv) > 1 else "stdio"
     if mode == "stdio":
