@@ -99,8 +99,8 @@ def test_every_remote_transport_lists_its_tools(lime: Lime, everything: Path, re
     lime.run("mcp", "add", "--transport", "streamable-http", "evhttp", everything_remote(remote, everything, "http"))
     lime.run("mcp", "add", "--transport", "sse", "evsse", everything_remote(remote, everything, "sse"))
     rows = {line.split()[0]: line.split() for line in lime.run("mcp", "list").stdout.splitlines()[1:]}
-    assert rows["sdkhttp"][1:4] == ["connected", "http", "9"], rows
-    assert rows["sdksse"][1:4] == ["connected", "sse", "9"], rows
+    assert rows["sdkhttp"][1:4] == ["connected", "http", "10"], rows
+    assert rows["sdksse"][1:4] == ["connected", "sse", "10"], rows
     assert rows["evhttp"][1:3] == ["connected", "http"] and int(rows["evhttp"][3]) >= 10, rows
     assert rows["evsse"][1:3] == ["connected", "sse"] and int(rows["evsse"][3]) >= 10, rows
 
