@@ -44,6 +44,12 @@ def register(sub: Any) -> None:
         sp.add_argument("-s", "--scope", choices=("user", "local", "project"), help="where (when in several)")
         sp.add_argument("name", metavar="NAME")
         sp.set_defaults(handler=run_edit, action=action)
+    login = msub.add_parser("login", help="sign in to a remote server that asks for OAuth (prints the URL to open)")
+    login.add_argument("name", metavar="NAME")
+    login.set_defaults(handler=run_login)
+    logout = msub.add_parser("logout", help="forget a remote server's stored OAuth tokens")
+    logout.add_argument("name", metavar="NAME")
+    logout.set_defaults(handler=run_logout)
     reset = msub.add_parser("reset-project-choices",
                             help="forget which project servers (.mcp.json, .lime.json) were approved or refused here")
     reset.add_argument("--all", action="store_true", help="for every project")
@@ -262,4 +268,40 @@ def run_get(args: argparse.Namespace) -> int:
         for t in s.client.tools:
             print(f"    {tool_name(cfg.name, t['name'])}")
     servers.stop()
+    return 0
+
+
+def _remote(args: argparse.Namespace) -> Any:
+    servers = _servers(args, start=False)
+    s = servers.servers.get(args.name) if servers is not None else None
+    if s is None:
+        raise UsageError(f"no MCP server named {args.name!r} (see lime mcp list)")
+    if s.cfg.type not in ("http", "sse"):
+        raise UsageError(f"{args.name} is a {s.cfg.type} server; only http and sse servers sign in with OAuth")
+    return s.cfg
+
+
+def run_login(args: argparse.Namespace) -> int:
+    from lime.errors import ConfigError
+    from lime.mcp import oauth
+    from lime.mcp.config import expand
+    from lime.mcp.rpc import McpError
+
+    cfg = _remote(args)
+    url = expand(cfg.url or "")
+    try:
+        oauth.login(url, cfg.oauth, _say)
+    except McpError as exc:
+        raise ConfigError(f"MCP server {args.name}: {exc}") from None
+    print(f"signed in to MCP server {args.name}; tokens stored in {oauth.path()}")
+    return 0
+
+
+def run_logout(args: argparse.Namespace) -> int:
+    from lime.mcp import oauth
+    from lime.mcp.config import expand
+
+    cfg = _remote(args)
+    oauth.forget(expand(cfg.url or ""))
+    print(f"forgot the OAuth tokens of MCP server {args.name}")
     return 0

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from lime.mcp.config import ServerConfig, expand
+from lime.mcp.http import NeedsLogin
 from lime.mcp.rpc import INVALID_PARAMS, Connection, McpError, Message, RpcError, TimedOut, Transport
 from lime.version import __version__
 
@@ -113,6 +114,8 @@ class Client:
         except TimedOut:
             why = f"did not answer initialize within {self.cfg.startup_timeout:g} s"
             raise McpError(why + (f" (it wrote {self.invalid_note})" if self.invalid_note else "")) from None
+        except NeedsLogin as exc:
+            raise McpError(f"{exc}: sign in with 'lime mcp login {self.cfg.name}'") from None
         except McpError as exc:
             if self.invalid_note and not isinstance(exc, RpcError):
                 raise McpError(f"{exc} (it wrote {self.invalid_note})") from None

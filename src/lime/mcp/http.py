@@ -32,12 +32,17 @@ def _client(headers: dict[str, str]) -> Any:
                         trust_env=False)
 
 
+class NeedsLogin(McpError):
+    """HTTP 401 and no stored token that works: ``lime mcp login NAME`` signs in."""
+
+    def __init__(self, url: str, challenge: str | None) -> None:
+        super().__init__(f"{url} needs sign-in (HTTP 401)")
+        self.challenge = challenge
+
+
 def _http_error(status: int, body: bytes, url: str) -> McpError:
     from lime.textsafe import sanitize
 
-    if status == 401:
-        return McpError(f"{url} needs authorization (HTTP 401); set the header it expects with --header "
-                        "'Authorization: Bearer ${TOKEN}' (OAuth sign-in is not supported yet)")
     text = sanitize(body[:200].decode("utf-8", "replace")).replace("\n", " ").strip()
     return McpError(f"HTTP {status} from {url}" + (f": {text}" if text else ""))
 
@@ -65,12 +70,44 @@ def _parse(data: bytes) -> Any:
         return None
 
 
-class StreamableHttpTransport:
+class _Auth:
+    """A stored OAuth token for servers configured without an Authorization header; a 401 tries a
+    refreshed one once."""
+
+    url: str
+    client: Any
+    uses_oauth: bool
+
+    def _setup_auth(self, headers: dict[str, str]) -> None:
+        self.uses_oauth = not any(k.lower() == "authorization" for k in headers)
+        if self.uses_oauth:
+            from lime.mcp import oauth
+
+            value = oauth.token(self.url)
+            if value:
+                self.client.headers["Authorization"] = f"Bearer {value}"
+
+    def _reauth(self, resp: Any) -> bool:
+        """After a 401: True when a refreshed token is in place (try again); else raise NeedsLogin."""
+        challenge = resp.headers.get("www-authenticate")
+        if self.uses_oauth:
+            from lime.mcp import oauth
+
+            value = oauth.token(self.url, refresh=True)
+            if value and self.client.headers.get("Authorization") != f"Bearer {value}":
+                self.client.headers["Authorization"] = f"Bearer {value}"
+                return True
+            raise NeedsLogin(self.url, challenge)
+        raise McpError(f"{self.url} refused the configured Authorization header (HTTP 401)")
+
+
+class StreamableHttpTransport(_Auth):
     blocking_send = True
 
     def __init__(self, url: str, headers: dict[str, str]) -> None:
         self.url = url
         self.client = _client(headers)
+        self._setup_auth(headers)
         self.session_id: str | None = None
         self.protocol: str | None = None
         self._deliver: Callable[[Message], None] | None = None
@@ -89,7 +126,7 @@ class StreamableHttpTransport:
             h[PROTOCOL_HEADER] = self.protocol
         return h
 
-    def send(self, message: Message) -> None:
+    def send(self, message: Message, retried: bool = False) -> None:
         assert self._deliver is not None
         body = json.dumps(message, ensure_ascii=False).encode("utf-8", "surrogatepass")
         try:
@@ -100,6 +137,8 @@ class StreamableHttpTransport:
                     self.session_id = sid
                 if resp.status_code == 404 and self.session_id:
                     raise McpError("the server ended the session (HTTP 404)")
+                if resp.status_code == 401 and not retried and self._reauth(resp):
+                    return self.send(message, retried=True)
                 if resp.status_code >= 400:
                     raise _http_error(resp.status_code, resp.read()[:400], self.url)
                 if resp.status_code == 202 or "id" not in message or "method" not in message:
@@ -154,12 +193,13 @@ class StreamableHttpTransport:
             self.client.close()
 
 
-class SseTransport:
+class SseTransport(_Auth):
     blocking_send = True
 
     def __init__(self, url: str, headers: dict[str, str], *, wait: float = 30.0) -> None:
         self.url = url
         self.client = _client(headers)
+        self._setup_auth(headers)
         self.wait = wait
         self.endpoint: str | None = None
         self._ready = threading.Event()
@@ -177,10 +217,12 @@ class SseTransport:
         if self._error is not None:
             raise self._error
 
-    def _read(self) -> None:
+    def _read(self, retried: bool = False) -> None:
         reason = "the server closed its event stream"
         try:
             with self.client.stream("GET", self.url, headers={"Accept": "text/event-stream"}) as resp:
+                if resp.status_code == 401 and not retried and self._reauth(resp):
+                    return self._read(retried=True)
                 if resp.status_code >= 400:
                     raise _http_error(resp.status_code, resp.read()[:400], self.url)
                 for event, data in _events(resp):
@@ -222,6 +264,10 @@ class SseTransport:
                                     timeout=30.0)
         except Exception as exc:
             raise _network_error(exc, self.endpoint) from None
+        if resp.status_code == 401:
+            self._reauth(resp)
+            resp = self.client.post(self.endpoint, content=body, headers={"Content-Type": "application/json"},
+                                    timeout=30.0)
         if resp.status_code >= 400:
             raise _http_error(resp.status_code, resp.content[:400], self.endpoint)
 
