@@ -71,12 +71,18 @@ def run_once(args: argparse.Namespace, prompt: str) -> int:
     data = result_json(result, agent.route, session)
     if schema is not None:
         data["structured"] = structured
+    if ui.plan is not None:
+        data["plan"] = ui.plan
     if fmt == "json":
         print(json.dumps(data, ensure_ascii=False, indent=2))
     elif isinstance(ui, StreamJsonUI):
         ui.emit({"type": "result", **data})
     elif schema is not None:
         print(json.dumps(structured, ensure_ascii=False, indent=2))
+    elif ui.plan is not None:
+        # Plan mode without a terminal to approve on: the plan is the answer.
+        ui.text(("\n\n" if result.text.strip() else "") + ui.plan.rstrip("\n") + "\n")
+        ui.answer_done()
     if verbose:
         u = result.usage
         _say(f"usage: {u.prompt_tokens} in, {u.completion_tokens} out{' (estimated)' if u.estimated else ''}; "

@@ -56,7 +56,7 @@ class Repl:
         self.console = console
         self.s = ready
         self.agent: Agent = ready.agent
-        self.endpoint = endpoint(self.agent.ui.notice)
+        self.endpoint = endpoint(self.agent.notify)
         self.args = args
         # Loading the tokenizer takes a noticeable moment: do it while the user types the first line.
         self._warm = threading.Thread(target=_warm_tokenizer, daemon=True)

@@ -1,6 +1,7 @@
-"""How a conversation looks: the agent loop's UI objects (one-shot text, JSON, stream-json and the
-REPL's terminal); the approval prompt they show is in ``approval``. Answers go to stdout, activity
-and notices to stderr (the REPL's terminal shows both); untrusted text is sanitised on a terminal."""
+"""How a conversation looks: subscribers to the agent's event stream (one-shot text, JSON,
+stream-json and the REPL's terminal), which also answer the executor's approval questions; the
+prompts they show are in ``approval``. Answers go to stdout, activity and notices to stderr (the
+REPL's terminal shows both); untrusted text is sanitised on a terminal."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
+from lime.runtime import events as ev
 from lime.textsafe import StreamSanitizer, sanitize
 
 if TYPE_CHECKING:
     from lime.providers.openai_compat.types import ToolCall
-    from lime.runtime.agent import Approval
+    from lime.runtime.executor import Approval, PlanReview
     from lime.runtime.tools import Tool, ToolResult
 
 
@@ -47,7 +49,7 @@ def result_summary(result: ToolResult) -> str:
     return (first[:160] + more) if result.status == "ok" else first[:300]
 
 
-class PlainUI:
+class PlainUI(ev.Listener):
     """One-shot text output: answer to stdout, activity to stderr."""
 
     def __init__(self, *, markdown: bool, verbose: bool, console: Any = None) -> None:
@@ -61,6 +63,8 @@ class PlainUI:
         self._safe = StreamSanitizer()
         self._safe_err = StreamSanitizer()
         self._err_console: Any = console
+        # The plan a one-shot run in plan mode ends with (shown by the caller).
+        self.plan: str | None = None
         if console is not None:
             self.console = console
         elif markdown:
@@ -121,6 +125,16 @@ class PlainUI:
 
         return ask_on_terminal(tool, args, why, self.err)
 
+    def review_plan(self, plan: str, path: str) -> PlanReview | None:
+        from lime.cli.approval import review_on_terminal
+
+        self._stop_spinner()
+        return review_on_terminal(plan, path, self.err)
+
+    def other(self, event: ev.Event) -> None:
+        if isinstance(event, ev.PlanPresented) and event.decision == "none":
+            self.plan = event.plan
+
     def notice(self, text: str) -> None:
         self._stop_spinner()
         self.err.write(f"lime: {sanitize(text)}\n")
@@ -173,6 +187,13 @@ class StreamJsonUI(CollectUI):
         self.emit({"type": "notice", "text": text})
         super().notice(text)
 
+    def other(self, event: ev.Event) -> None:
+        super().other(event)
+        if isinstance(event, ev.PlanPresented):
+            self.emit({"type": "plan", "plan": event.plan, "decision": event.decision})
+        elif isinstance(event, ev.ModeChanged):
+            self.emit({"type": "mode", "mode": event.mode})
+
 
 class TerminalUI(PlainUI):
     """The REPL's view: spinner, Markdown stream, dim reasoning, tool lines, y/n/always prompts."""
@@ -223,6 +244,12 @@ class TerminalUI(PlainUI):
 
         self._stop_spinner()
         return ask_on_terminal(tool, args, why, sys.stdout)
+
+    def review_plan(self, plan: str, path: str) -> PlanReview | None:
+        from lime.cli.approval import review_on_terminal
+
+        self._stop_spinner()
+        return review_on_terminal(plan, path, sys.stdout)
 
     def notice(self, text: str) -> None:
         self._stop_spinner()

@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from lime.errors import ConfigError, UsageError
 from lime.runtime.modes import MODES
+from lime.runtime.registry import EXTERNAL_PREFIX, RESERVED_NAMES
 from lime.runtime.settings import TRUSTED_SCOPES, Settings
 from lime.runtime.tools import canonical
 
@@ -55,7 +56,7 @@ Decision = Literal["allow", "ask", "deny"]
 
 TOOL_NAMES = ("read_file", "write_file", "edit_file", "glob_search", "grep_search", "bash")
 KIND = {"read_file": "read", "glob_search": "read", "grep_search": "read",
-        "write_file": "edit", "edit_file": "edit", "bash": "exec"}
+        "write_file": "edit", "edit_file": "edit", "bash": "execute"}
 # Bare names (any case) and the tools they stand for.
 ALIASES: dict[str, tuple[str, ...]] = {
     "read": ("read_file",), "read_file": ("read_file",),
@@ -97,12 +98,15 @@ class Rule:
 
 def parse_rule(text: str, scope: str = "flag", origin: str = "the command line") -> Rule:
     text = text.strip()
-    m = re.fullmatch(r"([A-Za-z_]+)\s*(?:\((.*)\))?", text, re.S)
+    m = re.fullmatch(r"([A-Za-z0-9_-]+)\s*(?:\((.*)\))?", text, re.S)
     if m is None:
         raise ConfigError(f"{origin}: cannot read the permission rule {text!r} (use a tool name, "
                           "Bash(PREFIX:*), Edit(GLOB), Read(GLOB) or Write(GLOB))")
     name, pattern = m.group(1).lower(), m.group(2)
     tools = (SCOPED.get(name) if pattern is not None else None) or ALIASES.get(name)
+    if tools is None and pattern is None and (name in RESERVED_NAMES or m.group(1).startswith(EXTERNAL_PREFIX)):
+        # lime's other tools (exit_plan_mode, agent...) and MCP tools (mcp__SERVER__TOOL): by name.
+        return Rule((name if name in RESERVED_NAMES else m.group(1),), None, text, scope, origin)
     if tools is None:
         raise ConfigError(f"{origin}: unknown tool {m.group(1)!r} in permission rule {text!r} (tools: "
                           f"{', '.join(TOOL_NAMES)}; or Read, Edit, Write, Bash, Glob, Grep)")
@@ -290,7 +294,7 @@ class Policy:
             name = canonical(t.name)
             if name in seen or (self.enabled is not None and name not in self.enabled):
                 continue
-            if self.mode == "plan" and KIND.get(name) != "read":
+            if self.mode == "plan" and t.kind != "read":
                 continue
             seen.add(name)
             out.append(t)
@@ -300,7 +304,7 @@ class Policy:
 
     def check(self, tool: Tool, args: dict[str, Any], ws: Workspace) -> Verdict:
         name = canonical(tool.name)
-        kind = KIND.get(name, "exec")
+        kind = tool.kind
         if self.enabled is not None and name not in self.enabled:
             return Verdict("deny", f"{name} is not enabled in this session (--allowedTools)")
         call = _Call.of(name, args, ws)

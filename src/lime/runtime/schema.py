@@ -207,7 +207,7 @@ def run_structured(agent: Agent, prompt: str, schema: dict[str, Any]) -> tuple[A
         return None, result
     value, problems = check(result.text, schema)
     if problems:
-        agent.ui.notice(REPAIR_NOTICE)
+        agent.notify(REPAIR_NOTICE)
         result = agent.run(repair_prompt(problems))
         value, problems = check(result.text, schema)
         if problems:

@@ -22,6 +22,7 @@ from typing import Any
 from lime import config
 from lime.errors import LimeError
 from lime.runtime.compaction import is_summary as _is_summary
+from lime.runtime.events import Event, TextDelta
 
 Message = dict[str, Any]
 FORMAT_VERSION = 1
@@ -362,6 +363,12 @@ class Session:
             self._write({"type": "partial", "text": "".join(self._partial)})
             self._partial = []
             self._partial_flushed = now
+
+    def handle(self, event: Event) -> None:
+        """The session as an event subscriber: streamed answer text is saved as it arrives, so a
+        crash keeps what the user already saw."""
+        if isinstance(event, TextDelta):
+            self.stream_text(event.text)
 
     def append(self, message: Message, *, usage: dict[str, Any] | None = None, **meta: Any) -> None:
         if self._unanswered(message):

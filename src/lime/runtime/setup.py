@@ -8,7 +8,7 @@ Endpoints that lime runs itself are reached only through an ``Endpoint`` the cal
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from lime.catalog.routing import Route
     from lime.runtime.agent import UI, Agent
     from lime.runtime.permissions import Policy
+    from lime.runtime.plan import Plan
+    from lime.runtime.registry import Tool, ToolRegistry
     from lime.runtime.session import Session
     from lime.runtime.tools import Workspace
 
@@ -93,9 +95,25 @@ def _ready(route: Route, endpoint: Endpoint | None) -> Route:
     return route
 
 
+def build_registry(plan: Plan | None = None, tools: Iterable[Tool] = ()) -> ToolRegistry:
+    """The session's tools: the built-ins, ``exit_plan_mode`` (with a plan file), then ``tools``
+    (what adapters hand in: MCP tools, agents), whose names are checked."""
+    from lime.runtime.plan import ExitPlanMode
+    from lime.runtime.registry import ToolRegistry
+    from lime.runtime.tools import ALIASES, TOOLS
+
+    registry = ToolRegistry(TOOLS.values(), ALIASES)
+    if plan is not None:
+        registry.add(ExitPlanMode(plan), builtin=True)
+    for tool in tools:
+        registry.add(tool)
+    return registry
+
+
 def open_session(req: Request, *, policy: Policy, workspace: Workspace, ui: UI,
-                 endpoint: Endpoint | None, say: Callable[[str], None]) -> Ready:
-    """A new or resumed session with its agent, ready to run. ``say`` reports set-up notes."""
+                 endpoint: Endpoint | None, say: Callable[[str], None], tools: Iterable[Tool] = ()) -> Ready:
+    """A new or resumed session with its agent, ready to run. ``say`` reports set-up notes;
+    ``tools``: tools beside the built-ins (see ``build_registry``)."""
     from lime.runtime import session as sessions
     from lime.runtime.agent import Agent, Settings
 
@@ -140,7 +158,12 @@ def open_session(req: Request, *, policy: Policy, workspace: Workspace, ui: UI,
     if req.tools and not route.capabilities.tools and req.verbose:
         say(f"note: tools are not offered: {route.slug} on {route.service} does not declare function calling")
     workspace.secrets = known_secrets(route)
+    from lime.runtime.plan import Plan
+
+    plan = Plan.for_session(session.id)
+    registry = build_registry(plan, tools)
     agent = Agent(route, session, policy=policy, workspace=workspace, settings=settings, ui=ui,
+                  registry=registry, plan=plan,
                   prepare=endpoint.prepare if endpoint is not None else None,
                   recover=endpoint.recover if endpoint is not None else None)
     return Ready(agent, resumed)
