@@ -28,6 +28,7 @@ HELP = """\
 /status              model, route, capabilities and token counts of this session
 /permissions [MODE]  show the permission mode and rules, or switch mode (default, plan,
                      acceptEdits, dontAsk, bypassPermissions)
+/mcp                 the MCP servers of this session: status, transport, tool count
 /compact             summarise older turns now to free context
 /clear               start over in this session (keeps the system prompt)
 /help                this list
@@ -183,7 +184,7 @@ class Repl:
         handler = {
             "model": self.cmd_model, "reasoning": self.cmd_reasoning, "verbosity": self.cmd_verbosity,
             "status": self.cmd_status, "compact": self.cmd_compact, "clear": self.cmd_clear,
-            "permissions": self.cmd_permissions,
+            "permissions": self.cmd_permissions, "mcp": self.cmd_mcp,
             "help": self.cmd_help, "exit": None, "quit": None,
         }
         if name in ("exit", "quit"):
@@ -286,6 +287,13 @@ class Repl:
         if not self.agent.compact("manual"):
             return
 
+    def cmd_mcp(self, _rest: str) -> None:
+        from lime.cli.mcp_chat import CURRENT
+
+        lines = CURRENT.lines() if CURRENT is not None else ["no MCP servers configured (lime mcp add NAME COMMAND)"]
+        for line in lines:
+            self.console.print(line, markup=False, highlight=False)
+
     def cmd_clear(self, _rest: str) -> None:
         self.agent.clear()
         self.console.print("conversation cleared", style="dim")
@@ -300,7 +308,7 @@ def _warm_tokenizer() -> None:
         pass
 
 
-COMMANDS = ("model", "reasoning", "verbosity", "status", "permissions", "compact", "clear", "help", "exit")
+COMMANDS = ("model", "reasoning", "verbosity", "status", "permissions", "mcp", "compact", "clear", "help", "exit")
 
 
 def _completer(repl: Repl) -> Any:

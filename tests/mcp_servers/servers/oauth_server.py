@@ -99,7 +99,7 @@ class Handler(BaseHTTPRequestHandler):
                 result = {"tools": [{"name": "whoami", "description": "the token used",
                                      "inputSchema": {"type": "object", "properties": {}}}]}
             else:
-                result = {"content": [{"type": "text", "text": bearer}]}
+                result = {"content": [{"type": "text", "text": f"signed in with token number {bearer[3:]}"}]}
             self.reply(200, {"jsonrpc": "2.0", "id": msg["id"], "result": result})
         else:
             self.reply(404, {"error": "no"})

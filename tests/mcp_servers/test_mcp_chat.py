@@ -1,0 +1,186 @@
+"""MCP tools in a chat, end to end: ``lime -p`` with the scripted fake model calling tools of real
+servers over every transport, permission rules on them, and hostile servers that must leave the
+session unharmed."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from e2e.conftest import KEY
+from support.fakeserver import reply, tool_call_stream
+
+from .conftest import HOSTILE, SDK_SERVER, Lime, Remote, everything_remote, sdk_remote
+
+
+def configure(lime: Lime, servers: dict[str, dict[str, Any]]) -> None:
+    lime.home.mkdir(exist_ok=True)
+    (lime.home / "settings.json").write_text(json.dumps({"mcpServers": servers}))
+
+
+def tool_results(lime: Lime) -> list[str]:
+    return [m["content"] for m in lime.server.requests[-1].messages if m["role"] == "tool"]
+
+
+def offered(lime: Lime, index: int = 0) -> list[str]:
+    return [t["function"]["name"] for t in lime.server.requests[index].json.get("tools", [])]
+
+
+def echo_through(lime: Lime, tool: str, args: dict[str, Any]) -> Any:
+    lime.server.enqueue(tool_call_stream([(tool, args)]), reply("the server said hi"))
+    return lime.run("-p", "use the echo tool to say hi", "--permission-mode", "dontAsk")
+
+
+def test_the_real_server_answers_a_tool_call(lime: Lime, everything: Path) -> None:
+    assert lime.run("mcp", "add", "everything", str(everything)).returncode == 0
+    proc = echo_through(lime, "mcp__everything__echo", {"message": "hi"})
+    assert proc.returncode == 0, proc.stderr
+    assert "the server said hi" in proc.stdout
+    assert "mcp__everything__echo" in offered(lime) and "bash" in offered(lime)
+    assert tool_results(lime) == ["Echo: hi"]
+
+
+@pytest.mark.parametrize("transport", ["http", "sse"])
+def test_the_real_server_over_remote_transports(lime: Lime, everything: Path, remote: list[Remote],
+                                                transport: str) -> None:
+    url = everything_remote(remote, everything, transport)
+    assert lime.run("mcp", "add", "--transport", transport, "everything", url).returncode == 0
+    proc = echo_through(lime, "mcp__everything__echo", {"message": "hi"})
+    assert proc.returncode == 0, proc.stderr
+    assert tool_results(lime) == ["Echo: hi"]
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http", "sse"])
+def test_sdk_servers_roots_errors_images_and_no_sampling_without_a_terminal(
+        lime: Lime, remote: list[Remote], transport: str) -> None:
+    entry: dict[str, Any] = ({"command": sys.executable, "args": [str(SDK_SERVER)]} if transport == "stdio"
+                             else {"type": transport, "url": sdk_remote(remote, transport)})
+    configure(lime, {"t": entry})
+    lime.server.enqueue(tool_call_stream([("mcp__t__roots", {}), ("mcp__t__fail", {}), ("mcp__t__sample", {}),
+                                          ("mcp__t__image", {}), ("mcp__t__echo", {"text": "a\x1b]52;c;x\x07b"})]),
+                        reply("done"))
+    proc = lime.run("-p", "go", "--permission-mode", "dontAsk")
+    assert proc.returncode == 0, proc.stderr
+    roots, fail, sample, image, echo = tool_results(lime)
+    assert roots == lime.cwd.resolve().as_uri()
+    assert fail.startswith("error:") and "fail" in fail
+    assert "sampling was refused" in sample
+    assert image.startswith("a pixel") and "[image: image/png" in image
+    assert echo.startswith("echo: a")
+    assert "\x1b" not in proc.stdout + proc.stderr
+
+
+def test_servers_never_see_lime_s_keys_unless_their_env_names_them(lime: Lime) -> None:
+    configure(lime, {"t": {"command": sys.executable, "args": [str(SDK_SERVER)],
+                           "env": {"GIVEN": "${MY_TOKEN}"}}})
+    lime.server.enqueue(tool_call_stream([("mcp__t__env", {"name": "OPENAI_API_KEY"}),
+                                          ("mcp__t__env", {"name": "FAKE_API_KEY"}),
+                                          ("mcp__t__env", {"name": "GIVEN"})]), reply("ok"))
+    proc = lime.run("-p", "go", "--permission-mode", "dontAsk", OPENAI_API_KEY=KEY, FAKE_API_KEY=KEY,
+                    MY_TOKEN="token-for-the-server")
+    assert proc.returncode == 0, proc.stderr
+    assert tool_results(lime) == ["(unset)", "(unset)", "token-for-the-server"]
+
+
+def test_permission_rules_name_a_whole_server_or_one_tool(lime: Lime) -> None:
+    configure(lime, {"t": {"command": sys.executable, "args": [str(SDK_SERVER)]}})
+    # No terminal and no rule: an MCP tool needs approval, so it is refused with a way forward.
+    lime.server.enqueue(tool_call_stream([("mcp__t__echo", {"text": "x"})]), reply("ok"))
+    proc = lime.run("-p", "go")
+    assert "needs approval" in tool_results(lime)[0] and "mcp__t__echo" in tool_results(lime)[0]
+    # allow the whole server, deny one of its tools
+    settings = json.dumps({"permissions": {"allow": ["mcp__t"], "deny": ["mcp__t__add"]}})
+    lime.server.enqueue(tool_call_stream([("mcp__t__echo", {"text": "x"}), ("mcp__t__add", {"a": 1, "b": 2})]),
+                        reply("ok"))
+    proc = lime.run("-p", "go", "--settings", settings)
+    assert proc.returncode == 0, proc.stderr
+    echo, add = tool_results(lime)
+    assert echo == "echo: x" and "denied" in add and "mcp__t__add" in add
+    # --allowedTools offers only what it names
+    lime.server.enqueue(reply("ok"))
+    assert lime.run("-p", "go", "--allowedTools", "mcp__t__echo,read_file").returncode == 0
+    assert sorted(offered(lime, -1)) == ["mcp__t__echo", "read_file"]
+
+
+def test_tools_allow_and_deny_in_the_entry(lime: Lime) -> None:
+    configure(lime, {"t": {"command": sys.executable, "args": [str(SDK_SERVER)],
+                           "tools": {"allow": ["e*", "add"], "deny": ["env"]}}})
+    lime.server.enqueue(reply("ok"))
+    assert lime.run("-p", "go").returncode == 0
+    assert sorted(n for n in offered(lime) if n.startswith("mcp__")) == ["mcp__t__add", "mcp__t__echo"]
+
+
+def test_plan_mode_offers_read_only_tools_of_user_servers_only(lime: Lime) -> None:
+    configure(lime, {"t": {"command": sys.executable, "args": [str(SDK_SERVER)]}})
+    lime.server.enqueue(reply("ok"))
+    assert lime.run("-p", "go", "--permission-mode", "plan").returncode == 0
+    assert [n for n in offered(lime) if n.startswith("mcp__")] == ["mcp__t__add"]  # readOnlyHint: true
+
+
+def test_a_planted_mcp_json_spawns_nothing(lime: Lime) -> None:
+    marker = lime.cwd / "spawned"
+    tag = f"planted-{os.getpid()}-{time.monotonic_ns()}"
+    (lime.cwd / ".git").mkdir()
+    (lime.cwd / ".mcp.json").write_text(json.dumps({"mcpServers": {"evil": {
+        "command": sys.executable, "args": [str(HOSTILE), "planted", str(marker), tag]}}}))
+    (lime.cwd / ".lime.json").write_text(json.dumps({"mcpServers": {"evil2": {
+        "command": sys.executable, "args": [str(HOSTILE), "planted", str(marker), tag]}}}))
+    lime.server.enqueue(reply("ok"), reply("ok"))
+    proc = lime.run("-p", "hi")
+    assert proc.returncode == 0, proc.stderr
+    assert "skipped project MCP servers not yet approved (evil2, evil)" in proc.stderr
+    proc = lime.run("-p", "hi", "--trust", "--permission-mode", "bypassPermissions")
+    assert proc.returncode == 0 and "skipped project MCP servers" in proc.stderr
+    assert not marker.exists()
+    assert not [p for p in Path("/proc").iterdir() if p.name.isdigit() and _cmdline_has(p, tag)]
+    assert not any(n.startswith("mcp__") for n in offered(lime, -1))
+
+
+def _cmdline_has(proc_dir: Path, tag: str) -> bool:
+    try:
+        return tag.encode() in (proc_dir / "cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def test_hostile_servers_leave_the_session_unharmed(lime: Lime) -> None:
+    def hostile(mode: str, **extra: Any) -> dict[str, Any]:
+        return {"command": sys.executable, "args": [str(HOSTILE), mode], **extra}
+
+    configure(lime, {"silent": hostile("silent", startupTimeoutMs=1500),
+                     "garbage": hostile("garbage", startupTimeoutMs=1500),
+                     "dies": hostile("dies"), "big": hostile("big"), "many": hostile("many"),
+                     "escapes": hostile("escapes"), "builtin": hostile("builtin")})
+    lime.server.enqueue(tool_call_stream([("mcp__dies__crash", {}), ("mcp__big__huge", {}),
+                                          ("bash", {"command": "echo built-in"})]),
+                        tool_call_stream([("mcp__dies__crash", {})]),
+                        reply("still here"))
+    t0 = time.monotonic()
+    proc = lime.run("-p", "go", "--permission-mode", "dontAsk")
+    assert proc.returncode == 0, proc.stderr
+    assert "still here" in proc.stdout
+    assert time.monotonic() - t0 < 30
+    lines = proc.stderr.splitlines()
+    assert sum("MCP server silent is not available: did not answer initialize within 1.5 s" in x for x in lines) == 1
+    assert sum("MCP server garbage is not available" in x and "not JSON" in x for x in lines) == 1
+    assert sum("MCP server many offers more than 500 tools" in x for x in lines) == 1
+    assert "\x1b" not in proc.stderr + proc.stdout and "\x07" not in proc.stderr + proc.stdout
+    first = [m["content"] for m in lime.server.requests[1].messages if m["role"] == "tool"]
+    assert "stopped during the call" in first[0]
+    assert len(first[1]) < 40_000 and "characters omitted" in first[1]
+    assert first[2].startswith("built-in")  # the built-in bash, not the server's tool of that name
+    again = tool_results(lime)[-1]
+    assert "crash" not in again or "restarted" in again or "stopped" in again
+    names = offered(lime)
+    assert "mcp__builtin__bash" in names and names.count("bash") == 1
+    evil = [n for n in names if n.startswith("mcp__escapes__")]
+    assert evil == ["mcp__escapes__evil__52_c_aGk__name", "mcp__escapes__ok"]
+    tools = {t["function"]["name"]: t["function"] for t in lime.server.requests[0].json["tools"]}
+    assert "\x1b" not in tools["mcp__escapes__evil__52_c_aGk__name"]["description"]
+    assert sum(n.startswith("mcp__many__") for n in names) == 500
