@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import pexpect
+import pytest
 
-from .conftest import SDK_SERVER, Lime
+from .conftest import HOSTILE, SDK_SERVER, Lime
 
 
 def spawn(lime: Lime) -> pexpect.spawn:
@@ -43,3 +45,41 @@ def test_project_server_approval_and_slash_mcp(lime: Lime) -> None:
     child.expect(pexpect.EOF)
     child.close()
     assert "forgot 1" in lime.run("mcp", "reset-project-choices").stdout
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie waiting for its parent is gone for our purpose
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.parametrize("how", ["exit", "SIGTERM", "SIGHUP"])
+def test_stdio_servers_and_their_children_stop_with_lime(lime: Lime, how: str) -> None:
+    import signal
+    import time
+
+    marker = lime.cwd / "pids"
+    lime.home.mkdir(exist_ok=True)
+    (lime.home / "settings.json").write_text(json.dumps({"mcpServers": {"s": {
+        "command": sys.executable, "args": [str(HOSTILE), "planted", str(marker)]}}}))
+    child = spawn(lime)
+    child.expect("›")
+    server, grandchild = (int(x) for x in marker.read_text().split())
+    assert _alive(server) and _alive(grandchild)
+    if how == "exit":
+        child.sendeof()
+    else:
+        child.kill(getattr(signal, how))
+    child.expect(pexpect.EOF)
+    child.close()
+    deadline = time.monotonic() + 10
+    while (_alive(server) or _alive(grandchild)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(server) and not _alive(grandchild)

@@ -37,9 +37,12 @@ def tools() -> list[dict]:
     return [tool("crash" if MODE == "dies" else "huge" if MODE == "big" else "hello")]
 
 
-if MODE == "planted":
+if MODE == "planted":  # also leaves a child behind, which must be stopped with it
+    import subprocess
+
+    child = subprocess.Popen(["sleep", "300"])
     with open(sys.argv[2], "w") as f:
-        f.write(str(os.getpid()))
+        f.write(f"{os.getpid()} {child.pid}")
 
 for line in sys.stdin:
     try:
