@@ -184,3 +184,13 @@ def test_hostile_servers_leave_the_session_unharmed(lime: Lime) -> None:
     tools = {t["function"]["name"]: t["function"] for t in lime.server.requests[0].json["tools"]}
     assert "\x1b" not in tools["mcp__escapes__evil__52_c_aGk__name"]["description"]
     assert sum(n.startswith("mcp__many__") for n in names) == 500
+
+
+def test_a_tool_list_change_is_offered_on_the_next_request(lime: Lime) -> None:
+    configure(lime, {"t": {"command": sys.executable, "args": [str(SDK_SERVER)]}})
+    lime.server.enqueue(tool_call_stream([("mcp__t__grow", {"name": "fresh"})]),
+                        tool_call_stream([("mcp__t__fresh", {})]), reply("ok"))
+    proc = lime.run("-p", "go", "--permission-mode", "dontAsk")
+    assert proc.returncode == 0, proc.stderr
+    assert "mcp__t__fresh" not in offered(lime, 0) and "mcp__t__fresh" in offered(lime, 1)
+    assert tool_results(lime) == ["added fresh", "fresh works"]

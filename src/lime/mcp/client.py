@@ -87,6 +87,8 @@ class Client:
         self.dropped_tools = 0
         self.invalid_note: str | None = None
         self._lock = threading.Lock()
+        self._calls = 0  # tool calls in flight
+        self._stale = threading.Event()  # the tool list changed during a call
 
     # -- connecting ------------------------------------------------------------------------
 
@@ -180,8 +182,17 @@ class Client:
                   progress: Callable[[Message], None] | None = None) -> dict[str, Any]:
         if self.conn is None:
             raise McpError("not connected")
-        result = self.conn.request("tools/call", {"name": name, "arguments": arguments},
-                                   timeout=self.cfg.call_timeout, progress=progress)
+        with self._lock:
+            self._calls += 1
+        try:
+            result = self.conn.request("tools/call", {"name": name, "arguments": arguments},
+                                       timeout=self.cfg.call_timeout, progress=progress)
+        finally:
+            with self._lock:
+                self._calls -= 1
+        if self._stale.is_set():  # the call changed the tool list: the next request offers the new one
+            self._stale.clear()
+            self.refresh_tools()
         if not isinstance(result, dict):
             raise McpError("the server's answer to tools/call is not an object")
         return result
@@ -206,7 +217,12 @@ class Client:
 
     def _on_notification(self, method: str, params: Any) -> None:
         if method == "notifications/tools/list_changed":
-            threading.Thread(target=self.refresh_tools, daemon=True, name="mcp-refresh").start()
+            with self._lock:
+                during_call = self._calls > 0
+            if during_call:
+                self._stale.set()
+            else:
+                threading.Thread(target=self.refresh_tools, daemon=True, name="mcp-refresh").start()
         elif method == "notifications/message" and self.hooks.log and isinstance(params, dict):
             data = params.get("data")
             text = data if isinstance(data, str) else repr(data)

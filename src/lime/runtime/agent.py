@@ -290,8 +290,8 @@ class Agent:
 
     def _turn(self) -> TurnResult:
         result = TurnResult()
-        tools = self.tool_specs()
         while True:
+            tools = self.tool_specs()  # each request: a tool call may have changed the registry (MCP list_changed)
             if result.requests >= self.settings.max_turns:
                 result.stopped = "max_turns"
                 return result
