@@ -194,3 +194,15 @@ def test_a_tool_list_change_is_offered_on_the_next_request(lime: Lime) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "mcp__t__fresh" not in offered(lime, 0) and "mcp__t__fresh" in offered(lime, 1)
     assert tool_results(lime) == ["added fresh", "fresh works"]
+
+
+def test_images_reach_a_vision_model(lime: Lime) -> None:
+    lime.add_model("eyes", supports_vision=True, supports_parallel_tool_calls=True)
+    configure(lime, {"t": {"command": sys.executable, "args": [str(SDK_SERVER)]}})
+    lime.server.enqueue(tool_call_stream([("mcp__t__image", {})]), reply("a red pixel"))
+    proc = lime.run("-p", "look", "--permission-mode", "dontAsk", "--model", "eyes")
+    assert proc.returncode == 0, proc.stderr
+    last = lime.server.last.json["messages"]
+    assert last[-2]["role"] == "tool" and "[image: image/png" in last[-2]["content"]
+    parts = last[-1]["content"]
+    assert last[-1]["role"] == "user" and parts[1]["image_url"]["url"].startswith("data:image/png;base64,iVBOR")

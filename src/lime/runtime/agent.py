@@ -472,6 +472,15 @@ class Agent:
             self.session.append({"role": "tool", "tool_call_id": o.call.id, "content": o.result.content})
             result.tool_calls.append(ToolRecord(o.call.id, o.call.name, o.args if o.args is not None else o.call.arguments,
                                                 o.result.status, o.result.content))
+        images = [(o.call.id, img) for o in outcomes for img in o.result.images]
+        if images and self.route.capabilities.vision:
+            # Tool messages carry text only: a vision model sees a tool's images in a user message
+            # right after the results (a model without vision reads the text's description).
+            parts: list[dict[str, Any]] = [{"type": "text", "text": "Images returned by the tool calls "
+                                            + ", ".join(dict.fromkeys(cid for cid, _ in images)) + ":"}]
+            parts += [{"type": "image_url", "image_url": {"url": f"data:{img.media_type};base64,{img.data}"}}
+                      for _, img in images[:8]]
+            self.session.append({"role": "user", "content": parts})
         if interrupted:
             raise Cancelled("")
         return any(o.result.stop for o in outcomes)
