@@ -91,9 +91,12 @@ def run_add(args: argparse.Namespace) -> int:
         args.timeout_ms = more.timeout_ms if more.timeout_ms is not None else args.timeout_ms
         rest = []
     if kind is None:
-        kind = "http" if args.target.startswith(("http://", "https://")) and not rest else "stdio"
-        if kind == "http":
+        kind = "stdio"
+        if args.target.startswith(("http://", "https://")) and not rest:
+            kind = "http"
             _say(f"{args.target} looks like a URL: adding it as a streamable HTTP server (--transport sse for SSE)")
+        elif args.target.startswith(("ws://", "wss://")) and not rest:
+            kind = "ws"
     entry: dict[str, Any] = {"type": kind}
     if kind == "stdio":
         if args.header:

@@ -71,7 +71,9 @@ def transport_for(cfg: ServerConfig, root: Path, log: Callable[[str], None] | No
         from lime.mcp.http import SseTransport
 
         return SseTransport(url, headers, wait=cfg.startup_timeout)
-    raise McpError("the ws transport is not supported yet; use http or sse")
+    from lime.mcp.ws import WsTransport
+
+    return WsTransport(url, headers, wait=cfg.startup_timeout)
 
 
 class Client:
