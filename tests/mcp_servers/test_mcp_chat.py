@@ -78,14 +78,18 @@ def test_sdk_servers_roots_errors_images_and_no_sampling_without_a_terminal(
 
 def test_servers_never_see_lime_s_keys_unless_their_env_names_them(lime: Lime) -> None:
     configure(lime, {"t": {"command": sys.executable, "args": [str(SDK_SERVER)],
-                           "env": {"GIVEN": "${MY_TOKEN}"}}})
+                           "env": {"GIVEN": "${MY_VALUE}", "SERVICE_TOKEN": "token-for-the-server"}}})
     lime.server.enqueue(tool_call_stream([("mcp__t__env", {"name": "OPENAI_API_KEY"}),
                                           ("mcp__t__env", {"name": "FAKE_API_KEY"}),
-                                          ("mcp__t__env", {"name": "GIVEN"})]), reply("ok"))
+                                          ("mcp__t__env", {"name": "GIVEN"}),
+                                          ("mcp__t__env", {"name": "SERVICE_TOKEN"})]), reply("ok"))
     proc = lime.run("-p", "go", "--permission-mode", "dontAsk", OPENAI_API_KEY=KEY, FAKE_API_KEY=KEY,
-                    MY_TOKEN="token-for-the-server")
+                    MY_VALUE="plain-visible-data")
     assert proc.returncode == 0, proc.stderr
-    assert tool_results(lime) == ["(unset)", "(unset)", "token-for-the-server"]
+    unset, unset2, given, token = tool_results(lime)
+    assert (unset, unset2, given) == ("(unset)", "(unset)", "plain-visible-data")
+    # the server got its token; a tool result that shows it is masked before the model sees it
+    assert token != "token-for-the-server" and "token-for-the-server" not in lime.server.last.body.decode()
 
 
 def test_permission_rules_name_a_whole_server_or_one_tool(lime: Lime) -> None:

@@ -66,13 +66,14 @@ class McpSession:
             self._started.set()
 
     def build(self) -> list[Tool]:
+        from lime.mcp.client import secrets_of
         from lime.mcp.tools import make_tools
 
         out: list[Tool] = []
         taken: set[str] = set()
         for s in self.servers.connected():
             assert s.client is not None
-            tools, notes = make_tools(s.cfg, s.client.tools, self.servers.call, taken)
+            tools, notes = make_tools(s.cfg, s.client.tools, self.servers.call, taken, secrets_of(s.cfg))
             for note in notes:
                 self.say(note)
             out.extend(McpRegistryTool(t, self.say if self.verbose else None) for t in tools)

@@ -46,6 +46,33 @@ def child_env(cfg: ServerConfig) -> dict[str, str]:
     return env
 
 
+_SECRET_NAME = ("KEY", "TOKEN", "SECRET", "PASSWORD", "PASSWD", "AUTH", "CREDENTIAL", "COOKIE", "SESSION")
+
+
+def secrets_of(cfg: ServerConfig) -> list[str]:
+    """What the entry hands its server that a tool result must not carry back to the model: values
+    of env variables and headers whose names say secret, and a stored OAuth token."""
+    out: list[str] = []
+    items = [*cfg.env.items(), *cfg.headers.items()]
+    for name, raw in items:
+        if not any(word in name.upper() for word in _SECRET_NAME):
+            continue
+        try:
+            value = expand(raw)
+        except Exception:
+            continue
+        out.append(value)
+        if " " in value:  # "Bearer TOKEN"
+            out.append(value.split(" ", 1)[1])
+    if cfg.url and cfg.type in ("http", "sse"):
+        from lime.mcp import oauth
+
+        entry = oauth.stored(cfg.url)
+        if entry:
+            out += [v for k, v in entry.items() if k in ("access_token", "refresh_token") and isinstance(v, str)]
+    return [v for v in out if len(v) >= 8]
+
+
 def transport_for(cfg: ServerConfig, root: Path, log: Callable[[str], None] | None) -> Transport:
     if cfg.type == "stdio":
         from lime.mcp.stdio import StdioTransport

@@ -82,6 +82,7 @@ class McpTool:
     server: str
     tool: str
     caller: Callable[[str, str, dict[str, Any], Callable[[Message], None] | None], dict[str, Any]]
+    secrets: list[str] = field(default_factory=list)  # masked out of results (see client.secrets_of)
 
     def run(self, args: dict[str, Any], progress: Callable[[str], None] | None = None) -> Outcome:
         def on_progress(params: Message) -> None:
@@ -97,11 +98,16 @@ class McpTool:
             result = self.caller(self.server, self.tool, args, on_progress if progress else None)
         except McpError as exc:
             return Outcome(f"error: {sanitize(str(exc))[:1000]}", is_error=True)
-        return convert(result)
+        out = convert(result)
+        if self.secrets:
+            from lime.auth.masking import redact
+
+            out.text = redact(out.text, self.secrets)
+        return out
 
 
-def make_tools(cfg: ServerConfig, tools: list[dict[str, Any]], caller: Any,
-               taken: set[str]) -> tuple[list[McpTool], list[str]]:
+def make_tools(cfg: ServerConfig, tools: list[dict[str, Any]], caller: Any, taken: set[str],
+               secrets: list[str] | None = None) -> tuple[list[McpTool], list[str]]:
     """The server's tools, and notes on those left out (a name that collides after cleaning)."""
     out: list[McpTool] = []
     notes: list[str] = []
@@ -119,7 +125,7 @@ def make_tools(cfg: ServerConfig, tools: list[dict[str, Any]], caller: Any,
         title = annotations.get("title") or raw.get("title")
         desc = raw.get("description") or (title if isinstance(title, str) else "")
         out.append(McpTool(name, _description(desc, cfg.name), _schema(raw.get("inputSchema")),
-                           "read" if read_only else "exec", cfg.name, original, caller))
+                           "read" if read_only else "exec", cfg.name, original, caller, list(secrets or [])))
     return out, notes
 
 
