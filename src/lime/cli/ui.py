@@ -35,6 +35,8 @@ def describe_call(name: str, args: dict[str, Any] | None) -> str:
         return f"read_file {args.get('path', '')}{rng}"
     if name in ("write_file", "edit_file"):
         return f"{name} {args.get('path', '')}"
+    if name == "exit_plan_mode":
+        return "exit_plan_mode: presenting the plan"
     if name == "grep_search":
         return f"grep_search {args.get('pattern', '')!r} in {args.get('path') or '.'}"
     if name == "glob_search":
@@ -163,9 +165,15 @@ class CollectUI(PlainUI):
 
 
 class StreamJsonUI(CollectUI):
-    """``--output-format stream-json``: one JSON event per line on stdout."""
+    """``--output-format stream-json``: one JSON event per line on stdout (known keys masked)."""
+
+    secrets: list[str] = []
 
     def emit(self, event: dict[str, Any]) -> None:
+        if self.secrets:
+            from lime.auth.masking import redact_json
+
+            event = redact_json(event, self.secrets)  # type: ignore[assignment]
         sys.stdout.write(json.dumps(event, ensure_ascii=False) + "\n")
         sys.stdout.flush()
 

@@ -81,7 +81,8 @@ class ExitPlanMode(Tool):
             "You are in plan mode: research with the read-only tools, change nothing. When you know what to "
             "do, call this tool with the whole plan (files to change, steps, how to test) to present it to "
             "the user. If they approve, plan mode ends and you carry the plan out; if they reject it, revise "
-            f"it as they say and call this again. (The plan is saved to {plan.path}.)")
+            f"it as they say and call this again. (The plan is saved to {plan.path}; that file is the one "
+            "file write_file and edit_file may change in plan mode.)")
 
     def run(self, args: dict[str, Any], context: ToolContext) -> ToolResult:
         agent = context.agent
