@@ -129,3 +129,11 @@ def test_hostile_servers_each_fail_in_one_line(lime: Lime) -> None:
     got = lime.run("mcp", "get", "escapes")
     assert "\x1b" not in got.stdout and "\x07" not in got.stdout and "\r" not in got.stdout
     assert "mcp__escapes__evil__52_c_aGk__name" in got.stdout
+
+
+def test_servers_in_a_toml_settings_file(lime: Lime) -> None:
+    lime.home.mkdir(exist_ok=True)
+    (lime.home / "config.toml").write_text(f'[mcpServers.fromtoml]\ncommand = "{sys.executable}"\n'
+                                           f'args = ["{SDK_SERVER}"]\n')
+    row = lime.run("mcp", "list").stdout.splitlines()[1].split()
+    assert row[:4] == ["fromtoml", "connected", "stdio", "10"]

@@ -1,6 +1,6 @@
 """Where MCP servers are configured and what an entry may say.
 
-``mcpServers`` in any settings file, Lime's shape::
+``mcpServers`` in any settings file (``[mcpServers.NAME]`` tables in the TOML ones), Lime's shape::
 
     stdio   {"type": "stdio", "command": "npx", "args": [...], "env": {...}, "cwd": "...",
              "toolCallTimeoutMs": 30000}
@@ -215,13 +215,25 @@ def project_root(cwd: Path | None = None) -> Path:
     return here
 
 
+# The TOML file each settings file is followed by in its scope (as the rest of lime's settings).
+TOML_AFTER = {"settings.json": "config.toml", "settings.local.json": "settings.local.toml"}
+
+
 def read(path: Path) -> dict[str, Any] | None:
     from lime.storage import parse_config_json, read_config_text
 
     text = read_config_text(path, limit=1_000_000)
     if text is None:
         return None
-    data = parse_config_json(path, text)
+    if path.suffix == ".toml":
+        import tomllib
+
+        try:
+            data: Any = tomllib.loads(text)
+        except (tomllib.TOMLDecodeError, RecursionError) as exc:
+            raise ConfigError(f"{path} is not valid TOML ({str(exc)[:200]})") from None
+    else:
+        data = parse_config_json(path, text)
     if not isinstance(data, dict):
         raise ConfigError(f"{path} must hold a JSON object")
     return data
@@ -233,7 +245,12 @@ def configured(files: Files, *, flag: dict[str, Any] | None = None, flag_origin:
     found: dict[str, ServerConfig] = {}
     order: list[tuple[str, Path]] = [("user", files.user), *(("project", p) for p in files.project),
                                      ("local", files.local)]
+    with_toml: list[tuple[str, Path]] = []
     for scope, path in order:
+        with_toml.append((scope, path))
+        if path.name in TOML_AFTER:
+            with_toml.append((scope, path.with_name(TOML_AFTER[path.name])))
+    for scope, path in with_toml:
         if sources is not None and scope not in sources:
             continue
         data = read(path)
