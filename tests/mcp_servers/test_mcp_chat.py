@@ -219,7 +219,7 @@ def test_a_websocket_server_answers_a_tool_call(lime: Lime, remote: list[Remote]
     remote.append(Remote([sys.executable, str(SERVERS / "ws_server.py"), str(port)], port))
     assert lime.run("mcp", "add", "--transport", "ws", "sock", f"ws://127.0.0.1:{port}/mcp").returncode == 0
     assert lime.run("mcp", "list").stdout.splitlines()[1].split()[1:4] == ["connected", "ws", "1"]
-    lime.server.enqueue(tool_call_stream([("mcp__sock__echo", {"text": "hi" * 40_000})]), reply("ok"))
+    lime.server.enqueue(tool_call_stream([("mcp__sock__echo", {"text": "hi" * 3_000})]), reply("ok"))
     proc = lime.run("-p", "go", "--permission-mode", "dontAsk")
     assert proc.returncode == 0, proc.stderr
     assert tool_results(lime)[0].startswith("ws echo: hihi")
