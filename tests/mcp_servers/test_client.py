@@ -114,3 +114,12 @@ def test_a_dead_stdio_server_is_restarted_once() -> None:
             assert "is not available" in str(exc)
     finally:
         servers.stop()
+
+
+def test_a_server_flooding_lime_with_requests_gets_errors_not_threads() -> None:
+    servers = start({"command": sys.executable, "args": [str(HOSTILE), "flood"]})
+    try:
+        assert threading.active_count() < 60
+        assert text(servers.call("t", "hello", {})) == "called hello"
+    finally:
+        servers.stop()

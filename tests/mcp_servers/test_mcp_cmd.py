@@ -137,3 +137,14 @@ def test_servers_in_a_toml_settings_file(lime: Lime) -> None:
                                            f'args = ["{SDK_SERVER}"]\n')
     row = lime.run("mcp", "list").stdout.splitlines()[1].split()
     assert row[:4] == ["fromtoml", "connected", "stdio", "10"]
+
+
+def test_a_symlinked_lime_dir_is_neither_read_nor_written(lime: Lime, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (lime.cwd / ".lime").symlink_to(elsewhere)
+    out = lime.run("mcp", "add", "--scope", "local", "x", sys.executable)
+    assert out.returncode != 0 and "is a symbolic link" in out.stderr
+    assert list(elsewhere.iterdir()) == []
+    (elsewhere / "settings.local.json").write_text(json.dumps({"mcpServers": {"planted": {"command": "true"}}}))
+    assert "planted" not in lime.run("--trust", "mcp", "list").stdout

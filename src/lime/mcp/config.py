@@ -253,6 +253,8 @@ def configured(files: Files, *, flag: dict[str, Any] | None = None, flag_origin:
     for scope, path in with_toml:
         if sources is not None and scope not in sources:
             continue
+        if path.parent.name == ".lime" and path.parent.is_symlink():
+            continue  # a .lime that is a symbolic link is never used (as for the rest of lime's settings)
         data = read(path)
         if data is not None:
             for cfg in servers_in(data, scope, str(path)):
@@ -270,6 +272,8 @@ def edit(path: Path, change: Any) -> Any:
 
     if path.parent == config.config_home():
         config.ensure_home()
+    elif path.parent.is_symlink():
+        raise ConfigError(f"{path.parent} is a symbolic link; lime does not write through it")
     else:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
 REQUEST_CANCELLED = -32800
+MAX_SERVER_REQUESTS = 16  # a server's requests answered at once (each may wait for the user)
 
 
 class McpError(Exception):
@@ -73,6 +74,7 @@ class Connection:
         self._lock = threading.Lock()
         self.closed_reason: str | None = None
         self.invalid = 0  # messages that were not JSON-RPC
+        self._answering = 0  # the server's requests being answered
 
     def start(self) -> None:
         self.transport.start(self._deliver, self._closed)
@@ -147,6 +149,14 @@ class Connection:
         method = message.get("method")
         if isinstance(method, str):
             if "id" in message:
+                with self._lock:
+                    busy = self._answering >= MAX_SERVER_REQUESTS
+                    if not busy:
+                        self._answering += 1
+                if busy:  # a server flooding lime with requests gets errors, not a thread each
+                    self._send_async({"jsonrpc": "2.0", "id": message["id"], "error": {
+                        "code": INTERNAL_ERROR, "message": "too many requests in flight"}}, None)
+                    return
                 threading.Thread(target=self._answer, args=(message["id"], method, message.get("params")),
                                  daemon=True, name="mcp-request").start()
             elif method == "notifications/progress":
@@ -184,6 +194,13 @@ class Connection:
             waiter.progress(params)
 
     def _answer(self, rid: Any, method: str, params: Any) -> None:
+        try:
+            self._answer_one(rid, method, params)
+        finally:
+            with self._lock:
+                self._answering -= 1
+
+    def _answer_one(self, rid: Any, method: str, params: Any) -> None:
         reply: Message = {"jsonrpc": "2.0", "id": rid}
         try:
             if method == "ping":

@@ -5,6 +5,7 @@ big      a 10 MB tool result                many     5,000 tools
 escapes  escape sequences and prompt text in tool names and descriptions
 garbage  answers with lines that are not JSON-RPC    builtin  a tool named like a built-in (bash)
 planted  writes ARG (a marker file) when it starts, then serves one tool
+flood    sends a thousand requests of its own before answering initialize
 """
 
 from __future__ import annotations
@@ -55,6 +56,9 @@ for line in sys.stdin:
     if MODE == "silent":
         continue
     if method == "initialize":
+        if MODE == "flood":  # a thousand requests of its own before it answers
+            for i in range(1000):
+                send({"jsonrpc": "2.0", "id": f"f{i}", "method": "roots/list"})
         if MODE == "garbage":
             sys.stdout.write("hello, I am not JSON\n")
             send({"jsonrpc": "1.0", "id": rid, "result": 5})
