@@ -223,3 +223,19 @@ def test_a_websocket_server_answers_a_tool_call(lime: Lime, remote: list[Remote]
     proc = lime.run("-p", "go", "--permission-mode", "dontAsk")
     assert proc.returncode == 0, proc.stderr
     assert tool_results(lime)[0].startswith("ws echo: hihi")
+
+
+def test_the_documented_npx_command_line(lime: Lime, everything: Path) -> None:
+    """`lime mcp add everything npx -y @modelcontextprotocol/server-everything`, word for word; the
+    entry's cwd points npx at the pinned install and npm stays offline."""
+    from .conftest import ROOT
+
+    out = lime.run("mcp", "add", "everything", "npx", "-y", "@modelcontextprotocol/server-everything")
+    assert out.returncode == 0, out.stderr
+    settings = json.loads((lime.home / "settings.json").read_text())
+    settings["mcpServers"]["everything"]["cwd"] = str(ROOT / ".ci" / "mcp-servers")
+    (lime.home / "settings.json").write_text(json.dumps(settings))
+    lime.server.enqueue(tool_call_stream([("mcp__everything__echo", {"message": "hi"})]), reply("done"))
+    proc = lime.run("-p", "use the echo tool to say hi", "--permission-mode", "dontAsk", npm_config_offline="true")
+    assert proc.returncode == 0, proc.stderr
+    assert tool_results(lime) == ["Echo: hi"]
