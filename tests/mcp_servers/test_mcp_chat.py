@@ -239,3 +239,18 @@ def test_the_documented_npx_command_line(lime: Lime, everything: Path) -> None:
     proc = lime.run("-p", "use the echo tool to say hi", "--permission-mode", "dontAsk", npm_config_offline="true")
     assert proc.returncode == 0, proc.stderr
     assert tool_results(lime) == ["Echo: hi"]
+
+
+def test_the_real_filesystem_server_works_in_the_roots_lime_announces(lime: Lime, filesystem: Path) -> None:
+    """Started without directories, server-filesystem asks lime for its roots: the workspace."""
+    (lime.cwd / "notes.txt").write_text("the secret ingredient is basil\n")
+    assert lime.run("mcp", "add", "files", str(filesystem)).returncode == 0
+    outside = lime.home / "settings.json"
+    lime.server.enqueue(tool_call_stream([("mcp__files__read_text_file", {"path": str(lime.cwd / "notes.txt")}),
+                                          ("mcp__files__read_text_file", {"path": str(outside)})]),
+                        reply("basil"))
+    proc = lime.run("-p", "what is the secret ingredient?", "--permission-mode", "dontAsk")
+    assert proc.returncode == 0, proc.stderr
+    inside, denied = tool_results(lime)
+    assert inside.strip() == "the secret ingredient is basil"
+    assert denied.startswith("error:") and "mcpServers" not in denied
