@@ -89,7 +89,12 @@ class Rule:
         return self.pattern is not None and "bash" not in self.tools
 
     def covers(self, name: str) -> bool:
-        return name in self.tools
+        return name in self.tools or any(_server_rule(t) and name.startswith(t + "__") for t in self.tools)
+
+
+def _server_rule(name: str) -> bool:
+    """``mcp__github``: a rule naming a whole MCP server (its tools are ``mcp__github__TOOL``)."""
+    return name.startswith(EXTERNAL_PREFIX) and "__" not in name[len(EXTERNAL_PREFIX):]
 
 
 def parse_rule(text: str, scope: str = "flag", origin: str = "the command line") -> Rule:
@@ -292,7 +297,7 @@ class Policy:
         seen: set[str] = set()
         for t in tools:
             name = canonical(t.name)
-            if name in seen or (self.enabled is not None and name not in self.enabled):
+            if name in seen or not self.is_enabled(name):
                 continue
             if self.mode == "plan" and t.kind != "read":
                 continue
@@ -300,12 +305,18 @@ class Policy:
             out.append(t)
         return out
 
+    def is_enabled(self, name: str) -> bool:
+        """Offered under --allowedTools (``mcp__github`` there enables that server's every tool)."""
+        if self.enabled is None or name in self.enabled:
+            return True
+        return any(_server_rule(t) and name.startswith(t + "__") for t in self.enabled)
+
     # -- deciding ------------------------------------------------------------------------
 
     def check(self, tool: Tool, args: dict[str, Any], ws: Workspace) -> Verdict:
         name = canonical(tool.name)
         kind = tool.kind
-        if self.enabled is not None and name not in self.enabled:
+        if not self.is_enabled(name):
             return Verdict("deny", f"{name} is not enabled in this session (--allowedTools)")
         call = _Call.of(name, args, ws)
         for rule in self.deny:
@@ -334,7 +345,9 @@ class Policy:
                                            f"in your user or local settings, e.g. Edit({protected.split(' (')[0]})")
                 return Verdict("ask", f"{protected} is a protected path")
             return Verdict("allow")
-        if self.mode == "dontAsk" or kind == "read":
+        # An MCP tool's read-only annotation is the server's claim: it may be offered in plan mode,
+        # but it still asks like any other tool unless a rule allows it.
+        if self.mode == "dontAsk" or (kind == "read" and not name.startswith(EXTERNAL_PREFIX)):
             return Verdict("allow")
         if self._session_allows(name, args) or call.allowed_by(self.allow):
             return Verdict("allow")
