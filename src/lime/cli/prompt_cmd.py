@@ -63,12 +63,13 @@ def _route_and_tools(args: argparse.Namespace, context: Any) -> tuple[Any, Any]:
     """The model a chat here would use (no key needed, nothing started) and the tools it would offer."""
     from lime.catalog.routing import resolve_route
     from lime.cli.setup import agent_catalog, endpoint
-    from lime.runtime.plan import Plan
-    from lime.runtime.setup import build_registry, choose_model, offered_tools
+    from lime.runtime.setup import choose_model, offered_tools
 
     model = context.settings.keys.model
     slug, _why = choose_model(args.model, endpoint(lambda _text: None), (model.value, model.origin) if model else None)
     route = resolve_route(slug)
-    # The tools a new session's registry holds (its plan file's name does not show in the prompt).
-    registry = build_registry(Plan.for_session("new"), agents=agent_catalog(context, lambda _text: None))
-    return route, offered_tools(route, context.policy, not args.no_tools, registry)
+    from lime.runtime.tools import Workspace
+
+    workspace = Workspace.create(context.project.cwd, sandbox=context.policy.sandboxed)
+    return route, offered_tools(route, context.policy, workspace, not args.no_tools,
+                                agents=agent_catalog(context, lambda _text: None))

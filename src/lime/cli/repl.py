@@ -30,6 +30,7 @@ HELP = """\
                      acceptEdits, dontAsk, bypassPermissions)
 /sandbox             the shell sandbox's layers and a self-test of each
 /plan                plan mode on or off (read-only research that ends in a plan you approve)
+/mcp                 the MCP servers of this session: status, transport, tool count
 /compact             summarise older turns now to free context
 /agents              the sub-agents the agent tool can start here
 /clear               start over in this session (keeps the system prompt)
@@ -54,8 +55,7 @@ def run_repl(args: argparse.Namespace) -> int:
     try:
         return repl.loop()
     finally:
-        ready.agent.close()
-        ready.session.close()
+        ready.agent.end()
 
 
 class Repl:
@@ -208,6 +208,7 @@ class Repl:
             "permissions": self.cmd_permissions, "sandbox": self.cmd_sandbox, "plan": self.cmd_plan,
             "memory": self.cmd_memory, "config": self.cmd_config, "init": self.cmd_init,
             "agents": self.cmd_agents,
+            "mcp": self.cmd_mcp,
             "help": self.cmd_help, "exit": None, "quit": None,
         }
         if name in ("exit", "quit"):
@@ -334,6 +335,11 @@ class Repl:
         if not self.agent.compact("manual"):
             return
 
+    def cmd_mcp(self, _rest: str) -> None:
+        from lime.cli.mcp_chat import CURRENT
+
+        self._lines(CURRENT.lines() if CURRENT is not None else ["no MCP servers configured (lime mcp add NAME COMMAND)"])
+
     def _lines(self, lines: list[str]) -> None:
         from lime.textsafe import sanitize
 
@@ -373,7 +379,7 @@ def _warm_tokenizer() -> None:
 
 
 COMMANDS = ("model", "reasoning", "verbosity", "status", "permissions", "sandbox", "plan", "memory", "config",
-            "init", "agents", "compact", "clear", "help", "exit")
+            "init", "mcp", "agents", "compact", "clear", "help", "exit")
 
 
 def _completer(repl: Repl) -> Any:
