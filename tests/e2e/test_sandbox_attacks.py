@@ -327,3 +327,13 @@ def test_the_repl_sandbox_command_runs_the_same_self_test(lime: Lime) -> None:
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+@needs_namespaces
+def test_network_isolation_from_the_settings_reaches_the_chat(lime: Lime) -> None:
+    port = lime.server.base_url.split(":")[-1].split("/")[0]
+    probe = f"(exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null && echo reached || echo unreachable"
+    (open_,) = run_commands(lime, [probe], *DONT_ASK)
+    (closed,) = run_commands(lime, [probe], *DONT_ASK, "--settings",
+                             json.dumps({"sandbox": {"networkIsolation": True}}))
+    assert open_.startswith("reached") and closed.startswith("unreachable"), (open_, closed)
