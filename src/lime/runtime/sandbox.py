@@ -1,5 +1,10 @@
 """Landlock confinement for the processes tools start (Linux 5.13+; stdlib ctypes, no extra package).
 
+For ``bash`` it is the inner layer inside the namespaces (``inner_ruleset``, entered after
+bubblewrap's mounts) and the fallback where namespaces cannot be made (``shell``); see
+``runtime/shellrun.py``. Its scopes (ABI 6) refuse abstract unix sockets and signals to
+processes outside the command.
+
 ``bash`` commands may write only in the workspace roots, the ``--add-dir`` directories and the
 temp dir, and cannot read lime's config home (credentials, the local server's key) at all.
 Landlock rules only add access, so "everything but the config home" is built by granting the
@@ -80,14 +85,6 @@ def landlock_abi() -> tuple[int, str]:
         why = {38: "the kernel has no Landlock (before 5.13)", 95: "Landlock is disabled in this kernel"}
         return 0, why.get(err, f"Landlock is unavailable ({os.strerror(err)})")
     return int(abi), ""
-
-
-def describe(enabled: bool = True) -> str:
-    """What ``lime status`` shows."""
-    abi, why = landlock_abi()
-    if not enabled:
-        return "off (turned off in the settings or by bypassPermissions)"
-    return f"landlock ABI {abi}" if abi else f"none ({why})"
 
 
 def _all_rights(abi: int) -> int:
