@@ -151,3 +151,13 @@ def test_landlock_alone_is_the_fallback_and_says_so(ws: Workspace, monkeypatch: 
 
     assert not running("sleep 30.0909")  # the group is killed as soon as the command ends
     assert shellrun.layers(enabled=False).summary().startswith("off (turned off")
+
+
+@needs_namespaces
+def test_a_protected_name_that_is_a_dangling_link_is_held_at_its_target(ws: Workspace) -> None:
+    (ws.cwd / ".lime.json").symlink_to("notes/settings.json")
+    (ws.cwd / "AGENTS.md").symlink_to("docs/agents.md")
+    out = bash(ws, "mkdir -p notes docs; echo '{}' > notes/settings.json; echo hi > docs/agents.md; echo end")
+    assert out.count("Read-only file system") == 2, out
+    namespaces.settle()
+    assert not (ws.cwd / "notes" / "settings.json").exists() and not (ws.cwd / "docs" / "agents.md").exists()
