@@ -155,9 +155,11 @@ def prompt_inputs(args: argparse.Namespace, here: Project, trusted: bool, policy
     if not policy.sandboxed:
         sandbox = "off"
     else:
-        from lime.runtime.sandbox import landlock_abi
+        from lime.runtime.shellrun import layers
 
-        abi, why = landlock_abi()
-        sandbox = f"on (Landlock ABI {abi})" if abi else f"none ({why})"
+        which = layers()
+        sandbox = f"on ({which.summary()})" if which.active else which.summary()
+        if which.namespaces:
+            sandbox += "; .git/, .lime/ and other protected paths are read-only to commands"
     env = prompt.environment(here, mode=policy.mode, sandbox=sandbox, date=date)
     return prompt.Inputs(here, trusted, prompt.memory_path(), getattr(args, "system", None), env)
