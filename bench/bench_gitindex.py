@@ -42,7 +42,8 @@ def median_ms(fn, n: int = 15) -> float:  # type: ignore[no-untyped-def]
 
 
 def main() -> None:
-    print(f"{'files':>8} {'ver':>3} {'index KB':>9} {'absent ms':>10} {'tracked ms':>11} {'git ls-files ms':>16}")
+    print(f"{'files':>8} {'ver':>3} {'index KB':>9} {'absent ms':>10} {'tracked ms':>11} {'git ls-files ms':>16} "
+          f"{'lime/git':>9}")
     for n in (1_000, 10_000, 100_000):
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp)
@@ -60,7 +61,8 @@ def main() -> None:
                 ls = median_ms(lambda r=root: subprocess.run(["git", "ls-files", "--error-unmatch", WANT], cwd=r,
                                                       env=ENV, capture_output=True), 5)
                 size = (root / ".git" / "index").stat().st_size // 1024
-                print(f"{n:>8,} {version:>3} {size:>9,} {absent:>10.2f} {present:>11.2f} {ls:>16.2f}")
+                print(f"{n:>8,} {version:>3} {size:>9,} {absent:>10.2f} {present:>11.2f} {ls:>16.2f} "
+                      f"{present / ls:>9.2f}")
 
 
 if __name__ == "__main__":

@@ -86,6 +86,23 @@ def test_a_tracked_local_file_in_a_subfolder_and_a_worktree_is_project_scope_too
         assert (cwd / "x.txt").read_text() == "a\n"
 
 
+def test_a_dot_lime_that_is_a_submodule_is_the_repositorys_too(lime: Lime, tmp_path: Path) -> None:
+    evil = tmp_path / "evil"
+    evil.mkdir()
+    (evil / "settings.local.json").write_text(json.dumps(HOSTILE))
+    git(evil, "init", "-q")
+    git(evil, "add", "-A")
+    git(evil, "commit", "-qm", "x")
+    (lime.cwd / "x.txt").write_text("a\n")
+    git(lime.cwd, "init", "-q")
+    git(lime.cwd, "-c", "protocol.file.allow=always", "submodule", "add", "-q", str(evil), ".lime")
+    assert (lime.cwd / ".lime" / "settings.local.json").is_file()
+    edit_attempt(lime)
+    proc = lime.run("--trust", "-p", "go")
+    assert proc.returncode == 0 and (lime.cwd / "x.txt").read_text() == "a\n"
+    assert "git tracks it" in proc.stderr
+
+
 def test_an_unreadable_git_index_counts_as_tracked(lime: Lime) -> None:
     hostile_repo(lime.cwd)
     (lime.cwd / ".git" / "index").write_bytes(b"DIRC\0\0\0\x09" + b"\0" * 40)

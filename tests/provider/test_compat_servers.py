@@ -70,7 +70,14 @@ def test_a_500_naming_a_request_field_is_healed_like_a_422(client, fake_server) 
     answer = client.complete([{"role": "user", "content": "hi"}], RequestOptions(response_format=rf))
     assert answer.text == '{"n": 1}'
     first, second = fake_server.chat_requests
-    assert first.json["response_format"] == rf and "response_format" not in second.json
+    # JSON mode instead, with the schema in the prompt (the answer is checked against it after)
+    assert first.json["response_format"] == rf and second.json["response_format"] == {"type": "json_object"}
+    assert second.json["messages"][0]["role"] == "system" and "JSON Schema" in second.json["messages"][0]["content"]
+    fake_server.enqueue(ErrorResponse(500, {"error": {"message": "[{'type': 'literal_error', 'loc': ('body', "
+                                                      "'response_format', 'type'), 'msg': \"Input should be 'text'\"}]",
+                                                      "type": "internal_server_error"}}), reply("{}"))
+    client.complete([{"role": "user", "content": "hi"}], RequestOptions(response_format=rf))
+    assert "response_format" not in fake_server.chat_requests[-1].json  # JSON mode refused too: none at all
 
 
 def test_litellm_no_connected_db_is_explained_as_a_key_problem(client, fake_server) -> None:  # type: ignore[no-untyped-def]
@@ -98,3 +105,42 @@ def test_a_refused_verbosity_is_said_once_without_verbose(fake_server, lime_home
     c.complete([{"role": "user", "content": "hi"}], RequestOptions(verbosity="low"))
     c.close()
     assert len([s for s in said if "verbosity" in s]) == 1
+
+
+def test_a_server_that_streams_no_usage_is_calibrated_by_one_probe(fake_server, lime_home, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """llama-cpp-python sends no usage chunk even when asked (include_usage): a non-streamed
+    probe of the same prompt, once, teaches the estimate, and status says so."""
+    import subprocess
+    import sys
+
+    from lime.tokens import learned
+    from support.fakeserver import Reply
+
+    monkeypatch.setattr(learned, "_cache", {})
+    subprocess.run([sys.executable, "-m", "lime", "login", "--provider", "openai-compat", "--service", "lcpp",
+                    "--with-base-url", fake_server.base_url], check=True, capture_output=True,
+                   env={**__import__("os").environ, "LIME_HOME": str(lime_home)})
+    models = lime_home / "models.json"
+    models.write_text('{"models": [{"slug": "lcpp-model", "provider": "openai-compat", "service": "lcpp", '
+                      '"context_window": 4096, "supports_include_usage": true}]}')
+    monkeypatch.setenv("LIME_MODELS_FILE", str(models))
+
+    def answer(req):  # type: ignore[no-untyped-def]
+        if req.stream:
+            return Reply("streamed", usage=None)  # llama-cpp-python: no usage chunk, include_usage or not
+        return Reply("x", usage={"prompt_tokens": 777, "completion_tokens": 1, "total_tokens": 778})
+
+    fake_server.default = answer
+    c = ChatClient(resolve_route("lcpp-model"))
+    msgs = [{"role": "user", "content": "hello there " * 50}]
+    before = learned.for_model("lcpp", "lcpp-model").prompt(msgs)
+    assert "".join(e.text for e in c.stream(msgs) if e.kind == "text") == "streamed"
+    list(c.stream(msgs))
+    c.close()
+    probes = [r for r in fake_server.chat_requests if not r.stream]
+    assert len(probes) == 1 and probes[0].json["max_tokens"] == 1 and "stream_options" not in probes[0].json
+    cal = learned.for_model("lcpp", "lcpp-model")
+    assert cal.n == 1 and abs(cal.prompt(msgs) - 777) < abs(before - 777)
+    assert "calibrated by non-streamed probes" in cal.describe()
+    monkeypatch.setattr(learned, "_cache", {})
+    assert "calibrated by non-streamed probes" in learned.for_model("lcpp", "lcpp-model").describe()  # stored

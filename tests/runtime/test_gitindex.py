@@ -91,3 +91,22 @@ def test_relative_paths() -> None:
     root = Path("/r")
     assert gitindex.relative(root, Path("/r/.lime/settings.local.json")) == ".lime/settings.local.json"
     assert gitindex.relative(root, Path("/elsewhere/x")) is None
+
+
+def test_a_sparse_index_directory_entry_covers_the_paths_below_it(tmp_path: Path) -> None:
+    root = make(tmp_path)
+    git(root, "commit", "-qm", "x")
+    git(root, "sparse-checkout", "init", "--cone", "--sparse-index")
+    git(root, "sparse-checkout", "set", "dir")
+    paths, _ = gitindex.entries((root / ".git" / "index").read_bytes())
+    assert b".lime/" in paths  # the whole folder is one entry now
+    assert gitindex.tracked(root, ASKED) == {".lime/settings.local.json", ".lime/settings.json", "dir/sub/deep name.py"}
+
+
+def test_a_submodule_covers_the_paths_below_it(tmp_path: Path) -> None:
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q")
+    commit = "1" * 40
+    git(root, "update-index", "--add", "--cacheinfo", f"160000,{commit},.lime")
+    assert gitindex.tracked(root, [".lime/settings.local.json", ".limex/a"]) == {".lime/settings.local.json"}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def running(needle: str) -> list[int]:
-    """Pids of live (not zombie) processes whose command line contains ``needle``."""
+    """Pids of live (not zombie) processes whose command line starts with ``needle``."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -17,6 +17,6 @@ def running(needle: str) -> list[int]:
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except (OSError, IndexError):
             continue
-        if needle in cmdline and state not in ("Z", "X"):
+        if cmdline.startswith(needle) and state not in ("Z", "X"):
             found.append(int(entry.name))
     return found

@@ -229,3 +229,13 @@ def _gemini(r: Reply, req: Recorded, body: dict[str, Any], calls: list[Any], str
         return JSONResponse(chunk(parts, True))
     items: list[Any] = [chunk([p], i == len(parts) - 1) for i, p in enumerate(parts)] or [chunk([], True)]
     return _cut(r, items)
+
+
+def wire_bytes(path: str, r: Reply, body: dict[str, Any] | None = None) -> bytes:
+    """The whole streamed body the fake server would send for ``r`` on this wire's path."""
+    from support.fakeserver import sse_bytes
+
+    req_body = {"model": "m", "stream": True, **(body or {})}
+    req = Recorded("POST", path, {}, json.dumps(req_body).encode(), req_body, 0.0, "alt=sse")
+    sse = render(r, req)
+    return b"".join(x for x in sse_bytes(sse.items, done=False) if isinstance(x, bytes))

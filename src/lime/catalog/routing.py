@@ -119,6 +119,8 @@ class Route:
             raise ConfigError(f"no API key for service {self.service!r} (model {self.slug}): "
                               f"{self.credential.problem}; run: {hint}")
         var = self.preset.env_var if self.preset and self.preset.env_var else None
+        if var and self.preset is not None and self.preset.env_fallback:
+            var += f" (or {self.preset.env_fallback})"
         unset = f" and {var} is not set" if var else ""
         raise ConfigError(
             f"no API key for service {self.service!r} (model {self.slug}): bucket {self.credential.bucket} is "
@@ -170,8 +172,10 @@ class ModelChoice:
     reason: str  # "--model", "LIME_MODEL", "config default", "offline default", "built-in default"
 
 
-def select_model(flag: str | None, *, offline: Callable[[], bool] | None) -> ModelChoice:
-    """--model, then LIME_MODEL, then the configured default, then local-if-nothing-else, then gpt-5.4.
+def select_model(flag: str | None, *, offline: Callable[[], bool] | None,
+                 configured: tuple[str, str] | None = None) -> ModelChoice:
+    """--model, then LIME_MODEL, then the settings' ``model`` (``configured``: slug and the file it
+    came from), then the configured default, then local-if-nothing-else, then gpt-5.4.
 
     ``offline`` says whether lime's local model can run here (``lime.local`` knows; the catalog
     does not import it). None: no offline default."""
@@ -180,6 +184,8 @@ def select_model(flag: str | None, *, offline: Callable[[], bool] | None) -> Mod
     env = config.env_model()
     if env:
         return ModelChoice(env, "LIME_MODEL")
+    if configured is not None:
+        return ModelChoice(configured[0], f"model in {configured[1]}")
     settings = config.load_settings()
     if settings.default_model:
         return ModelChoice(settings.default_model, "config default")

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from lime.textsafe import sanitize
 
 if TYPE_CHECKING:
-    from lime.runtime.agent import Approval
+    from lime.runtime.executor import Approval, PlanReview
     from lime.runtime.tools import Tool
 
 MAX_PREVIEW_FILE = 4_000_000
@@ -147,3 +147,37 @@ def ask_on_terminal(tool: Tool, args: dict[str, Any], why: str, err: Any) -> App
             return "always"
         if a in ("n", "no", ""):
             return "no"
+
+
+def review_on_terminal(plan: str, path: str, err: Any) -> PlanReview | None:
+    """Show the plan and ask whether to carry it out; None when there is no terminal to ask on."""
+    from lime.runtime.executor import PlanReview
+
+    if sys.stdin is None or not (sys.stdin.isatty() and err.isatty()):
+        return None
+    err.write(f"\nlime has a plan (saved to {sanitize(path)}):\n")
+    err.write("".join(f"  │ {sanitize(ln)}\n" for ln in plan.rstrip("\n").split("\n")))
+    while True:
+        err.write("Carry it out? [y]es / [a]ccept edits too / [n]o, keep planning: ")
+        err.flush()
+        try:
+            answer = sys.stdin.readline()
+        except KeyboardInterrupt:
+            err.write("\n")
+            return PlanReview(False)
+        a = answer.strip().lower()
+        if not answer or a in ("n", "no"):
+            break
+        if a in ("y", "yes"):
+            return PlanReview(True, "default")
+        if a in ("a", "accept", "accept edits"):
+            return PlanReview(True, "acceptEdits")
+    if not answer:
+        return PlanReview(False)
+    err.write("What should change? (Enter alone: tell the model yourself at the prompt) ")
+    err.flush()
+    try:
+        feedback = sys.stdin.readline()
+    except KeyboardInterrupt:
+        feedback = ""
+    return PlanReview(False, feedback=feedback.strip())

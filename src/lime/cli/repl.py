@@ -1,8 +1,8 @@
 """The interactive REPL: line editing with persistent history, streamed Markdown answers, slash commands.
 
 Enter sends; Alt-Enter (or Esc then Enter) inserts a newline, and pasted multi-line text stays one
-message. Ctrl-C during an answer cancels that answer and keeps the session; Ctrl-C at the prompt
-clears the line; Ctrl-D exits.
+message. Shift+Tab cycles the permission mode (default → acceptEdits → plan). Ctrl-C during an
+answer cancels that answer and keeps the session; Ctrl-C at the prompt clears the line; Ctrl-D exits.
 """
 
 from __future__ import annotations
@@ -29,11 +29,17 @@ HELP = """\
 /permissions [MODE]  show the permission mode and rules, or switch mode (default, plan,
                      acceptEdits, dontAsk, bypassPermissions)
 /sandbox             the shell sandbox's layers and a self-test of each
+/plan                plan mode on or off (read-only research that ends in a plan you approve)
+/mcp                 the MCP servers of this session: status, transport, tool count
 /compact             summarise older turns now to free context
 /clear               start over in this session (keeps the system prompt)
+/memory              the instruction files in the system prompt (AGENTS.md...) and their sizes
+/config              the merged settings, each value with the file it came from
+/init                write AGENTS.md, .lime/settings.json and .gitignore entries here
 /help                this list
 /exit                leave (Ctrl-D works too)
-Enter sends, Alt-Enter adds a line; Ctrl-C cancels an answer."""
+Enter sends, Alt-Enter adds a line, Shift+Tab cycles default → acceptEdits → plan;
+Ctrl-C cancels an answer."""
 
 
 def run_repl(args: argparse.Namespace) -> int:
@@ -48,8 +54,7 @@ def run_repl(args: argparse.Namespace) -> int:
     try:
         return repl.loop()
     finally:
-        ready.agent.close()
-        ready.session.close()
+        ready.agent.end()
 
 
 class Repl:
@@ -57,8 +62,10 @@ class Repl:
         self.console = console
         self.s = ready
         self.agent: Agent = ready.agent
-        self.endpoint = endpoint(self.agent.ui.notice)
+        self.endpoint = endpoint(self.agent.notify)
         self.args = args
+        # The mode /plan returns to.
+        self._before_plan = "default"
         # Loading the tokenizer takes a noticeable moment: do it while the user types the first line.
         self._warm = threading.Thread(target=_warm_tokenizer, daemon=True)
         self._warm.start()
@@ -97,6 +104,13 @@ class Repl:
         def _newline(event: Any) -> None:
             event.current_buffer.insert_text("\n")
 
+        @kb.add("s-tab")
+        def _cycle_mode(event: Any) -> None:
+            from lime.runtime.plan import next_mode
+
+            self.set_mode(next_mode(self.agent.policy.mode))
+            event.app.invalidate()  # the toolbar shows the new mode
+
         history: Any
         try:
             config.ensure_home()
@@ -111,17 +125,23 @@ class Repl:
                              complete_while_typing=False,
                              prompt_continuation=lambda width, line, soft: "… ".rjust(width))
 
-    def toolbar(self) -> str:
-        """Model and context use, computed once per prompt (not on every keystroke)."""
+    def toolbar(self) -> Any:
+        """Model and context use, computed once per prompt (not on every keystroke); the mode is
+        read as drawn (Shift+Tab changes it while the prompt is up)."""
         r = self.agent.route
-        if self._warm.is_alive():
-            return f" {r.slug} · {self.agent.policy.mode}"
-        try:
-            used = self.agent.estimated_input(self.agent.tool_specs())
-        except Exception:  # a toolbar must never break the prompt
-            return f" {r.slug}"
-        pct = 100 * used / max(1, self.agent.window)
-        return f" {r.slug} · context ~{used:,} tokens ({pct:.0f}%) · {self.agent.policy.mode}"
+        context = ""
+        if not self._warm.is_alive():
+            try:
+                used = self.agent.estimated_input(self.agent.tool_specs())
+                context = f" · context ~{used:,} tokens ({100 * used / max(1, self.agent.window):.0f}%)"
+            except Exception:  # a toolbar must never break the prompt
+                context = ""
+        return lambda: f" {r.slug}{context} · {self.agent.policy.mode}"
+
+    def set_mode(self, mode: str) -> None:
+        if mode == "plan" and self.agent.policy.mode != "plan":
+            self._before_plan = self.agent.policy.mode
+        self.agent.set_mode(mode)
 
 
     def loop(self) -> int:
@@ -184,7 +204,9 @@ class Repl:
         handler = {
             "model": self.cmd_model, "reasoning": self.cmd_reasoning, "verbosity": self.cmd_verbosity,
             "status": self.cmd_status, "compact": self.cmd_compact, "clear": self.cmd_clear,
-            "permissions": self.cmd_permissions, "sandbox": self.cmd_sandbox,
+            "permissions": self.cmd_permissions, "sandbox": self.cmd_sandbox, "plan": self.cmd_plan,
+            "memory": self.cmd_memory, "config": self.cmd_config, "init": self.cmd_init,
+            "mcp": self.cmd_mcp,
             "help": self.cmd_help, "exit": None, "quit": None,
         }
         if name in ("exit", "quit"):
@@ -273,8 +295,7 @@ class Repl:
     def cmd_permissions(self, rest: str) -> None:
         policy = self.agent.policy
         if rest:
-            policy.set_mode(rest)  # plan mode offers fewer tools from the next request on
-            self.agent.workspace.sandbox = policy.sandboxed
+            self.set_mode(rest)  # plan mode offers other tools from the next request on
         origin = f" (from {policy.mode_origin})" if policy.mode_origin else ""
         self.console.print(f"permission mode: {esc(policy.mode)}{esc(origin)}", highlight=False)
         for kind in ("deny", "ask", "allow"):
@@ -292,9 +313,47 @@ class Repl:
         for line in lines:
             self.console.print(sanitize(line), highlight=False, markup=False)
 
+    def cmd_plan(self, _rest: str) -> None:
+        if self.agent.policy.mode == "plan":
+            self.set_mode(self._before_plan if self._before_plan != "plan" else "default")
+            self.console.print(f"plan mode off: permission mode {esc(self.agent.policy.mode)}", highlight=False)
+            return
+        self.set_mode("plan")
+        self.console.print("plan mode: the model researches read-only and ends with a plan for you to approve",
+                           style="dim", highlight=False)
+
     def cmd_compact(self, _rest: str) -> None:
         if not self.agent.compact("manual"):
             return
+
+    def cmd_mcp(self, _rest: str) -> None:
+        from lime.cli.mcp_chat import CURRENT
+
+        self._lines(CURRENT.lines() if CURRENT is not None else ["no MCP servers configured (lime mcp add NAME COMMAND)"])
+
+    def _lines(self, lines: list[str]) -> None:
+        from lime.textsafe import sanitize
+
+        for line in lines:  # file names and settings values come from the repository: shown safely
+            self.console.print(sanitize(line), highlight=False, markup=False, soft_wrap=True)
+
+    def cmd_memory(self, _rest: str) -> None:
+        from lime.cli.inspect import memory_lines
+
+        first = self.s.session.messages[:1]
+        system = str(first[0].get("content")) if first and first[0].get("role") == "system" else None
+        self._lines(memory_lines(self.args, system))
+
+    def cmd_config(self, _rest: str) -> None:
+        from lime.cli.inspect import config_lines
+
+        self._lines(config_lines(self.args))
+
+    def cmd_init(self, _rest: str) -> None:
+        from lime.cli.init_cmd import init
+        from lime.runtime.project import discover
+
+        self._lines(init(discover().root))
 
     def cmd_clear(self, _rest: str) -> None:
         self.agent.clear()
@@ -310,7 +369,8 @@ def _warm_tokenizer() -> None:
         pass
 
 
-COMMANDS = ("model", "reasoning", "verbosity", "status", "permissions", "sandbox", "compact", "clear", "help", "exit")
+COMMANDS = ("model", "reasoning", "verbosity", "status", "permissions", "sandbox", "plan", "memory", "config",
+            "init", "mcp", "compact", "clear", "help", "exit")
 
 
 def _completer(repl: Repl) -> Any:

@@ -61,7 +61,14 @@ def setup(args: argparse.Namespace, *, ui: UI, say: Callable[[str], None]) -> Re
     # Bad tool flags and settings fail before anything starts (a local server, a session file).
     context = prepare(args, say)
     sandboxed = context.policy.sandboxed
-    workspace = Workspace.create(add_dirs=args.add_dirs, sandbox=sandboxed)
+    from lime.runtime import settings_keys
+
+    keys = context.settings.keys
+    add_dirs, notes = settings_keys.add_dirs(keys, args.add_dirs)
+    for note in notes:
+        say(note)
+    workspace = Workspace.create(add_dirs=add_dirs, sandbox=sandboxed)
+    workspace.env = {name: v.value for name, v in keys.env.items()}
     workspace.hidden = context.policy.read_denied(workspace)
     workspace.isolate_network = context.settings.network_isolation
     if sandboxed and not args.no_tools:
@@ -78,16 +85,29 @@ def setup(args: argparse.Namespace, *, ui: UI, say: Callable[[str], None]) -> Re
     request = Request(
         model=args.model,
         resume=resume,
-        system=context.system,
+        system=args.system,
+        prompt=context.prompt,
         sessions=context.sessions,
         reasoning=args.reasoning,
         verbosity=args.verbosity,
         max_tokens=args.max_tokens,
+        service_tier=getattr(args, "service_tier", None),
         max_turns=args.max_turns or 25,
+        configured_model=(keys.model.value, keys.model.origin) if keys.model else None,
+        levels={name: v.value for name, v in keys.levels.items()},
         tools=not args.no_tools,
         verbose=bool(args.verbose),
     )
-    return open_session(request, policy=context.policy, workspace=workspace, ui=ui, endpoint=endpoint(ui.notice), say=say)
+    mcp = None
+    if not args.no_tools:  # configured MCP servers start while the session opens
+        from lime.cli.mcp_chat import start_for_chat
+
+        mcp = start_for_chat(args, trusted=context.trusted, roots=list(workspace.roots), say=say, notice=ui.notice)
+    ready = open_session(request, policy=context.policy, workspace=workspace, ui=ui, endpoint=endpoint(ui.notice),
+                         say=say, tools=mcp.tools() if mcp is not None else ())
+    if mcp is not None:
+        mcp.attach(ready.agent)
+    return ready
 
 
 def endpoint(notice: Callable[[str], None]) -> LocalEndpoint:

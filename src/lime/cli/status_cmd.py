@@ -26,6 +26,13 @@ def _sandbox(settings: Settings | None) -> str:
                                 bool(settings and settings.network_isolation))
 
 
+def _api(route: Any) -> str:
+    from lime.providers import wire_name
+
+    return {"chat": "OpenAI Chat Completions", "anthropic": "Anthropic Messages",
+            "responses": "OpenAI Responses", "gemini": "Gemini generateContent (SSE)"}[wire_name(route)]
+
+
 def _token_estimate(service: str, model: str) -> str:
     from lime.tokens import learned
 
@@ -40,21 +47,23 @@ def run_status(args: argparse.Namespace) -> int:
     for problem in catalog.problems:
         print(f"lime: warning: {problem}", file=sys.stderr)
     from lime.local.paths import local_available
-
-    choice = select_model(getattr(args, "model", None), offline=local_available)
-    route = resolve_route(choice.slug, catalog)
-    e = route.entry
-    from lime.auth.headers import describe
     from lime.runtime import project as projects
 
     here = projects.discover()
     trusted = bool(here.files) and (bool(getattr(args, "trust", False)) or projects.is_trusted(here.root))
     settings, settings_error = _settings(args, here, trusted)
+    configured = settings.keys.model if settings else None
+    choice = select_model(getattr(args, "model", None), offline=local_available,
+                          configured=(configured.value, configured.origin) if configured else None)
+    route = resolve_route(choice.slug, catalog)
+    e = route.entry
+    from lime.auth.headers import describe
     lines = [
         ("model", f"{e.slug} ({e.display_name}; from {choice.reason})"),
         ("service", route.service + (f" ({route.preset.name})" if route.preset else " (custom)")),
         ("base URL", route.base_url or "managed local server (see 'lime local status')"),
         ("wire model", route.wire_model),
+        ("API", _api(route)),
         ("credential", route.credential.source
          + (f" ({route.credential.problem})" if route.credential.problem else "")),
         *([("headers", describe(route.credential.headers, route.credential.auth_header))]

@@ -20,6 +20,7 @@ from lime.textsafe import sanitize
 if TYPE_CHECKING:
     from lime.runtime.permissions import Policy
     from lime.runtime.project import Project
+    from lime.runtime.prompt import Inputs
     from lime.runtime.settings import Settings
 
 
@@ -30,7 +31,7 @@ class Context:
     settings: Settings
     policy: Policy
     sessions: Path  # where sessions are created and looked up
-    system: str | None  # the system prompt of a new session
+    prompt: Inputs  # what the system prompt of a new session is assembled from
 
 
 def decide_trust(project: Project, flag: bool, say: Callable[[str], None], *, ask: bool = True) -> bool:
@@ -76,11 +77,12 @@ def _rules(settings: Settings, kind: str) -> str:
 def what_trust_changes(project: Project) -> list[str]:
     """What trusting the folder will change, concretely, for the trust question: the permission mode,
     the sandbox, the rules (and what is ignored), the instruction files and their sizes, the sessions."""
+    import itertools
     import os
 
     from lime.errors import LimeError
-    from lime.runtime import project as projects
     from lime.runtime import settings as settings_mod
+    from lime.runtime.prompt import BUDGETS
 
     out: list[str] = []
     project_files, local = project.settings_files()
@@ -107,18 +109,21 @@ def what_trust_changes(project: Project) -> list[str]:
             except OSError:
                 continue
             sizes.append(f"{os.path.relpath(f, project.cwd)} ({size:,} bytes)")
-        out.append(f"give the model instructions from {', '.join(sizes)} (at most {projects.MAX_AGENTS_BYTES:,} "
+        out.append(f"give the model instructions from {', '.join(sizes)} (at most {BUDGETS['project'][0]:,} "
                    "bytes in all)")
     if project.lime_dir is not None:
         sessions = project.lime_dir / "sessions"
-        n = len(list(sessions.glob("*.jsonl"))[:1000]) if sessions.is_dir() and not sessions.is_symlink() else 0
+        n = sum(1 for _ in itertools.islice(sessions.glob("*.jsonl"), 1000)) \
+            if sessions.is_dir() and not sessions.is_symlink() else 0
         out.append(f"keep sessions in {os.path.relpath(sessions, project.cwd)}/"
                    + (f" ({n:,} there already; lime -c resumes them, with their own system prompts)" if n else ""))
     return out or ["nothing beyond reading these files"]
 
 
-def prepare(args: argparse.Namespace, say: Callable[[str], None], *, cwd: Path | None = None) -> Context:
-    """Discover the project, settle trust, merge the settings, and build the permission policy."""
+def prepare(args: argparse.Namespace, say: Callable[[str], None], *, cwd: Path | None = None,
+            ask: bool = True, date: str | None = None) -> Context:
+    """Discover the project, settle trust, merge the settings, build the permission policy, and
+    gather what the system prompt is made of."""
     from lime import config
     from lime.runtime import project as projects
     from lime.runtime import settings as settings_mod
@@ -126,7 +131,7 @@ def prepare(args: argparse.Namespace, say: Callable[[str], None], *, cwd: Path |
 
     sources = settings_mod.parse_sources(getattr(args, "setting_sources", None))
     here = projects.discover(cwd)
-    trusted = decide_trust(here, bool(getattr(args, "trust", False)), say)
+    trusted = decide_trust(here, bool(getattr(args, "trust", False)), say, ask=ask)
     project_files, local = here.settings_files() if trusted else ([], None)
     settings = settings_mod.load(user=config.config_home() / "settings.json", project=project_files, local=local,
                                  flag=getattr(args, "settings", None), sources=sources,
@@ -140,5 +145,19 @@ def prepare(args: argparse.Namespace, say: Callable[[str], None], *, cwd: Path |
     sessions, why = projects.sessions_dir(here, trusted)
     if why:
         say(why)
-    system = projects.system_prompt(getattr(args, "system", None), here, trusted)
-    return Context(here, trusted, settings, policy, sessions, system)
+    return Context(here, trusted, settings, policy, sessions, prompt_inputs(args, here, trusted, policy, date))
+
+
+def prompt_inputs(args: argparse.Namespace, here: Project, trusted: bool, policy: Policy,
+                  date: str | None) -> Inputs:
+    from lime.runtime import prompt
+
+    if not policy.sandboxed:
+        sandbox = "off"
+    else:
+        from lime.runtime.sandbox import landlock_abi
+
+        abi, why = landlock_abi()
+        sandbox = f"on (Landlock ABI {abi})" if abi else f"none ({why})"
+    env = prompt.environment(here, mode=policy.mode, sandbox=sandbox, date=date)
+    return prompt.Inputs(here, trusted, prompt.memory_path(), getattr(args, "system", None), env)

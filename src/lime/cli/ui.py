@@ -1,6 +1,7 @@
-"""How a conversation looks: the agent loop's UI objects (one-shot text, JSON, stream-json and the
-REPL's terminal); the approval prompt they show is in ``approval``. Answers go to stdout, activity
-and notices to stderr (the REPL's terminal shows both); untrusted text is sanitised on a terminal."""
+"""How a conversation looks: subscribers to the agent's event stream (one-shot text, JSON,
+stream-json and the REPL's terminal), which also answer the executor's approval questions; the
+prompts they show are in ``approval``. Answers go to stdout, activity and notices to stderr (the
+REPL's terminal shows both); untrusted text is sanitised on a terminal."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import json
 import sys
 from typing import TYPE_CHECKING, Any
 
+from lime.runtime import events as ev
 from lime.textsafe import StreamSanitizer, sanitize
 
 if TYPE_CHECKING:
     from lime.providers.openai_compat.types import ToolCall
-    from lime.runtime.agent import Approval
+    from lime.runtime.executor import Approval, PlanReview
     from lime.runtime.tools import Tool, ToolResult
 
 
@@ -33,6 +35,8 @@ def describe_call(name: str, args: dict[str, Any] | None) -> str:
         return f"read_file {args.get('path', '')}{rng}"
     if name in ("write_file", "edit_file"):
         return f"{name} {args.get('path', '')}"
+    if name == "exit_plan_mode":
+        return "exit_plan_mode: presenting the plan"
     if name == "grep_search":
         return f"grep_search {args.get('pattern', '')!r} in {args.get('path') or '.'}"
     if name == "glob_search":
@@ -47,7 +51,7 @@ def result_summary(result: ToolResult) -> str:
     return (first[:160] + more) if result.status == "ok" else first[:300]
 
 
-class PlainUI:
+class PlainUI(ev.Listener):
     """One-shot text output: answer to stdout, activity to stderr."""
 
     def __init__(self, *, markdown: bool, verbose: bool, console: Any = None) -> None:
@@ -61,6 +65,8 @@ class PlainUI:
         self._safe = StreamSanitizer()
         self._safe_err = StreamSanitizer()
         self._err_console: Any = console
+        # The plan a one-shot run in plan mode ends with (shown by the caller).
+        self.plan: str | None = None
         if console is not None:
             self.console = console
         elif markdown:
@@ -121,6 +127,16 @@ class PlainUI:
 
         return ask_on_terminal(tool, args, why, self.err)
 
+    def review_plan(self, plan: str, path: str) -> PlanReview | None:
+        from lime.cli.approval import review_on_terminal
+
+        self._stop_spinner()
+        return review_on_terminal(plan, path, self.err)
+
+    def other(self, event: ev.Event) -> None:
+        if isinstance(event, ev.PlanPresented) and event.decision == "none":
+            self.plan = event.plan
+
     def notice(self, text: str) -> None:
         self._stop_spinner()
         self.err.write(f"lime: {sanitize(text)}\n")
@@ -149,9 +165,15 @@ class CollectUI(PlainUI):
 
 
 class StreamJsonUI(CollectUI):
-    """``--output-format stream-json``: one JSON event per line on stdout."""
+    """``--output-format stream-json``: one JSON event per line on stdout (known keys masked)."""
+
+    secrets: list[str] = []
 
     def emit(self, event: dict[str, Any]) -> None:
+        if self.secrets:
+            from lime.auth.masking import redact_json
+
+            event = redact_json(event, self.secrets)  # type: ignore[assignment]
         sys.stdout.write(json.dumps(event, ensure_ascii=False) + "\n")
         sys.stdout.flush()
 
@@ -172,6 +194,13 @@ class StreamJsonUI(CollectUI):
     def notice(self, text: str) -> None:
         self.emit({"type": "notice", "text": text})
         super().notice(text)
+
+    def other(self, event: ev.Event) -> None:
+        super().other(event)
+        if isinstance(event, ev.PlanPresented):
+            self.emit({"type": "plan", "plan": event.plan, "decision": event.decision})
+        elif isinstance(event, ev.ModeChanged):
+            self.emit({"type": "mode", "mode": event.mode})
 
 
 class TerminalUI(PlainUI):
@@ -223,6 +252,12 @@ class TerminalUI(PlainUI):
 
         self._stop_spinner()
         return ask_on_terminal(tool, args, why, sys.stdout)
+
+    def review_plan(self, plan: str, path: str) -> PlanReview | None:
+        from lime.cli.approval import review_on_terminal
+
+        self._stop_spinner()
+        return review_on_terminal(plan, path, sys.stdout)
 
     def notice(self, text: str) -> None:
         self._stop_spinner()

@@ -1,9 +1,10 @@
 """The agent loop: send the conversation, stream the answer, run requested tools, repeat.
 
 The loop owns the conversation state (through the session, which persists every step as it
-happens) and reports progress to a ``UI`` object, so the same loop drives the REPL, one-shot text
-output and the JSON formats. It compacts the conversation before a request that would not fit,
-and once more after a context-overflow error before retrying.
+happens) and reports progress as events on its bus (``events``): the REPL, one-shot text output,
+the JSON formats and the session's streamed-text writer subscribe. Tool calls go to the
+``executor`` (registry, permissions, approvals). The loop compacts the conversation before a
+request that would not fit, and once more after a context-overflow error before retrying.
 """
 
 from __future__ import annotations
@@ -12,42 +13,31 @@ import contextlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from lime import config
 from lime.errors import LimeError
 from lime.providers.openai_compat.types import (
     Completion,
-    FinishEvent,
     Message,
     ReasoningDelta,
     RequestOptions,
     TextDelta,
-    ToolCall,
-    ToolCallEvent,
     ToolSpec,
     Usage,
-    UsageEvent,
 )
 from lime.runtime import compaction
+from lime.runtime import events as ev
+from lime.runtime.executor import Approval, Approver, Executor, Interrupted, NoApprover
 from lime.runtime.permissions import Policy
+from lime.runtime.registry import ToolRegistry
 from lime.runtime.session import Session
-from lime.runtime.tools import (
-    TOOLS,
-    Tool,
-    ToolFailure,
-    ToolResult,
-    Workspace,
-    lookup,
-    parse_arguments,
-    run_tool,
-)
+from lime.runtime.tools import ALIASES, TOOLS, Workspace
 
 if TYPE_CHECKING:
     from lime.catalog.routing import Route
+    from lime.runtime.plan import Plan
     from lime.tokens.learned import Calibration
-
-Approval = Literal["yes", "no", "always"]
 
 # Endpoint hooks, supplied by whoever knows the endpoint (``lime.local`` for lime's own server):
 # ``prepare`` runs before each request and may return the route with a new endpoint (a restarted
@@ -56,43 +46,18 @@ Prepare = Callable[["Route"], "Route"]
 Recover = Callable[[Exception, "Route"], "Route | None"]
 
 
-class UI(Protocol):
-    def waiting(self) -> None: ...
-    def text(self, delta: str) -> None: ...
-    def reasoning(self, delta: str) -> None: ...
-    def answer_done(self) -> None: ...
-    def tool_start(self, call: ToolCall, args: dict[str, Any] | None) -> None: ...
-    def tool_done(self, call: ToolCall, result: ToolResult) -> None: ...
-    def ask(self, tool: Tool, args: dict[str, Any], why: str = "") -> Approval | None: ...
+__all__ = ["Agent", "Approval", "Cancelled", "QuietUI", "Settings", "TurnResult", "UI"]
+
+
+class UI(Approver, Protocol):
+    """What a chat mode hands the session factory: an event subscriber that can also ask the user."""
+
+    def handle(self, event: ev.Event) -> None: ...
     def notice(self, text: str) -> None: ...
 
 
-class QuietUI:
-    """A UI that shows nothing and can never ask (used for internal requests and as a base)."""
-
-    def waiting(self) -> None:
-        pass
-
-    def text(self, delta: str) -> None:
-        pass
-
-    def reasoning(self, delta: str) -> None:
-        pass
-
-    def answer_done(self) -> None:
-        pass
-
-    def tool_start(self, call: ToolCall, args: dict[str, Any] | None) -> None:
-        pass
-
-    def tool_done(self, call: ToolCall, result: ToolResult) -> None:
-        pass
-
-    def ask(self, tool: Tool, args: dict[str, Any], why: str = "") -> Approval | None:
-        return None
-
-    def notice(self, text: str) -> None:
-        pass
+class QuietUI(ev.Listener, NoApprover):
+    """Shows nothing and can never ask (internal requests; a base for tests' listeners)."""
 
 
 class Cancelled(Exception):
@@ -169,15 +134,23 @@ class Agent:
     """One conversation with one model (switchable), persisted step by step in its session."""
 
     def __init__(self, route: Route, session: Session, *, policy: Policy, workspace: Workspace,
-                 settings: Settings, ui: UI, prepare: Prepare | None = None, recover: Recover | None = None) -> None:
+                 settings: Settings, ui: UI | None = None, events: ev.EventBus | None = None,
+                 registry: ToolRegistry | None = None, approver: Approver | None = None,
+                 plan: Plan | None = None, prepare: Prepare | None = None, recover: Recover | None = None) -> None:
         self.route = route
         self.session = session
         self.policy = policy
         self.workspace = workspace
         self.settings = settings
-        self.ui = ui
+        self.events = events or ev.EventBus()
+        if ui is not None:
+            self.events.subscribe(ui.handle)
+        self.approver: Approver = approver or ui or NoApprover()
+        self.executor = Executor(registry or ToolRegistry(TOOLS.values(), ALIASES), policy, workspace, self.events,
+                                 self.approver, plan, agent=self)
         self.prepare = prepare
         self.recover = recover
+        self.events.subscribe(session.handle)  # the answer's text is saved as it streams
         self._client: Any = None
         # The server's real window when an overflow error told us it is smaller than the catalog says.
         self._window_cap: int | None = None
@@ -193,8 +166,22 @@ class Agent:
         if self._client is None:
             from lime.providers import open_client
 
-            self._client = open_client(self.route, verbose=self.settings.verbose, notice=self.ui.notice)
+            self._client = open_client(self.route, verbose=self.settings.verbose, notice=self.notify)
         return self._client
+
+    def notify(self, text: str) -> None:
+        """Tell the user something (a Notice event)."""
+        self.events.emit(ev.Notice(text))
+
+    @property
+    def registry(self) -> ToolRegistry:
+        return self.executor.registry
+
+    def set_mode(self, mode: str) -> None:
+        """Switch the permission mode (plan mode offers other tools from the next request on)."""
+        self.policy.set_mode(mode)
+        self.workspace.sandbox = self.policy.sandboxed
+        self.events.emit(ev.ModeChanged(mode))
 
     def set_route(self, route: Route) -> None:
         self.close()
@@ -227,6 +214,14 @@ class Agent:
             threshold = min(threshold, max(1, self._window_cap * 9 // 10 - out))
         return threshold
 
+    def end(self) -> None:
+        """The conversation is over: say so to the subscribers, hang up, close the session file."""
+        try:
+            self.events.emit(ev.SessionEnded(self.session.id))
+        finally:
+            self.close()
+            self.session.close()
+
     def close(self) -> None:
         if self._client is not None:
             with contextlib.suppress(Exception):
@@ -240,7 +235,7 @@ class Agent:
     def tool_specs(self) -> list[ToolSpec] | None:
         if not self.settings.tools_enabled or not self.route.capabilities.tools:
             return None
-        return [t.spec() for t in self.policy.offered()]
+        return [t.spec() for t in self.executor.offered()]
 
     def options(self, tools: list[ToolSpec] | None) -> RequestOptions:
         return RequestOptions(
@@ -287,20 +282,24 @@ class Agent:
         prompt never follows this one as a second user message in a row.
         """
         if prompt is not None:
+            self.events.emit(ev.PromptSubmitted(prompt))
             self.session.append({"role": "user", "content": prompt})
         try:
-            return self._turn()
-        except (Cancelled, KeyboardInterrupt):
+            result = self._turn()
+        except (Cancelled, KeyboardInterrupt) as exc:
             self.session.record_failure("the user cancelled this turn")
+            self.events.emit(ev.TurnCancelled(exc.text if isinstance(exc, Cancelled) else ""))
             raise
         except LimeError as exc:
             self.session.record_failure(f"the turn failed: {str(exc)[:300]}")
             raise
+        self.events.emit(ev.TurnEnded(result.text, result.requests, result.stopped))
+        return result
 
     def _turn(self) -> TurnResult:
         result = TurnResult()
-        tools = self.tool_specs()
         while True:
+            tools = self.tool_specs()  # each request: a tool call may have changed the mode or the registry
             if result.requests >= self.settings.max_turns:
                 result.stopped = "max_turns"
                 return result
@@ -315,6 +314,8 @@ class Agent:
                 self._learn_usage(completion, tools)
             result.requests += 1
             self._add_usage(result, completion.usage)
+            if completion.usage is not None:
+                self.events.emit(ev.UsageReported(completion.usage))
             result.text = completion.text
             result.reasoning = completion.reasoning
             result.finish_reason = completion.finish_reason
@@ -325,14 +326,18 @@ class Agent:
             if cut and self._compacted_at != len(self.messages) and self.compact("the server truncated it"):
                 result.compactions += 1
             if not completion.tool_calls:
+                if completion.finish_reason == "pause_turn":
+                    continue  # Anthropic paused a long turn: the history sent again resumes it
                 if completion.finish_reason == "length":
-                    self.ui.notice("the answer stopped at the output token limit"
+                    self.notify("the answer stopped at the output token limit"
                                    + (" (--max-tokens)" if self.settings.max_tokens else ""))
                 elif completion.finish_reason == "content_filter":
-                    self.ui.notice("the service's content filter stopped the answer")
+                    self.notify("the service's content filter stopped the answer")
                 return result
             last_allowed = result.requests < self.settings.max_turns
-            self._run_tools(completion.tool_calls, result, run=last_allowed, offered=tools)
+            if self._run_tools(completion.tool_calls, result, run=last_allowed, offered=tools is not None):
+                result.stopped = "plan"
+                return result
             if not last_allowed:
                 result.stopped = "max_turns"
                 return result
@@ -349,7 +354,7 @@ class Agent:
                                     lambda: self.calibration.prompt(self.messages, None))
         if sent is None:
             return False
-        self.ui.notice(truncation.notice(self.route, usage.prompt_tokens, sent))
+        self.notify(truncation.notice(self.route, usage.prompt_tokens, sent))
         self._window_cap = min(self.window, usage.prompt_tokens + usage.completion_tokens)
         return True
 
@@ -422,128 +427,87 @@ class Agent:
         from lime.auth.masking import StreamRedactor
         from lime.providers.openai_compat.errors import ProviderError
 
-        self.ui.waiting()
+        self.events.emit(ev.RequestSent(self.route.slug, len(self.messages), len(tools or ())))
+        emit = self.events.emit
         text: list[str] = []
         stream = None
         # A known key the model repeats (say, from a pasted prompt) is masked on screen too.
         shown = StreamRedactor(self.workspace.secrets)
+        thought = StreamRedactor(self.workspace.secrets)  # -v and stream-json show reasoning as it comes
         try:
             stream = self.client.stream(compaction.alternating(self.messages), self.options(tools))
             with stream:
                 for event in stream:
                     if isinstance(event, TextDelta):
                         text.append(event.text)
-                        self.session.stream_text(event.text)
                         safe = shown.feed(event.text)
                         if safe:
-                            self.ui.text(safe)
+                            emit(ev.TextDelta(safe))
                     elif isinstance(event, ReasoningDelta):
-                        self.ui.reasoning(event.text)
-                    elif isinstance(event, ToolCallEvent | FinishEvent | UsageEvent):
-                        pass
+                        safe = thought.feed(event.text)
+                        if safe:
+                            emit(ev.ReasoningDelta(safe))
                 completion: Completion = stream.completion
         except KeyboardInterrupt:
             if stream is not None:
                 with contextlib.suppress(Exception):
                     stream.close()
-            self.ui.answer_done()
+            emit(ev.AnswerEnded())
             partial = "".join(text)
             if partial:
                 self.session.append({"role": "assistant", "content": partial}, interrupted=True)
             raise Cancelled(partial) from None
         except ProviderError as exc:
+            thought.finish()
             rest = shown.finish()
             if rest:
-                self.ui.text(rest)
-            self.ui.answer_done()
+                emit(ev.TextDelta(rest))
+            emit(ev.AnswerEnded())
             partial_c = getattr(exc, "partial", None)
             partial = getattr(partial_c, "text", "") or "".join(text)
             if partial:
                 self.session.append({"role": "assistant", "content": partial}, interrupted=True)
             raise
+        rest = thought.finish()
+        if rest:
+            emit(ev.ReasoningDelta(rest))
         rest = shown.finish()
         if rest:
-            self.ui.text(rest)
-        self.ui.answer_done()
+            emit(ev.TextDelta(rest))
+        emit(ev.AnswerEnded())
         return completion
 
     # -- tools ---------------------------------------------------------------------------
 
-    def _run_tools(self, calls: list[ToolCall], result: TurnResult, *, run: bool,
-                   offered: list[ToolSpec] | None) -> None:
-        prepared: list[tuple[ToolCall, Tool | None, dict[str, Any] | None, ToolResult | None]] = []
-        for call in calls:
-            tool = lookup(call.name)
-            args: dict[str, Any] | None = None
-            early: ToolResult | None = None
-            if not run:
-                early = ToolResult("not run: the turn limit (--max-turns) was reached", "denied")
-            elif offered is None:
-                # A server that invents tool calls when none were offered must not get them run.
-                early = ToolResult("error: no tools are available in this conversation", "denied")
-            elif tool is None:
-                early = ToolResult(f"error: unknown tool {call.name!r}; available: {', '.join(TOOLS)}", "error")
-            else:
-                try:
-                    args = parse_arguments(call.arguments)
-                except ToolFailure as exc:
-                    early = ToolResult(f"error: {exc}", "error")
-            prepared.append((call, tool, args, early))
-
-        outcomes: dict[str, ToolResult] = {}
-        # Read-only calls that need no approval run in parallel; the rest run in order.
-        parallel = [(c, t, a) for c, t, a, e in prepared
-                    if e is None and t is not None and a is not None and t.kind == "read"
-                    and self.policy.decide(t, a, self.workspace) == "allow"]
+    def _run_tools(self, calls: list[Any], result: TurnResult, *, run: bool, offered: bool) -> bool:
+        """Answer every call (the executor decides and runs them); True when a tool ended the turn."""
         interrupted = False
         try:
-            if len(parallel) > 1:
-                for call, _t, args in parallel:
-                    self.ui.tool_start(call, args)
-                from concurrent.futures import ThreadPoolExecutor  # only when tools run in parallel
-
-                with ThreadPoolExecutor(max_workers=min(8, len(parallel))) as pool:
-                    futures = {call.id: pool.submit(run_tool, tool, self.workspace, args)
-                               for call, tool, args in parallel}
-                    for call, _t, _a in parallel:
-                        outcomes[call.id] = futures[call.id].result()
-                        self.ui.tool_done(call, outcomes[call.id])
-            for call, tool, args, early in prepared:
-                if call.id in outcomes:
-                    continue
-                if early is not None:
-                    outcomes[call.id] = early
-                    self.ui.tool_start(call, args)
-                    self.ui.tool_done(call, early)
-                    continue
-                assert tool is not None and args is not None
-                self.ui.tool_start(call, args)
-                outcomes[call.id] = self._run_one(tool, args)
-                self.ui.tool_done(call, outcomes[call.id])
-        except KeyboardInterrupt:
-            interrupted = True
-        for call, _tool, args, _early in prepared:
-            res = outcomes.get(call.id) or ToolResult("cancelled: the user interrupted this tool call", "denied")
-            self.session.append({"role": "tool", "tool_call_id": call.id, "content": res.content})
-            result.tool_calls.append(ToolRecord(call.id, call.name, args if args is not None else call.arguments,
-                                                res.status, res.content))
+            outcomes = self.executor.run_calls(calls, run=run, offered=offered)
+        except Interrupted as exc:
+            outcomes, interrupted = exc.outcomes, True
+        vision = self.route.capabilities.vision
+        images: list[dict[str, Any]] = []
+        for o in outcomes:
+            content = o.result.content
+            if o.result.images and not vision:
+                n = len(o.result.images)
+                content += f"\n[{n} image{'s' if n != 1 else ''} not shown: {self.route.slug} does not take images]"
+            elif o.result.images:
+                images += [{"type": "image_url", "image_url": {"url": f"data:{i.media_type};base64,{i.data}"}}
+                           for i in o.result.images]
+            self.session.append({"role": "tool", "tool_call_id": o.call.id, "content": content})
+            result.tool_calls.append(ToolRecord(o.call.id, o.call.name, o.args if o.args is not None else o.call.arguments,
+                                                o.result.status, content))
+        if images:
+            # Tool messages carry text only: a vision model sees a tool's images in a user message
+            # right after the results (a model without vision read the note in the result's text).
+            ids = ", ".join(dict.fromkeys(o.call.id for o in outcomes if o.result.images))
+            self.session.append({"role": "user", "content": [
+                {"type": "text", "text": f"Images returned by the tool calls {ids}:"}, *images[:8]]})
         if interrupted:
             raise Cancelled("")
-
-    def _run_one(self, tool: Tool, args: dict[str, Any]) -> ToolResult:
-        verdict = self.policy.check(tool, args, self.workspace)
-        if verdict.decision == "ask":
-            answer = self.ui.ask(tool, args, verdict.reason)
-            if answer == "always":
-                self.policy.remember(tool, args)
-            elif answer != "yes":
-                reason = self.policy.denial_reason(tool, verdict, could_ask=answer is not None)
-                self.ui.notice(f"refused {tool.name}: {reason}")
-                return ToolResult(f"permission denied: {reason}", "denied")
-        elif verdict.decision == "deny":
-            self.ui.notice(f"refused {tool.name}: {verdict.reason}")
-            return ToolResult(f"permission denied: {verdict.reason}", "denied")
-        return run_tool(tool, self.workspace, args)
+        return any(o.result.stop for o in outcomes)
 
     # -- compaction ----------------------------------------------------------------------
 
@@ -554,6 +518,16 @@ class Agent:
         unless it is too short for a summary to save anything; a summary that is not shorter than
         what it replaces is discarded.
         """
+        self.events.emit(ev.CompactionStarted(reason))
+        try:
+            changed = self._compact(reason)
+        except BaseException:
+            self.events.emit(ev.CompactionEnded(reason, False))
+            raise
+        self.events.emit(ev.CompactionEnded(reason, changed))
+        return changed
+
+    def _compact(self, reason: str) -> bool:
         window = self.window
         threshold = min(self.threshold(), window)
         keep_budget = max(64, threshold * 3 // 10)
@@ -572,7 +546,7 @@ class Agent:
         cap = compaction.worth_summarising(older, count_text) if split else 0
         if split is None or not cap:
             if reason == "manual":
-                self.ui.notice("nothing to compact: the conversation is already shorter than a summary of it")
+                self.notify("nothing to compact: the conversation is already shorter than a summary of it")
             return shrunk_results
         text = self._summarise(older, cap, window, reason)
         if text is None:
@@ -589,7 +563,7 @@ class Agent:
         self.anchor = None
         self._compacted_at = len(self.messages)
         after = self.estimated_input()
-        self.ui.notice(f"compacted: ~{before} → ~{after} tokens")
+        self.notify(f"compacted: ~{before} → ~{after} tokens")
         return True
 
     def _shrink_tool_results(self, target: int, before: int, reason: str) -> bool:
@@ -602,7 +576,7 @@ class Agent:
         self.session.replace_history(self.messages[:head] + shrunk, reason=reason)
         self.anchor = None
         self._compacted_at = len(self.messages)
-        self.ui.notice(f"shortened old tool results ({reason}): ~{before} → ~{self.estimated_input()} tokens")
+        self.notify(f"shortened old tool results ({reason}): ~{before} → ~{self.estimated_input()} tokens")
         return True
 
     def _summarise(self, older: list[Message], cap: int, window: int, reason: str) -> str | None:
@@ -611,7 +585,7 @@ class Agent:
 
         budget, out_cap = compaction.budget_for_summary(window)
         out_cap = min(out_cap, cap)
-        self.ui.notice(f"compacting {len(older)} earlier messages ({reason})")
+        self.notify(f"compacting {len(older)} earlier messages ({reason})")
         summary: Completion | None = None
         for _attempt in range(3):
             request = compaction.summary_request(older, budget, count_text)
@@ -636,7 +610,7 @@ class Agent:
             raise LimeError("compaction failed: the model returned an empty summary")
         replaced = sum(compaction.message_tokens(m, count_text) for m in older)
         if compaction.message_tokens(compaction.summary_message(text), count_text) >= replaced:
-            self.ui.notice("compaction discarded: the summary was not shorter than what it would replace")
+            self.notify("compaction discarded: the summary was not shorter than what it would replace")
             return None
         return text
 

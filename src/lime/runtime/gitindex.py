@@ -9,7 +9,8 @@ sha256 repositories), 2 bytes of flags (+2 extended flags in v3+ when bit 0x4000
 the path: NUL-terminated and padded to a multiple of 8 (v2, v3) or prefix-compressed against the
 previous path (v4: a varint of bytes to drop, then the NUL-terminated rest). A split index
 ("link" extension) keeps most entries in ``sharedindex.<id>``, which is read too; a sparse
-index's directory entries (``dir/``) count for every path below them.
+index's directory entries (``dir/``) and submodules (gitlinks: a ``.lime`` that is another
+repository) count for every path below them.
 
 Anything lime cannot read as an index is ``Unknown``: the caller treats the path as tracked
 (the safe side). Stdlib only.
@@ -105,9 +106,16 @@ def _header(data: bytes, hash_size: int) -> tuple[int, int]:
     return version, count
 
 
-def entries(data: bytes, hash_size: int = 20, *, until: bytes | None = None) -> tuple[list[bytes], int]:
+def count(data: bytes, hash_size: int = 20) -> int:
+    """How many entries the index holds (from its header)."""
+    return _header(data, hash_size)[1]
+
+
+def entries(data: bytes, hash_size: int = 20, *, until: bytes | None = None,
+            stats: list[tuple[int, int]] | None = None) -> tuple[list[bytes], int]:
     """Every path in an index, and the offset where its extensions start. With ``until``, stops at
-    the first path sorting after it (git keeps entries sorted by path bytes); the offset is then -1."""
+    the first path sorting after it (git keeps entries sorted by path bytes); the offset is then -1.
+    ``stats`` receives each entry's recorded (mtime seconds, size) in the same order."""
     version, count = _header(data, hash_size)
     end = len(data) - hash_size  # the trailing checksum
     pos = _HEADER.size
@@ -117,6 +125,8 @@ def entries(data: bytes, hash_size: int = 20, *, until: bytes | None = None) -> 
     try:
         for _ in range(count):
             start = pos
+            if stats is not None:
+                stats.append((struct.unpack_from(">I", data, pos + 8)[0], struct.unpack_from(">I", data, pos + 36)[0]))
             (flags,) = struct.unpack_from(">H", data, pos + flags_at)
             pos += flags_at + 2
             if flags & 0x4000:
@@ -157,6 +167,16 @@ def _shared_index(data: bytes, ext_at: int, hash_size: int) -> str | None:
     return None
 
 
+def load(root: Path) -> tuple[bytes, int] | None:
+    """The index of the work tree ``root`` and its hash size; None outside git or before the first
+    ``git add``. Raises ``Unknown`` when there is an index lime cannot read."""
+    gitdir = git_dir(root)
+    if gitdir is None:
+        return None
+    data = _read(gitdir / "index")
+    return None if data is None else (data, _hash_size(gitdir))
+
+
 def tracked(root: Path, paths: Iterable[str]) -> set[str]:
     """The ones among ``paths`` (relative to the work tree ``root``, ``/``-separated) that the
     index holds. Raises ``Unknown`` when there is an index lime cannot read."""
@@ -178,9 +198,12 @@ def tracked(root: Path, paths: Iterable[str]) -> set[str]:
             raise Unknown(f"the split index names sharedindex.{shared}, which is missing")
         listed += entries(more, hash_size)[0]
     have = set(listed)
-    dirs = [p for p in listed if p.endswith(b"/")]  # sparse-index directory entries
     for name, raw in wanted.items():
-        if raw in have or any(raw.startswith(d) for d in dirs):
+        parts = raw.split(b"/")
+        above = [b"/".join(parts[:k]) for k in range(1, len(parts))]
+        # The path itself; a folder above it that is a submodule (a gitlink entry: what is below it
+        # came from another repository) or a sparse-index directory entry ("dir/").
+        if raw in have or any(a in have or a + b"/" in have for a in above):
             found.add(name)
     return found
 

@@ -74,9 +74,50 @@ def private_tmp() -> Path:
         return _private_tmp[0]
 
 
-# Placeholders in use (path -> calls using it): one call's clean-up must not pull another's.
+# Placeholders lime made, by the number of calls holding them (a call holds every placeholder
+# of its roots, also those another call made, so one call's clean-up never pulls another's), and
+# those no call holds any more, removed by a background thread (deepest first, one at a time
+# under the lock, so a starting call can take one back before it goes).
 _held: dict[Path, int] = {}
+_pending: list[Path] = []
 _held_lock = threading.Lock()
+_cleaner: list[threading.Thread] = []
+
+
+def _claim(roots: list[Path], created: list[Path]) -> None:
+    """Hold every placeholder under ``roots`` (called with the lock)."""
+    for path in [p for p in _pending if _inside(p, roots)]:
+        _pending.remove(path)
+        _held[path] = 0
+    for path in list(_held):
+        if path not in created and _inside(path, roots):
+            created.append(path)
+    for path in created:
+        _held[path] = _held.get(path, 0) + 1
+
+
+def _release(created: list[Path]) -> None:
+    with _held_lock:
+        for path in created:
+            _held[path] -= 1
+            if not _held[path]:
+                del _held[path]
+                _pending.append(path)
+        _pending.sort(key=lambda p: len(p.parts))
+        if _pending and not (_cleaner and _cleaner[0].is_alive()):
+            if not _cleaner:
+                atexit.register(settle)
+            _cleaner[:] = [threading.Thread(target=settle, name="lime-placeholders", daemon=True)]
+            _cleaner[0].start()
+
+
+def settle() -> None:
+    """Remove the placeholders no call holds (a background thread does this after each call, lime at exit)."""
+    while True:
+        with _held_lock:
+            if not _pending:
+                return
+            _remove([_pending.pop()])
 
 
 @dataclass
@@ -129,58 +170,76 @@ def mounts(ws: Workspace, *, network: bool) -> Iterator[Mounts]:
         if os.path.lexists(hidden) and not os.path.islink(hidden):
             argv += (["--tmpfs", hidden] if os.path.isdir(hidden) else ["--ro-bind", "/dev/null", hidden])
     result = Mounts(argv)
-    with _held_lock:
-        try:
-            roots = [Path(os.path.realpath(r)) for r in ws.roots]
-            for root in roots:
-                argv += ["--bind", str(root), str(root)]
-            for root in roots:
-                present, missing = protected.mounts(root)
-                for rel in missing:
-                    made = _placeholder(root, rel, result.created)
-                    if made is not None:
-                        present.append(made)
-                bound: set[Path] = set()
-                for path in present:
-                    real = Path(os.path.realpath(path))
-                    if not _inside(real, roots) or not os.path.exists(real):
-                        continue  # outside the writable roots it is read-only anyway
-                    for anc in _ancestors(root, real) if real.is_relative_to(root) else []:
-                        if anc not in bound and anc not in present:
-                            argv += ["--bind", str(anc), str(anc)]  # a mount point cannot be renamed away
-                            bound.add(anc)
-                    argv += ["--ro-bind", str(real), str(real)]
-            for path in result.created:
-                _held[path] = _held.get(path, 0) + 1
-        except BaseException:
-            _remove(result.created)
-            raise
-    for private in ws.private:
-        if os.path.isdir(private):
-            argv += ["--tmpfs", str(private)]
-    argv += ["--setenv", "TMPDIR", "/tmp", "--chdir", str(ws.cwd)]
+    roots = [Path(os.path.realpath(r)) for r in ws.roots]
     try:
+        with _held_lock:
+            _claim(roots, result.created)
+            try:
+                for root in roots:
+                    argv += ["--bind", str(root), str(root)]
+                for root in roots:
+                    argv += _protect(root, roots, result.created)
+            finally:
+                for path in result.created:
+                    _held.setdefault(path, 1)
+        for private in ws.private:
+            if os.path.isdir(private):
+                argv += ["--tmpfs", str(private)]
+        argv += ["--setenv", "TMPDIR", "/tmp", "--chdir", str(ws.cwd)]
         yield result
     finally:
-        with _held_lock:
-            done = []
-            for path in result.created:
-                _held[path] -= 1
-                if not _held[path]:
-                    del _held[path]
-                    done.append(path)
-            _remove(done)
+        _release(result.created)
+
+
+def _protect(root: Path, roots: list[Path], created: list[Path]) -> list[str]:
+    """Mounts making each protected path under ``root`` read-only (placeholders made for missing ones)."""
+    argv: list[str] = []
+    present, missing = protected.mounts(root)
+    for rel in missing:
+        made = _placeholder(root, rel, created)
+        if made is not None:
+            present.append(made)
+    bound: set[Path] = set()
+    for path in present:
+        real = Path(os.path.realpath(path))
+        if not _inside(real, roots) or not os.path.exists(real):
+            continue  # outside the writable roots it is read-only anyway
+        for anc in _ancestors(root, real) if real.is_relative_to(root) else []:
+            if anc not in bound and anc not in present:
+                argv += ["--bind", str(anc), str(anc)]  # a mount point cannot be renamed away
+                bound.add(anc)
+        argv += ["--ro-bind", str(real), str(real)]
+    return argv
 
 
 def _remove(paths: list[Path]) -> None:
     """Remove placeholders (deepest first) while they are still empty."""
-    for path in reversed(paths):
+    for path in sorted(paths, key=lambda p: -len(p.parts)):
         with contextlib.suppress(OSError):
             st = os.lstat(path)
             if stat.S_ISDIR(st.st_mode):
                 os.rmdir(path)
             elif stat.S_ISREG(st.st_mode) and st.st_size == 0:
                 os.unlink(path)
+
+
+def wait_gone(info_fd: int, timeout: float = 1.0) -> None:
+    """Wait until the namespace's init (named in bwrap's ``--info-fd`` report) has exited.
+
+    bwrap returns as soon as the command's exit status is known; its init then kills what is
+    left in the namespace. Waiting for the init means that is done when the call returns."""
+    import json
+    import select
+
+    try:
+        pid = int(json.loads(os.read(info_fd, 4096))["child-pid"])
+        pidfd = os.pidfd_open(pid)
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # no report, or the init is already gone
+    try:
+        select.select([pidfd], [], [], timeout)
+    finally:
+        os.close(pidfd)
 
 
 def seccomp_fd() -> int | None:

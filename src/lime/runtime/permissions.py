@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from lime.errors import ConfigError, UsageError
 from lime.runtime.modes import MODES
 from lime.runtime.protected import PROTECTED_DIRS, PROTECTED_FILES, is_protected  # noqa: F401 (re-exported)
+from lime.runtime.registry import EXTERNAL_PREFIX, RESERVED_NAMES
 from lime.runtime.settings import TRUSTED_SCOPES, Settings
 from lime.runtime.tools import canonical
 
@@ -57,7 +58,7 @@ Decision = Literal["allow", "ask", "deny"]
 
 TOOL_NAMES = ("read_file", "write_file", "edit_file", "glob_search", "grep_search", "bash")
 KIND = {"read_file": "read", "glob_search": "read", "grep_search": "read",
-        "write_file": "edit", "edit_file": "edit", "bash": "exec"}
+        "write_file": "edit", "edit_file": "edit", "bash": "execute"}
 # Bare names (any case) and the tools they stand for.
 ALIASES: dict[str, tuple[str, ...]] = {
     "read": ("read_file",), "read_file": ("read_file",),
@@ -88,17 +89,25 @@ class Rule:
         return self.pattern is not None and "bash" not in self.tools
 
     def covers(self, name: str) -> bool:
-        return name in self.tools
+        return name in self.tools or any(_server_rule(t) and name.startswith(t + "__") for t in self.tools)
+
+
+def _server_rule(name: str) -> bool:
+    """``mcp__github``: a rule naming a whole MCP server (its tools are ``mcp__github__TOOL``)."""
+    return name.startswith(EXTERNAL_PREFIX) and "__" not in name[len(EXTERNAL_PREFIX):]
 
 
 def parse_rule(text: str, scope: str = "flag", origin: str = "the command line") -> Rule:
     text = text.strip()
-    m = re.fullmatch(r"([A-Za-z_]+)\s*(?:\((.*)\))?", text, re.S)
+    m = re.fullmatch(r"([A-Za-z0-9_-]+)\s*(?:\((.*)\))?", text, re.S)
     if m is None:
         raise ConfigError(f"{origin}: cannot read the permission rule {text!r} (use a tool name, "
                           "Bash(PREFIX:*), Edit(GLOB), Read(GLOB) or Write(GLOB))")
     name, pattern = m.group(1).lower(), m.group(2)
     tools = (SCOPED.get(name) if pattern is not None else None) or ALIASES.get(name)
+    if tools is None and pattern is None and (name in RESERVED_NAMES or m.group(1).startswith(EXTERNAL_PREFIX)):
+        # lime's other tools (exit_plan_mode, agent...) and MCP tools (mcp__SERVER__TOOL): by name.
+        return Rule((name if name in RESERVED_NAMES else m.group(1),), None, text, scope, origin)
     if tools is None:
         raise ConfigError(f"{origin}: unknown tool {m.group(1)!r} in permission rule {text!r} (tools: "
                           f"{', '.join(TOOL_NAMES)}; or Read, Edit, Write, Bash, Glob, Grep)")
@@ -288,20 +297,26 @@ class Policy:
         seen: set[str] = set()
         for t in tools:
             name = canonical(t.name)
-            if name in seen or (self.enabled is not None and name not in self.enabled):
+            if name in seen or not self.is_enabled(name):
                 continue
-            if self.mode == "plan" and KIND.get(name) != "read":
+            if self.mode == "plan" and t.kind != "read":
                 continue
             seen.add(name)
             out.append(t)
         return out
 
+    def is_enabled(self, name: str) -> bool:
+        """Offered under --allowedTools (``mcp__github`` there enables that server's every tool)."""
+        if self.enabled is None or name in self.enabled:
+            return True
+        return any(_server_rule(t) and name.startswith(t + "__") for t in self.enabled)
+
     # -- deciding ------------------------------------------------------------------------
 
     def check(self, tool: Tool, args: dict[str, Any], ws: Workspace) -> Verdict:
         name = canonical(tool.name)
-        kind = KIND.get(name, "exec")
-        if self.enabled is not None and name not in self.enabled:
+        kind = tool.kind
+        if not self.is_enabled(name):
             return Verdict("deny", f"{name} is not enabled in this session (--allowedTools)")
         call = _Call.of(name, args, ws)
         for rule in self.deny:
@@ -330,7 +345,9 @@ class Policy:
                                            f"in your user or local settings, e.g. Edit({protected.split(' (')[0]})")
                 return Verdict("ask", f"{protected} is a protected path")
             return Verdict("allow")
-        if self.mode == "dontAsk" or kind == "read":
+        # An MCP tool's read-only annotation is the server's claim: it may be offered in plan mode,
+        # but it still asks like any other tool unless a rule allows it.
+        if self.mode == "dontAsk" or (kind == "read" and not name.startswith(EXTERNAL_PREFIX)):
             return Verdict("allow")
         if self._session_allows(name, args) or call.allowed_by(self.allow):
             return Verdict("allow")

@@ -103,6 +103,10 @@ def check(config_home: Path, *, enabled: bool = True, network: bool = False) -> 
         took = time.monotonic() - t0
         seen = dict(line.split("=", 1) for line in out.text().splitlines() if "=" in line)
         leftover = _running(mark)
+        if which.namespaces:
+            from lime.runtime import namespaces
+
+            namespaces.settle()
         config_untouched = (root / ".git" / "config").read_text() == "[core]\n"
         lime_dir_made = (root / ".lime").exists()
     ns = bool(which.namespaces)

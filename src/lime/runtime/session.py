@@ -10,6 +10,7 @@ which loading skips with a warning.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -22,6 +23,7 @@ from typing import Any
 from lime import config
 from lime.errors import LimeError
 from lime.runtime.compaction import is_summary as _is_summary
+from lime.runtime.events import Event, TextDelta
 
 Message = dict[str, Any]
 FORMAT_VERSION = 1
@@ -161,6 +163,13 @@ class Session:
             s.messages.append({"role": "system", "content": system})
             s._pending.append({"type": "message", "message": s.messages[0]})
         return s
+
+    def set_system(self, text: str) -> None:
+        """Give a new session (nothing sent or saved yet) its system prompt."""
+        assert not self._started and not self.messages, "the system prompt is set before the first message"
+        if text:
+            self.messages.append({"role": "system", "content": text})
+            self._pending.append({"type": "message", "message": self.messages[0]})
 
     @classmethod
     def load(cls, path: Path) -> Session:
@@ -304,8 +313,11 @@ class Session:
                 if directory.is_relative_to(config.config_home()):
                     config.ensure_home()
                 directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                # O_NOFOLLOW: a session file planted as a link would send the appends wherever it points.
+                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
             except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    raise SessionError(f"{self.path} is a symbolic link; lime does not write through it") from None
                 raise SessionError(f"cannot write session {self.path}: {exc.strerror or exc}") from None
             try:
                 # Two processes appending to one conversation would interleave two histories.
@@ -362,6 +374,12 @@ class Session:
             self._write({"type": "partial", "text": "".join(self._partial)})
             self._partial = []
             self._partial_flushed = now
+
+    def handle(self, event: Event) -> None:
+        """The session as an event subscriber: streamed answer text is saved as it arrives, so a
+        crash keeps what the user already saw."""
+        if type(event) is TextDelta:
+            self.stream_text(event.text)
 
     def append(self, message: Message, *, usage: dict[str, Any] | None = None, **meta: Any) -> None:
         if self._unanswered(message):
@@ -423,7 +441,7 @@ class Session:
 
 def _session_files(directory: Path) -> Iterator[Path]:
     try:
-        yield from (p for p in directory.iterdir() if p.suffix == SUFFIX and p.is_file())
+        yield from (p for p in directory.iterdir() if p.suffix == SUFFIX and p.is_file() and not p.is_symlink())
     except FileNotFoundError:
         return
 
@@ -451,6 +469,8 @@ def find(ref: str, directory: Path | None = None) -> Path:
     if ("/" in ref or ref.endswith(SUFFIX)) and candidate.is_file():
         return candidate
     exact = directory / f"{ref}{SUFFIX}"
+    if exact.is_symlink():
+        raise SessionError(f"{exact} is a symbolic link; lime does not follow it")
     if exact.is_file():
         return exact
     matches = sorted(p for p in _session_files(directory) if p.stem.startswith(ref))

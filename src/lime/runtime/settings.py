@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from lime.errors import ConfigError, UsageError
+from lime.runtime import settings_keys
 from lime.runtime.modes import MODES
 
 SCOPES = ("user", "project", "local", "flag")
@@ -51,6 +52,8 @@ class Settings:
     loaded: list[str] = field(default_factory=list)
     # Things a file asked for and did not get (shown once as notices).
     notes: list[str] = field(default_factory=list)
+    # model, reasoningEffort, verbosity, additionalDirectories, env, and every value's origin.
+    keys: settings_keys.Keys = field(default_factory=settings_keys.Keys)
 
 
 def _parse(text: str, origin: str) -> dict[str, Any]:
@@ -66,15 +69,18 @@ def _parse(text: str, origin: str) -> dict[str, Any]:
 
 
 def read_file(path: Path) -> dict[str, Any] | None:
-    """A settings file's object, or None when the file does not exist."""
+    """A settings file's object (JSON, or TOML for a ``.toml`` file), or None when it does not exist."""
     from lime.storage import read_config_text
+
+    if path.suffix == ".toml":
+        return settings_keys.read_toml(path, MAX_SETTINGS_BYTES)
 
     text = read_config_text(path, limit=MAX_SETTINGS_BYTES)
     return None if text is None else _parse(text, str(path))
 
 
 def read_flag(value: str) -> tuple[dict[str, Any], str]:
-    """``--settings``: inline JSON (starts with ``{``) or the path of a JSON file."""
+    """``--settings``: inline JSON (starts with ``{``) or the path of a JSON or TOML file."""
     if value.lstrip().startswith("{"):
         return _parse(value, "--settings"), "--settings"
     path = Path(value).expanduser()
@@ -102,6 +108,7 @@ def apply(settings: Settings, data: dict[str, Any], scope: str, origin: str, *, 
     """Merge one scope's object into ``settings``; ``why`` explains a project-scope file in the one
     line that names what was ignored from it."""
     settings.loaded.append(origin)
+    settings_keys.apply(settings.keys, data, scope, origin, settings.notes, scope in TRUSTED_SCOPES)
     ignored: list[str] = []
     perms = data.get("permissions")
     if perms is not None:
@@ -158,16 +165,17 @@ def load(*, user: Path | None, project: list[Path], local: Path | None, flag: st
     sources = set(SCOPES) if sources is None else sources
     settings = Settings()
     files: list[tuple[str, Path | None]] = [("user", user), *(("project", p) for p in project), ("local", local)]
-    for scope, path in files:
-        if path is None or scope not in sources:
+    for scope, first in files:
+        if first is None or scope not in sources:
             continue
-        data = read_file(path)
-        if data is None:
-            continue
-        if scope == "local" and local_scope(local_tracked) == "project":
-            apply(settings, data, "project", str(path), why=local_tracked)
-        else:
-            apply(settings, data, scope, str(path))
+        for path in (first, settings_keys.companion(first)):  # within a scope, TOML after JSON
+            data = read_file(path) if path is not None else None
+            if data is None:
+                continue
+            if scope == "local" and local_scope(local_tracked) == "project":
+                apply(settings, data, "project", str(path), why=local_tracked)
+            else:
+                apply(settings, data, scope, str(path))
     if flag is not None and "flag" in sources:
         data, origin = read_flag(flag)
         apply(settings, data, "flag", origin)

@@ -26,7 +26,6 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lime.runtime import sandbox, subproc
@@ -44,13 +43,16 @@ _TRAMPOLINE = 'syscall(446, 0 + shift(@ARGV), 0) == 0 or die "landlock: $!\\n"; 
 class Layers:
     namespaces: str  # "" when not used, else a description
     landlock: str
-    why_not: str = ""  # why namespaces are not used (sandbox on)
+    why_not: str = ""  # why namespaces are not used, or why the sandbox is off
+    off: bool = False  # turned off (settings or bypassPermissions), not missing
 
     @property
     def active(self) -> bool:
         return bool(self.namespaces or self.landlock)
 
     def summary(self) -> str:
+        if self.off:
+            return f"off ({self.why_not})"
         if self.namespaces:
             inner = f" + {self.landlock}" if self.landlock else " (no inner Landlock layer: " + self.why_not + ")"
             return f"{self.namespaces}{inner}"
@@ -67,7 +69,7 @@ def _perl() -> str:
 def layers(enabled: bool = True, network: bool = False) -> Layers:
     """Which layers a command runs under here."""
     if not enabled:
-        return Layers("", "", "turned off in the settings or by bypassPermissions")
+        return Layers("", "", "turned off in the settings or by bypassPermissions", off=True)
     abi, lwhy = sandbox.landlock_abi()
     bwrap, nwhy = namespaces_available()
     lock = f"landlock ABI {abi}" if abi else ""
@@ -109,6 +111,7 @@ def _closing(fds: list[int]) -> Iterator[None]:
 def run(ws: Workspace, command: str, *, timeout: float, keep: int, limit: int) -> subproc.Outcome:
     """Run ``command`` with ``bash -c`` under the layers ``layers`` names; SandboxError if they cannot be set up."""
     env = child_env(ws.secrets)
+    env.update((k, v) for k, v in ws.env.items() if not any(s and s in v for s in ws.secrets))  # settings' env
     network = bool(ws.isolate_network)
     which = layers(ws.sandbox, network)
     if not which.namespaces:
@@ -130,11 +133,13 @@ def run(ws: Workspace, command: str, *, timeout: float, keep: int, limit: int) -
             rs = sandbox.inner_ruleset(ws, namespaces.private_tmp())
             fds.append(rs)
             inner = [_perl(), "-e", _TRAMPOLINE, str(rs)]
-        argv += ["--", *inner, BASH, "-c", command]
-        return subproc.run(argv, cwd=str(ws.cwd), env=env, timeout=timeout, keep=keep, limit=limit,
-                           preexec=sandbox.scope_only(), pass_fds=tuple(fds))
-
-
-def self_test_paths(ws: Workspace) -> list[Path]:
-    """Where a command may write (for ``lime sandbox``)."""
-    return [*ws.roots]
+        info_r, info_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        fds += [info_r, info_w]
+        argv += ["--info-fd", str(info_w), "--", *inner, BASH, "-c", command]
+        # The inner ruleset carries Landlock's scopes; without it they are entered before bwrap
+        # (a preexec_fn also costs Popen its fast vfork path).
+        out = subproc.run(argv, cwd=str(ws.cwd), env=env, timeout=timeout, keep=keep, limit=limit,
+                          preexec=None if inner else sandbox.scope_only(),
+                          pass_fds=tuple(fd for fd in fds if fd != info_r))
+        namespaces.wait_gone(info_r)
+        return out

@@ -10,17 +10,13 @@ from __future__ import annotations
 
 import fnmatch
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from lime.providers.openai_compat.types import ToolSpec
+from lime.runtime.registry import FunctionTool, Tool, ToolContext, ToolResult, invoke
 from lime.runtime.workspace import ToolFailure, Workspace, display
 
 __all__ = ["TOOLS", "Tool", "ToolFailure", "ToolResult", "Workspace", "lookup", "parse_arguments", "run_tool"]
-
-Kind = Literal["read", "edit", "exec"]
 
 MAX_READ_LINES = 2000
 MAX_LINE_CHARS = 2000
@@ -30,31 +26,6 @@ SHELL_TIMEOUT = 120.0
 SHELL_TIMEOUT_MAX = 600.0
 SHELL_OUTPUT_LIMIT = 50_000_000  # bytes a command may print before it is killed
 MAX_READ_BYTES = 20_000_000
-
-
-@dataclass
-class ToolResult:
-    content: str
-    status: Literal["ok", "error", "denied"] = "ok"
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "ok"
-
-
-Runner = Callable[[Workspace, dict[str, Any]], str]
-
-
-@dataclass(frozen=True)
-class Tool:
-    name: str
-    description: str
-    parameters: dict[str, Any]
-    kind: Kind
-    run: Runner
-
-    def spec(self) -> ToolSpec:
-        return ToolSpec(self.name, self.description, self.parameters)
 
 
 def _obj(props: dict[str, Any], required: list[str]) -> dict[str, Any]:
@@ -240,27 +211,27 @@ _PATH = {"type": "string", "description": "file path, relative to the working di
 TOOLS: dict[str, Tool] = {
     t.name: t
     for t in (
-        Tool("read_file", "Read a text file. Lines come numbered; use start_line/end_line for part of a long file.",
+        FunctionTool("read_file", "Read a text file. Lines come numbered; use start_line/end_line for part of a long file.",
              _obj({"path": _PATH, "start_line": {"type": "integer", "description": "first line (1-based)"},
                    "end_line": {"type": "integer", "description": "last line (inclusive)"}}, ["path"]),
              "read", read_file),
-        Tool("write_file", "Create or overwrite a text file with the given content.",
+        FunctionTool("write_file", "Create or overwrite a text file with the given content.",
              _obj({"path": _PATH, "content": {"type": "string"}}, ["path", "content"]), "edit", write_file),
-        Tool("edit_file", "Replace an exact string in a file. old_string must match exactly once "
+        FunctionTool("edit_file", "Replace an exact string in a file. old_string must match exactly once "
              "(whitespace included) unless replace_all is true.",
              _obj({"path": _PATH, "old_string": {"type": "string"}, "new_string": {"type": "string"},
                    "replace_all": {"type": "boolean"}}, ["path", "old_string", "new_string"]), "edit", edit_file),
-        Tool("glob_search", "List a directory, or find files matching a glob pattern such as '**/*.py'.",
+        FunctionTool("glob_search", "List a directory, or find files matching a glob pattern such as '**/*.py'.",
              _obj({"path": {"type": "string", "description": "directory (default: working directory)"},
                    "pattern": {"type": "string", "description": "glob pattern"}}, []), "read", glob_search),
-        Tool("grep_search", "Search file contents with a regular expression; prints path:line:text.",
+        FunctionTool("grep_search", "Search file contents with a regular expression; prints path:line:text.",
              _obj({"pattern": {"type": "string"}, "path": {"type": "string"},
                    "glob": {"type": "string", "description": "only files matching this glob, e.g. '*.py'"},
                    "ignore_case": {"type": "boolean"}}, ["pattern"]), "read", grep_search),
-        Tool("bash", "Run a shell command in the working directory (output capped, default timeout 120 s; "
+        FunctionTool("bash", "Run a shell command in the working directory (output capped, default timeout 120 s; "
              "processes it leaves in the background are killed when it ends).",
              _obj({"command": {"type": "string"}, "timeout": {"type": "number", "description": "seconds"}},
-                  ["command"]), "exec", bash),
+                  ["command"]), "execute", bash),
     )
 }
 
@@ -293,12 +264,5 @@ def parse_arguments(raw: str) -> dict[str, Any]:
 
 
 def run_tool(tool: Tool, ws: Workspace, args: dict[str, Any]) -> ToolResult:
-    try:
-        return ToolResult(ws.scrub(tool.run(ws, args)))
-    except ToolFailure as exc:
-        return ToolResult(ws.scrub(f"error: {exc}"), "error")
-    except OSError as exc:
-        return ToolResult(ws.scrub(f"error: {display(exc.strerror or str(exc))}"), "error")
-    except Exception as exc:  # a bad argument nobody foresaw: the model reads why, the run goes on
-        return ToolResult(ws.scrub(f"error: {tool.name} could not use these arguments "
-                                   f"({type(exc).__name__}: {display(str(exc))[:300]})"), "error")
+    """Run ``tool`` outside a conversation (no permission check: callers decide that)."""
+    return invoke(tool, args, ToolContext(ws))

@@ -73,6 +73,8 @@ class Workspace:
     isolate_network: bool = False
     # Paths that Read(GLOB) deny rules keep from the reading tools: every walk entry and search hit.
     hidden: Callable[[Path], bool] | None = field(default=None, repr=False)
+    # Variables the settings' "env" sets for shell commands (on top of the scrubbed environment).
+    env: dict[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def create(cls, cwd: Path | None = None, add_dirs: list[str] | None = None, *,

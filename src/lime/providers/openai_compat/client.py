@@ -61,7 +61,8 @@ if TYPE_CHECKING:
 
 MAX_HEALS = 6
 _told: set[tuple[str, str]] = set()  # (service, field) notices already shown in this process
-_told_lessons: set[tuple[str, str, str]] = set()  # (service, base URL, model) whose lessons -v announced
+_told_lessons: set[tuple[str, str, str]] = set()
+_probed: set[tuple[str, str]] = set()  # (service, model) whose prompt size a non-streamed probe measured  # (service, base URL, model) whose lessons -v announced
 
 
 def _stderr_notice(text: str) -> None:
@@ -242,17 +243,49 @@ class _Exchange:
         proc = self.proc = self.client.wire.processor(self.client.model, self.estimator(), self.body)
         outcome = yield Pump(proc.feed)
         if outcome is None and proc.complete:
+            reported = proc.usage is not None
             try:
                 events = proc.end()
             except (StreamFailure, BadResponse) as exc:
                 outcome = Failed(exc)
             else:
                 yield Emit(events)
+                if not reported and "stream_options" in self.body and (self.client.service,
+                                                                       self.client.model) not in _probed:
+                    yield from self._probe()
                 return None
         if outcome is None and not proc.saw_chunk and proc.empty:
             return self.empty_answer()
         err = self.ended_early(proc) if not isinstance(outcome, Failed) else self.stream_error(outcome.error)
         return self.stream_failure(err, proc)
+
+    def _probe(self) -> Generator[Step, Reply, None]:
+        """A server that streams no usage (llama-cpp-python, even asked with include_usage) never
+        teaches the token estimate: once per process, ask it the same prompt unstreamed for one
+        token and learn the prompt's size from that usage. Best effort: any failure is ignored."""
+        c = self.client
+        _probed.add((c.service, c.model))
+        body = {k: v for k, v in self.body.items() if k not in ("stream", "stream_options", "max_tokens",
+                                                                 "max_completion_tokens")}
+        body[c.lessons.max_tokens_field or c.route.capabilities.max_tokens_field] = 1
+        content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        head = yield Send(content, c.request_headers(False), False)
+        if not isinstance(head, Head):
+            return
+        raw = yield READ
+        if head.status != 200 or not isinstance(raw, bytes):
+            return
+        try:
+            from lime.providers.openai_compat.stream import usage_from
+            from lime.tokens import learned
+
+            data = jsonguard.loads(raw)
+            usage = usage_from(data.get("usage")) if isinstance(data, dict) else None
+            if usage is not None and usage.prompt_tokens:
+                learned.for_model(c.service, c.model).observe(self.messages, self.options.tools, "",
+                                                              usage.prompt_tokens, 0, probe=True)
+        except Exception:  # learning is best effort, never a failed answer
+            return
 
     def _whole(self, head: Head) -> Generator[Step, Reply, float | None]:
         """A whole JSON body: a non-streamed answer, or a server that ignored ``stream``."""
@@ -440,7 +473,7 @@ class _BaseClient(Generic[H]):
         if (self.verbose or fix.field == "verbosity") and (self.service, fix.field) not in _told:
             _told.add((self.service, fix.field))
             where = "remembered for next time" if saved else "could not save that"
-            verb = "renamed" if fix.action == "rename" else "dropped"
+            verb = {"rename": "renamed", "downgrade": "replaced"}.get(fix.action, "dropped")
             self.say(f"{self.service} (model {self.model}) rejected {fix.describe()}; {verb} it and retried "
                      f"({where})")
 

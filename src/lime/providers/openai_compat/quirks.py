@@ -67,6 +67,9 @@ OVERFLOWS: tuple[Overflow, ...] = (
              "The decoder prompt (length 9000) is longer than the maximum model length of 8192. Make sure that "
              "`max_model_len` is no smaller than the number of text tokens.",
              r"prompt \(length (?P<prompt>\d+)\) is longer than the maximum model length of (?P<window>\d+)"),
+    Overflow(("anthropic",), r"input length and `max_tokens` exceed context limit",
+             "input length and `max_tokens` exceed context limit: 198000 + 8192 > 200000, decrease input length "
+             "or `max_tokens` and try again"),  # the prompt fits; prompt + answer does not
     Overflow(("anthropic",), r"prompt is too long",
              "prompt is too long: 9000 tokens > 8192 maximum",
              r"prompt is too long: (?P<prompt>\d+) tokens > (?P<window>\d+) maximum"),
