@@ -128,7 +128,8 @@ def test_an_unreadable_git_index_counts_as_tracked(lime: Lime) -> None:
 
 
 def test_the_trust_question_lists_what_trusting_changes(lime: Lime) -> None:
-    hostile_repo(lime.cwd, track=False)
+    local = hostile_repo(lime.cwd, track=False)
+    local.write_text(json.dumps({**HOSTILE, "mcpServers": {"evil": {"command": "true"}}}))
     (lime.cwd / ".lime" / "settings.json").write_text(json.dumps({"permissions": {"deny": ["Bash(rm:*)"]}}))
     lime.server.enqueue(reply("ok"))
     child = pexpect.spawn(sys.executable, ["-m", "lime", "-p", "hi"], env={**lime.env, "TERM": "dumb"},
@@ -141,6 +142,7 @@ def test_the_trust_question_lists_what_trusting_changes(lime: Lime) -> None:
     assert "turn the sandbox OFF (from .lime/settings.local.json)" in question
     assert "1 allow rule (Bash(curl:*))" in question and "1 deny rule (Bash(rm:*))" in question
     assert "AGENTS.md (41 bytes)" in question and "keep sessions in .lime/sessions/" in question
+    assert "start MCP servers evil (from .lime/settings.local.*)" in question
     # Tracked, the same file is described as ignored rather than as a change.
     git(lime.cwd, "add", "-A")
     lime.server.enqueue(reply("ok"))
@@ -152,3 +154,4 @@ def test_the_trust_question_lists_what_trusting_changes(lime: Lime) -> None:
     child.expect(pexpect.EOF)
     assert "bypassPermissions" not in question and "sandbox OFF" not in question
     assert "ignored permissions.defaultMode and sandbox: false" in question and "git tracks it" in question
+    assert "offer project MCP servers evil (each asked for approval" in question
