@@ -74,9 +74,30 @@ def _rules(settings: Settings, kind: str) -> str:
     return f"{len(rules)} {kind} rule{'' if len(rules) == 1 else 's'} ({shown})"
 
 
+def _mcp_servers(project: Project) -> list[str]:
+    """The MCP servers trusting would start (local ones) or offer for approval (project ones)."""
+    from lime.errors import LimeError
+    from lime.mcp import config as mcfg
+    from lime.runtime import settings as settings_mod
+
+    try:
+        files = mcfg.Files.here(project.cwd)
+        local_as = settings_mod.local_scope(project.local_tracked())
+        found = mcfg.configured(files, sources={"project", "local"}, local_as=local_as)
+    except LimeError as exc:
+        return [f"MCP servers: none started ({exc})"]
+    start = [c.name[:40] for c in found if c.scope == "local" and not c.disabled]
+    ask = [c.name[:40] for c in found if c.scope == "project" and not c.disabled]
+    out = [f"start MCP servers {', '.join(start)} (from .lime/settings.local.*)"] if start else []
+    if ask:
+        out.append(f"offer project MCP servers {', '.join(ask)} (each asked for approval before it starts)")
+    return out
+
+
 def what_trust_changes(project: Project) -> list[str]:
     """What trusting the folder will change, concretely, for the trust question: the permission mode,
-    the sandbox, the rules (and what is ignored), the instruction files and their sizes, the sessions."""
+    the sandbox, the rules (and what is ignored), MCP servers, the instruction files and their sizes,
+    the sessions."""
     import itertools
     import os
 
@@ -101,6 +122,7 @@ def what_trust_changes(project: Project) -> list[str]:
         if kinds:
             out.append("add " + "; ".join(kinds))
         out += found.notes
+    out += _mcp_servers(project)
     if project.agents:
         sizes = []
         for f in project.agents:
