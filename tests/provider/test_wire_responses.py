@@ -104,3 +104,20 @@ def test_overflow_in_the_responses_words(fake_server: FakeServer, make_route: Ma
     c = track(open_client(route(make_route, fake_server), max_retries=0))
     with pytest.raises(ContextOverflowError):
         list(c.stream([{"role": "user", "content": "hi"}]))
+
+
+def test_the_async_client_speaks_the_wire_too(fake_server: FakeServer, make_route: MakeRoute) -> None:
+    import asyncio
+
+    from lime.providers.openai_compat import AsyncChatClient
+
+    fake_server.enqueue(reply("async ✓", chunks=3), reply("whole"))
+
+    async def go() -> tuple[str, str]:
+        async with AsyncChatClient(route(make_route, fake_server), wire=WIRE) as c:
+            text = "".join([e.text async for e in c.stream([{"role": "user", "content": "hi"}]) if e.kind == "text"])
+            whole = await c.complete([{"role": "user", "content": "hi"}])
+            return text, whole.text
+
+    assert asyncio.run(go()) == ("async ✓", "whole")
+    assert [r.path for r in fake_server.chat_requests] == ["/v1/responses", "/v1/responses"]

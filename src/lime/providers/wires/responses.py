@@ -20,7 +20,6 @@ from lime.providers.openai_compat.types import (
     Message,
     RequestOptions,
     StreamEvent,
-    Usage,
 )
 from lime.providers.wires.common import (
     EventProcessor,
@@ -246,5 +245,3 @@ def _error_payload(err: Any, payload: bytes) -> bytes:
         return json.dumps({"error": err}).encode()
     return payload
 
-
-__all__ = ["WIRE", "Usage"]
