@@ -45,6 +45,7 @@ class McpSession:
         self.verbose = verbose
         self.agent: Agent | None = None
         self._started = threading.Event()
+        self._refreshing = threading.Lock()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -94,12 +95,17 @@ class McpSession:
         if registry is None:
             return
         prefix = f"mcp__{server}__"
-        for name in registry.names():
-            if name.startswith(prefix):
-                registry.remove(name)
-        for tool in self.build():
-            if tool.name.startswith(prefix):
-                registry.add(tool)
+        with self._refreshing:
+            try:
+                for name in registry.names():
+                    if name.startswith(prefix):
+                        registry.remove(name)
+                for tool in self.build():
+                    if tool.name.startswith(prefix) and tool.name not in registry:
+                        registry.add(tool)
+            except Exception as exc:  # a server's odd list must not end the thread that reads it
+                self.say(f"MCP server {sanitize(server)}: cannot update its tools ({type(exc).__name__})")
+                return
         if self.verbose:
             self.say(f"MCP server {sanitize(server)}: tool list changed")
 
