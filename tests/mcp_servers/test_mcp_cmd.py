@@ -98,8 +98,8 @@ def test_remote_transports_list_their_tools(lime: Lime, remote: list[Remote]) ->
     lime.run("mcp", "add", "--transport", "http", "sdkhttp", sdk_remote(remote, "http"))
     lime.run("mcp", "add", "--transport", "sse", "sdksse", sdk_remote(remote, "sse"))
     rows = {line.split()[0]: line.split() for line in lime.run("mcp", "list").stdout.splitlines()[1:]}
-    assert rows["sdkhttp"][1:4] == ["connected", "http", "10"], rows
-    assert rows["sdksse"][1:4] == ["connected", "sse", "10"], rows
+    assert rows["sdkhttp"][1:4] == ["connected", "http", "11"], rows
+    assert rows["sdksse"][1:4] == ["connected", "sse", "11"], rows
 
 
 def test_hostile_servers_each_fail_in_one_line(lime: Lime) -> None:
@@ -133,7 +133,7 @@ def test_servers_in_a_toml_settings_file(lime: Lime) -> None:
     (lime.home / "config.toml").write_text(f'[mcpServers.fromtoml]\ncommand = "{sys.executable}"\n'
                                            f'args = ["{SDK_SERVER}"]\n')
     row = lime.run("mcp", "list").stdout.splitlines()[1].split()
-    assert row[:4] == ["fromtoml", "connected", "stdio", "10"]
+    assert row[:4] == ["fromtoml", "connected", "stdio", "11"]
 
 
 def test_a_symlinked_lime_dir_is_neither_read_nor_written(lime: Lime, tmp_path: Path) -> None:
