@@ -28,6 +28,7 @@ BENCHES: list[tuple[str, list[str], list[str]]] = [
     ("bench_estimate.py", [], []),
     ("bench_status.py", ["1024", "5"], ["100", "3"]),
     ("bench_stream.py", [], ["--chunks", "5000", "--requests", "200", "--runs", "1"]),
+    ("bench_agent.py", [], ["--chunks", "5000", "--runs", "2"]),
     ("bench_session.py", ["1000", "5"], ["300", "2"]),
     ("bench_render.py", [], []),
     ("bench_local.py", ["5"], ["2"]),
@@ -35,6 +36,7 @@ BENCHES: list[tuple[str, list[str], list[str]]] = [
     ("bench_sandbox.py", [], ["50"]),
     ("bench_gitindex.py", [], []),
     ("bench_prompt.py", ["50"], ["10"]),
+    ("bench_bashcheck.py", ["200"], ["30"]),
 ]
 
 

@@ -18,7 +18,7 @@ from lime.runtime import settings as settings_mod
 from lime.runtime.agent import QuietUI
 from lime.runtime.executor import Approval
 from lime.runtime.permissions import Policy
-from lime.runtime.registry import FunctionTool, Tool, ToolContext, ToolRegistry, ToolResult
+from lime.runtime.registry import FunctionTool, Image, Tool, ToolContext, ToolRegistry, ToolResult
 from lime.runtime.setup import Request, build_registry, open_session
 from lime.runtime.workspace import Workspace
 from support.fakeserver import FakeServer, reply, text_stream, tool_call_stream
@@ -67,18 +67,18 @@ def server(lime_home: Path, fake_server: FakeServer) -> FakeServer:
 
 
 def _run(tmp_path: Path, prompt: str, *, mode: str | None = None, allowed: list[str] | None = None,
-         settings: str | None = None, ui: Recorder | None = None, tools: list[Tool] | None = None) -> Recorder:
+         settings: str | None = None, ui: Recorder | None = None, tools: list[Tool] | None = None,
+         model: str = "m") -> Recorder:
     ui = ui or Recorder()
     loaded = settings_mod.load(user=None, project=[], local=None, flag=settings)
     policy = Policy.from_args(mode, False, allowed or [], loaded)
-    ready = open_session(Request(model="m", sessions=tmp_path / "sessions"), policy=policy,
+    ready = open_session(Request(model=model, sessions=tmp_path / "sessions"), policy=policy,
                          workspace=Workspace.create(cwd=tmp_path), ui=ui, endpoint=None, say=lambda t: None,
                          tools=tools if tools is not None else [Echo()])
     try:
         ready.agent.run(prompt)
     finally:
-        ready.agent.close()
-        ready.session.close()
+        ready.agent.end()
     return ui
 
 
@@ -158,12 +158,12 @@ def test_a_subscriber_sees_a_turns_events_in_order(server: FakeServer, tmp_path:
     kinds = [e.type for e in ui.events]
     # Consecutive text deltas shown once.
     compact = [k for i, k in enumerate(kinds) if not (k == "text" and i and kinds[i - 1] == "text")]
-    assert compact == ["prompt", "request", "answer_end", "usage", "tool_call", "permission", "tool_result",
-                       "request", "text", "answer_end", "usage", "turn_end"], compact
+    assert compact == ["session_start", "prompt", "request", "answer_end", "usage", "tool_call", "permission", "tool_result",
+                       "request", "text", "answer_end", "usage", "turn_end", "session_end"], compact
     assert "".join(e.text for e in ui.events if isinstance(e, ev.TextDelta)) == "It says alpha."
     perm = next(e for e in ui.events if isinstance(e, ev.PermissionDecided))
     assert (perm.decision, perm.by, perm.call.name) == ("allow", "policy", "read_file")
-    end = ui.events[-1]
+    end = ui.events[-2]
     assert isinstance(end, ev.TurnEnded) and end.text == "It says alpha." and end.requests == 2
 
 
@@ -176,3 +176,29 @@ def test_the_bus_calls_subscribers_in_order_and_unsubscribes() -> None:
     off()
     bus.emit(ev.TextDelta("y"))
     assert seen == ["a:notice", "b:notice", "a:text"]
+
+
+class Screenshot(Tool):
+    name = "mcp__demo__shot"
+    description = "Take a screenshot."
+    parameters = {"type": "object", "properties": {}}
+    kind = "read"
+
+    def run(self, args: dict[str, Any], context: ToolContext) -> ToolResult:
+        return ToolResult("one screenshot", images=[Image("image/png", "iVBORw0KGgo=")])
+
+
+def test_images_a_tool_returns_reach_a_model_that_takes_them(server: FakeServer, tmp_path: Path) -> None:
+    add_user_entry(ModelEntry(slug="eyes", provider="openai-compat", service="svc", context_window=32000,
+                              supports_tools=True, supports_vision=True))
+    server.enqueue(tool_call_stream([("mcp__demo__shot", {})]), reply("I see a PNG."))
+    _run(tmp_path, "look", tools=[Screenshot()], model="eyes")
+    tool_msg, images = server.last.json["messages"][-2:]
+    assert tool_msg["role"] == "tool" and tool_msg["content"] == "one screenshot"
+    assert images["role"] == "user" and images["content"][1] == {
+        "type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
+    # A model without vision gets a note instead.
+    server.enqueue(tool_call_stream([("mcp__demo__shot", {})]), reply("No image."))
+    _run(tmp_path, "look", tools=[Screenshot()])
+    last = server.last.json["messages"][-1]
+    assert last["role"] == "tool" and "1 image not shown" in last["content"]

@@ -67,8 +67,7 @@ def run_once(args: argparse.Namespace, prompt: str) -> int:
         _json_error(fmt, exc, model=agent.route.slug, session=session.id)
         raise
     finally:
-        agent.close()
-        session.close()
+        agent.end()
     from lime.auth.masking import redact_json
 
     data = result_json(result, agent.route, session)

@@ -54,8 +54,7 @@ def run_repl(args: argparse.Namespace) -> int:
     try:
         return repl.loop()
     finally:
-        ready.agent.close()
-        ready.session.close()
+        ready.agent.end()
 
 
 class Repl:

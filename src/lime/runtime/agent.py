@@ -214,6 +214,14 @@ class Agent:
             threshold = min(threshold, max(1, self._window_cap * 9 // 10 - out))
         return threshold
 
+    def end(self) -> None:
+        """The conversation is over: say so to the subscribers, hang up, close the session file."""
+        try:
+            self.events.emit(ev.SessionEnded(self.session.id))
+        finally:
+            self.close()
+            self.session.close()
+
     def close(self) -> None:
         if self._client is not None:
             with contextlib.suppress(Exception):
@@ -318,6 +326,8 @@ class Agent:
             if cut and self._compacted_at != len(self.messages) and self.compact("the server truncated it"):
                 result.compactions += 1
             if not completion.tool_calls:
+                if completion.finish_reason == "pause_turn":
+                    continue  # Anthropic paused a long turn: the history sent again resumes it
                 if completion.finish_reason == "length":
                     self.notify("the answer stopped at the output token limit"
                                    + (" (--max-tokens)" if self.settings.max_tokens else ""))
@@ -476,19 +486,25 @@ class Agent:
             outcomes = self.executor.run_calls(calls, run=run, offered=offered)
         except Interrupted as exc:
             outcomes, interrupted = exc.outcomes, True
+        vision = self.route.capabilities.vision
+        images: list[dict[str, Any]] = []
         for o in outcomes:
-            self.session.append({"role": "tool", "tool_call_id": o.call.id, "content": o.result.content})
+            content = o.result.content
+            if o.result.images and not vision:
+                n = len(o.result.images)
+                content += f"\n[{n} image{'s' if n != 1 else ''} not shown: {self.route.slug} does not take images]"
+            elif o.result.images:
+                images += [{"type": "image_url", "image_url": {"url": f"data:{i.media_type};base64,{i.data}"}}
+                           for i in o.result.images]
+            self.session.append({"role": "tool", "tool_call_id": o.call.id, "content": content})
             result.tool_calls.append(ToolRecord(o.call.id, o.call.name, o.args if o.args is not None else o.call.arguments,
-                                                o.result.status, o.result.content))
-        images = [(o.call.id, img) for o in outcomes for img in o.result.images]
-        if images and self.route.capabilities.vision:
+                                                o.result.status, content))
+        if images:
             # Tool messages carry text only: a vision model sees a tool's images in a user message
-            # right after the results (a model without vision reads the text's description).
-            parts: list[dict[str, Any]] = [{"type": "text", "text": "Images returned by the tool calls "
-                                            + ", ".join(dict.fromkeys(cid for cid, _ in images)) + ":"}]
-            parts += [{"type": "image_url", "image_url": {"url": f"data:{img.media_type};base64,{img.data}"}}
-                      for _, img in images[:8]]
-            self.session.append({"role": "user", "content": parts})
+            # right after the results (a model without vision read the note in the result's text).
+            ids = ", ".join(dict.fromkeys(o.call.id for o in outcomes if o.result.images))
+            self.session.append({"role": "user", "content": [
+                {"type": "text", "text": f"Images returned by the tool calls {ids}:"}, *images[:8]]})
         if interrupted:
             raise Cancelled("")
         return any(o.result.stop for o in outcomes)

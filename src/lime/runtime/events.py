@@ -5,6 +5,10 @@ outputs (and hooks) ``subscribe``. Nothing outside the loop reaches into it, and
 nothing about who listens. Subscribers run in the emitting thread, in subscription order; one
 that raises stops the turn (a closed stdout, say), as a failed write always did.
 
+Events are plain slotted classes, not dataclasses: one is made per streamed chunk, and every
+dataclass costs about a millisecond to define when a one-shot starts. Subscribers treat them as
+read-only.
+
 ``Listener`` turns events into method calls (``text``, ``tool_start``...) for the UIs that
 prefer methods; anything with a ``handle(event)`` method can subscribe.
 """
@@ -12,7 +16,6 @@ prefer methods; anything with a ``handle(event)`` method can subscribe.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
@@ -20,142 +23,185 @@ if TYPE_CHECKING:
     from lime.runtime.registry import ToolResult
 
 
-@dataclass(frozen=True, slots=True)
 class Event:
     type: ClassVar[str] = "event"
+    __slots__: ClassVar[tuple[str, ...]] = ()
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{k}={getattr(self, k)!r}" for k in self.__slots__)
+        return f"{type(self).__name__}({fields})"
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and all(getattr(self, k) == getattr(other, k) for k in self.__slots__)
+
+    __hash__ = None  # type: ignore[assignment]
 
 
-@dataclass(frozen=True, slots=True)
 class SessionStarted(Event):
-    type: ClassVar[str] = "session_start"
-    session_id: str
-    model: str
-    resumed: bool
+    type = "session_start"
+    __slots__ = ("session_id", "model", "resumed")
+
+    def __init__(self, session_id: str, model: str, resumed: bool) -> None:
+        self.session_id = session_id
+        self.model = model
+        self.resumed = resumed
 
 
-@dataclass(frozen=True, slots=True)
 class SessionEnded(Event):
-    type: ClassVar[str] = "session_end"
-    session_id: str
+    type = "session_end"
+    __slots__ = ("session_id",)
+
+    def __init__(self, session_id: str) -> None:
+        self.session_id = session_id
 
 
-@dataclass(frozen=True, slots=True)
 class PromptSubmitted(Event):
-    type: ClassVar[str] = "prompt"
-    text: str
+    type = "prompt"
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
 
 
-@dataclass(frozen=True, slots=True)
 class RequestSent(Event):
     """A request is on its way (the UI's "thinking" moment)."""
 
-    type: ClassVar[str] = "request"
-    model: str
-    messages: int
-    tools: int
+    type = "request"
+    __slots__ = ("model", "messages", "tools")
+
+    def __init__(self, model: str, messages: int, tools: int) -> None:
+        self.model = model
+        self.messages = messages
+        self.tools = tools
 
 
-@dataclass(frozen=True, slots=True)
 class TextDelta(Event):
     """Answer text as it streams (known keys already masked)."""
 
-    type: ClassVar[str] = "text"
-    text: str
+    type = "text"
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
 
 
-@dataclass(frozen=True, slots=True)
 class ReasoningDelta(Event):
-    type: ClassVar[str] = "reasoning"
-    text: str
+    type = "reasoning"
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
 
 
-@dataclass(frozen=True, slots=True)
 class AnswerEnded(Event):
     """One streamed answer is over (finished, failed or cancelled)."""
 
-    type: ClassVar[str] = "answer_end"
+    type = "answer_end"
+    __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
 class ToolRequested(Event):
-    type: ClassVar[str] = "tool_call"
-    call: ToolCall
-    args: dict[str, Any] | None  # None: the arguments could not be read
+    type = "tool_call"
+    __slots__ = ("call", "args")
+
+    def __init__(self, call: ToolCall, args: dict[str, Any] | None) -> None:
+        self.call = call
+        self.args = args  # None: the arguments could not be read
 
 
-@dataclass(frozen=True, slots=True)
 class PermissionDecided(Event):
     """Whether a tool call may run: ``by`` is "policy" (modes and rules) or "user" (asked)."""
 
-    type: ClassVar[str] = "permission"
-    call: ToolCall
-    decision: str  # "allow" or "deny"
-    reason: str
-    by: str
+    type = "permission"
+    __slots__ = ("call", "decision", "reason", "by")
+
+    def __init__(self, call: ToolCall, decision: str, reason: str, by: str) -> None:
+        self.call = call
+        self.decision = decision  # "allow" or "deny"
+        self.reason = reason
+        self.by = by
 
 
-@dataclass(frozen=True, slots=True)
 class ToolFinished(Event):
-    type: ClassVar[str] = "tool_result"
-    call: ToolCall
-    result: ToolResult
+    type = "tool_result"
+    __slots__ = ("call", "result")
+
+    def __init__(self, call: ToolCall, result: ToolResult) -> None:
+        self.call = call
+        self.result = result
 
 
-@dataclass(frozen=True, slots=True)
 class CompactionStarted(Event):
-    type: ClassVar[str] = "compaction_start"
-    reason: str
+    type = "compaction_start"
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
 
 
-@dataclass(frozen=True, slots=True)
 class CompactionEnded(Event):
-    type: ClassVar[str] = "compaction_end"
-    reason: str
-    compacted: bool  # False: nothing changed (or it failed)
+    type = "compaction_end"
+    __slots__ = ("reason", "compacted")
+
+    def __init__(self, reason: str, compacted: bool) -> None:
+        self.reason = reason
+        self.compacted = compacted  # False: nothing changed (or it failed)
 
 
-@dataclass(frozen=True, slots=True)
 class UsageReported(Event):
-    type: ClassVar[str] = "usage"
-    usage: Usage
+    type = "usage"
+    __slots__ = ("usage",)
+
+    def __init__(self, usage: Usage) -> None:
+        self.usage = usage
 
 
-@dataclass(frozen=True, slots=True)
 class TurnEnded(Event):
-    type: ClassVar[str] = "turn_end"
-    text: str
-    requests: int
-    stopped: str | None
+    type = "turn_end"
+    __slots__ = ("text", "requests", "stopped")
+
+    def __init__(self, text: str, requests: int, stopped: str | None) -> None:
+        self.text = text
+        self.requests = requests
+        self.stopped = stopped
 
 
-@dataclass(frozen=True, slots=True)
 class TurnCancelled(Event):
-    type: ClassVar[str] = "cancelled"
-    partial: str
+    type = "cancelled"
+    __slots__ = ("partial",)
+
+    def __init__(self, partial: str) -> None:
+        self.partial = partial
 
 
-@dataclass(frozen=True, slots=True)
 class ModeChanged(Event):
-    type: ClassVar[str] = "mode"
-    mode: str
+    type = "mode"
+    __slots__ = ("mode",)
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
 
 
-@dataclass(frozen=True, slots=True)
 class PlanPresented(Event):
     """The model finished a plan (``exit_plan_mode``); ``decision``: approve, reject or none (no terminal)."""
 
-    type: ClassVar[str] = "plan"
-    plan: str
-    path: str
-    decision: str
+    type = "plan"
+    __slots__ = ("plan", "path", "decision")
+
+    def __init__(self, plan: str, path: str, decision: str) -> None:
+        self.plan = plan
+        self.path = path
+        self.decision = decision
 
 
-@dataclass(frozen=True, slots=True)
 class Notice(Event):
     """Something the user should read (a refused call, a compaction, a server quirk)."""
 
-    type: ClassVar[str] = "notice"
-    text: str
+    type = "notice"
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
 
 
 Subscriber = Callable[[Event], None]

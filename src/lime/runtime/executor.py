@@ -9,7 +9,6 @@ instead of the tool (to block it), an ``after`` hook may replace the result.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from lime.runtime import events as ev
@@ -26,13 +25,11 @@ if TYPE_CHECKING:
 Approval = Literal["yes", "no", "always"]
 
 
-@dataclass(frozen=True)
 class PlanReview:
     """The user's answer to a plan: approved (and the mode to continue in) or not, with feedback."""
 
-    approved: bool
-    mode: str = "default"
-    feedback: str = ""
+    def __init__(self, approved: bool, mode: str = "default", feedback: str = "") -> None:
+        self.approved, self.mode, self.feedback = approved, mode, feedback
 
 
 class Approver(Protocol):
@@ -52,47 +49,58 @@ class NoApprover:
         return None
 
 
+def offered(registry: ToolRegistry, policy: Policy) -> list[Tool]:
+    """The tools of ``registry`` offered under ``policy``: --allowedTools' set; in plan mode the
+    read-only ones and ``exit_plan_mode`` (only there)."""
+    from lime.runtime.plan import EXIT_PLAN_MODE
+
+    tools = policy.offered(t for t in registry if t.name != EXIT_PLAN_MODE)
+    exit_plan = registry.get(EXIT_PLAN_MODE)
+    if policy.mode == "plan" and exit_plan is not None:
+        tools.append(exit_plan)
+    return tools
+
+
 BeforeTool = Callable[["ToolCall", Tool, dict[str, Any]], "ToolResult | None"]
 AfterTool = Callable[["ToolCall", Tool, dict[str, Any], ToolResult], "ToolResult | None"]
 
 
-@dataclass
+# Plain classes rather than dataclasses: each dataclass costs about a millisecond when a one-shot starts.
 class Outcome:
-    call: ToolCall
-    args: dict[str, Any] | None
-    result: ToolResult
+    """A call and how it was answered."""
+
+    __slots__ = ("args", "call", "result")
+
+    def __init__(self, call: ToolCall, args: dict[str, Any] | None, result: ToolResult) -> None:
+        self.call, self.args, self.result = call, args, result
 
 
-@dataclass
 class _Prepared:
-    call: ToolCall
-    tool: Tool | None
-    args: dict[str, Any] | None
-    early: ToolResult | None
+    __slots__ = ("args", "call", "early", "tool")
+
+    def __init__(self, call: ToolCall, tool: Tool | None, args: dict[str, Any] | None,
+                 early: ToolResult | None) -> None:
+        self.call, self.tool, self.args, self.early = call, tool, args, early
 
 
-@dataclass
 class Executor:
-    registry: ToolRegistry
-    policy: Policy
-    workspace: Workspace
-    events: ev.EventBus
-    approver: Approver = field(default_factory=NoApprover)
-    plan: Plan | None = None
-    before_tool: list[BeforeTool] = field(default_factory=list)
-    after_tool: list[AfterTool] = field(default_factory=list)
-    # The running agent, for tools that need it (``ToolContext.agent``).
-    agent: Any = None
+    def __init__(self, registry: ToolRegistry, policy: Policy, workspace: Workspace, events: ev.EventBus,
+                 approver: Approver | None = None, plan: Plan | None = None, *, agent: Any = None) -> None:
+        self.registry = registry
+        self.policy = policy
+        self.workspace = workspace
+        self.events = events
+        self.approver: Approver = approver or NoApprover()
+        self.plan = plan
+        # Hooks (see the module's docstring), run in order.
+        self.before_tool: list[BeforeTool] = []
+        self.after_tool: list[AfterTool] = []
+        # The running agent, for tools that need it (``ToolContext.agent``).
+        self.agent = agent
 
     def offered(self) -> list[Tool]:
         """The tools the model is told about in the current mode."""
-        from lime.runtime.plan import EXIT_PLAN_MODE
-
-        tools = self.policy.offered(t for t in self.registry if t.name != EXIT_PLAN_MODE)
-        exit_plan = self.registry.get(EXIT_PLAN_MODE)
-        if self.policy.mode == "plan" and exit_plan is not None:
-            tools.append(exit_plan)
-        return tools
+        return offered(self.registry, self.policy)
 
     def notice(self, text: str) -> None:
         self.events.emit(ev.Notice(text))
@@ -108,13 +116,13 @@ class Executor:
         """Every call answered, in order. ``run`` False: the turn limit was reached; ``offered``
         False: no tools were offered (a server that invents calls must not get them run).
 
-        Read-only calls that need no approval run in parallel; the rest run in order. On Ctrl-C the
+        Calls of tools that may run concurrently (reads) and need no approval run in parallel;
+        the rest run in order. On Ctrl-C the
         calls not finished get a "cancelled" result and KeyboardInterrupt is raised again."""
         prepared = [self._prepare(call, run=run, offered=offered) for call in calls]
         outcomes: dict[str, ToolResult] = {}
         parallel = [p for p in prepared if p.early is None and p.tool is not None and p.args is not None
-                    and p.tool.kind == "read" and self._plan_target(p.tool, p.args) is None
-                    and self.policy.decide(p.tool, p.args, self.workspace) == "allow"]
+                    and p.tool.concurrent and self.policy.decide(p.tool, p.args, self.workspace) == "allow"]
         interrupted = False
         try:
             if len(parallel) > 1:

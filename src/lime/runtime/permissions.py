@@ -18,7 +18,8 @@ Rules (``permissions.allow`` / ``ask`` / ``deny`` in the settings files, see ``s
 deny > ask > allow. A bash command is split into segments (``bashcheck``): an allow rule approves
 it only when every segment matches an allow rule and nothing in it is beyond the rules (command
 substitution, ``eval``, ``sh -c``, a redirection out of the workspace...). Deny rules look at every
-segment, including those inside substitutions.
+command anywhere in the line, also as it really runs (``/bin/r''m`` under ``sudo`` is ``rm``); when
+one exists, a command whose program cannot be known before it runs (``$x``, ``eval``) asks.
 
 Protected paths (``.git/``, ``.lime/``, ``.lime.json``, ``.vscode/``, ``.github/workflows/``,
 shell start-up files, ``AGENTS*.md``) hold things other programs run or trust: writing them
@@ -192,6 +193,24 @@ def command_matches(pattern: str, segment: str) -> bool:
     if "*" in pattern or "?" in pattern:
         return fnmatch.fnmatchcase(segment, pattern)
     return segment == pattern
+
+
+def _undecided(pattern: str, segment: str) -> bool:
+    """A normalised segment whose computed word (NUL) stands where ``pattern``'s words are."""
+    if "\0" not in segment:
+        return False
+    core = pattern[:-2].rstrip() if pattern.endswith(":*") else pattern
+    if not core or "*" in core or "?" in core:
+        return False
+    have = segment.split(" ")
+    for i, word in enumerate(core.split()):
+        if i >= len(have):
+            return False
+        if have[i] == "\0":
+            return True
+        if have[i] != word:
+            return False
+    return False
 
 
 def _mentions(pattern: str, command: str) -> bool:
@@ -439,12 +458,18 @@ class _Call:
 
     def unseen(self, rules: list[Rule]) -> str:
         """Why no ``Bash(...)`` deny or ask rule in ``rules`` can be checked against this command."""
-        if self.analysis is None or not self.analysis.opaque:
+        if self.analysis is None:
             return ""
-        rule = next((r for r in rules if r.covers("bash") and r.pattern is not None), None)
-        if rule is None:
+        mine = [r for r in rules if r.covers("bash") and r.pattern is not None]
+        for rule in mine:
+            # `git $x` against Bash(git push:*): a computed word where the rule's words are.
+            computed = next((s for s in self.analysis.normalised if _undecided(rule.pattern or "", s)), None)
+            if computed is not None:
+                return (f"{computed.replace(chr(0), '$…')} has a computed word where the rule {rule.text!r} "
+                        f"({rule.origin}) looks")
+        if not self.analysis.opaque or not mine:
             return ""
-        return (f"{self.analysis.opaque[0]}: the rule {rule.text!r} ({rule.origin}) cannot be checked "
+        return (f"{self.analysis.opaque[0]}: the rule {mine[0].text!r} ({mine[0].origin}) cannot be checked "
                 "against what it runs")
 
     def allowed_by(self, rules: list[Rule]) -> bool:

@@ -40,12 +40,13 @@ RESERVED_NAMES = frozenset({
 })
 
 
-@dataclass
 class Image:
     """An image a tool returns for the model to see (base64 data)."""
 
-    media_type: str
-    data: str
+    __slots__ = ("data", "media_type")
+
+    def __init__(self, media_type: str, data: str) -> None:
+        self.media_type, self.data = media_type, data
 
 
 @dataclass
@@ -71,17 +72,19 @@ class ToolResult:
         return self.content
 
 
-@dataclass
+def _quiet(text: str) -> None:
+    pass
+
+
 class ToolContext:
     """What a running tool may use: the workspace its paths go through, a way to tell the user
     something, and the session it runs in. ``agent`` is the running agent (for tools that start
     another conversation); ``call_id`` the id of the call being run."""
 
-    workspace: Workspace
-    notice: Callable[[str], None] = lambda text: None
-    call_id: str = ""
-    session_id: str = ""
-    agent: Any = None
+    def __init__(self, workspace: Workspace, notice: Callable[[str], None] = _quiet, call_id: str = "",
+                 session_id: str = "", agent: Any = None) -> None:
+        self.workspace, self.notice, self.call_id, self.session_id, self.agent = (
+            workspace, notice, call_id, session_id, agent)
 
 
 class Tool:
@@ -97,6 +100,11 @@ class Tool:
 
     def run(self, args: dict[str, Any], context: ToolContext) -> ToolResult:
         raise NotImplementedError
+
+    @property
+    def concurrent(self) -> bool:
+        """May several calls run at once (in threads) when the rules allow them unasked? Reads may."""
+        return self.kind == "read"
 
     def spec(self) -> ToolSpec:
         return ToolSpec(self.name, self.description, self.parameters)

@@ -378,7 +378,7 @@ class Session:
     def handle(self, event: Event) -> None:
         """The session as an event subscriber: streamed answer text is saved as it arrives, so a
         crash keeps what the user already saw."""
-        if isinstance(event, TextDelta):
+        if type(event) is TextDelta:
             self.stream_text(event.text)
 
     def append(self, message: Message, *, usage: dict[str, Any] | None = None, **meta: Any) -> None:
