@@ -128,7 +128,7 @@ def start_for_chat(args: argparse.Namespace, *, trusted: bool, roots: list[Path]
     """The configured servers of this chat, starting; None when none is configured."""
     from lime.cli.mcp_setup import configured
 
-    found, root = configured(args, say, trusted=trusted, ask=True)
+    found, root, unapproved = configured(args, say, trusted=trusted, ask=True)
     if not found:
         return None
     from lime.mcp.client import Hooks
@@ -146,10 +146,7 @@ def start_for_chat(args: argparse.Namespace, *, trusted: bool, roots: list[Path]
 
     hooks = Hooks(roots=roots or [root], log=log if verbose else None, note=notice, tools_changed=changed,
                   elicit=elicit)
-    servers = Servers(found, root, hooks, say)
-    for s in servers.servers.values():
-        if s.cfg.raw.get("_status") == "not approved":
-            s.status = "not approved"
+    servers = Servers(found, root, hooks, say, unapproved=unapproved)
     session = McpSession(servers, say, verbose)
     hooks.sample = _sampler(session)
     global CURRENT
