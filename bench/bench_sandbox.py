@@ -1,7 +1,10 @@
-"""What the Landlock sandbox adds to each ``bash`` call, in ms (and as a ratio to the call itself).
+"""What the shell sandbox adds to each ``bash`` call, in ms, for each arrangement of its layers:
+none, Landlock alone (the fallback), namespaces alone, namespaces + Landlock (the default where
+bubblewrap runs), and namespaces + Landlock with network isolation; plus ``lime sandbox``'s
+self-test.
 
-Runs ``true`` through the bash tool with the sandbox on and off, in a scratch workspace, with
-lime's real config home hidden (so the ruleset walks its real ancestors, as in use).
+Runs ``true`` through the bash tool in a scratch workspace (a ``.git`` directory in it, so the
+protected-path mounts are made as in use), with lime's real config home hidden.
 
 Usage: python bench/bench_sandbox.py [calls]
 """
@@ -9,13 +12,14 @@ Usage: python bench/bench_sandbox.py [calls]
 from __future__ import annotations
 
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 from lime import config
-from lime.runtime import sandbox
+from lime.runtime import sandboxcheck, shellrun
 from lime.runtime.tools import TOOLS, Workspace, run_tool
 
 
@@ -30,26 +34,54 @@ def per_call(ws: Workspace, calls: int) -> float:
 
 
 def main() -> None:
-    calls = int(sys.argv[1]) if len(sys.argv) > 1 else 200
-    print(f"sandbox: {sandbox.describe()}")
+    calls = int(sys.argv[1]) if len(sys.argv) > 1 else 100
+    which = shellrun.layers()
+    print(f"sandbox here: {which.summary()}")
     home = config.config_home().expanduser().resolve()
+    real_layers = shellrun.layers
+    arrangements = [
+        ("none", False, lambda: real_layers(False)),
+        ("Landlock only", True, lambda: shellrun.Layers("", real_layers().landlock, "measured alone")),
+        ("namespaces only", True, lambda: shellrun.Layers(real_layers().namespaces, "", "measured alone")),
+        ("namespaces + Landlock", True, lambda: real_layers()),
+    ]
+    figures: list[tuple[str, float]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        on = Workspace(Path(tmp).resolve(), [], [home], sandbox=True)
-        off = Workspace(Path(tmp).resolve(), [], [home], sandbox=False)
-        per_call(on, 5)
-        per_call(off, 5)
-        t_off, t_on = per_call(off, calls), per_call(on, calls)
-        with sandbox.shell(on) as _:
-            pass
-        rules = 0
-        abi, _why = sandbox.landlock_abi()
-        if abi:
-            rs = sandbox._new_ruleset(abi)
-            rs.grant(Path("/"), sandbox.READ, [home])
-            rules = rs.rules
-    print(f"bash 'true', median of {calls}: {t_off:.2f} ms without the sandbox, {t_on:.2f} ms with it "
-          f"({rules}+ Landlock rules)")
-    print(f"sandbox cost per command: {t_on - t_off:.2f} ms (ratio with/without {t_on / t_off:.2f}x)")
+        root = Path(tmp).resolve()
+        (root / ".git").mkdir()
+        for name, on, pick in arrangements:
+            layer = pick()
+            if on and not layer.active:
+                print(f"{name:<32} not available here")
+                continue
+            shellrun.layers = lambda enabled=True, network=False, layer=layer: layer  # type: ignore[assignment]
+            try:
+                ws = Workspace(root, [], [home], sandbox=on)
+                per_call(ws, 5)
+                figures.append((name, per_call(ws, calls)))
+            finally:
+                shellrun.layers = real_layers  # type: ignore[assignment]
+        if which.namespaces:
+            ws = Workspace(root, [], [home], sandbox=True, isolate_network=True)
+            per_call(ws, 5)
+            figures.append(("namespaces + Landlock + no network", per_call(ws, calls)))
+    bwrap, _why = shellrun.namespaces_available()
+    if bwrap:  # what bubblewrap itself costs here, for scale
+        argv = [bwrap, "--unshare-user", "--unshare-pid", "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
+                "--", shellrun.BASH, "-c", "true"]
+        runs = []
+        for _ in range(calls):
+            t0 = time.perf_counter()
+            subprocess.run(argv, check=True)
+            runs.append(time.perf_counter() - t0)
+        figures.append(("(bare bwrap + bash, no lime)", statistics.median(runs) * 1000))
+    base = figures[0][1]
+    print(f"bash 'true' through the bash tool, median of {calls} calls:")
+    for name, ms in figures:
+        print(f"  {name:<36} {ms:6.2f} ms   (+{ms - base:5.2f} ms, {ms / base:4.2f}x)")
+    t0 = time.perf_counter()
+    _lines, ok = sandboxcheck.check(home)
+    print(f"lime sandbox self-test: {(time.perf_counter() - t0) * 1000:.0f} ms ({'passed' if ok else 'FAILED'})")
 
 
 if __name__ == "__main__":

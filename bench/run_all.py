@@ -34,6 +34,8 @@ BENCHES: list[tuple[str, list[str], list[str]]] = [
     ("bench_local.py", ["5"], ["2"]),
     ("bench_grep.py", [], ["1000", "100", "1"]),
     ("bench_sandbox.py", [], ["50"]),
+    ("bench_gitindex.py", [], []),
+    ("bench_prompt.py", ["50"], ["10"]),
 ]
 
 

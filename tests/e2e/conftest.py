@@ -69,6 +69,11 @@ def lime(tmp_path: Path, fake_server: FakeServer) -> Lime:
     return lime
 
 
+def chat(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The conversation a request carried, without the system prompt lime puts first."""
+    return messages[1:] if messages and messages[0]["role"] == "system" else messages
+
+
 def user_texts(messages: list[dict[str, Any]]) -> list[str]:
     return [m["content"] for m in messages if m["role"] == "user"]
 

@@ -10,7 +10,7 @@ import time
 
 from support.fakeserver import reply, text_stream
 
-from .conftest import Lime
+from .conftest import Lime, chat
 
 
 def test_kill_9_mid_stream_then_resume(lime: Lime) -> None:
@@ -41,7 +41,7 @@ def test_kill_9_mid_stream_then_resume(lime: Lime) -> None:
     assert done.stdout == "recovered\n"
     assert "skipped a truncated last line" in done.stderr
     assert "the last answer was cut off" in done.stderr
-    sent = lime.server.last.json["messages"]
+    sent = chat(lime.server.last.json["messages"])
     assert [m["role"] for m in sent] == ["user", "assistant", "user"]
     assert sent[0]["content"] == "tell me a long story" and sent[2]["content"] == "are you there?"
     partial = sent[1]["content"]

@@ -6,7 +6,7 @@ import json
 
 from support.fakeserver import error, reply, text_stream
 
-from .conftest import KEY, Lime
+from .conftest import KEY, Lime, chat
 
 
 def test_prompt_streams_plain_text_to_a_pipe(lime: Lime) -> None:
@@ -16,7 +16,7 @@ def test_prompt_streams_plain_text_to_a_pipe(lime: Lime) -> None:
     assert proc.stdout == "Hello there, **friend**.\n"  # raw Markdown, untouched, when not a terminal
     req = lime.server.last
     assert req.stream and req.json["model"] == "fake-model"
-    assert req.json["messages"] == [{"role": "user", "content": "Say hello"}]
+    assert chat(req.json["messages"]) == [{"role": "user", "content": "Say hello"}]
     assert req.headers["authorization"] == f"Bearer {KEY}"
     assert len(lime.sessions()) == 1
 
@@ -39,7 +39,9 @@ def test_system_prompt_and_model_flag(lime: Lime) -> None:
     body = lime.server.last.json
     assert body["model"] == "other-wire"
     assert body.get("max_tokens", body.get("max_completion_tokens")) == 77 and body["reasoning_effort"] == "high"
-    assert body["messages"][0] == {"role": "system", "content": "Be terse."}
+    system = body["messages"][0]
+    assert system["role"] == "system" and system["content"].startswith("You are lime")
+    assert system["content"].endswith("\n\nBe terse.")  # --system is the last layer
 
 
 def test_json_output(lime: Lime) -> None:
@@ -106,12 +108,12 @@ def test_continue_and_resume(lime: Lime) -> None:
     lime.server.enqueue(reply("first answer"), reply("second answer"), reply("third answer"))
     assert lime.run("-p", "first question").returncode == 0
     assert lime.run("-c", "-p", "second question").returncode == 0
-    assert [m["content"] for m in lime.server.last.json["messages"]] == [
+    assert [m["content"] for m in chat(lime.server.last.json["messages"])] == [
         "first question", "first answer", "second question"]
     sid = lime.sessions()[0].stem
     proc = lime.run("--resume", sid[:12], "-p", "third question")
     assert proc.returncode == 0, proc.stderr
-    assert len(lime.server.last.json["messages"]) == 5
+    assert len(chat(lime.server.last.json["messages"])) == 5
     proc = lime.run("--resume", "nope", "-p", "x")
     assert proc.returncode != 0 and "no session matches" in proc.stderr
 
@@ -140,7 +142,8 @@ def test_output_schema_uses_response_format_where_supported(lime: Lime, tmp_path
     proc = lime.run("--model", "gpt-4o-mini", "--output-schema", str(schema), "--json", "-p", "x")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["structured"] == {"ok": True}
-    assert lime.server.last.json["response_format"]["type"] == "json_schema"
+    assert lime.server.last.path.endswith("/responses")  # OpenAI's models speak the Responses API
+    assert lime.server.last.json["text"]["format"]["type"] == "json_schema"
 
 
 def test_sessions_live_in_a_trusted_projects_dot_lime_when_there_is_one(lime: Lime) -> None:
@@ -154,8 +157,8 @@ def test_sessions_live_in_a_trusted_projects_dot_lime_when_there_is_one(lime: Li
     (path,) = (lime.cwd.parent / ".lime" / "sessions").glob("*.jsonl")
     assert lime.sessions() == []
     assert lime.run("--trust", "-c", "-p", "more").returncode == 0
-    assert [m["content"] for m in lime.server.last.json["messages"]] == ["hi", "in project", "more"]
-    assert path.read_text().count('"type":"message"') == 4
+    assert [m["content"] for m in chat(lime.server.last.json["messages"])] == ["hi", "in project", "more"]
+    assert path.read_text().count('"type":"message"') == 5  # with the system prompt
 
 
 def test_a_failed_turn_is_recorded_so_two_user_messages_never_follow(lime: Lime) -> None:
@@ -164,6 +167,6 @@ def test_a_failed_turn_is_recorded_so_two_user_messages_never_follow(lime: Lime)
     assert proc.returncode != 0 and "upstream exploded" in proc.stderr
     proc = lime.run("-c", "-p", "second question")
     assert proc.returncode == 0, proc.stderr
-    sent = lime.server.last.json["messages"]
+    sent = chat(lime.server.last.json["messages"])
     assert [m["role"] for m in sent] == ["user", "assistant", "user"]
     assert "no answer" in sent[1]["content"] and "upstream exploded" in sent[1]["content"]

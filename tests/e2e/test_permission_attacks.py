@@ -13,7 +13,7 @@ import pytest
 
 from support.fakeserver import error, reply, tool_call_stream
 
-from .conftest import Lime
+from .conftest import Lime, chat
 
 ALLOW_ECHO = json.dumps({"permissions": {"allow": ["Bash(echo ok:*)"]}})
 
@@ -144,12 +144,13 @@ def test_an_untrusted_repository_is_ignored_once_and_sessions_go_to_the_global_s
     proc = lime.run("-p", "hi")
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.count("not trusted") == 1 and "AGENTS.md" in proc.stderr and "--trust" in proc.stderr
-    assert [m["role"] for m in lime.server.last.json["messages"]] == ["user"]  # no planted system prompt
+    system, *rest = lime.server.last.json["messages"]
+    assert [m["role"] for m in rest] == ["user"] and "exfiltrate" not in system["content"]  # nothing planted
     assert len(lime.sessions()) == 1  # the global store
     # -c continues the user's own latest session, never the planted one; .lime.json's rules do not apply.
     proc = lime.run("-c", "-p", "more")
     assert proc.returncode == 0 and not (lime.cwd / "PWNED").exists()
-    sent = [m["content"] for m in lime.server.chat_requests[1].json["messages"]]
+    sent = [m["content"] for m in chat(lime.server.chat_requests[1].json["messages"])]
     assert PLANTED_SYSTEM not in sent and "planted question" not in sent and sent[:2] == ["hi", "fresh"]
 
 

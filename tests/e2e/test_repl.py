@@ -10,7 +10,7 @@ import pytest
 
 from support.fakeserver import reasoning_stream, reply, text_stream, tool_call_stream
 
-from .conftest import Lime
+from .conftest import Lime, chat
 
 
 def spawn(lime: Lime, *args: str) -> pexpect.spawn:
@@ -73,7 +73,7 @@ def test_chat_slash_commands_and_resume(lime: Lime) -> None:
     assert (lime.home / "history").stat().st_mode & 0o077 == 0  # what was typed is private, as keys are
     body = lime.server.last.json
     assert body["model"] == "other-wire"
-    assert [m["content"] for m in body["messages"]] == [
+    assert [m["content"] for m in chat(body["messages"])] == [
         "hello", "Hello **there**, nice to meet you.\n\n```python\nprint(42)\n```\n", "and now?"]
     # Resume in the REPL: same model, same history.
     lime.server.enqueue(reply("Third."))
@@ -86,7 +86,7 @@ def test_chat_slash_commands_and_resume(lime: Lime) -> None:
     say(child, "third")
     child.expect("Third.")
     finish(child)
-    assert len(lime.server.last.json["messages"]) == 5
+    assert len(chat(lime.server.last.json["messages"])) == 5
 
 
 def test_ctrl_c_cancels_the_answer_and_keeps_the_session(lime: Lime) -> None:
@@ -109,7 +109,7 @@ def test_ctrl_c_cancels_the_answer_and_keeps_the_session(lime: Lime) -> None:
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
-    sent = lime.server.last.json["messages"]
+    sent = chat(lime.server.last.json["messages"])
     assert [m["role"] for m in sent] == ["user", "assistant", "user"]
     partial = sent[1]["content"]
     assert partial.startswith("word word") and len(partial) < len("word " * 300)
@@ -206,7 +206,7 @@ def test_ctrl_c_stops_a_running_shell_command(lime: Lime) -> None:
     say(child, "never mind")
     child.expect("Understood.")
     finish(child)
-    sent = lime.server.last.json["messages"]
+    sent = chat(lime.server.last.json["messages"])
     assert [m["role"] for m in sent] == ["user", "assistant", "tool", "user"]
     assert sent[2]["content"].startswith("cancelled: the user interrupted")
 

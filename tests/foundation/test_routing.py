@@ -85,7 +85,7 @@ def test_include_usage_and_tools_gating() -> None:
 
 
 def test_non_compat_providers_explain_themselves(lime: Lime) -> None:
-    res = lime("model", "add", "--slug", "claude", "--provider", "anthropic", "--context-window", "200000")
+    res = lime("model", "add", "--slug", "claude", "--provider", "custom", "--context-window", "200000")
     assert res.code == 0, res
     with pytest.raises(ConfigError) as err:
         resolve_route("claude")

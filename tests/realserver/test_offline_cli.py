@@ -79,7 +79,7 @@ def test_real_overflow_compacts_and_retries_within_one_conversation(fresh_home: 
                 "--service", "mybox", "--api-id", "smollm2", "--context-window", "4096", "--include-usage")
     assert add.returncode == 0, add.stderr
     rng = random.Random(7)
-    numbers = " ".join("".join(rng.choice("0123456789") for _ in range(8)) for _ in range(90))
+    numbers = " ".join("".join(rng.choice("0123456789") for _ in range(8)) for _ in range(78))
     second = _lime(fresh_home, "-c", "--model", "mybox-smollm2", "--max-tokens", "48", "-p",
                    f"Here are my order numbers: {numbers}. Which one is the largest?", **knobs)
     assert second.returncode == 0, second.stderr

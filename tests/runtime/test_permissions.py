@@ -205,8 +205,8 @@ def test_default_mode_is_honoured_from_user_local_and_flag_only(tmp_path: Path) 
     local = write(tmp_path / "p/.lime/settings.local.json", {"permissions": {"defaultMode": "plan"}})
     s = settings_mod.load(user=user, project=[project], local=None, flag=None)
     assert s.default_mode == "acceptEdits" and s.sandbox is None
-    assert any("ignored permissions.defaultMode" in n for n in s.notes)
-    assert any("ignored sandbox: false" in n for n in s.notes)
+    (note,) = s.notes  # one line per file, naming everything it ignored
+    assert "ignored permissions.defaultMode and sandbox: false" in note
     s = settings_mod.load(user=user, project=[project], local=local, flag=None)
     assert s.default_mode == "plan" and s.mode_origin == str(local)
     s = settings_mod.load(user=user, project=[project], local=local,

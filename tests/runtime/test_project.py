@@ -9,6 +9,12 @@ import pytest
 
 from lime.errors import ConfigError
 from lime.runtime import project as projects
+from lime.runtime import prompt as prompts
+
+
+def system_prompt(system: str | None, p: projects.Project, trusted: bool, window: int = 100_000) -> str:
+    env = prompts.Environment("/w", "/w", None, "Linux", "/bin/sh", "2026-01-01", "default", "off")
+    return prompts.assemble(prompts.Inputs(p, trusted, None, system, env), tools=None, window=window).text
 
 
 @pytest.fixture
@@ -30,7 +36,7 @@ def test_discovery_stops_at_the_git_root(repo: Path, tmp_path: Path) -> None:
     assert p.root == repo.resolve() and p.lime_dir is None
     assert p.lime_json == (repo / "pkg" / ".lime.json").resolve()
     assert p.agents == [(repo / "AGENTS.md").resolve(), (repo / "pkg" / "AGENTS.local.md").resolve()]
-    text = projects.agents_text(p)
+    text = system_prompt(None, p, True)
     assert text.index("root") < text.index("pkg local") and "outside" not in text
     assert "## AGENTS.md" in text and "## pkg/AGENTS.local.md" in text
 
@@ -58,7 +64,7 @@ def test_symlinks_are_refused(repo: Path, tmp_path: Path) -> None:
     p = projects.discover(repo)
     assert p.agents == [] and p.lime_dir is None
     assert len(p.refused) == 2 and all("link" in r for r in p.refused)
-    assert "PRIVATE KEY" not in (projects.system_prompt(None, p, True) or "")
+    assert "PRIVATE KEY" not in system_prompt(None, p, True)
 
 
 def test_sessions_dir_needs_trust_and_no_symlink(repo: Path, lime_home: Path, tmp_path: Path) -> None:
@@ -114,11 +120,17 @@ def test_trust_file_is_read_like_every_config_file(repo: Path, lime_home: Path) 
     assert isinstance(outcome[0], ConfigError) and "not a regular file" in str(outcome[0])
 
 
-def test_system_prompt_joins_system_and_agents_only_when_trusted(repo: Path) -> None:
-    (repo / "AGENTS.md").write_text("x" * (projects.MAX_AGENTS_BYTES + 10))
+def test_system_prompt_layers_agents_only_when_trusted_and_cuts_them_visibly(repo: Path) -> None:
+    budget = prompts.BUDGETS["project"][0]
+    (repo / "AGENTS.md").write_text("x" * (budget + 10))
     p = projects.discover(repo)
-    assert projects.system_prompt("Be brief.", p, False) == "Be brief."
-    prompt = projects.system_prompt("Be brief.", p, True)
-    assert prompt is not None and prompt.startswith("Be brief.\n\n# Project instructions")
-    assert prompt.endswith("[truncated]") and len(prompt) < projects.MAX_AGENTS_BYTES + 200
-    assert projects.system_prompt(None, projects.discover(repo / ".git"), False) is None
+    untrusted = system_prompt("Be brief.", p, False)
+    assert untrusted.startswith(prompts.BASE) and untrusted.endswith("Be brief.") and "xxx" not in untrusted
+    prompt = system_prompt("Be brief.", p, True)
+    assert prompt.index("# Environment") < prompt.index("# Project instructions") < prompt.index("Be brief.")
+    assert f"AGENTS.md: cut to {budget:,} of {budget + 10:,} bytes" in prompt
+    assert len(prompt) < budget + len(prompts.BASE) + 1000
+    # A small window gets the compact form with a smaller budget, still cut visibly.
+    small = system_prompt(None, p, True, window=2048)
+    assert small.startswith(prompts.COMPACT_BASE) and "# Environment" not in small
+    assert "AGENTS.md: cut to" in small and len(small) < 3000

@@ -723,6 +723,17 @@ def sse_bytes(items: list[Any], *, done: bool = True, line_ending: str = "\n") -
 # The server
 
 
+def wire_of(path: str) -> str | None:
+    """The native wire a model endpoint belongs to (None: Chat Completions or no model endpoint)."""
+    if path.endswith("/messages"):
+        return "anthropic"
+    if path.endswith("/responses"):
+        return "responses"
+    if path.endswith((":streamGenerateContent", ":generateContent")):
+        return "gemini"
+    return None
+
+
 class _Stopped(Exception):
     pass
 
@@ -848,7 +859,7 @@ class FakeServer:
 
     @property
     def chat_requests(self) -> list[Recorded]:
-        return [r for r in self.requests if r.path.endswith("/chat/completions")]
+        return [r for r in self.requests if r.path.endswith("/chat/completions") or wire_of(r.path) is not None]
 
     @property
     def last(self) -> Recorded:
@@ -912,7 +923,7 @@ class FakeServer:
         if req.method == "GET" and req.path.endswith("/models"):
             return JSONResponse({"object": "list", "data": [
                 {"id": m, "object": "model", "created": 1700000000, "owned_by": "fake"} for m in self.models]})
-        if not req.path.endswith("/chat/completions"):
+        if not req.path.endswith("/chat/completions") and wire_of(req.path) is None:
             return error(404, {"error": {"message": f"Unknown request URL: {req.method} {req.path}",
                                          "type": "invalid_request_error", "code": "unknown_url"}})
         if req.method != "POST":
@@ -947,7 +958,12 @@ class FakeServer:
             else:
                 break
         if isinstance(resp, Reply):
-            resp = render_reply(resp, req, self.profile)
+            if wire_of(req.path) is not None:
+                from support.wires import render
+
+                resp = render(resp, req)
+            else:
+                resp = render_reply(resp, req, self.profile)
         if isinstance(resp, JSONResponse):
             body = json.dumps(resp.body).encode()
             headers = {"Content-Type": "application/json", "Content-Length": str(len(body)), **resp.headers}

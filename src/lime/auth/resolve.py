@@ -173,6 +173,9 @@ def _resolve(service: str, preset: Preset | None) -> ResolvedCredential:
     key = _env(preset.env_var) if bound_here and preset is not None and preset.env_var else None
     if key and preset is not None:
         return _checked(key, f"env {preset.env_var}", bucket, url)
+    fallback = getattr(preset, "env_fallback", None) if bound_here else None
+    if fallback and _env(fallback):
+        return _checked(_env(fallback) or "", f"env {fallback}", bucket, url)
     if preset is not None and not preset.needs_key:
         return ResolvedCredential(None, "none needed", bucket, url)
     return ResolvedCredential(None, "missing", bucket, url, problem=problem)

@@ -32,6 +32,8 @@ class Preset:
     # Ask the server itself (llama.cpp's /props, /v1/models) for capabilities and window.
     discover: bool = False
     notes: str = ""
+    # A second key variable read when the first is unset (Gemini: GOOGLE_API_KEY).
+    env_fallback: str | None = None
 
 
 PRESETS: dict[str, Preset] = {
@@ -105,6 +107,19 @@ PRESETS: dict[str, Preset] = {
             "truncates silently at num_ctx.",
         ),
         Preset(
+            "anthropic", "Anthropic", "https://api.anthropic.com/v1", "ANTHROPIC_API_KEY",
+            supports_reasoning_effort=True, supports_tools=True, supports_response_format=True,
+            reasoning_levels=("minimal", "low", "medium", "high", "xhigh"),
+            notes="Messages API: x-api-key, prompt caching, thinking signatures sent back; "
+            "--output-schema through a forced structured_output tool.",
+        ),
+        Preset(
+            "gemini", "Google Gemini", "https://generativelanguage.googleapis.com/v1beta", "GEMINI_API_KEY",
+            supports_reasoning_effort=True, supports_tools=True, supports_response_format=True,
+            reasoning_levels=("none", "minimal", "low", "medium", "high"), env_fallback="GOOGLE_API_KEY",
+            notes="streamGenerateContent over SSE; x-goog-api-key; thought signatures sent back.",
+        ),
+        Preset(
             "local", "Local llama.cpp (managed by lime)", "http://127.0.0.1/v1", None,
             needs_key=False, local=True, discover=True,
             notes="Started on demand by lime ('lime local start'); capabilities from /props.",
@@ -113,7 +128,9 @@ PRESETS: dict[str, Preset] = {
 }
 
 # The seed's table: the 12 public presets. ``local`` is lime's own managed server.
-PUBLIC_PRESET_IDS: tuple[str, ...] = tuple(p for p in PRESETS if p != "local")
+PUBLIC_PRESET_IDS: tuple[str, ...] = tuple(p for p in PRESETS if p not in ("local", "anthropic", "gemini"))
+# Services reached over their own wire rather than Chat Completions (``lime login --provider NAME``).
+NATIVE_SERVICES: tuple[str, ...] = ("anthropic", "gemini")
 
 
 def get_preset(service: str | None) -> Preset | None:

@@ -9,7 +9,7 @@ from typing import Any
 from lime import config
 from lime.auth.hints import login_hint
 from lime.auth.resolve import ResolvedCredential, any_credential_configured, resolve_credential
-from lime.catalog.builtin import LOCAL_SLUG
+from lime.catalog.builtin import ALIASES, LOCAL_SLUG, wire_id_entry
 from lime.catalog.entries import ModelEntry
 from lime.catalog.presets import PRESETS, Preset, get_preset
 from lime.catalog.store import Catalog, load_catalog
@@ -127,8 +127,8 @@ class Route:
 
 
 def service_of(entry: ModelEntry) -> str:
-    if entry.provider == "openai":
-        return "openai"
+    if entry.provider in ("openai", "anthropic", "gemini"):
+        return entry.provider
     if entry.provider == "openai-compat" and entry.service:
         return entry.service
     raise ConfigError(
@@ -149,7 +149,7 @@ def suggest(slug: str, catalog: Catalog) -> str:
 
 def resolve_route(slug: str, catalog: Catalog | None = None) -> Route:
     catalog = catalog or load_catalog()
-    entry = catalog.get(slug)
+    entry = catalog.get(slug) or catalog.get(ALIASES.get(slug, "")) or wire_id_entry(slug)
     if entry is None:
         raise ConfigError(f"unknown model {slug!r}", hint=suggest(slug, catalog))
     service = service_of(entry)
@@ -170,8 +170,10 @@ class ModelChoice:
     reason: str  # "--model", "LIME_MODEL", "config default", "offline default", "built-in default"
 
 
-def select_model(flag: str | None, *, offline: Callable[[], bool] | None) -> ModelChoice:
-    """--model, then LIME_MODEL, then the configured default, then local-if-nothing-else, then gpt-5.4.
+def select_model(flag: str | None, *, offline: Callable[[], bool] | None,
+                 configured: tuple[str, str] | None = None) -> ModelChoice:
+    """--model, then LIME_MODEL, then the settings' ``model`` (``configured``: slug and the file it
+    came from), then the configured default, then local-if-nothing-else, then gpt-5.4.
 
     ``offline`` says whether lime's local model can run here (``lime.local`` knows; the catalog
     does not import it). None: no offline default."""
@@ -180,6 +182,8 @@ def select_model(flag: str | None, *, offline: Callable[[], bool] | None) -> Mod
     env = config.env_model()
     if env:
         return ModelChoice(env, "LIME_MODEL")
+    if configured is not None:
+        return ModelChoice(configured[0], f"model in {configured[1]}")
     settings = config.load_settings()
     if settings.default_model:
         return ModelChoice(settings.default_model, "config default")

@@ -103,15 +103,28 @@ def load_catalog(path: Path | None = None, *, strict: bool = False) -> Catalog:
 
 
 def _write_document(path: Path, doc: dict[str, Any]) -> None:
-    from lime.storage import atomic_write_json
+    """Replace the file atomically; refuse to write what lime itself could no longer read."""
+    from lime.storage import MAX_CONFIG_BYTES, atomic_write_text
 
     if path.parent == config.config_home():
         config.ensure_home()
-    atomic_write_json(path, doc, mode=0o600)
+    text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path} would grow to {size / 2**20:.1f} MiB, past the {MAX_CONFIG_BYTES >> 20} MiB lime "
+                          "reads; nothing written", hint="add fewer models (lime model import --max-models N, or "
+                          "name the ones you want)")
+    atomic_write_text(path, text, mode=0o600)
 
 
 def add_user_entry(entry: ModelEntry, *, replace: bool = False, path: Path | None = None) -> bool:
     """Add (or with replace, overwrite) a user entry. Returns True if an entry was replaced."""
+    return add_user_entries([entry], replace=replace, path=path) == 1
+
+
+def add_user_entries(entries: list[ModelEntry], *, replace: bool = False, path: Path | None = None) -> int:
+    """Add (or with replace, overwrite) several entries under one lock with one write (all or none).
+    Returns how many replaced an existing user or built-in entry."""
     from lime.storage import locked
 
     path = path or config.models_file()
@@ -124,22 +137,24 @@ def add_user_entry(entry: ModelEntry, *, replace: bool = False, path: Path | Non
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise write_error(path, exc) from None
+    builtin = {b.slug for b in BUILTIN_ENTRIES}
     with locked(path):
         doc = _read_document(path)
         models: list[Any] = doc["models"]
-        existing = [i for i, m in enumerate(models) if isinstance(m, dict) and m.get("slug") == entry.slug]
-        is_builtin = any(b.slug == entry.slug for b in BUILTIN_ENTRIES)
-        if (existing or is_builtin) and not replace:
-            what = "a user model" if existing else "a built-in model"
-            raise ConfigError(
-                f"slug {entry.slug!r} is already {what}; pass --replace to "
-                + ("replace it" if existing else "override it with your entry")
-            )
-        for i in reversed(existing):
-            del models[i]
-        models.append(entry.to_json())
+        present = {m.get("slug") for m in models if isinstance(m, dict)}
+        for entry in entries:
+            if (entry.slug in present or entry.slug in builtin) and not replace:
+                what = "a user model" if entry.slug in present else "a built-in model"
+                raise ConfigError(
+                    f"slug {entry.slug!r} is already {what}; pass --replace to "
+                    + ("replace it" if entry.slug in present else "override it with your entry")
+                )
+        new = {e.slug for e in entries}
+        doc["models"] = [m for m in models if not (isinstance(m, dict) and m.get("slug") in new)]
+        doc["models"] += [e.to_json() for e in entries]
+        replaced = sum(1 for slug in new if slug in present or slug in builtin)
         _write_document(path, doc)
-        return bool(existing) or is_builtin
+        return replaced
 
 
 def remove_user_entry(slug: str, *, path: Path | None = None) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from lime.cli.common import check_base_url, check_service_name, check_text, warn
 from lime.errors import ConfigError, UsageError
 
-LOGIN_PROVIDERS = ("openai", "openai-compat")
+LOGIN_PROVIDERS = ("openai", "anthropic", "gemini", "openai-compat")
 
 
 def register(sub: Any) -> None:
@@ -37,7 +37,7 @@ def register(sub: Any) -> None:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--provider", required=True, metavar="PROVIDER", help="openai-compat (or openai)")
+    p.add_argument("--provider", required=True, metavar="PROVIDER", help="openai, anthropic, gemini or openai-compat")
     p.add_argument("--service", metavar="NAME", help="service name: a preset id (groq, mistral, ...) or your own")
 
 
@@ -45,10 +45,10 @@ def _service_from(args: argparse.Namespace) -> str:
     provider = check_text("--provider", args.provider).strip()
     if provider not in LOGIN_PROVIDERS:
         raise UsageError(f"unknown provider {provider!r}: use one of {', '.join(LOGIN_PROVIDERS)}")
-    if provider == "openai":
+    if provider != "openai-compat":
         if args.service is not None:
             raise UsageError("--service is only accepted with --provider openai-compat")
-        return "openai"
+        return provider
     if not args.service:
         raise UsageError("--service NAME is required with --provider openai-compat")
     return check_service_name(check_text("--service", args.service))

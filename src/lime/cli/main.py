@@ -21,8 +21,11 @@ COMMANDS: dict[str, tuple[tuple[str, str], ...]] = {
                           ("logout", "remove a service's stored credential")),
     "lime.cli.model_cmd": (("model", "list, add, remove or inspect catalog models"),),
     "lime.cli.status_cmd": (("status", "active model, route, credential source and capabilities"),),
+    "lime.cli.sandbox_cmd": (("sandbox", "show the shell sandbox's layers and test each one here"),),
     "lime.cli.local_cmd": (("local", "manage the local llama.cpp server (offline model)"),),
     "lime.cli.prompt_cmd": (("system-prompt", "print the system prompt a new session would start with here"),),
+    "lime.cli.init_cmd": (("init", "write AGENTS.md, .lime/settings.json and .gitignore entries for this repository"),),
+    "lime.cli.version_cmd": (("version", "lime's version and build information"),),
 }
 
 
@@ -40,7 +43,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
         "(REPL on a terminal, one-shot with -p or piped stdin).",
         epilog="Examples: lime -p 'Say hello' | git diff | lime -p 'review this' | lime --model llama-3.3-70b",
     )
-    p.add_argument("--version", action="version", version=f"lime {__version__}")
+    p.add_argument("-V", "--version", action="version", version=f"lime {__version__}")
     p.add_argument("-m", "--model", help="model slug from the catalog (see 'lime model list')")
     p.add_argument("-p", "--prompt", help="one-shot prompt; piped stdin is appended to it")
     p.add_argument("--json", dest="output_format", action="store_const", const="json",
@@ -56,6 +59,7 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
                    help="reasoning effort: none, low, medium, high, xhigh (models whose param preset allows it)")
     p.add_argument("--verbosity", metavar="LEVEL", help="answer verbosity: low, medium, high (where supported)")
     p.add_argument("--max-tokens", type=int, metavar="N", help="cap on output tokens for each answer")
+    p.add_argument("--service-tier", metavar="TIER", help="OpenAI processing tier: auto, default, flex or priority")
     p.add_argument("--max-turns", type=int, default=25, metavar="N", help="agent loop turn limit (default 25)")
     p.add_argument("--permission-mode", choices=PERMISSION_MODES, help="how tool calls are approved")
     p.add_argument("--dangerously-skip-permissions", action="store_true",
@@ -103,7 +107,7 @@ def chat(args: argparse.Namespace) -> int:
 
 
 # Commands that look at the working directory (project files, tools, sessions).
-WORKSPACE_COMMANDS = (None, "status", "system-prompt")
+WORKSPACE_COMMANDS = (None, "status", "system-prompt", "init")
 
 
 def _check_cwd() -> None:

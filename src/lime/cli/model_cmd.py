@@ -10,6 +10,9 @@ from lime.auth.hints import login_hint
 from lime.cli.common import check_service_name, positive_int, warn
 from lime.errors import ConfigError, UsageError
 
+MAX_MODELS = 500  # a server listing 20,000 models should not become 20,000 entries (or requests)
+DEADLINE = 60  # seconds for a whole import; Ollama is asked once per model
+
 
 def register(sub: Any) -> None:
     model = sub.add_parser("model", help="list, add, remove or inspect catalog models")
@@ -51,6 +54,9 @@ def register(sub: Any) -> None:
     imp.add_argument("api_ids", nargs="*", metavar="API_ID", help="only these models (default: every one listed)")
     imp.add_argument("--dry-run", action="store_true", help="print the entries without writing models.json")
     imp.add_argument("--replace", action="store_true", help="replace entries whose slug already exists")
+    imp.add_argument("--max-models", metavar="N", help=f"take at most N of the listed models (default {MAX_MODELS})")
+    imp.add_argument("--deadline", metavar="SECONDS",
+                     help=f"stop asking the server after this long in all (default {DEADLINE}s)")
     imp.set_defaults(handler=run_import)
 
     rm = msub.add_parser("rm", help="remove a user model entry")
@@ -71,8 +77,10 @@ def register(sub: Any) -> None:
 
 
 def _report_problems(problems: list[str]) -> None:
+    from lime.textsafe import sanitize
+
     for problem in problems:
-        print(f"lime: error: {problem}", file=sys.stderr)
+        print(f"lime: error: {sanitize(problem)}", file=sys.stderr)
 
 
 def _route_text(entry: Any, catalog: Any) -> str:
@@ -88,9 +96,13 @@ def _route_text(entry: Any, catalog: Any) -> str:
 
 def run_list(args: argparse.Namespace) -> int:
     from lime.catalog.store import load_catalog
+    from lime.textsafe import sanitize
 
     catalog = load_catalog()
-    rows = [(e.slug, f"({e.source})", f"{e.context_window:,}", _route_text(e, catalog)) for e in catalog]
+    # models.json is text anyone may have written (an import from a hostile server): shown, never obeyed.
+    rows = [tuple(sanitize(c).replace("\n", " ").replace("\t", " ")
+                  for c in (e.slug, f"({e.source})", f"{e.context_window:,}", _route_text(e, catalog)))
+            for e in catalog]
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     print(f"{'SLUG':<{widths[0]}}  {'SOURCE':<{widths[1]}}  {'WINDOW':>{widths[2]}}  ROUTE")
     for r in rows:
@@ -170,7 +182,8 @@ def _build_entry(args: argparse.Namespace) -> Any:
     return entry
 
 
-def _survey(service: str, models: list[str] | None = None) -> Any:
+def _survey(service: str, models: list[str] | None = None, *, limit: int | None = None,
+            deadline: float | None = None) -> Any:
     """Ask the service's server about its models, with the headers a chat request would carry."""
     from lime.auth.headers import request_headers, secret_values
     from lime.auth.resolve import resolve_credential
@@ -184,7 +197,7 @@ def _survey(service: str, models: list[str] | None = None) -> Any:
         raise UsageError(f"service {service!r} has no base URL to discover from; run: "
                          f"{login_hint(service, base_url=True)}")
     headers = request_headers(cred)
-    return survey(base_url, headers, models=models, secrets=secret_values(headers))
+    return survey(base_url, headers, models=models, secrets=secret_values(headers), limit=limit, deadline=deadline)
 
 
 def _not_listed(found: Any, api_id: str) -> ConfigError:
@@ -213,11 +226,16 @@ def _discover(args: argparse.Namespace, service: str | None, window: int | None)
     try:
         found = _survey(service, [api_id])
     except DiscoveryError as exc:
-        hint = f"{exc.hint}; or give --context-window N" if exc.hint else "give --context-window N instead"
+        key_problem = exc.hint is not None and "key" in exc.hint
+        hint = exc.hint if key_problem else (f"{exc.hint}; or give --context-window N" if exc.hint
+                                             else "give --context-window N instead")
         raise ConfigError(exc.message, hint=hint) from None
     if api_id not in found.ids:
         raise _not_listed(found, api_id)
     described = found.found.get(api_id)
+    if described is not None and not described.chat:
+        raise ConfigError(f"{api_id!r} is an embedding model, not a chat model ('lime model import' skips it "
+                          "too); lime cannot chat with it")
     if described is None or not described.n_ctx:
         if window is None:
             what = "the server" if found.server == "openai-compatible" else found.server
@@ -234,16 +252,19 @@ def _discover(args: argparse.Namespace, service: str | None, window: int | None)
 def run_import(args: argparse.Namespace) -> int:
     """One entry per model the service lists, described by the server; --dry-run only prints them."""
     from lime.catalog.entries import ModelEntry
-    from lime.catalog.store import add_user_entry, load_catalog
+    from lime.catalog.store import add_user_entries, load_catalog
     from lime.providers.openai_compat.discovery import DiscoveryError
 
     service = check_service_name(args.service)
-    wanted = [a.strip() for a in args.api_ids]
+    wanted = list(dict.fromkeys(a.strip() for a in args.api_ids))
+    limit = positive_int("--max-models", args.max_models, maximum=100_000) or MAX_MODELS
+    deadline = positive_int("--deadline", args.deadline, maximum=86_400) or DEADLINE
     try:
-        found = _survey(service, wanted or None)
+        found = _survey(service, wanted or None, limit=limit, deadline=deadline)
     except DiscoveryError as exc:
         raise ConfigError(exc.message, hint=exc.hint) from None
-    missing = [a for a in wanted if a not in found.ids]
+    listed = set(found.ids)
+    missing = [a for a in wanted if a not in listed]
     if missing:
         raise _not_listed(found, missing[0])
     catalog = load_catalog()
@@ -252,7 +273,15 @@ def run_import(args: argparse.Namespace) -> int:
     problems: list[str] = []
     from lime.textsafe import is_safe
 
-    for api_id in wanted or list(found.ids):
+    if found.left_over:
+        problems.append(f"{found.server} at {found.base_url} lists {len(found.ids):,} models: took the first "
+                        f"{limit:,} (--max-models N takes more; or name the ones you want)")
+    if found.out_of_time:
+        names = ", ".join(found.out_of_time[:3]) + (", ..." if len(found.out_of_time) > 3 else "")
+        problems.append(f"{len(found.out_of_time):,} models not described within the {deadline}s deadline and "
+                        f"skipped ({names}); --deadline SECONDS allows longer, or name them")
+    taken = set(found.left_over) | set(found.out_of_time)
+    for api_id in [i for i in (wanted or list(found.ids)) if i not in taken]:
         if not is_safe(api_id) or any(c.isspace() for c in api_id) or len(api_id) > 200:
             problems.append(f"{api_id[:80]!r}: skipped (not a usable model id)")
             continue
@@ -292,8 +321,8 @@ def run_import(args: argparse.Namespace) -> int:
         print(f"(dry run: {len(entries)} entr{'y' if len(entries) == 1 else 'ies'} from {found.server} at "
               f"{found.base_url}; nothing written)")
         return 0 if entries else 1
-    for entry in entries:
-        add_user_entry(entry, replace=args.replace)
+    if entries:
+        add_user_entries(entries, replace=args.replace)  # one write, all or nothing
     print(f"Imported {len(entries)} model{'' if len(entries) == 1 else 's'} from {found.server} at {found.base_url}")
     return 0 if entries else 1
 
@@ -334,30 +363,35 @@ def run_show(args: argparse.Namespace) -> int:
         raise ConfigError(f"unknown model {args.slug!r}", hint=suggest(args.slug, catalog))
     import json
 
+    from lime.textsafe import sanitize
+
+    def say(line: str) -> None:
+        print(sanitize(line))  # every field comes from models.json or the server: escape sequences shown, not run
+
     for key, value in asdict(entry).items():
         if value is not None:
-            print(f"{key}: {json.dumps(value) if isinstance(value, (dict, list)) else value}")
+            say(f"{key}: {json.dumps(value) if isinstance(value, (dict, list)) else value}")
     try:
         route = resolve_route(entry.slug, catalog)
     except ConfigError as exc:
-        print(f"route: unroutable: {exc.message}")
+        say(f"route: unroutable: {exc.message}")
     else:
         from lime.auth.headers import describe
         from lime.providers.openai_compat import compat_memory
 
-        print(f"route: {route.service} {route.base_url or 'managed local server'} as {route.wire_model}")
-        print(f"credential: {route.credential.source}")
+        say(f"route: {route.service} {route.base_url or 'managed local server'} as {route.wire_model}")
+        say(f"credential: {route.credential.source}")
         if route.credential.headers or route.credential.auth_header:
-            print(f"headers: {describe(route.credential.headers, route.credential.auth_header)}")
-        print(f"capabilities: {', '.join(route.capabilities.flags()) or 'none'}")
-        print(f"max tokens field: {route.capabilities.max_tokens_field}")
+            say(f"headers: {describe(route.credential.headers, route.credential.auth_header)}")
+        say(f"capabilities: {', '.join(route.capabilities.flags()) or 'none'}")
+        say(f"max tokens field: {route.capabilities.max_tokens_field}")
         if route.base_url:
             lessons = compat_memory.load(route.service, route.wire_model, route.base_url)
             learned = lessons.describe()
             if learned:
-                print(f"learned from this endpoint (lime model forget {entry.slug} clears): {'; '.join(learned)}")
+                say(f"learned from this endpoint (lime model forget {entry.slug} clears): {'; '.join(learned)}")
             else:
-                print("learned from this endpoint: nothing")
+                say("learned from this endpoint: nothing")
     _report_problems(catalog.problems)
     return 0
 

@@ -51,6 +51,7 @@ def run_once(args: argparse.Namespace, prompt: str) -> int:
         raise
     agent, route, session = ready.agent, ready.route, ready.session
     if isinstance(ui, StreamJsonUI):
+        ui.secrets = list(agent.workspace.secrets)  # a key the server echoes never reaches a script's stdout
         ui.emit({"type": "start", "model": route.slug, "session": session.id,
                  "route": {"service": route.service, "base_url": route.base_url}})
     structured: Any = None
@@ -67,11 +68,17 @@ def run_once(args: argparse.Namespace, prompt: str) -> int:
         raise
     finally:
         agent.end()
+    from lime.auth.masking import redact_json
+
     data = result_json(result, agent.route, session)
     if schema is not None:
         data["structured"] = structured
     if ui.plan is not None:
         data["plan"] = ui.plan
+    # Text, reasoning, tool arguments and the structured value are the server's: any known key in them is masked.
+    masked = redact_json(data, agent.workspace.secrets)
+    data = masked if isinstance(masked, dict) else data
+    structured = data.get("structured", structured)
     if fmt == "json":
         print(json.dumps(data, ensure_ascii=False, indent=2))
     elif isinstance(ui, StreamJsonUI):
@@ -80,7 +87,8 @@ def run_once(args: argparse.Namespace, prompt: str) -> int:
         print(json.dumps(structured, ensure_ascii=False, indent=2))
     elif ui.plan is not None:
         # Plan mode without a terminal to approve on: the plan is the answer.
-        ui.text(("\n\n" if result.text.strip() else "") + ui.plan.rstrip("\n") + "\n")
+        plan = str(data.get("plan", ui.plan))
+        ui.text(("\n\n" if result.text.strip() else "") + plan.rstrip("\n") + "\n")
         ui.answer_done()
     if verbose:
         u = result.usage

@@ -28,9 +28,13 @@ HELP = """\
 /status              model, route, capabilities and token counts of this session
 /permissions [MODE]  show the permission mode and rules, or switch mode (default, plan,
                      acceptEdits, dontAsk, bypassPermissions)
+/sandbox             the shell sandbox's layers and a self-test of each
 /plan                plan mode on or off (read-only research that ends in a plan you approve)
 /compact             summarise older turns now to free context
 /clear               start over in this session (keeps the system prompt)
+/memory              the instruction files in the system prompt (AGENTS.md...) and their sizes
+/config              the merged settings, each value with the file it came from
+/init                write AGENTS.md, .lime/settings.json and .gitignore entries here
 /help                this list
 /exit                leave (Ctrl-D works too)
 Enter sends, Alt-Enter adds a line, Shift+Tab cycles default → acceptEdits → plan;
@@ -199,7 +203,8 @@ class Repl:
         handler = {
             "model": self.cmd_model, "reasoning": self.cmd_reasoning, "verbosity": self.cmd_verbosity,
             "status": self.cmd_status, "compact": self.cmd_compact, "clear": self.cmd_clear,
-            "permissions": self.cmd_permissions, "plan": self.cmd_plan,
+            "permissions": self.cmd_permissions, "sandbox": self.cmd_sandbox, "plan": self.cmd_plan,
+            "memory": self.cmd_memory, "config": self.cmd_config, "init": self.cmd_init,
             "help": self.cmd_help, "exit": None, "quit": None,
         }
         if name in ("exit", "quit"):
@@ -297,6 +302,15 @@ class Repl:
         if policy.enabled is not None:
             self.console.print(f"  tools  {esc(', '.join(sorted(policy.enabled)))} (--allowedTools)", highlight=False)
 
+    def cmd_sandbox(self, _rest: str) -> None:
+        from lime.cli.sandbox_cmd import report
+        from lime.textsafe import sanitize
+
+        ws = self.agent.workspace
+        lines, _ok = report(ws.sandbox, ws.isolate_network)
+        for line in lines:
+            self.console.print(sanitize(line), highlight=False, markup=False)
+
     def cmd_plan(self, _rest: str) -> None:
         if self.agent.policy.mode == "plan":
             self.set_mode(self._before_plan if self._before_plan != "plan" else "default")
@@ -309,6 +323,30 @@ class Repl:
     def cmd_compact(self, _rest: str) -> None:
         if not self.agent.compact("manual"):
             return
+
+    def _lines(self, lines: list[str]) -> None:
+        from lime.textsafe import sanitize
+
+        for line in lines:  # file names and settings values come from the repository: shown safely
+            self.console.print(sanitize(line), highlight=False, markup=False, soft_wrap=True)
+
+    def cmd_memory(self, _rest: str) -> None:
+        from lime.cli.inspect import memory_lines
+
+        first = self.s.session.messages[:1]
+        system = str(first[0].get("content")) if first and first[0].get("role") == "system" else None
+        self._lines(memory_lines(self.args, system))
+
+    def cmd_config(self, _rest: str) -> None:
+        from lime.cli.inspect import config_lines
+
+        self._lines(config_lines(self.args))
+
+    def cmd_init(self, _rest: str) -> None:
+        from lime.cli.init_cmd import init
+        from lime.runtime.project import discover
+
+        self._lines(init(discover().root))
 
     def cmd_clear(self, _rest: str) -> None:
         self.agent.clear()
@@ -324,7 +362,8 @@ def _warm_tokenizer() -> None:
         pass
 
 
-COMMANDS = ("model", "reasoning", "verbosity", "status", "permissions", "plan", "compact", "clear", "help", "exit")
+COMMANDS = ("model", "reasoning", "verbosity", "status", "permissions", "sandbox", "plan", "memory", "config",
+            "init", "compact", "clear", "help", "exit")
 
 
 def _completer(repl: Repl) -> Any:

@@ -61,26 +61,40 @@ def setup(args: argparse.Namespace, *, ui: UI, say: Callable[[str], None]) -> Re
     # Bad tool flags and settings fail before anything starts (a local server, a session file).
     context = prepare(args, say)
     sandboxed = context.policy.sandboxed
-    workspace = Workspace.create(add_dirs=args.add_dirs, sandbox=sandboxed)
-    workspace.hidden = context.policy.read_denied(workspace)
-    if sandboxed and not args.no_tools:
-        from lime.runtime.sandbox import landlock_abi
+    from lime.runtime import settings_keys
 
-        abi, why = landlock_abi()
-        if not abi:
-            say(f"note: shell commands run without a sandbox: {why}")
+    keys = context.settings.keys
+    add_dirs, notes = settings_keys.add_dirs(keys, args.add_dirs)
+    for note in notes:
+        say(note)
+    workspace = Workspace.create(add_dirs=add_dirs, sandbox=sandboxed)
+    workspace.env = {name: v.value for name, v in keys.env.items()}
+    workspace.hidden = context.policy.read_denied(workspace)
+    workspace.isolate_network = context.settings.network_isolation
+    if sandboxed and not args.no_tools:
+        from lime.runtime.shellrun import layers
+
+        which = layers(network=workspace.isolate_network)
+        if not which.active:
+            say(f"note: shell commands run without a sandbox: {which.why_not}")
+        elif not which.namespaces:
+            say(f"note: shell commands run under Landlock only: {which.why_not}")
     resume = "latest" if args.continue_session else args.resume
     if resume is not None and args.system:
         say("note: --system is ignored when resuming a session")
     request = Request(
         model=args.model,
         resume=resume,
-        system=context.system,
+        system=args.system,
+        prompt=context.prompt,
         sessions=context.sessions,
         reasoning=args.reasoning,
         verbosity=args.verbosity,
         max_tokens=args.max_tokens,
+        service_tier=getattr(args, "service_tier", None),
         max_turns=args.max_turns or 25,
+        configured_model=(keys.model.value, keys.model.origin) if keys.model else None,
+        levels={name: v.value for name, v in keys.levels.items()},
         tools=not args.no_tools,
         verbose=bool(args.verbose),
     )

@@ -20,9 +20,17 @@ def register(sub: Any) -> None:
 
 def _sandbox(settings: Settings | None) -> str:
     """How shell commands would be confined (user, local or --settings may turn the sandbox off)."""
-    from lime.runtime import sandbox
+    from lime.runtime import sandboxcheck
 
-    return sandbox.describe(settings is None or settings.sandbox is not False)
+    return sandboxcheck.summary(settings is None or settings.sandbox is not False,
+                                bool(settings and settings.network_isolation))
+
+
+def _api(route: Any) -> str:
+    from lime.providers import wire_name
+
+    return {"chat": "OpenAI Chat Completions", "anthropic": "Anthropic Messages",
+            "responses": "OpenAI Responses", "gemini": "Gemini generateContent (SSE)"}[wire_name(route)]
 
 
 def _token_estimate(service: str, model: str) -> str:
@@ -39,21 +47,23 @@ def run_status(args: argparse.Namespace) -> int:
     for problem in catalog.problems:
         print(f"lime: warning: {problem}", file=sys.stderr)
     from lime.local.paths import local_available
-
-    choice = select_model(getattr(args, "model", None), offline=local_available)
-    route = resolve_route(choice.slug, catalog)
-    e = route.entry
-    from lime.auth.headers import describe
     from lime.runtime import project as projects
 
     here = projects.discover()
     trusted = bool(here.files) and (bool(getattr(args, "trust", False)) or projects.is_trusted(here.root))
     settings, settings_error = _settings(args, here, trusted)
+    configured = settings.keys.model if settings else None
+    choice = select_model(getattr(args, "model", None), offline=local_available,
+                          configured=(configured.value, configured.origin) if configured else None)
+    route = resolve_route(choice.slug, catalog)
+    e = route.entry
+    from lime.auth.headers import describe
     lines = [
         ("model", f"{e.slug} ({e.display_name}; from {choice.reason})"),
         ("service", route.service + (f" ({route.preset.name})" if route.preset else " (custom)")),
         ("base URL", route.base_url or "managed local server (see 'lime local status')"),
         ("wire model", route.wire_model),
+        ("API", _api(route)),
         ("credential", route.credential.source
          + (f" ({route.credential.problem})" if route.credential.problem else "")),
         *([("headers", describe(route.credential.headers, route.credential.auth_header))]
@@ -89,6 +99,15 @@ def run_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def chat_settings(args: argparse.Namespace) -> tuple[Settings | None, str]:
+    """The settings a chat started here with these flags would use (or None and why not)."""
+    from lime.runtime import project as projects
+
+    here = projects.discover()
+    trusted = bool(here.files) and (bool(getattr(args, "trust", False)) or projects.is_trusted(here.root))
+    return _settings(args, here, trusted)
+
+
 def _settings(args: argparse.Namespace, here: Project, trusted: bool) -> tuple[Settings | None, str]:
     """The settings a chat started here would use, read once (settings files are stdlib JSON)."""
     from lime import config
@@ -99,7 +118,8 @@ def _settings(args: argparse.Namespace, here: Project, trusted: bool) -> tuple[S
         project, local = here.settings_files() if trusted else ([], None)
         return settings_mod.load(user=config.config_home() / "settings.json", project=project, local=local,
                                  flag=getattr(args, "settings", None),
-                                 sources=settings_mod.parse_sources(getattr(args, "setting_sources", None))), ""
+                                 sources=settings_mod.parse_sources(getattr(args, "setting_sources", None)),
+                                 local_tracked=here.local_tracked() if local else None), ""
     except LimeError as exc:
         return None, str(exc)
 

@@ -20,6 +20,7 @@ from lime.textsafe import sanitize
 if TYPE_CHECKING:
     from lime.runtime.permissions import Policy
     from lime.runtime.project import Project
+    from lime.runtime.prompt import Inputs
     from lime.runtime.settings import Settings
 
 
@@ -30,7 +31,7 @@ class Context:
     settings: Settings
     policy: Policy
     sessions: Path  # where sessions are created and looked up
-    system: str | None  # the system prompt of a new session
+    prompt: Inputs  # what the system prompt of a new session is assembled from
 
 
 def decide_trust(project: Project, flag: bool, say: Callable[[str], None], *, ask: bool = True) -> bool:
@@ -47,8 +48,9 @@ def decide_trust(project: Project, flag: bool, say: Callable[[str], None], *, as
     files = sanitize(project.describe())
     root = sanitize(str(project.root))
     if ask and sys.stdin is not None and sys.stdin.isatty() and sys.stderr.isatty():
+        changes = "".join(f"    - {sanitize(line)}\n" for line in what_trust_changes(project))
         sys.stderr.write(f"\nlime: {root} has project files: {files}.\n"
-                         "  They can add permission rules, instructions for the model (AGENTS.md) and sessions.\n"
+                         f"  Trusting it will:\n{changes}"
                          "  Trust this folder? Only say yes for a repository you trust. [y]es / [n]o: ")
         sys.stderr.flush()
         try:
@@ -66,8 +68,62 @@ def decide_trust(project: Project, flag: bool, say: Callable[[str], None], *, as
     return False
 
 
-def prepare(args: argparse.Namespace, say: Callable[[str], None], *, cwd: Path | None = None) -> Context:
-    """Discover the project, settle trust, merge the settings, and build the permission policy."""
+def _rules(settings: Settings, kind: str) -> str:
+    rules = [r.text for r in settings.rules[kind]]
+    shown = ", ".join(r[:60] for r in rules[:4]) + (f", and {len(rules) - 4} more" if len(rules) > 4 else "")
+    return f"{len(rules)} {kind} rule{'' if len(rules) == 1 else 's'} ({shown})"
+
+
+def what_trust_changes(project: Project) -> list[str]:
+    """What trusting the folder will change, concretely, for the trust question: the permission mode,
+    the sandbox, the rules (and what is ignored), the instruction files and their sizes, the sessions."""
+    import itertools
+    import os
+
+    from lime.errors import LimeError
+    from lime.runtime import settings as settings_mod
+    from lime.runtime.prompt import BUDGETS
+
+    out: list[str] = []
+    project_files, local = project.settings_files()
+    try:
+        found = settings_mod.load(user=None, project=project_files, local=local, flag=None,
+                                  local_tracked=project.local_tracked() if local else None)
+    except LimeError as exc:
+        out.append(f"settings: none used ({exc})")
+    else:
+        rel = {o: os.path.relpath(o, project.cwd) for o in found.loaded}
+        if found.default_mode:
+            out.append(f"set the permission mode to {found.default_mode} (from {rel[found.mode_origin or '']})")
+        if found.sandbox is not None:
+            out.append(f"turn the sandbox {'on' if found.sandbox else 'OFF'} (from {rel[found.sandbox_origin or '']})")
+        kinds = [_rules(found, k) for k in settings_mod.RULE_KINDS if found.rules[k]]
+        if kinds:
+            out.append("add " + "; ".join(kinds))
+        out += found.notes
+    if project.agents:
+        sizes = []
+        for f in project.agents:
+            try:
+                size = f.stat().st_size
+            except OSError:
+                continue
+            sizes.append(f"{os.path.relpath(f, project.cwd)} ({size:,} bytes)")
+        out.append(f"give the model instructions from {', '.join(sizes)} (at most {BUDGETS['project'][0]:,} "
+                   "bytes in all)")
+    if project.lime_dir is not None:
+        sessions = project.lime_dir / "sessions"
+        n = sum(1 for _ in itertools.islice(sessions.glob("*.jsonl"), 1000)) \
+            if sessions.is_dir() and not sessions.is_symlink() else 0
+        out.append(f"keep sessions in {os.path.relpath(sessions, project.cwd)}/"
+                   + (f" ({n:,} there already; lime -c resumes them, with their own system prompts)" if n else ""))
+    return out or ["nothing beyond reading these files"]
+
+
+def prepare(args: argparse.Namespace, say: Callable[[str], None], *, cwd: Path | None = None,
+            ask: bool = True, date: str | None = None) -> Context:
+    """Discover the project, settle trust, merge the settings, build the permission policy, and
+    gather what the system prompt is made of."""
     from lime import config
     from lime.runtime import project as projects
     from lime.runtime import settings as settings_mod
@@ -75,10 +131,11 @@ def prepare(args: argparse.Namespace, say: Callable[[str], None], *, cwd: Path |
 
     sources = settings_mod.parse_sources(getattr(args, "setting_sources", None))
     here = projects.discover(cwd)
-    trusted = decide_trust(here, bool(getattr(args, "trust", False)), say)
+    trusted = decide_trust(here, bool(getattr(args, "trust", False)), say, ask=ask)
     project_files, local = here.settings_files() if trusted else ([], None)
     settings = settings_mod.load(user=config.config_home() / "settings.json", project=project_files, local=local,
-                                 flag=getattr(args, "settings", None), sources=sources)
+                                 flag=getattr(args, "settings", None), sources=sources,
+                                 local_tracked=here.local_tracked() if local else None)
     for note in settings.notes:
         say(note)
     policy = Policy.from_args(getattr(args, "permission_mode", None), bool(getattr(args, "dangerously_skip_permissions", False)),
@@ -88,5 +145,19 @@ def prepare(args: argparse.Namespace, say: Callable[[str], None], *, cwd: Path |
     sessions, why = projects.sessions_dir(here, trusted)
     if why:
         say(why)
-    system = projects.system_prompt(getattr(args, "system", None), here, trusted)
-    return Context(here, trusted, settings, policy, sessions, system)
+    return Context(here, trusted, settings, policy, sessions, prompt_inputs(args, here, trusted, policy, date))
+
+
+def prompt_inputs(args: argparse.Namespace, here: Project, trusted: bool, policy: Policy,
+                  date: str | None) -> Inputs:
+    from lime.runtime import prompt
+
+    if not policy.sandboxed:
+        sandbox = "off"
+    else:
+        from lime.runtime.sandbox import landlock_abi
+
+        abi, why = landlock_abi()
+        sandbox = f"on (Landlock ABI {abi})" if abi else f"none ({why})"
+    env = prompt.environment(here, mode=policy.mode, sandbox=sandbox, date=date)
+    return prompt.Inputs(here, trusted, prompt.memory_path(), getattr(args, "system", None), env)

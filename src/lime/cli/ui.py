@@ -165,9 +165,15 @@ class CollectUI(PlainUI):
 
 
 class StreamJsonUI(CollectUI):
-    """``--output-format stream-json``: one JSON event per line on stdout."""
+    """``--output-format stream-json``: one JSON event per line on stdout (known keys masked)."""
+
+    secrets: list[str] = []
 
     def emit(self, event: dict[str, Any]) -> None:
+        if self.secrets:
+            from lime.auth.masking import redact_json
+
+            event = redact_json(event, self.secrets)  # type: ignore[assignment]
         sys.stdout.write(json.dumps(event, ensure_ascii=False) + "\n")
         sys.stdout.flush()
 

@@ -3,3 +3,26 @@
 May import: tokens, catalog, auth, config, storage, errors and the leaf modules. Never runtime,
 local or cli.
 """
+
+from typing import Any
+
+WIRES = {"anthropic": "lime.providers.wires.anthropic", "responses": "lime.providers.wires.responses",
+         "gemini": "lime.providers.wires.gemini"}
+
+
+def wire_name(route: Any) -> str:
+    """The wire a route speaks: the provider of its catalog entry (Chat Completions for the rest)."""
+    provider = getattr(getattr(route, "entry", None), "provider", None)
+    return {"anthropic": "anthropic", "openai": "responses", "gemini": "gemini"}.get(str(provider), "chat")
+
+
+def open_client(route: Any, **kw: Any) -> Any:
+    """The synchronous client for a route, on the wire its provider speaks (imported only when used)."""
+    from importlib import import_module
+
+    from lime.providers.openai_compat.client import ChatClient
+
+    name = wire_name(route)
+    if name != "chat":
+        kw["wire"] = import_module(WIRES[name]).WIRE
+    return ChatClient(route, **kw)

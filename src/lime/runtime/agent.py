@@ -164,9 +164,9 @@ class Agent:
     @property
     def client(self) -> Any:
         if self._client is None:
-            from lime.providers.openai_compat.client import ChatClient
+            from lime.providers import open_client
 
-            self._client = ChatClient(self.route, verbose=self.settings.verbose, notice=self.notify)
+            self._client = open_client(self.route, verbose=self.settings.verbose, notice=self.notify)
         return self._client
 
     def notify(self, text: str) -> None:
@@ -378,6 +378,7 @@ class Agent:
         result.usage.completion_tokens += usage.completion_tokens
         result.usage.total_tokens += usage.total_tokens or (usage.prompt_tokens + usage.completion_tokens)
         result.usage.cached_tokens += usage.cached_tokens
+        result.usage.cache_write_tokens += usage.cache_write_tokens
         result.usage.estimated = result.usage.estimated or usage.estimated
 
     def _request(self, tools: list[ToolSpec] | None, result: TurnResult) -> Completion:
@@ -430,6 +431,7 @@ class Agent:
         stream = None
         # A known key the model repeats (say, from a pasted prompt) is masked on screen too.
         shown = StreamRedactor(self.workspace.secrets)
+        thought = StreamRedactor(self.workspace.secrets)  # -v and stream-json show reasoning as it comes
         try:
             stream = self.client.stream(compaction.alternating(self.messages), self.options(tools))
             with stream:
@@ -440,7 +442,9 @@ class Agent:
                         if safe:
                             emit(ev.TextDelta(safe))
                     elif isinstance(event, ReasoningDelta):
-                        emit(ev.ReasoningDelta(event.text))
+                        safe = thought.feed(event.text)
+                        if safe:
+                            emit(ev.ReasoningDelta(safe))
                 completion: Completion = stream.completion
         except KeyboardInterrupt:
             if stream is not None:
@@ -452,6 +456,7 @@ class Agent:
                 self.session.append({"role": "assistant", "content": partial}, interrupted=True)
             raise Cancelled(partial) from None
         except ProviderError as exc:
+            thought.finish()
             rest = shown.finish()
             if rest:
                 emit(ev.TextDelta(rest))
@@ -461,6 +466,9 @@ class Agent:
             if partial:
                 self.session.append({"role": "assistant", "content": partial}, interrupted=True)
             raise
+        rest = thought.finish()
+        if rest:
+            emit(ev.ReasoningDelta(rest))
         rest = shown.finish()
         if rest:
             emit(ev.TextDelta(rest))

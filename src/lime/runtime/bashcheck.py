@@ -3,11 +3,18 @@
 Permission rules such as ``Bash(git status:*)`` are prefix rules: checked against the raw text,
 ``git status; rm -rf ~`` would pass. The command is therefore parsed (tree-sitter's bash grammar,
 as Codex does) into segments, the simple commands between ``&&``, ``||``, ``;``, ``|``, ``&`` and
-newlines, each checked on its own. Whatever the parser cannot classify, and anything that runs
-code no rule can see (command or process substitution, backticks, ``eval``, ``sh -c``, arithmetic
-expansion, loops, functions) or writes where the rules do not look (a redirection to a file
-outside the workspace or to a protected path), is reported as a ``problem``: such a command is
-never approved by an allow rule, only by the user (or a mode that approves everything).
+newlines, each checked on its own. Commands run with ``bash``, the grammar parsed here; where
+tree-sitter and bash could read a line differently (heredoc terminators, line continuations) or
+where code runs that no rule can see (backticks or ``$(...)`` anywhere, ``${...}`` included,
+process substitution, arithmetic, ``eval``, ``sh -c``, loops, functions) or a command writes where
+the rules do not look (a redirection or an ``--output``-style option naming a file outside the
+workspace or a protected path), the command gets a ``problem``: it is never approved by an allow
+rule, only by the user (or a mode that approves everything).
+
+Deny and ask rules see every command anywhere in the line, each also in ``normalised`` form (the
+program's name without path, quotes or backslashes, wrappers such as ``sudo``/``env``/``xargs``
+removed, ``sh -c 'STRING'`` parsed in turn). What a deny rule cannot be checked against (a command
+word that is not a plain word, ``eval``, ``source``, functions) is listed in ``opaque``.
 
 The grammar loads on first use (~15 ms), never at start-up.
 """
@@ -16,9 +23,16 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from lime.runtime import bashwords as bw
+from lime.runtime.bashwords import SHELLS
+from lime.runtime.bashwords import text as _text
+
+__all__ = ["SHELLS", "Analysis", "analyse"]
 
 # Node types that only structure a command line (their children are checked).
 _STRUCTURE = {"program", "list", "pipeline", "redirected_statement", "subshell", "compound_statement", "comment"}
@@ -35,10 +49,21 @@ _RUNS_CODE = {
     "process_substitution": "a process substitution (<(...) or >(...))",
     "arithmetic_expansion": "an arithmetic expansion ($((...)))",
 }
-SHELLS = {"sh", "bash", "zsh", "dash", "ksh", "mksh", "ash", "fish", "csh", "tcsh", "busybox", "pwsh"}
-EVAL_WORDS = {"eval", "exec", "source", "."}
+# Text that means code runs or lines join, wherever it appears outside single quotes.
+_HIDDEN = (("`", "a backtick command substitution"), ("$(", "a command substitution ($(...))"),
+           ("$[", "an arithmetic expansion ($[...])"), ("\\\n", "a line continuation (\\ at the end of a line)"))
 CHDIR_WORDS = {"cd", "pushd", "popd"}
 SAFE_TARGETS = {"/dev/null", "/dev/stdout", "/dev/stderr", "/dev/tty"}
+_HEREDOC_WORD = re.compile(r"[\w.\-+@%^]+|'[\w.\-+@%^ ]*'|\"[\w.\-+@%^ ]*\"|\\[\w.\-+@%^]+")
+# Parents under which a single-quoted string is an argument bash reads as written.
+_ARG_PARENTS = {"command", "command_name", "file_redirect", "herestring_redirect", "variable_assignment",
+                "declaration_command"}
+_MAX_DEPTH = 4
+_RESERVED = {"if", "then", "else", "elif", "fi", "do", "done", "case", "esac", "while", "until", "for", "in",
+             "select", "function", "time", "{", "}", "!", "[[", "]]", "coproc"}
+_ANSI_C = re.compile(r"\$'(?:[^'\\]|\\.)*'", re.S)
+# What may follow a heredoc's `<<X` on its line: plain redirections only.
+_REST_OF_LINE = re.compile(rb"(?:[ \t]*(?:\d?>>?|\d?<|&>>?|\d?>&)[ \t]*[\w./-]+)*[ \t]*")
 
 
 @dataclass
@@ -47,10 +72,24 @@ class Analysis:
 
     segments: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-    # Files written by redirections (resolved paths), for the protected-path check.
+    # Files written by redirections and write options (resolved paths), for the protected-path check.
     writes: list[str] = field(default_factory=list)
     # A cd in the line makes relative redirection targets unknowable without running it.
     changes_dir: bool = False
+    # Every command anywhere in the line as it really runs ("rm -rf x" for "sudo /bin/r''m -rf x").
+    normalised: list[str] = field(default_factory=list)
+    # Why a deny rule cannot be checked against this line.
+    opaque: list[str] = field(default_factory=list)
+    # Changes as dangerous as writing a protected path (git configuration that runs programs).
+    sensitive: list[str] = field(default_factory=list)
+
+    def problem(self, why: str) -> None:
+        if why not in self.problems:
+            self.problems.append(why)
+
+    def hidden(self, why: str) -> None:
+        if why not in self.opaque:
+            self.opaque.append(why)
 
 
 @functools.lru_cache(maxsize=1)
@@ -61,41 +100,38 @@ def _parser() -> Any:
     return tree_sitter.Parser(tree_sitter.Language(tree_sitter_bash.language()))
 
 
-def _text(node: Any) -> str:
-    return bytes(node.text).decode("utf-8", errors="replace")
-
-
-def _literal(node: Any) -> str | None:
-    """The value of a word with no expansion in it (quotes removed), else None."""
-    if node.type == "word":
-        text = _text(node)
-        return None if any(c in text for c in "$`*?[{~\\") else text
-    if node.type == "raw_string":
-        return _text(node)[1:-1]
-    if node.type == "string" and all(c.type in ('"', "string_content") for c in node.children):
-        return _text(node)[1:-1]
-    return None
-
-
-def analyse(command: str, cwd: str, inside: Callable[[str], bool]) -> Analysis:
+def analyse(command: str, cwd: str, inside: Callable[[str], bool], _depth: int = 0) -> Analysis:
     """Parse ``command`` as run from ``cwd``; ``inside(path)`` says whether a resolved path is in
     the workspace."""
     out = Analysis()
+    src = command.encode("utf-8", errors="surrogateescape")
     try:
-        tree = _parser().parse(command.encode("utf-8", errors="surrogateescape"))
+        tree = _parser().parse(src)
     except Exception as exc:  # a parser failure must never approve anything
-        out.problems.append(f"the command could not be parsed ({type(exc).__name__})")
+        out.problem(f"the command could not be parsed ({type(exc).__name__})")
+        out.hidden("the command could not be parsed")
         return out
     root = tree.root_node
     if root.has_error:
-        out.problems.append("the command could not be parsed")
+        out.problem("the command could not be parsed")
+        out.hidden("the command could not be parsed")
     try:
         _walk(root, out, cwd, inside)
+        masked = _scan(root, src, out)
+        _every_command(root, out, cwd, inside, _depth)
     except RecursionError:
-        out.problems.append("the command is nested too deeply to check")
+        out.problem("the command is nested too deeply to check")
+        out.hidden("the command is nested too deeply to check")
+        return out
+    for needle, why in _HIDDEN:
+        if needle.encode() in masked:
+            out.problem(why)
     if out.changes_dir and (out.writes or any("redirection" in p for p in out.problems)):
-        out.problems.append("a redirection after changing directory")
+        out.problem("a redirection after changing directory")
     return out
+
+
+# -- segments: what allow rules are matched against ------------------------------------------
 
 
 def _walk(node: Any, out: Analysis, cwd: str, inside: Callable[[str], bool]) -> None:
@@ -105,66 +141,206 @@ def _walk(node: Any, out: Analysis, cwd: str, inside: Callable[[str], bool]) -> 
             for child in node.children:
                 _walk(child, out, cwd, inside)
         else:
-            out.problems.append(f"unexpected {kind!r} in the command")
+            out.problem(f"unexpected {kind!r} in the command")
         return
     if kind == "command":
         out.segments.append(_text(node).strip())
         _command(node, out)
         for child in node.children:
-            _inner(child, out, cwd, inside)
+            _inner(child, out)
         return
     if kind == "variable_assignment":  # a statement that only sets a variable
         out.segments.append(_text(node).strip())
         for child in node.children:
-            _inner(child, out, cwd, inside)
+            _inner(child, out)
         return
-    if kind in ("file_redirect", "heredoc_redirect", "herestring_redirect"):
-        _inner(node, out, cwd, inside)
+    if kind == "heredoc_redirect":
+        for child in node.children:
+            if child.type in ("heredoc_start", "heredoc_body", "heredoc_end", "<<", "<<-", "file_redirect",
+                              "herestring_redirect"):
+                _inner(child, out)
+            else:  # the rest of the line after `<<X` (| grep x, && y): statements of their own
+                _walk(child, out, cwd, inside)
+        return
+    if kind in ("file_redirect", "herestring_redirect"):
+        _inner(node, out)
         return
     # if/for/while/case, functions, [[ ]], declarations, ERROR nodes...: not classified.
-    out.problems.append(f"{kind.replace('_', ' ')} is not something rules can check")
-    _collect_commands(node, out)
+    out.problem(f"{kind.replace('_', ' ')} is not something rules can check")
 
 
-def _collect_commands(node: Any, out: Analysis) -> None:
-    """Commands nested in a construct that is not classified still count for deny rules."""
-    for child in node.children:
-        if child.type == "command":
-            out.segments.append(_text(child).strip())
-        _collect_commands(child, out)
-
-
-def _inner(node: Any, out: Analysis, cwd: str, inside: Callable[[str], bool]) -> None:
+def _inner(node: Any, out: Analysis) -> None:
     kind = node.type
     if kind in _RUNS_CODE:
-        if _RUNS_CODE[kind] not in out.problems:
-            out.problems.append(_RUNS_CODE[kind])
-        _collect_commands(node, out)  # the commands inside still meet the deny rules
+        out.problem(_RUNS_CODE[kind])
         return
-    if kind == "file_redirect":
-        _redirect(node, out, cwd, inside)
-    elif node.is_named and kind not in _WORDS and kind != "command":
-        out.problems.append(f"{kind.replace('_', ' ')} is not something rules can check")
+    if node.is_named and kind not in _WORDS and kind != "command":
+        out.problem(f"{kind.replace('_', ' ')} is not something rules can check")
     for child in node.children:
-        _inner(child, out, cwd, inside)
+        _inner(child, out)
 
 
 def _command(node: Any, out: Analysis) -> None:
-    words = [c for c in node.children if c.type not in ("variable_assignment", "file_redirect")]
-    values = [(_literal(w.children[0]) if w.type == "command_name" and w.children else _literal(w)) for w in words]
+    _, values = bw.words(node)
     if not values:
         return
+    head = next((c for c in node.children if c.type == "command_name"), None)
+    if head is not None and _text(head) in _RESERVED:
+        out.problem(f"the reserved word {_text(head)} where bash expects a command")
     name = os.path.basename(values[0] or "")
     if name in CHDIR_WORDS or values[0] is None:
         out.changes_dir = True
-    if name in EVAL_WORDS:
-        out.problems.append(f"{name} runs a string as a command")
-    for i, value in enumerate(values):
-        if value is not None and os.path.basename(value) in SHELLS:
-            flags = [v for v in values[i + 1:] if v and v.startswith("-") and not v.startswith("--")]
-            if any("c" in f for f in flags):
-                out.problems.append(f"{os.path.basename(value)} -c runs a string as a command")
-                break
+    cmd, why = bw.unwrap(values)
+    if why:
+        out.problem(f"{name or 'the command'}: {why}")
+    if cmd and cmd[0] in bw.OPAQUE_WORDS:
+        out.problem(bw.OPAQUE_WORDS[cmd[0]])
+    if name == "exec":
+        out.problem("exec replaces the shell")
+    if cmd and bw.shell_script(cmd)[0]:
+        out.problem(f"{cmd[0]} runs a script the rules cannot see" if bw.shell_script(cmd)[1] is None
+                    else f"{cmd[0]} -c runs a string as a command")
+
+
+# -- what bash would see that tree-sitter might not ------------------------------------------
+
+
+def _scan(root: Any, src: bytes, out: Analysis) -> bytes:
+    """Check every heredoc, and return the command with what bash reads literally blanked out
+    (single-quoted arguments, quoted heredoc bodies): whatever expands is in what remains."""
+    masked = bytearray(src)
+    subs = bytearray(src)  # the same with visible command substitutions blanked too (deny side)
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        kind = node.type
+        if kind == "ansi_c_string" and not _ANSI_C.fullmatch(_text(node)):
+            out.problem("a $'...' string bash may end elsewhere")
+        if kind in ("raw_string", "ansi_c_string") and _is_argument(node):
+            masked[node.start_byte:node.end_byte] = b" " * (node.end_byte - node.start_byte)
+        elif kind == "heredoc_redirect":
+            span = _heredoc(node, src, out)
+            if span is not None:
+                masked[span[0]:span[1]] = b" " * (span[1] - span[0])
+        elif kind in ("command_substitution", "process_substitution"):
+            subs[node.start_byte:node.end_byte] = b" " * (node.end_byte - node.start_byte)
+        stack.extend(node.children)
+    if b"`" in subs or b"$(" in subs:
+        out.hidden("a command substitution written inside quotes, which something may run later")
+    return bytes(masked)
+
+
+def _is_argument(node: Any) -> bool:
+    parent = node.parent
+    while parent is not None and parent.type == "concatenation":
+        parent = parent.parent
+    return parent is not None and parent.type in _ARG_PARENTS
+
+
+def _heredoc(node: Any, src: bytes, out: Analysis) -> tuple[int, int] | None:
+    """Problems where bash could end this heredoc elsewhere than tree-sitter; the body's span when
+    bash reads it literally (a quoted delimiter)."""
+    kids = node.children
+    start = next((c for c in kids if c.type == "heredoc_start"), None)
+    end = next((c for c in kids if c.type == "heredoc_end"), None)
+    strip = any(c.type == "<<-" for c in kids)
+    if start is None or end is None:
+        out.problem("a heredoc without its end line")
+        return None
+    raw = _text(start)
+    if not _HEREDOC_WORD.fullmatch(raw):
+        out.problem(f"a heredoc delimiter bash may read differently ({raw})")
+        return None
+    quoted = raw[0] in "'\"\\"
+    delim = raw.strip("'\"").lstrip("\\").encode()
+    nl = src.find(b"\n", start.end_byte)
+    line_start = src.rfind(b"\n", 0, end.start_byte) + 1
+    line_end = src.find(b"\n", end.end_byte)
+    line = src[line_start:line_end if line_end >= 0 else len(src)]
+    if nl < 0 or nl >= line_start or b"<<" in src[start.end_byte:nl] or _text(end).encode() != delim or \
+            (line.lstrip(b"\t") if strip else line) != delim:
+        out.problem("a heredoc whose end bash may find elsewhere")
+        return None
+    body = src[nl + 1:line_start]
+    for body_line in body.split(b"\n")[:-1] if body else []:
+        if (body_line.lstrip(b"\t") if strip else body_line) == delim or body_line.endswith(b"\\"):
+            out.problem("a heredoc whose end bash may find elsewhere")
+            return None
+    if not _REST_OF_LINE.fullmatch(src[start.end_byte:nl]):
+        out.problem("a heredoc with more after it on its line")  # bash prints and reads these its own way
+        return None
+    return (nl + 1, line_start) if quoted else None
+
+
+# -- every command, for deny rules and protected paths ---------------------------------------
+
+
+def _every_command(root: Any, out: Analysis, cwd: str, inside: Callable[[str], bool], depth: int) -> None:
+    stack = [root]
+    while stack:
+        node = stack.pop()
+        kind = node.type
+        if kind == "command":
+            _deny_view(node, out, cwd, inside, depth)
+        elif kind == "file_redirect":
+            _redirect(node, out, cwd, inside)
+        elif kind == "function_definition":
+            out.hidden("a function definition")
+        elif kind == "declaration_command" and any(c in _text(node) for c in "([$`"):
+            out.hidden(f"{_text(node.children[0])} with a computed value")
+        elif kind == "variable_assignment" and _text(node).startswith("GIT_"):
+            out.sensitive.append("it sets a GIT_ environment variable")
+        stack.extend(reversed(node.children))
+
+
+def _deny_view(node: Any, out: Analysis, cwd: str, inside: Callable[[str], bool], depth: int) -> None:
+    assigns, values = bw.words(node)
+    if not values:
+        return
+    cmd, why = bw.unwrap(values)
+    if why:
+        out.hidden(f"{_text(node).strip()[:60]}: {why}")
+        if "GIT_" in why:
+            out.sensitive.append(why)
+        return
+    name = cmd[0]
+    if name in bw.OPAQUE_WORDS:
+        out.hidden(bw.OPAQUE_WORDS[name])
+    is_shell, script = bw.shell_script(cmd)
+    if is_shell:
+        if script is None or "\0" in script:
+            out.hidden(f"{name} runs a script the rules cannot see")
+        elif depth >= _MAX_DEPTH:
+            out.hidden(f"{name} -c nested too deeply")
+        else:
+            inner = analyse(script, cwd, inside, depth + 1)
+            out.normalised.extend(inner.normalised)
+            out.writes.extend(inner.writes)
+            out.sensitive.extend(inner.sensitive)
+            for why in inner.opaque:
+                out.hidden(why)
+    if name == "find":
+        for i, a in enumerate(cmd):
+            if a in ("-exec", "-execdir", "-ok", "-okdir"):
+                tail = cmd[i + 1:]
+                stop = next((j for j, x in enumerate(tail) if x in (";", "+")), len(tail))
+                sub, _ = bw.unwrap(list(tail[:stop]))
+                if sub:
+                    out.normalised.append(" ".join(sub))
+    full = bw.git_subcommand(cmd)
+    out.normalised.append(" ".join(full))
+    if "\0" in " ".join(cmd):
+        out.hidden(f"{name} with arguments that are not plain words")
+    if bw.git_moves(cmd):
+        out.changes_dir = True
+    change = bw.git_config_change(cmd, assigns)
+    if change:
+        out.sensitive.append(change)
+    for target in bw.write_targets(cmd):
+        if "\0" in target:
+            out.problem(f"{name} writes to a computed path")
+        else:
+            _target(target, "written by " + name, out, cwd, inside, write=True)
 
 
 def _redirect(node: Any, out: Analysis, cwd: str, inside: Callable[[str], bool]) -> None:
@@ -172,24 +348,33 @@ def _redirect(node: Any, out: Analysis, cwd: str, inside: Callable[[str], bool])
     if not children:
         return
     op = _text(children[0])
-    target = children[-1] if len(children) > 1 else None
+    target = children[1] if len(children) > 1 else None
     if target is None:
-        out.problems.append("a redirection without a target")
+        out.problem("a redirection without a target")
         return
+    if len(children) > 2:  # `ls > f a b`: tree-sitter files a and b under the redirection
+        out.problem("words after a redirection's target")
+        out.hidden("words after a redirection's target")
     if op in (">&", "<&") and (target.type == "number" or _text(target) == "-"):
         return  # duplicating a file descriptor (2>&1)
-    value = _literal(target)
+    value = bw.literal(target)
     if value is None:
-        out.problems.append(f"a redirection to a computed path ({_text(target)})")
+        out.problem(f"a redirection to a computed path ({_text(target)})")
         return
-    if value in SAFE_TARGETS:
+    _target(value, "a redirection to", out, cwd, inside, write=op != "<", redirect=True)
+
+
+def _target(value: str, what: str, out: Analysis, cwd: str, inside: Callable[[str], bool], *,
+            write: bool, redirect: bool = False) -> None:
+    if value in SAFE_TARGETS or not value:
         return
+    label = f"a redirection to {value}" if redirect else f"{value} ({what})"
     try:
         path = os.path.realpath(os.path.join(cwd, os.path.expanduser(value)))
-    except OSError:
-        out.problems.append(f"a redirection to {value}, which could not be resolved")
+    except (OSError, ValueError):
+        out.problem(f"{label}, which could not be resolved")
         return
     if not inside(path):
-        out.problems.append(f"a redirection to {value}, outside the workspace")
-    if op != "<":
+        out.problem(f"{label}, outside the workspace")
+    if write:
         out.writes.append(path)

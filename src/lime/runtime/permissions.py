@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from lime.errors import ConfigError, UsageError
 from lime.runtime.modes import MODES
+from lime.runtime.protected import PROTECTED_DIRS, PROTECTED_FILES, is_protected  # noqa: F401 (re-exported)
 from lime.runtime.registry import EXTERNAL_PREFIX, RESERVED_NAMES
 from lime.runtime.settings import TRUSTED_SCOPES, Settings
 from lime.runtime.tools import canonical
@@ -71,12 +72,6 @@ ALIASES: dict[str, tuple[str, ...]] = {
 SCOPED: dict[str, tuple[str, ...]] = {
     "read": ("read_file", "glob_search", "grep_search"),
     "edit": ("edit_file", "write_file"),
-}
-PROTECTED_DIRS = {".git", ".lime", ".vscode"}
-PROTECTED_FILES = {
-    ".lime.json", ".envrc", ".bashrc", ".bash_profile", ".bash_login", ".bash_logout", ".profile",
-    ".zshrc", ".zshenv", ".zprofile", ".zlogin", ".zlogout", ".kshrc", ".mkshrc", ".cshrc", ".tcshrc",
-    ".login", ".logout", ".inputrc",
 }
 
 
@@ -202,20 +197,6 @@ def _mentions(pattern: str, command: str) -> bool:
     return re.search(r"(?:^|[\s;&|(){}`'\"$])" + re.escape(core) + r"(?=$|[\s;&|(){}`'\"])", command) is not None
 
 
-def is_protected(path: str) -> bool:
-    """A path whose contents other programs run or trust (git hooks and config, editor tasks, CI
-    workflows, shell start-up files, lime's own settings, agent instructions)."""
-    parts = [p.lower() for p in path.replace("\\", "/").split("/") if p]
-    if not parts:
-        return False
-    if any(p in PROTECTED_DIRS for p in parts):
-        return True
-    if any(a == ".github" and b == "workflows" for a, b in zip(parts, parts[1:], strict=False)):
-        return True
-    name = parts[-1]
-    if name in PROTECTED_FILES or (len(parts) >= 2 and parts[-2] == "fish" and name == "config.fish"):
-        return True
-    return fnmatch.fnmatchcase(name, "agents*.md")
 
 
 # -- the policy -----------------------------------------------------------------------------
@@ -314,6 +295,10 @@ class Policy:
         if self.mode == "plan" and kind != "read":
             return Verdict("deny", f"{name} is not allowed in plan mode (read-only); describe the change "
                                    "instead of making it")
+        unseen = call.unseen(self.deny + self.ask)
+        if unseen:
+            # A deny (or ask) rule cannot be checked against a command whose program is computed.
+            return Verdict("deny" if self.mode == "bypassPermissions" else "ask", unseen)
         if self.mode == "bypassPermissions":
             return Verdict("allow")
         for rule in self.ask:
@@ -327,7 +312,7 @@ class Policy:
                 if self.mode == "dontAsk":
                     return Verdict("deny", f"{protected} is a protected path (it holds what git, editors, CI "
                                            "or shells run); in dontAsk mode it needs an allow rule naming it "
-                                           f"in your user or local settings, e.g. Edit({protected})")
+                                           f"in your user or local settings, e.g. Edit({protected.split(' (')[0]})")
                 return Verdict("ask", f"{protected} is a protected path")
             return Verdict("allow")
         if self.mode == "dontAsk" or kind == "read":
@@ -435,7 +420,19 @@ class _Call:
         assert self.analysis is not None
         if any(command_matches(rule.pattern, s) for s in self.analysis.segments):
             return True
+        if deny and any(command_matches(rule.pattern, s) for s in self.analysis.normalised):
+            return True
         return deny and _mentions(rule.pattern, self.command)
+
+    def unseen(self, rules: list[Rule]) -> str:
+        """Why no ``Bash(...)`` deny or ask rule in ``rules`` can be checked against this command."""
+        if self.analysis is None or not self.analysis.opaque:
+            return ""
+        rule = next((r for r in rules if r.covers("bash") and r.pattern is not None), None)
+        if rule is None:
+            return ""
+        return (f"{self.analysis.opaque[0]}: the rule {rule.text!r} ({rule.origin}) cannot be checked "
+                "against what it runs")
 
     def allowed_by(self, rules: list[Rule]) -> bool:
         mine = [r for r in rules if r.covers(self.name)]
@@ -456,7 +453,10 @@ class _Call:
             return (self.shown if is_protected(self.shown) else hit) if hit else None
         if self.name == "bash" and self.analysis is not None:
             cwd = self.roots[0] if self.roots else "/"
-            return next((_relative(p, cwd) for p in self.analysis.writes if is_protected(_relative(p, cwd))), None)
+            hit = next((_relative(p, cwd) for p in self.analysis.writes if is_protected(_relative(p, cwd))), None)
+            if hit is None and self.analysis.sensitive:
+                hit = f".git/config ({self.analysis.sensitive[0]})"
+            return hit
         return None
 
 

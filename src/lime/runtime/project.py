@@ -24,7 +24,6 @@ from lime.errors import ConfigError
 
 TRUST_FILE = "trusted-folders.json"
 AGENTS_FILES = ("AGENTS.md", "AGENTS.local.md")
-MAX_AGENTS_BYTES = 256_000
 
 
 @dataclass
@@ -57,6 +56,26 @@ class Project:
             project.append(self.lime_dir / "settings.json")
             local = self.lime_dir / "settings.local.json"
         return project, local
+
+
+    def local_tracked(self) -> str | None:
+        """Why ``.lime/settings.local.json`` is the repository's rather than this machine's: git
+        tracks it (read from ``.git/index``, no git process), or the index cannot be read (then
+        lime takes the safe side). None for a local file git does not track."""
+        from lime.runtime import gitindex
+
+        if self.lime_dir is None:
+            return None
+        # settings.local.toml is read in the same scope, so either file being tracked counts.
+        files = [self.lime_dir / name for name in ("settings.local.json", "settings.local.toml")]
+        rels = [rel for f in files if (f.is_file() or f.is_symlink())
+                and (rel := gitindex.relative(self.root, f)) is not None]
+        if not rels:
+            return None
+        try:
+            return "git tracks it" if gitindex.tracked(self.root, rels) else None
+        except gitindex.Unknown as exc:
+            return f"lime cannot tell whether git tracks it: {exc}"
 
 
 def _home() -> Path | None:
@@ -160,36 +179,3 @@ def sessions_dir(project: Project, trusted: bool) -> tuple[Path, str | None]:
     if sessions.is_symlink():
         return global_dir, f"{sessions} is a symbolic link; using the global session store {global_dir}"
     return sessions, None
-
-
-def agents_text(project: Project) -> str:
-    """``AGENTS.md`` and ``AGENTS.local.md``, root first, each under a heading naming the file."""
-    parts: list[str] = []
-    budget = MAX_AGENTS_BYTES
-    for f in project.agents:
-        try:
-            with f.open("rb") as fh:
-                data = fh.read(budget + 1)
-        except OSError:
-            continue
-        cut = len(data) > budget
-        text = data[:budget].decode("utf-8", errors="replace").strip()
-        budget -= min(len(data), budget)
-        if text:
-            rel = os.path.relpath(f, project.root)
-            parts.append(f"## {rel}\n\n{text}" + ("\n\n[truncated]" if cut else ""))
-        if budget <= 0:
-            break
-    if not parts:
-        return ""
-    return "# Project instructions\n\n" + "\n\n".join(parts)
-
-
-def system_prompt(base: str | None, project: Project, trusted: bool) -> str | None:
-    """The system prompt of a new session: ``--system`` and, in a trusted folder, the AGENTS files."""
-    pieces = [base.strip()] if base and base.strip() else []
-    if trusted:
-        agents = agents_text(project)
-        if agents:
-            pieces.append(agents)
-    return "\n\n".join(pieces) or None

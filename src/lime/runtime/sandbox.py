@@ -41,6 +41,7 @@ EXECUTE, WRITE_FILE, READ_FILE, READ_DIR = 1 << 0, 1 << 1, 1 << 2, 1 << 3
 REMOVE_DIR, REMOVE_FILE, MAKE_CHAR, MAKE_DIR = 1 << 4, 1 << 5, 1 << 6, 1 << 7
 MAKE_REG, MAKE_SOCK, MAKE_FIFO, MAKE_BLOCK, MAKE_SYM = 1 << 8, 1 << 9, 1 << 10, 1 << 11, 1 << 12
 REFER, TRUNCATE, IOCTL_DEV = 1 << 13, 1 << 14, 1 << 15  # ABI 2, 3 and 5
+SCOPE_ABSTRACT_UNIX, SCOPE_SIGNAL = 1 << 0, 1 << 1  # ABI 6: no abstract unix socket, no signal past the domain
 
 READ = EXECUTE | READ_FILE | READ_DIR
 FILE_ONLY = EXECUTE | WRITE_FILE | READ_FILE | TRUNCATE | IOCTL_DEV  # rights a rule on a non-directory may hold
@@ -146,10 +147,15 @@ class _Ruleset:
             self.grant(tree / name, rights, inside)
 
 
-def _new_ruleset(abi: int) -> _Ruleset:
-    handled = _all_rights(abi)
-    attr = ctypes.c_uint64(handled)
-    fd = _libc().syscall(_SYS_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(8), ctypes.c_uint32(0))
+class _Attr(ctypes.Structure):
+    _fields_ = [("fs", ctypes.c_uint64), ("net", ctypes.c_uint64), ("scoped", ctypes.c_uint64)]
+
+
+def _new_ruleset(abi: int, *, fs: bool = True, scoped: bool = False) -> _Ruleset:
+    handled = _all_rights(abi) if fs else 0
+    attr = _Attr(handled, 0, SCOPE_ABSTRACT_UNIX | SCOPE_SIGNAL if scoped and abi >= 6 else 0)
+    size = 24 if abi >= 6 else 8
+    fd = _libc().syscall(_SYS_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0))
     if fd < 0:
         err = ctypes.get_errno()
         raise SandboxError(err, f"landlock_create_ruleset: {os.strerror(err)}")
@@ -187,7 +193,7 @@ def shell(ws: Workspace) -> Iterator[Callable[[], None] | None]:
     if not ws.sandbox or not abi:
         yield None
         return
-    rs = _new_ruleset(abi)
+    rs = _new_ruleset(abi, scoped=True)
     try:
         hidden = _hidden(ws)
         rs.grant(Path("/"), READ | IOCTL_DEV, hidden)
@@ -197,6 +203,44 @@ def shell(ws: Workspace) -> Iterator[Callable[[], None] | None]:
         yield _enter(rs.fd)
     finally:
         os.close(rs.fd)
+
+
+DEVICE_FILES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty")
+
+
+def inner_ruleset(ws: Workspace, tmp: Path) -> int:
+    """The ruleset a command enters inside the namespaces (its fd; the caller closes it).
+
+    Rules hold on inodes, so they are made here, on the host paths bubblewrap binds into the
+    namespaces: read everything, write the workspace roots and the private ``tmp`` (mounted as
+    ``/tmp``) and the few device files bubblewrap binds from the host; plus the scopes."""
+    abi, why = landlock_abi()
+    if not abi:
+        raise SandboxError(0, why)
+    rs = _new_ruleset(abi, scoped=True)
+    try:
+        rs.add(Path("/"), READ | IOCTL_DEV)
+        for dev in DEVICE_FILES:
+            rs.add(Path(dev), DEVICES)
+        hidden = _hidden(ws)
+        for tree in [*ws.roots, tmp]:
+            rs.grant(Path(os.path.realpath(tree)), rs.handled, hidden)
+    except BaseException:
+        os.close(rs.fd)
+        raise
+    return rs.fd
+
+
+@cache
+def _scope_fd() -> int:
+    abi, _why = landlock_abi()
+    return _new_ruleset(abi, fs=False, scoped=True).fd if abi >= 6 else -1
+
+
+def scope_only() -> Callable[[], None] | None:
+    """A ``preexec_fn`` entering Landlock's scopes alone (no file rules, so bubblewrap may still mount)."""
+    fd = _scope_fd()
+    return _enter(fd) if fd >= 0 else None
 
 
 @contextlib.contextmanager

@@ -57,12 +57,17 @@ def extract_json(text: str) -> Any:
         start, end = text.find(open_ch), text.rfind(close_ch)
         if 0 <= start < end:
             candidates.append(text[start:end + 1])
+    from lime import jsonguard
+
+    deep = False
     for c in candidates:
         try:
-            return json.loads(c)
+            return jsonguard.loads(c)  # the model's answer: 100,000 nested brackets are a ValueError, not a crash
+        except jsonguard.JSONTooDeep:
+            deep = True
         except ValueError:
             continue
-    raise ValueError("the answer is not JSON")
+    raise ValueError(f"the answer is not JSON{f' (nested more than {jsonguard.MAX_DEPTH} levels deep)' if deep else ''}")
 
 
 def _type_ok(value: Any, name: str) -> bool:

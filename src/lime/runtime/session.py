@@ -10,6 +10,7 @@ which loading skips with a warning.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -163,6 +164,13 @@ class Session:
             s._pending.append({"type": "message", "message": s.messages[0]})
         return s
 
+    def set_system(self, text: str) -> None:
+        """Give a new session (nothing sent or saved yet) its system prompt."""
+        assert not self._started and not self.messages, "the system prompt is set before the first message"
+        if text:
+            self.messages.append({"role": "system", "content": text})
+            self._pending.append({"type": "message", "message": self.messages[0]})
+
     @classmethod
     def load(cls, path: Path) -> Session:
         try:
@@ -305,8 +313,11 @@ class Session:
                 if directory.is_relative_to(config.config_home()):
                     config.ensure_home()
                 directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                # O_NOFOLLOW: a session file planted as a link would send the appends wherever it points.
+                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
             except OSError as exc:
+                if exc.errno == errno.ELOOP:
+                    raise SessionError(f"{self.path} is a symbolic link; lime does not write through it") from None
                 raise SessionError(f"cannot write session {self.path}: {exc.strerror or exc}") from None
             try:
                 # Two processes appending to one conversation would interleave two histories.
@@ -430,7 +441,7 @@ class Session:
 
 def _session_files(directory: Path) -> Iterator[Path]:
     try:
-        yield from (p for p in directory.iterdir() if p.suffix == SUFFIX and p.is_file())
+        yield from (p for p in directory.iterdir() if p.suffix == SUFFIX and p.is_file() and not p.is_symlink())
     except FileNotFoundError:
         return
 
@@ -458,6 +469,8 @@ def find(ref: str, directory: Path | None = None) -> Path:
     if ("/" in ref or ref.endswith(SUFFIX)) and candidate.is_file():
         return candidate
     exact = directory / f"{ref}{SUFFIX}"
+    if exact.is_symlink():
+        raise SessionError(f"{exact} is a symbolic link; lime does not follow it")
     if exact.is_file():
         return exact
     matches = sorted(p for p in _session_files(directory) if p.stem.startswith(ref))

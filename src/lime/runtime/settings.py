@@ -11,8 +11,9 @@ Each may hold ``{"permissions": {"allow": [], "ask": [], "deny": [], "defaultMod
 "sandbox": true}``. Rule lists add up across scopes (each rule remembers where it came from).
 ``permissions.defaultMode`` and ``sandbox`` lower trust, so they are honoured only from user,
 local and flag: a file checked into a repository cannot switch a teammate's lime to
-``bypassPermissions`` or turn the sandbox off. Other keys belong to other parts of Lime and are
-ignored here. Stdlib only (start-up path).
+``bypassPermissions`` or turn the sandbox off. A "local" file that git tracks came with the clone:
+it is read as project scope (``local_scope``), and lime says so. Other keys belong to other parts
+of Lime and are ignored here. Stdlib only (start-up path).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from lime.errors import ConfigError, UsageError
+from lime.runtime import settings_keys
 from lime.runtime.modes import MODES
 
 SCOPES = ("user", "project", "local", "flag")
@@ -45,9 +47,13 @@ class Settings:
     mode_origin: str | None = None
     sandbox: bool | None = None
     sandbox_origin: str | None = None
+    # "sandbox": {"networkIsolation": true}: commands get no network (any scope may turn it on).
+    network_isolation: bool = False
     loaded: list[str] = field(default_factory=list)
     # Things a file asked for and did not get (shown once as notices).
     notes: list[str] = field(default_factory=list)
+    # model, reasoningEffort, verbosity, additionalDirectories, env, and every value's origin.
+    keys: settings_keys.Keys = field(default_factory=settings_keys.Keys)
 
 
 def _parse(text: str, origin: str) -> dict[str, Any]:
@@ -63,15 +69,18 @@ def _parse(text: str, origin: str) -> dict[str, Any]:
 
 
 def read_file(path: Path) -> dict[str, Any] | None:
-    """A settings file's object, or None when the file does not exist."""
+    """A settings file's object (JSON, or TOML for a ``.toml`` file), or None when it does not exist."""
     from lime.storage import read_config_text
+
+    if path.suffix == ".toml":
+        return settings_keys.read_toml(path, MAX_SETTINGS_BYTES)
 
     text = read_config_text(path, limit=MAX_SETTINGS_BYTES)
     return None if text is None else _parse(text, str(path))
 
 
 def read_flag(value: str) -> tuple[dict[str, Any], str]:
-    """``--settings``: inline JSON (starts with ``{``) or the path of a JSON file."""
+    """``--settings``: inline JSON (starts with ``{``) or the path of a JSON or TOML file."""
     if value.lstrip().startswith("{"):
         return _parse(value, "--settings"), "--settings"
     path = Path(value).expanduser()
@@ -89,9 +98,18 @@ def _strings(value: Any, origin: str, key: str) -> list[str]:
     return [v.strip() for v in value if v.strip()]
 
 
-def apply(settings: Settings, data: dict[str, Any], scope: str, origin: str) -> None:
-    """Merge one scope's object into ``settings``."""
+def local_scope(tracked: str | None) -> str:
+    """The scope of ``.lime/settings.local.json``: ``local``, unless the repository brought it
+    (``tracked`` says why: git tracks it), which makes it project settings like any checked-in file."""
+    return "project" if tracked else "local"
+
+
+def apply(settings: Settings, data: dict[str, Any], scope: str, origin: str, *, why: str | None = None) -> None:
+    """Merge one scope's object into ``settings``; ``why`` explains a project-scope file in the one
+    line that names what was ignored from it."""
     settings.loaded.append(origin)
+    settings_keys.apply(settings.keys, data, scope, origin, settings.notes, scope in TRUSTED_SCOPES)
+    ignored: list[str] = []
     perms = data.get("permissions")
     if perms is not None:
         if not isinstance(perms, dict):
@@ -106,18 +124,27 @@ def apply(settings: Settings, data: dict[str, Any], scope: str, origin: str) -> 
             if scope in TRUSTED_SCOPES:
                 settings.default_mode, settings.mode_origin = mode, origin
             else:
-                settings.notes.append(f"ignored permissions.defaultMode in {origin} (only user and local "
-                                      "settings or --settings may set it)")
+                ignored.append("permissions.defaultMode")
     if "sandbox" in data:
         raw = data["sandbox"]
-        enabled = raw.get("enabled") if isinstance(raw, dict) else raw
+        enabled = raw.get("enabled", True) if isinstance(raw, dict) else raw
         if not isinstance(enabled, bool):
             raise ConfigError(f"{origin}: sandbox must be true or false (or {{\"enabled\": true|false}})")
-        if scope in TRUSTED_SCOPES:
+        if isinstance(raw, dict) and "enabled" not in raw:
+            pass  # {"networkIsolation": ...} alone leaves the switch as it was
+        elif scope in TRUSTED_SCOPES:
             settings.sandbox, settings.sandbox_origin = enabled, origin
         elif not enabled:
-            settings.notes.append(f"ignored sandbox: false in {origin} (only user and local settings or "
-                                  "--settings may turn the sandbox off)")
+            ignored.append("sandbox: false")
+        isolate = raw.get("networkIsolation", False) if isinstance(raw, dict) else False
+        if not isinstance(isolate, bool):
+            raise ConfigError(f"{origin}: sandbox.networkIsolation must be true or false")
+        settings.network_isolation = settings.network_isolation or isolate
+    if ignored or why:
+        what = f"ignored {' and '.join(ignored)} in {origin}" if ignored else f"read {origin} as project settings"
+        because = f"{why}, so it is project settings" if why else "it is project settings"
+        settings.notes.append(f"{what} ({because}: only user settings, an untracked .lime/settings.local.json "
+                              "or --settings may set the permission mode or turn the sandbox off)")
 
 
 def parse_sources(value: str | None) -> set[str]:
@@ -132,17 +159,23 @@ def parse_sources(value: str | None) -> set[str]:
 
 
 def load(*, user: Path | None, project: list[Path], local: Path | None, flag: str | None,
-         sources: set[str] | None = None) -> Settings:
-    """Merge the scopes that exist; ``project`` and ``local`` are passed only for a trusted folder."""
+         sources: set[str] | None = None, local_tracked: str | None = None) -> Settings:
+    """Merge the scopes that exist; ``project`` and ``local`` are passed only for a trusted folder.
+    ``local_tracked`` says why the local file is the repository's (git tracks it), if it is."""
     sources = set(SCOPES) if sources is None else sources
     settings = Settings()
     files: list[tuple[str, Path | None]] = [("user", user), *(("project", p) for p in project), ("local", local)]
-    for scope, path in files:
-        if path is None or scope not in sources:
+    for scope, first in files:
+        if first is None or scope not in sources:
             continue
-        data = read_file(path)
-        if data is not None:
-            apply(settings, data, scope, str(path))
+        for path in (first, settings_keys.companion(first)):  # within a scope, TOML after JSON
+            data = read_file(path) if path is not None else None
+            if data is None:
+                continue
+            if scope == "local" and local_scope(local_tracked) == "project":
+                apply(settings, data, "project", str(path), why=local_tracked)
+            else:
+                apply(settings, data, scope, str(path))
     if flag is not None and "flag" in sources:
         data, origin = read_flag(flag)
         apply(settings, data, "flag", origin)

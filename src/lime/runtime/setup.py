@@ -9,7 +9,7 @@ Endpoints that lime runs itself are reached only through an ``Endpoint`` the cal
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -17,9 +17,11 @@ from lime.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from lime.catalog.routing import Route
+    from lime.providers.openai_compat.types import ToolSpec
     from lime.runtime.agent import UI, Agent
     from lime.runtime.permissions import Policy
     from lime.runtime.plan import Plan
+    from lime.runtime.prompt import Inputs
     from lime.runtime.registry import Tool, ToolRegistry
     from lime.runtime.session import Session
     from lime.runtime.tools import Workspace
@@ -49,12 +51,18 @@ class Request:
 
     model: str | None = None
     resume: str | None = None  # session reference ("latest", an id or a path); None: a new session
-    system: str | None = None  # the system prompt of a new session
+    system: str | None = None  # the system prompt of a new session (with ``prompt``: its last layer)
+    prompt: Inputs | None = None  # the layers lime's own system prompt is assembled from (the CLI's)
     sessions: Path | None = None  # where sessions are created and looked up (None: the user's store)
     reasoning: str | None = None
     verbosity: str | None = None
     max_tokens: int | None = None
+    service_tier: str | None = None  # OpenAI's processing tier, sent as ``service_tier``
     max_turns: int = 25
+    # From the settings files: the model (slug, file) after LIME_MODEL, and reasoning / verbosity
+    # levels used when no flag and no resumed session sets them (dropped if the model does not take them).
+    configured_model: tuple[str, str] | None = None
+    levels: dict[str, str] = field(default_factory=dict)
     tools: bool = True
     verbose: bool = False
 
@@ -73,11 +81,13 @@ class Ready:
         return self.agent.session
 
 
-def choose_model(flag: str | None, endpoint: Endpoint | None) -> tuple[str, str]:
-    """(slug, why): --model, LIME_MODEL, the configured default, the offline model, gpt-5.4."""
+def choose_model(flag: str | None, endpoint: Endpoint | None,
+                 configured: tuple[str, str] | None = None) -> tuple[str, str]:
+    """(slug, why): --model, LIME_MODEL, the settings' model, the configured default, the offline
+    model, gpt-5.4."""
     from lime.catalog.routing import select_model
 
-    choice = select_model(flag, offline=endpoint.available if endpoint is not None else None)
+    choice = select_model(flag, offline=endpoint.available if endpoint is not None else None, configured=configured)
     return choice.slug, choice.reason
 
 
@@ -127,13 +137,19 @@ def open_session(req: Request, *, policy: Policy, workspace: Workspace, ui: UI,
             say(f"warning: {w}")
         slug = req.model or session.model or choose_model(None, endpoint)[0]
     else:
-        slug, reason = choose_model(req.model, endpoint)
+        slug, reason = choose_model(req.model, endpoint, req.configured_model)
         if reason == "offline default":
             say(f"no model chosen and no API key configured: using the local model {slug} (offline)")
-        session = sessions.Session.new(slug, directory=req.sessions, system=req.system)
+        session = sessions.Session.new(slug, directory=req.sessions, system=None if req.prompt else req.system)
     from lime.catalog.routing import resolve_route
 
-    route = resolve_route(slug)
+    try:
+        route = resolve_route(slug)
+    except ConfigError as exc:
+        if not reason.startswith("model in "):
+            raise
+        raise ConfigError(f"{exc.message}, set by {reason}", hint=exc.hint) from None
+    route = with_service_tier(route, req.service_tier)
     try:
         route = _ready(route, endpoint)
     except ConfigError:
@@ -145,8 +161,10 @@ def open_session(req: Request, *, policy: Policy, workspace: Workspace, ui: UI,
     if resumed and route.slug != session.model:
         session.set_model(route.slug)
     # A stored setting the (new) model does not take is dropped; a flag it does not take is an error.
-    reasoning = req.reasoning if req.reasoning is not None else session.settings.get("reasoning")
-    verbosity = req.verbosity if req.verbosity is not None else session.settings.get("verbosity")
+    reasoning = req.reasoning if req.reasoning is not None else session.settings.get("reasoning",
+                                                                                        req.levels.get("reasoning"))
+    verbosity = req.verbosity if req.verbosity is not None else session.settings.get("verbosity",
+                                                                                        req.levels.get("verbosity"))
     settings = Settings(
         max_tokens=req.max_tokens,
         reasoning=(check_reasoning if req.reasoning is not None else accepted(check_reasoning))(route, reasoning),
@@ -155,13 +173,22 @@ def open_session(req: Request, *, policy: Policy, workspace: Workspace, ui: UI,
         max_turns=req.max_turns,
         verbose=req.verbose,
     )
-    if req.tools and not route.capabilities.tools and req.verbose:
-        say(f"note: tools are not offered: {route.slug} on {route.service} does not declare function calling")
+    if req.tools and not route.capabilities.tools and (_first_time("no-tools", route.slug) or req.verbose):
+        say(f"note: tools are not offered: {route.slug} on {route.service} does not declare function calling, "
+            "so it cannot read or change files here (whatever it says it did)")
     workspace.secrets = known_secrets(route)
     from lime.runtime.plan import Plan
 
     plan = Plan.for_session(session.id)
     registry = build_registry(plan, tools)
+    if not resumed and req.prompt is not None:
+        from lime.runtime.prompt import assemble
+
+        built = assemble(req.prompt, tools=offered_tools(route, policy, req.tools, registry),
+                         window=route.entry.context_window)
+        for note in built.notices:
+            say(f"note: {note}")
+        session.set_system(built.text)
     agent = Agent(route, session, policy=policy, workspace=workspace, settings=settings, ui=ui,
                   registry=registry, plan=plan,
                   prepare=endpoint.prepare if endpoint is not None else None,
@@ -170,6 +197,18 @@ def open_session(req: Request, *, policy: Policy, workspace: Workspace, ui: UI,
 
     agent.events.emit(SessionStarted(session.id, route.slug, resumed))
     return Ready(agent, resumed)
+
+
+def offered_tools(route: Route, policy: Policy, enabled: bool,
+                  registry: ToolRegistry | None = None) -> list[ToolSpec] | None:
+    """The tools a new session offers the model (``Agent.tool_specs`` at its first request);
+    ``registry``: the session's (default: the built-ins and the plan tool)."""
+    from lime.runtime.executor import offered
+    from lime.runtime.plan import Plan
+
+    if not enabled or not route.capabilities.tools:
+        return None
+    return [t.spec() for t in offered(registry or build_registry(Plan.for_session("new")), policy)]
 
 
 def switch_model(agent: Agent, slug: str, endpoint: Endpoint | None) -> list[str]:
@@ -248,3 +287,35 @@ def known_secrets(route: Route) -> list[str]:
     from lime.auth.resolve import known_keys
 
     return sorted({*known_keys(), *([route.api_key] if route.api_key else [])})
+
+
+def _first_time(what: str, slug: str) -> bool:
+    """True the first time ``what`` is said about this model in this config home (then remembered)."""
+    import hashlib
+
+    from lime import config
+
+    mark = config.config_home() / "told" / f"{what}-{hashlib.sha256(slug.encode()).hexdigest()[:16]}"
+    if mark.exists():
+        return False
+    try:
+        mark.parent.mkdir(parents=True, exist_ok=True)
+        mark.touch()
+    except OSError:
+        pass
+    return True
+
+
+SERVICE_TIERS = ("auto", "default", "flex", "priority", "scale")
+
+
+def with_service_tier(route: Route, tier: str | None) -> Route:
+    """The route with ``service_tier`` on every request body (healing drops it where refused)."""
+    if tier is None:
+        return route
+    if tier not in SERVICE_TIERS:
+        raise UsageError(f"--service-tier must be one of {', '.join(SERVICE_TIERS)}, got {tier!r}")
+    import dataclasses
+
+    extra = {**(route.entry.extra_body or {}), "service_tier": tier}
+    return dataclasses.replace(route, entry=dataclasses.replace(route.entry, extra_body=extra))

@@ -1,9 +1,10 @@
 """Run a tool's child process with a deadline and an output cap, and leave nothing behind.
 
-The child leads its own process group. When its time is up, when it floods its output, or when
-the call ends with background children still holding the output pipe, the whole group is
-killed: lime never waits on a pipe a background child keeps open, and no child of a call
-outlives it (nor lime, which kills the groups still running when it exits).
+The child leads its own process group. When its time is up, when it floods its output, or as
+soon as the main process ends, the whole group is killed: lime never waits on a pipe a
+background child keeps open (``sleep 60 & echo started`` returns at once), and no child of a
+call outlives it (nor lime, which kills the groups still running when it exits). A child that
+left the group (``setsid``) is caught only by the shell sandbox's pid namespace.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+_LINGER = 0.05  # seconds background children get to finish writing once the command has ended
 _running: set[int] = set()
 _lock = threading.Lock()
 
@@ -99,14 +101,15 @@ def _drain(stream: Any, keep: int, limit: int, pgid: int, out: dict[str, Any]) -
 
 
 def run(argv: list[str], *, cwd: str, env: dict[str, str] | None, timeout: float, keep: int, limit: int,
-        merge_stderr: bool = True, preexec: Callable[[], None] | None = None) -> Outcome:
+        merge_stderr: bool = True, preexec: Callable[[], None] | None = None,
+        pass_fds: tuple[int, ...] = ()) -> Outcome:
     """Run ``argv`` to completion or its deadline; stdout is captured, stderr with it or apart."""
     _cleanup_on_signals()
     deadline = time.monotonic() + timeout
     proc = subprocess.Popen(
         argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE, start_new_session=True,
-        preexec_fn=preexec,
+        preexec_fn=preexec, pass_fds=pass_fds,
     )
     pgid = proc.pid
     with _lock:
@@ -126,8 +129,8 @@ def run(argv: list[str], *, cwd: str, env: dict[str, str] | None, timeout: float
         except subprocess.TimeoutExpired:
             timed_out = True
         if not timed_out:
-            # Background children may hold the pipe open: wait for them only until the deadline.
-            reader.join(timeout=max(0.0, deadline - time.monotonic()))
+            # Background children may hold the pipe open: a moment to flush, then they are killed.
+            reader.join(timeout=min(_LINGER, max(0.0, deadline - time.monotonic())))
             lingered = reader.is_alive()
     finally:
         _kill(pgid)

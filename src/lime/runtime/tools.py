@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -167,19 +166,10 @@ def grep_search(ws: Workspace, args: dict[str, Any]) -> str:
                                ignore_case=bool(args.get("ignore_case"))))
 
 
-def _shell_env() -> dict[str, str]:
-    """The environment for commands the model runs: none of lime's own settings, no API keys."""
-    from lime.catalog.presets import PRESETS
-
-    secret_vars = {p.env_var for p in PRESETS.values() if p.env_var} | {"OPENAI_API_KEY"}
-    return {k: v for k, v in os.environ.items()
-            if k not in secret_vars and not k.endswith("_API_KEY") and not k.startswith("LIME_")}
-
-
 def bash(ws: Workspace, args: dict[str, Any]) -> str:
     import subprocess  # with the shell tool only: every chat imports this module
 
-    from lime.runtime import sandbox, subproc
+    from lime.runtime import sandbox, shellrun
 
     command = _str_arg(args, "command", required=True)
     if command is None or not command.strip():
@@ -197,9 +187,7 @@ def bash(ws: Workspace, args: dict[str, Any]) -> str:
         raise ToolFailure("timeout must be a number of seconds")
     timeout = max(1.0, min(timeout, SHELL_TIMEOUT_MAX))
     try:
-        with sandbox.shell(ws) as confine:
-            out = subproc.run(["/bin/sh", "-c", command], cwd=str(ws.cwd), env=_shell_env(), timeout=timeout,
-                              keep=MAX_OUTPUT_CHARS, limit=SHELL_OUTPUT_LIMIT, preexec=confine)
+        out = shellrun.run(ws, command, timeout=timeout, keep=MAX_OUTPUT_CHARS, limit=SHELL_OUTPUT_LIMIT)
     except sandbox.SandboxError as exc:
         raise ToolFailure(f"the sandbox could not be set up ({exc.strerror}); the command was not run") from None
     except subprocess.SubprocessError:
@@ -211,8 +199,7 @@ def bash(ws: Workspace, args: dict[str, Any]) -> str:
     elif out.timed_out:
         status = f"killed after the {timeout:g} s timeout"
     elif out.lingered:
-        status = (f"exit status {out.returncode}; background processes still holding the output were killed "
-                  f"at the {timeout:g} s timeout")
+        status = f"exit status {out.returncode}; background processes still running were killed when it ended"
     else:
         status = f"exit status {out.returncode}"
     text = _cap(out.text()) if out.total <= len(out.head) + len(out.tail) else out.text()

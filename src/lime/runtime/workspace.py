@@ -69,8 +69,12 @@ class Workspace:
     secrets: list[str] = field(default_factory=list, repr=False)
     # Shell commands run under the Landlock sandbox (off with bypassPermissions or "sandbox": false).
     sandbox: bool = True
+    # Sandboxed commands also get a network namespace of their own (sandbox.networkIsolation).
+    isolate_network: bool = False
     # Paths that Read(GLOB) deny rules keep from the reading tools: every walk entry and search hit.
     hidden: Callable[[Path], bool] | None = field(default=None, repr=False)
+    # Variables the settings' "env" sets for shell commands (on top of the scrubbed environment).
+    env: dict[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def create(cls, cwd: Path | None = None, add_dirs: list[str] | None = None, *,

@@ -110,6 +110,7 @@ class Calibration:
         self.model = model
         self.profile = profile or profile_for(model, service)
         stats = _valid_stats(entry)
+        self.probed = isinstance(entry, dict) and entry.get("probe") is True
         if stats is None:
             self.P: list[list[float]] = [[0.0] * _N for _ in range(_N)]
             self.q: list[float] = [0.0] * _N
@@ -192,10 +193,13 @@ class Calibration:
         return tuple(x)
 
     def observe(self, messages: Iterable[dict[str, Any]], tools: Iterable[Any] | None, answer: str,
-                prompt_tokens: int, completion_tokens: int) -> None:
-        """Learn from one response whose usage the server reported; persisted for later runs."""
+                prompt_tokens: int, completion_tokens: int, *, probe: bool = False) -> None:
+        """Learn from one response whose usage the server reported; persisted for later runs.
+        ``probe``: the usage came from a non-streamed probe (the server streams none)."""
         if not (0 < prompt_tokens < 1 << 40) or not (0 <= completion_tokens < 1 << 40):
             return
+        first_probe = probe and not self.probed  # stored even when settled: status says where it came from
+        self.probed = self.probed or probe
         parts = self._parts(list(messages), tools)
         answer_count = self.count(answer)
         rows = self._rows(parts, prompt_tokens, answer_count, completion_tokens)
@@ -206,7 +210,7 @@ class Calibration:
         self._accumulate(self.P, self.q, rows)
         self.n += 1
         self.theta = self._fit()
-        if settled:
+        if settled and not first_probe:
             return  # nothing new to store: spare the lock and two fsyncs on every request
         with contextlib.suppress(Exception):  # learning is best effort: never fail a request over it
             self._save(rows)
@@ -225,7 +229,11 @@ class Calibration:
             else:
                 p, q, n = stats
             self._accumulate(p, q, rows)  # onto what other processes stored meanwhile
+            before = models.get(key)
+            probed = self.probed or (isinstance(before, dict) and before.get("probe") is True)
             models[key] = {"profile": self.profile.name, "n": n + 1, "P": p, "q": q, "updated": time.time()}
+            if probed:
+                models[key]["probe"] = True
             if len(models) > MAX_MODELS:
                 oldest = sorted(models, key=lambda k: models[k].get("updated", 0) if isinstance(models[k], dict) else 0)
                 for k in oldest[:len(models) - MAX_MODELS]:
@@ -238,6 +246,8 @@ class Calibration:
         if not self.n:
             return f"{base}; not yet calibrated by a server-reported usage"
         a, b, c, rp, e, rc = self.theta
+        if self.probed:
+            base += " (this server streams no usage: calibrated by non-streamed probes)"
         return (f"{base}, learned from {self.n} response{'s' if self.n != 1 else ''}: prompt ×{rp:.2f} "
                 f"+ {a + c:.0f} per request ({a:.0f} with a system message) + {b:.1f} per message; "
                 f"answer ×{rc:.2f} + {e:.0f}")

@@ -20,7 +20,7 @@ import sys
 import time
 from collections.abc import AsyncGenerator, Callable, Generator, Iterator, Mapping
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Protocol, TypeVar
 
 from lime import config, jsonguard
 from lime.auth.hints import login_hint
@@ -61,7 +61,8 @@ if TYPE_CHECKING:
 
 MAX_HEALS = 6
 _told: set[tuple[str, str]] = set()  # (service, field) notices already shown in this process
-_told_lessons: set[tuple[str, str, str]] = set()  # (service, base URL, model) whose lessons -v announced
+_told_lessons: set[tuple[str, str, str]] = set()
+_probed: set[tuple[str, str]] = set()  # (service, model) whose prompt size a non-streamed probe measured  # (service, base URL, model) whose lessons -v announced
 
 
 def _stderr_notice(text: str) -> None:
@@ -83,6 +84,7 @@ class Send(NamedTuple):
 
     content: bytes
     headers: dict[str, str]
+    stream: bool = True  # which of the wire's endpoints (Gemini streams from another URL)
 
 
 class Read:
@@ -127,6 +129,53 @@ Reply = Head | bytes | Failed | None
 Flow = Generator[Step | None, Reply, None]
 
 
+# ----------------------------------------------------------------------------------------------
+# Wires: what differs between Chat Completions, Anthropic Messages, OpenAI Responses and Gemini.
+# The flow below (retries, healing, overflow, bounds, masking) is the same for all of them.
+
+
+class Wire(Protocol):
+    name: str
+    optional_fields: frozenset[str]  # top-level body fields healing may drop besides the common ones
+
+    def path(self, model: str, stream: bool) -> str: ...
+    def headers(self, sent: dict[str, str]) -> dict[str, str]: ...
+    def build_body(self, route: ChatRoute, messages: list[Message], options: RequestOptions, lessons: Any, *,
+                   stream: bool) -> dict[str, Any]: ...
+    def processor(self, model: str, estimator: Estimator, body: dict[str, Any]) -> StreamProcessor: ...
+    def completion(self, data: Any, model: str, estimator: Estimator, body: dict[str, Any]) -> Completion: ...
+    def is_error(self, data: Any) -> bool: ...
+
+
+class ChatWire:
+    """OpenAI Chat Completions, which every OpenAI-compatible server speaks."""
+
+    name = "chat"
+    optional_fields: frozenset[str] = frozenset()
+
+    def path(self, model: str, stream: bool) -> str:
+        return "chat/completions"
+
+    def headers(self, sent: dict[str, str]) -> dict[str, str]:
+        return sent
+
+    def build_body(self, route: ChatRoute, messages: list[Message], options: RequestOptions, lessons: Any, *,
+                   stream: bool) -> dict[str, Any]:
+        return build_body(route, messages, options, lessons, stream=stream)
+
+    def processor(self, model: str, estimator: Estimator, body: dict[str, Any]) -> StreamProcessor:
+        return StreamProcessor(model, estimator)
+
+    def completion(self, data: Any, model: str, estimator: Estimator, body: dict[str, Any]) -> Completion:
+        return completion_from_body(data, model, estimator)
+
+    def is_error(self, data: Any) -> bool:
+        return isinstance(data, dict) and "error" in data and not data.get("choices")
+
+
+CHAT = ChatWire()
+
+
 def _is_json(headers: Mapping[str, str]) -> bool:
     ctype = headers.get("content-type", "")
     return "json" in ctype and "event-stream" not in ctype
@@ -145,18 +194,21 @@ class _Exchange:
         self.body: dict[str, Any] = {}
         self.rebuild()
         # The (partial) answer of this attempt when streaming; the answer when not.
-        self.proc = StreamProcessor(client.model, self.estimator()) if stream else None
+        self.proc = client.wire.processor(client.model, self.estimator(), self.body) if stream else None
         self.result: Completion | None = None
 
     def rebuild(self) -> None:
-        self.body = build_body(self.client.route, self.messages, self.options, self.client.lessons,
-                               stream=self.stream)
+        self.body = self.client.wire.build_body(self.client.route, self.messages, self.options,
+                                                self.client.lessons, stream=self.stream)
 
     def content(self) -> bytes:
         return json.dumps(self.body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
     def estimator(self) -> Estimator:
-        return Estimator(self.body.get("messages", self.messages), self.body.get("tools"))
+        if self.client.wire is CHAT:
+            return Estimator(self.body.get("messages", self.messages), self.body.get("tools"))
+        tools = [t.to_wire() for t in self.options.tools] if self.options.tools else None
+        return Estimator(self.messages, tools)
 
     def completion(self) -> Completion:
         assert self.result is not None, "the flow has not finished"
@@ -169,7 +221,7 @@ class _Exchange:
         c = self.client
         headers = c.request_headers(self.stream)
         while True:
-            head = yield Send(self.content(), headers)
+            head = yield Send(self.content(), headers, self.stream)
             if isinstance(head, Failed):
                 delay: float | None = self.retry_delay(self.transport(head.error, "connect"))
             elif not isinstance(head, Head):
@@ -188,18 +240,52 @@ class _Exchange:
                 yield Sleep(delay)
 
     def _pump(self) -> Generator[Step, Reply, float | None]:
-        proc = self.proc = StreamProcessor(self.client.model, self.estimator())
+        proc = self.proc = self.client.wire.processor(self.client.model, self.estimator(), self.body)
         outcome = yield Pump(proc.feed)
         if outcome is None and proc.complete:
+            reported = proc.usage is not None
             try:
                 events = proc.end()
             except (StreamFailure, BadResponse) as exc:
                 outcome = Failed(exc)
             else:
                 yield Emit(events)
+                if not reported and "stream_options" in self.body and (self.client.service,
+                                                                       self.client.model) not in _probed:
+                    yield from self._probe()
                 return None
+        if outcome is None and not proc.saw_chunk and proc.empty:
+            return self.empty_answer()
         err = self.ended_early(proc) if not isinstance(outcome, Failed) else self.stream_error(outcome.error)
         return self.stream_failure(err, proc)
+
+    def _probe(self) -> Generator[Step, Reply, None]:
+        """A server that streams no usage (llama-cpp-python, even asked with include_usage) never
+        teaches the token estimate: once per process, ask it the same prompt unstreamed for one
+        token and learn the prompt's size from that usage. Best effort: any failure is ignored."""
+        c = self.client
+        _probed.add((c.service, c.model))
+        body = {k: v for k, v in self.body.items() if k not in ("stream", "stream_options", "max_tokens",
+                                                                 "max_completion_tokens")}
+        body[c.lessons.max_tokens_field or c.route.capabilities.max_tokens_field] = 1
+        content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        head = yield Send(content, c.request_headers(False), False)
+        if not isinstance(head, Head):
+            return
+        raw = yield READ
+        if head.status != 200 or not isinstance(raw, bytes):
+            return
+        try:
+            from lime.providers.openai_compat.stream import usage_from
+            from lime.tokens import learned
+
+            data = jsonguard.loads(raw)
+            usage = usage_from(data.get("usage")) if isinstance(data, dict) else None
+            if usage is not None and usage.prompt_tokens:
+                learned.for_model(c.service, c.model).observe(self.messages, self.options.tools, "",
+                                                              usage.prompt_tokens, 0, probe=True)
+        except Exception:  # learning is best effort, never a failed answer
+            return
 
     def _whole(self, head: Head) -> Generator[Step, Reply, float | None]:
         """A whole JSON body: a non-streamed answer, or a server that ignored ``stream``."""
@@ -209,6 +295,8 @@ class _Exchange:
                                     else self.transport(raw.error, "body"))
         assert isinstance(raw, bytes), "a Read step is answered with bytes or Failed"
         c = self.client
+        if not raw.strip() and head.status == 200:
+            return self.empty_answer()
         try:
             data = jsonguard.loads(raw)
         except jsonguard.JSONTooDeep as exc:
@@ -216,31 +304,54 @@ class _Exchange:
                                status=head.status) from None
         except ValueError:
             return self.retry_delay(self.not_json(raw, head.status))
-        if isinstance(data, dict) and "error" in data and not data.get("choices"):
+        if c.wire.is_error(data):
             return self.retry_delay(classify_payload(raw, head.headers, service=c.service, model=c.model,
                                                      secrets=c.secrets, login_hint=c.login_hint,
                                                      where="error in body"))
         try:
-            answer = completion_from_body(data, c.model, self.estimator())
+            answer = c.wire.completion(data, c.model, self.estimator(), self.body)
         except BadResponse as exc:
             raise bad_response(exc, service=c.service, model=c.model, status=head.status) from None
         if not self.stream:
             self.result = answer
             return None
-        proc = self.proc = StreamProcessor(self.client.model, self.estimator())
+        proc = self.proc = c.wire.processor(c.model, self.estimator(), self.body)
         yield Emit(proc.absorb(answer) + proc.end())
         return None
 
     # -- decisions --------------------------------------------------------------------------------
 
+    def empty_answer(self) -> float:
+        """HTTP 200 with nothing in the body. Asking again gets the same nothing: llama-cpp-python
+        answers so when it fails on the request (``tool_choice: "auto"`` while streaming, which it
+        refuses, or a prompt past its window). Drop ``tool_choice`` once and remember it; else say so."""
+        c = self.client
+        if "tool_choice" in self.body and "tool_choice" not in self.healed:
+            from lime.providers.openai_compat.compat_memory import Lessons
+
+            lessons = c.lessons
+            new = Lessons(set(lessons.drop) | {"tool_choice"}, set(lessons.strip_message_fields),
+                          lessons.max_tokens_field)
+            self.healed.add("tool_choice")
+            c.learn(Fix("tool_choice", "drop", new))
+            self.rebuild()
+            return 0.0
+        raise self._error("the server answered HTTP 200 with an empty body, which usually means it failed on "
+                          "the request (a prompt past its context window, or a feature it does not support); "
+                          "its log says which", kind="bad_response", status=200)
+
     def http_failure(self, status: int, headers: Mapping[str, str], raw: bytes) -> float:
         """Decide what a 4xx/5xx means: a delay before trying again (0 after a fix), or raise."""
         c = self.client
-        if status in (400, 422) and len(self.healed) < MAX_HEALS:
-            body = parse_error_body(raw, headers.get("content-type", ""))
+        body = parse_error_body(raw, headers.get("content-type", "")) if status in (400, 422, 500) else None
+        # A 500 whose body is a validation error naming a request field (a proxy that maps every
+        # exception to 500) is a refusal of that field, healed like a 400.
+        if body is not None and status == 500 and any(f.split(".")[0] in self.body for f in body.fields):
+            status = 422
+        if body is not None and status in (400, 422) and len(self.healed) < MAX_HEALS:
             overflow = looks_like_overflow(body.message, body.code, body.type)
             fix = None if overflow else heal(status, body, self.body, c.lessons,
-                                             extra=droppable_fields(c.route))
+                                             extra=droppable_fields(c.route) | c.wire.optional_fields)
             if fix is not None and fix.field not in self.healed:
                 self.healed.add(fix.field)
                 c.learn(fix)
@@ -313,7 +424,7 @@ H = TypeVar("H", bound="httpx.Client | httpx.AsyncClient")
 class _BaseClient(Generic[H]):
     def __init__(self, route: ChatRoute, *, max_retries: int | None = None, connect_timeout: float | None = None,
                  read_timeout: float | None = None, verbose: bool = False,
-                 notice: Callable[[str], None] | None = None) -> None:
+                 notice: Callable[[str], None] | None = None, wire: Wire | None = None) -> None:
         if route.base_url is None:
             raise LimeError(f"model {route.slug}: service {route.service!r} has no endpoint yet "
                             "(its local server is not running)")
@@ -321,7 +432,8 @@ class _BaseClient(Generic[H]):
         self.service: str = route.service
         self.model: str = route.wire_model
         self.base_url: str = str(route.base_url).rstrip("/")
-        self.url = endpoint_url(self.base_url, "chat/completions")
+        self.wire: Wire = wire or CHAT
+        self.url = endpoint_url(self.base_url, self.wire.path(self.model, True))
         self.max_retries = config.max_retries() if max_retries is None else max_retries
         self.connect_timeout = config.connect_timeout() if connect_timeout is None else connect_timeout
         self.read_timeout = config.read_timeout() if read_timeout is None else read_timeout
@@ -333,7 +445,7 @@ class _BaseClient(Generic[H]):
         from lime.auth.headers import secret_values
 
         key = route.api_key
-        sent = route.request_headers()
+        sent = self.wire.headers(route.request_headers())
         self.secrets: tuple[str, ...] = ((key,) if key else ()) + secret_values(sent)
         self.headers = {"Content-Type": "application/json", "User-Agent": _user_agent(), **sent}
         from lime.auth.resolve import plain_http_warning_once
@@ -348,6 +460,7 @@ class _BaseClient(Generic[H]):
                      f"{'; '.join(self.lessons.describe())} (lime model forget {route.slug} clears it)")
         self._http: H | None = None
         self._target: httpx.URL | None = None
+        self._other: httpx.URL | None = None  # a wire's non-streaming endpoint, when it has another
         self.login_hint: str | None = f"run: {login_hint(route.service)}"
 
     def say(self, text: str) -> None:
@@ -356,7 +469,8 @@ class _BaseClient(Generic[H]):
     def learn(self, fix: Fix) -> None:
         self.lessons = fix.lessons
         saved = compat_memory.save(self.service, self.model, fix.lessons, self.base_url)
-        if self.verbose and (self.service, fix.field) not in _told:
+        # A refused --verbosity changes the answer the user asked for: said even without -v.
+        if (self.verbose or fix.field == "verbosity") and (self.service, fix.field) not in _told:
             _told.add((self.service, fix.field))
             where = "remembered for next time" if saved else "could not save that"
             verb = "renamed" if fix.action == "rename" else "dropped"
@@ -391,7 +505,14 @@ class _BaseClient(Generic[H]):
             from lime.providers.openai_compat.httplib import httpx
 
             self._target = httpx.URL(self.url)
-        return self.http.build_request("POST", self._target, content=step.content, headers=step.headers)
+        target = self._target
+        if not step.stream and self.wire is not CHAT:
+            if self._other is None:
+                from lime.providers.openai_compat.httplib import httpx
+
+                self._other = httpx.URL(endpoint_url(self.base_url, self.wire.path(self.model, False)))
+            target = self._other
+        return self.http.build_request("POST", target, content=step.content, headers=step.headers)
 
     def check_redirect(self, response: httpx.Response) -> None:
         """Follow a redirect only within the endpoint's origin (an httpx response hook, run before

@@ -262,6 +262,8 @@ class Survey:
     base_url: str
     ids: tuple[str, ...]
     found: dict[str, Discovery]
+    left_over: tuple[str, ...] = ()  # listed, but past ``limit``: not described
+    out_of_time: tuple[str, ...] = ()  # wanted, but the deadline came before they were described
 
     def close_matches(self, model: str) -> list[str]:
         import difflib
@@ -273,11 +275,16 @@ class Survey:
 class _Fetcher:
     """GETs and POSTs against one server; every failure becomes a sentence naming what it answered."""
 
-    def __init__(self, base_url: str, headers: dict[str, str], timeout: float, secrets: tuple[str, ...]) -> None:
+    def __init__(self, base_url: str, headers: dict[str, str], timeout: float, secrets: tuple[str, ...],
+                 deadline: float | None = None) -> None:
+        import time
+
         import httpx
 
         self.base_url = base_url
         self.secrets = secrets
+        self.total = deadline
+        self.ends = None if deadline is None else time.monotonic() + deadline
         try:
             host = httpx.URL(base_url).host
         except (httpx.InvalidURL, TypeError, ValueError):
@@ -294,23 +301,44 @@ class _Fetcher:
 
         return scrub(text, self.secrets)
 
+    def left(self) -> float | None:
+        """Seconds until the deadline (None: no deadline)."""
+        import time
+
+        return None if self.ends is None else self.ends - time.monotonic()
+
+    def _late(self, url: str) -> DiscoveryError:
+        return DiscoveryError(f"{url} did not finish answering within the {self.total:g}s deadline",
+                              hint="raise it with --deadline SECONDS")
+
     def fetch(self, method: str, url: str, body: Any = None, *, required: bool) -> Any:
-        """The JSON a 200 carries; None for any other answer when not required, else DiscoveryError."""
+        """The JSON a 200 carries; None for any other answer when not required, else DiscoveryError.
+        Past the deadline every fetch fails (a slow server cannot hold the survey open)."""
         import httpx
 
         from lime.providers.openai_compat.errors import parse_error_body
 
+        left = self.left()
+        if left is not None and left <= 0:
+            raise self._late(url)
+        timeout: Any = self.client.timeout if left is None else httpx.Timeout(min(left, self.client.timeout.read or left))
         try:
-            with self.client.stream(method, url, json=body) as resp:
+            with self.client.stream(method, url, json=body, timeout=timeout) as resp:
                 chunks: list[bytes] = []
                 size = 0
                 for chunk in resp.iter_bytes():
                     size += len(chunk)
                     if size > MAX_REPLY:
                         raise DiscoveryError(f"{url} answered with more than {MAX_REPLY // 2**20} MiB; not reading it")
+                    left = self.left()
+                    if left is not None and left <= 0:  # a trickle: each read in time, the whole too slow
+                        raise self._late(url)
                     chunks.append(chunk)
                 raw = b"".join(chunks)
         except httpx.TimeoutException:
+            left = self.left()
+            if left is not None and left <= 0:
+                raise self._late(url) from None
             if not required:
                 return None
             raise DiscoveryError(f"{url} did not answer within {self.client.timeout.read:g}s") from None
@@ -324,7 +352,7 @@ class _Fetcher:
             said = parse_error_body(raw[:4096], resp.headers.get("content-type", "")).message
             said = self._say(said)[:300]
             answer = f"HTTP {resp.status_code}" + (f": {said}" if said else " with no message")
-            if resp.status_code in (401, 403):
+            if resp.status_code in (401, 403) or "No connected db" in said:  # LiteLLM without a key database
                 raise DiscoveryError(f"{url} answered {answer}", hint="check the key or headers stored with lime login")
             if resp.status_code == 404:
                 raise DiscoveryError(f"{url} answered {answer}",
@@ -358,9 +386,11 @@ def _ollama(show: Any, loaded_ctx: int | None) -> Discovery:
     arch = info.get("general.architecture")
     trained = _pos_int(info.get(f"{arch}.context_length")) if isinstance(arch, str) else None
     params = show.get("parameters")
-    m = re.search(r"^\s*num_ctx\s+(\d+)\s*$", params, re.M) if isinstance(params, str) else None
-    if m:
-        n_ctx, note = int(m.group(1)), "the model's num_ctx parameter"
+    # At most 12 digits: int() refuses a string of thousands of them, and no window has more.
+    m = re.search(r"^\s*num_ctx\s+(\d{1,12})\s*$", params, re.M) if isinstance(params, str) else None
+    num_ctx = _pos_int(int(m.group(1))) if m else None
+    if num_ctx:
+        n_ctx, note = num_ctx, "the model's num_ctx parameter"
     elif loaded_ctx:
         n_ctx, note = loaded_ctx, "the context the server loaded it with"
     else:
@@ -399,26 +429,41 @@ def _litellm(entry: dict[str, Any]) -> Discovery:
         value = info.get(name)
         return value if isinstance(value, bool) else None
 
+    # The parameters LiteLLM forwards to this model: said even where its supports_* flags are null.
+    params_raw = info.get("supported_openai_params")
+    params = {p for p in params_raw if isinstance(p, str)} if isinstance(params_raw, list) else None
+
+    def listed(name: str) -> bool | None:
+        return None if params is None else name in params
+
     tools = flag("supports_function_calling")
+    tools = listed("tools") if tools is None else tools
+    reasoning = flag("supports_reasoning")
+    response_format = flag("supports_response_schema")
     return Discovery(
         server="litellm", n_ctx=_pos_int(info.get("max_input_tokens")) or _pos_int(info.get("max_tokens")),
         supports_tools=tools, supports_tool_calls=tools,
         supports_parallel_tool_calls=flag("supports_parallel_function_calling"),
-        supports_reasoning_effort=bool(flag("supports_reasoning")), supports_include_usage=True,
-        vision=flag("supports_vision"), supports_response_format=flag("supports_response_schema"),
+        supports_reasoning_effort=bool(listed("reasoning_effort") if reasoning is None else reasoning),
+        supports_include_usage=True, vision=flag("supports_vision"),
+        supports_response_format=listed("response_format") if response_format is None else response_format,
         max_output=_pos_int(info.get("max_output_tokens")),
         chat=info.get("mode") in (None, "chat", "responses"),
     )
 
 
 def survey(base_url: str, headers: dict[str, str] | None = None, *, models: list[str] | None = None,
-           timeout: float = 10.0, secrets: tuple[str, ...] = ()) -> Survey:
+           timeout: float = 10.0, secrets: tuple[str, ...] = (), limit: int | None = None,
+           deadline: float | None = None) -> Survey:
     """List the server's models and read what it says about each (or only about ``models``).
 
+    ``limit`` caps how many models are described (the rest are ``left_over``); ``deadline`` (seconds)
+    bounds the whole survey: models an Ollama server had not described by then are ``out_of_time``.
     Raises DiscoveryError, quoting the server, when it cannot be reached or refuses to list its
-    models; a server that lists models but describes none of them gives a Survey without windows.
+    models (or does not list them before the deadline); a server that lists models but describes
+    none of them gives a Survey without windows.
     """
-    fetch = _Fetcher(base_url, dict(headers or {}), timeout, secrets)
+    fetch = _Fetcher(base_url, dict(headers or {}), timeout, secrets, deadline)
     try:
         listing = fetch.fetch("GET", endpoint_url(base_url, "models"), required=True)
         items = _items(listing)
@@ -426,49 +471,58 @@ def survey(base_url: str, headers: dict[str, str] | None = None, *, models: list
             raise DiscoveryError(f"{endpoint_url(base_url, 'models')} answered without a list of models "
                                  "(expected {\"data\": [{\"id\": ...}]})")
         ids = tuple(dict.fromkeys(m["id"] for m in items))
-        wanted = [i for i in (models or ids) if i in ids]
+        listed = set(ids)
+        wanted = [i for i in dict.fromkeys(models or ids) if i in listed]
+        left_over = tuple(wanted[limit:]) if limit is not None else ()
+        wanted = wanted[:limit] if limit is not None else wanted
         root = server_root(base_url)
-        server, found = _describe(fetch, base_url, root, items, listing, wanted)
+        server, found, late = _describe(fetch, base_url, root, items, listing, wanted)
     finally:
         fetch.close()
-    return Survey(server=server, base_url=base_url, ids=ids, found=found)
+    return Survey(server=server, base_url=base_url, ids=ids, found=found, left_over=left_over, out_of_time=late)
 
 
 def _describe(fetch: _Fetcher, base_url: str, root: str, items: list[dict[str, Any]], listing: Any,
-              wanted: list[str]) -> tuple[str, dict[str, Discovery]]:
-    """Which server this is, and what it says about each wanted model. One probe per kind at most."""
+              wanted: list[str]) -> tuple[str, dict[str, Discovery], tuple[str, ...]]:
+    """Which server this is, what it says about each wanted model, and the wanted models the
+    deadline left undescribed. One probe per kind at most, except Ollama's one per model."""
     by_id = {m["id"]: m for m in items}
     if any(_pos_int(m.get("max_model_len")) for m in items):
-        return "vllm", {i: _vllm(by_id[i]) for i in wanted}
+        return "vllm", {i: _vllm(by_id[i]) for i in wanted}, ()
     if any(m.get("owned_by") == "llamacpp" or isinstance(m.get("meta"), dict) for m in items):
         props = fetch.fetch("GET", endpoint_url(root, "props"), required=False)
-        return "llama.cpp", _llamacpp(props, listing, wanted)
+        return "llama.cpp", _llamacpp(props, listing, wanted), ()
     version = fetch.fetch("GET", endpoint_url(root, "api/version"), required=False)
     if isinstance(version, dict) and isinstance(version.get("version"), str):
         ps = fetch.fetch("GET", endpoint_url(root, "api/ps"), required=False)
         loaded = {m.get("name"): _pos_int(m.get("context_length")) for m in _list(ps, "models")}
-        found = {}
-        for i in wanted:
-            show = fetch.fetch("POST", endpoint_url(root, "api/show"), {"model": i}, required=False)
+        found: dict[str, Discovery] = {}
+        for n, i in enumerate(wanted):
+            try:
+                show = fetch.fetch("POST", endpoint_url(root, "api/show"), {"model": i}, required=False)
+            except DiscoveryError:
+                if (fetch.left() or 1) > 0:
+                    raise
+                return "ollama", found, tuple(wanted[n:])
             if isinstance(show, dict):
                 found[i] = _ollama(show, loaded.get(i))
-        return "ollama", found
+        return "ollama", found, ()
     v0 = [m for m in _items(fetch.fetch("GET", endpoint_url(root, "api/v0/models"), required=False))
           if "max_context_length" in m or "state" in m]
     if v0:
         lm = {m["id"]: m for m in v0}
-        return "lmstudio", {i: _lmstudio(lm[i]) for i in wanted if i in lm}
+        return "lmstudio", {i: _lmstudio(lm[i]) for i in wanted if i in lm}, ()
     info = fetch.fetch("GET", endpoint_url(root, "model/info"), required=False)
     if _list(info, "data") and any("model_name" in d for d in _list(info, "data")):
         per_name: dict[str, dict[str, Any]] = {}
         for d in _list(info, "data"):
             if isinstance(d.get("model_name"), str):
                 per_name.setdefault(d["model_name"], d)
-        return "litellm", {i: _litellm(per_name[i]) for i in wanted if i in per_name}
+        return "litellm", {i: _litellm(per_name[i]) for i in wanted if i in per_name}, ()
     props = fetch.fetch("GET", endpoint_url(root, "props"), required=False)
     if isinstance(props, dict) and ("default_generation_settings" in props or "chat_template" in props):
-        return "llama.cpp", _llamacpp(props, listing, wanted)
-    return "openai-compatible", {}
+        return "llama.cpp", _llamacpp(props, listing, wanted), ()
+    return "openai-compatible", {}, ()
 
 
 def _list(data: Any, key: str) -> list[dict[str, Any]]:

@@ -207,8 +207,8 @@ def _from_json(data: Any) -> ErrorBody:
             msg = _text(data)
     if isinstance(data.get("detail"), list) and not fields:
         _, fields = _detail_list(data["detail"])
-    # vLLM / old FastAPI servers put a stringified pydantic error list in "message".
-    if not fields and "extra_forbidden" in msg:
+    # vLLM / old FastAPI servers and llama-cpp-python put a stringified pydantic error list in "message".
+    if not fields and "'loc': ('body', '" in msg:
         fields = tuple(m.group(1) for m in re.finditer(r"'loc': \('body', '([^']+)'", msg))
     return ErrorBody(" ".join(msg.split())[:600], None if code is None else str(code),
                      None if type_ is None else str(type_), None if param is None else str(param), data, fields)
@@ -359,6 +359,9 @@ def classify(status: int, raw: bytes, headers: dict[str, str] | Any, *, service:
                                     n_prompt=n_prompt, n_ctx=n_ctx, **kw)
     if status == 401:
         return ProviderError(f"{who}: authentication failed (HTTP 401){said}", kind="auth", hint=login_hint, **kw)
+    if quirks.NO_KEY_DB in body.message:
+        return ProviderError(f"{who}: the key was refused (HTTP {status}){said}: {quirks.NO_KEY_DB_MEANS}",
+                             kind="auth", hint=login_hint, **kw)
     if status == 402:
         return ProviderError(f"{who}: payment required (HTTP 402){said}", kind="permission", **kw)
     if status == 403:

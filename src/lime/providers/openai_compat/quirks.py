@@ -67,6 +67,9 @@ OVERFLOWS: tuple[Overflow, ...] = (
              "The decoder prompt (length 9000) is longer than the maximum model length of 8192. Make sure that "
              "`max_model_len` is no smaller than the number of text tokens.",
              r"prompt \(length (?P<prompt>\d+)\) is longer than the maximum model length of (?P<window>\d+)"),
+    Overflow(("anthropic",), r"input length and `max_tokens` exceed context limit",
+             "input length and `max_tokens` exceed context limit: 198000 + 8192 > 200000, decrease input length "
+             "or `max_tokens` and try again"),  # the prompt fits; prompt + answer does not
     Overflow(("anthropic",), r"prompt is too long",
              "prompt is too long: 9000 tokens > 8192 maximum",
              r"prompt is too long: (?P<prompt>\d+) tokens > (?P<window>\d+) maximum"),
@@ -254,3 +257,8 @@ FORWARDED_HEADER_PREFIX = "llm_provider-"
 RATE_LIMIT_RESET = "x-ratelimit-reset-"
 RATE_LIMIT_REMAINING = "x-ratelimit-remaining-"
 RATE_LIMITS: tuple[str, ...] = ("requests", "tokens")
+
+# LiteLLM's answer to a key that is not its master key when it runs without a key database.
+NO_KEY_DB = "No connected db"
+NO_KEY_DB_MEANS = ("the LiteLLM proxy keeps no key database, so it accepts only its master key "
+                   "and the key lime sent is not it")

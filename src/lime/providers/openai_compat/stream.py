@@ -386,6 +386,11 @@ class StreamProcessor:
         return out
 
     @property
+    def empty(self) -> bool:
+        """Nothing at all arrived (not even a keep-alive)."""
+        return self._quiet == 0 and not self.saw_chunk
+
+    @property
     def complete(self) -> bool:
         """Did the answer end properly ([DONE] or a finish_reason) rather than being cut off?"""
         return self.done or self.finish_reason is not None

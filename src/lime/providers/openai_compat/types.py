@@ -91,13 +91,18 @@ class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
-    cached_tokens: int = 0
+    cached_tokens: int = 0  # of prompt_tokens, read from the service's prompt cache
     estimated: bool = False
+    cache_write_tokens: int = 0  # of prompt_tokens, written to the prompt cache (Anthropic bills them apart)
 
     def to_json(self) -> dict[str, Any]:
-        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
-                "total_tokens": self.total_tokens, "cached_tokens": self.cached_tokens,
-                "estimated": self.estimated}
+        out: dict[str, Any] = {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+                               "total_tokens": self.total_tokens, "cached_tokens": self.cached_tokens,
+                               "estimated": self.estimated}
+        if self.cached_tokens or self.cache_write_tokens:
+            out["cache_read_tokens"] = self.cached_tokens
+            out["cache_write_tokens"] = self.cache_write_tokens
+        return out
 
 
 @dataclass
@@ -155,6 +160,10 @@ class Completion:
     model: str = ""
     # The reasoning came inline (<think>…</think> in content): kept for the session, never sent back.
     reasoning_inline: bool = False
+    # What a native wire must get back verbatim on the next turn (Anthropic thinking blocks and
+    # their signatures, Responses encrypted reasoning items, Gemini thought signatures), tagged
+    # with the wire's name; stored on the message as ``_wire`` so saved sessions keep it.
+    state: dict[str, Any] | None = None
 
     def to_message(self) -> Message:
         msg: Message = {"role": "assistant", "content": self.text or None}
@@ -162,4 +171,9 @@ class Completion:
             msg["tool_calls"] = [c.to_message_part() for c in self.tool_calls]
         if self.reasoning:
             msg["_reasoning" if self.reasoning_inline else "reasoning_content"] = self.reasoning
+        if self.state:
+            msg[WIRE_STATE] = self.state
         return msg
+
+
+WIRE_STATE = "_wire"  # the message key of Completion.state (``_``: the compat wire never sends it)

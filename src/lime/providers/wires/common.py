@@ -1,0 +1,206 @@
+"""What the native wires share: a stream processor that reads named SSE events as JSON objects
+(with the compat processor's bounds and tool-call assembly), and small readers of lime's stored
+Chat Completions messages (system text, content text, tool arguments as objects)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from lime import jsonguard
+from lime.providers.openai_compat.errors import BadResponse
+from lime.providers.openai_compat.stream import MalformedChunk, StreamErrorPayload, StreamProcessor, _Call
+from lime.providers.openai_compat.types import (
+    WIRE_STATE,
+    Completion,
+    Message,
+    ReasoningDelta,
+    StreamEvent,
+    TextDelta,
+    ToolCall,
+)
+
+STRUCTURED_TOOL = "structured_output"
+
+
+class EventProcessor(StreamProcessor):
+    """A native wire's stream: each SSE event is one JSON object, handed to :meth:`on_event`.
+
+    Text, reasoning and tool calls go through the same counters (answer size, quiet bytes) and
+    the same assembly as a Chat Completions stream; a subclass only maps its events."""
+
+    wire = ""
+
+    def __init__(self, model: str, estimator: Any = None, body: dict[str, Any] | None = None) -> None:
+        super().__init__(model, estimator)
+        self._think = None  # native wires never inline <think>
+        self.body = body or {}
+        self.state: dict[str, Any] = {}
+        self.structured = False  # the schema answer arrives as a forced tool call (Anthropic)
+
+    def _consume(self, pairs: list[tuple[bytes, bytes]]) -> list[StreamEvent]:
+        out: list[StreamEvent] = []
+        for event, payload in pairs:
+            if self.done:
+                break
+            if not payload.strip():
+                continue
+            if payload == b"[DONE]":
+                self.done = True
+                break
+            try:
+                obj = jsonguard.loads(payload)
+            except jsonguard.JSONTooDeep as exc:
+                raise BadResponse(f"a stream event is {exc}") from None
+            except ValueError:
+                raise MalformedChunk(payload) from None
+            if type(obj) is not dict:
+                raise MalformedChunk(payload)
+            self.saw_chunk = True
+            try:
+                self.on_event(event.decode("utf-8", "replace"), obj, payload, out)
+            except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
+                if isinstance(exc, BadResponse | StreamErrorPayload):
+                    raise
+                raise BadResponse(f"a {self.wire} stream event has an unexpected shape: "
+                                  f"{payload[:120].decode('utf-8', 'replace')!r}") from None
+        return out
+
+    def on_event(self, event: str, obj: dict[str, Any], payload: bytes, out: list[StreamEvent]) -> None:
+        raise NotImplementedError
+
+    # -- what subclasses emit ----------------------------------------------------------------
+
+    def text(self, t: Any, out: list[StreamEvent]) -> None:
+        if type(t) is not str:
+            raise TypeError("text")
+        if t:
+            self._spend(len(t))
+            self._text.append(t)
+            self.output_started = True
+            out.append(TextDelta(t))
+
+    def reasoning(self, t: Any, out: list[StreamEvent]) -> None:
+        if type(t) is not str:
+            raise TypeError("reasoning")
+        if t:
+            self._spend(len(t))
+            self._reasoning.append(t)
+            self.output_started = True
+            out.append(ReasoningDelta(t))
+
+    def call(self, key: Any, cid: Any, name: Any) -> _Call:
+        if not (cid is None or type(cid) is str) or not (name is None or type(name) is str):
+            raise TypeError("tool call")
+        self._spend(64)
+        c = self._calls[key] = _Call(cid, name)
+        self.output_started = True
+        return c
+
+    def args(self, key: Any, piece: Any) -> None:
+        if type(piece) is not str:
+            piece = json.dumps(piece)
+        c = self._calls.get(key)
+        if c is None:
+            c = self.call(key, None, None)
+        self._spend(len(piece))
+        c.args.append(piece)
+
+    def finish(self, reason: str, out: list[StreamEvent]) -> None:
+        if self.finish_reason is None:
+            if self.structured:
+                self._unwrap_structured(out)
+            self._finish(reason, out)
+
+    def _unwrap_structured(self, out: list[StreamEvent]) -> None:
+        """The forced ``structured_output`` call is the answer: its arguments become the text."""
+        for key, c in list(self._calls.items()):
+            if c.name == STRUCTURED_TOOL:
+                del self._calls[key]
+                self._text.append("".join(c.args) or "{}")
+                self.output_started = True
+                out.append(TextDelta(self._text[-1]))
+
+    def snapshot(self) -> Completion:
+        c = super().snapshot()
+        if self.state:
+            c.state = {"wire": self.wire, **self.state}
+        return c
+
+    def absorb(self, c: Completion) -> list[StreamEvent]:
+        if c.state:
+            self.state = {k: v for k, v in c.state.items() if k != "wire"}
+        return super().absorb(c)
+
+
+def state_of(msg: Message, wire: str) -> dict[str, Any] | None:
+    """The wire state a stored assistant message carries, if it came from this wire."""
+    st = msg.get(WIRE_STATE)
+    return st if isinstance(st, dict) and st.get("wire") == wire else None
+
+
+def content_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and isinstance(p.get("text"), str))
+    return ""
+
+
+def system_text(messages: list[Message]) -> str:
+    return "\n\n".join(content_text(m.get("content")) for m in messages if m.get("role") in ("system", "developer"))
+
+
+def arguments(raw: Any) -> dict[str, Any]:
+    """A tool call's stored arguments as an object (a wire that wants JSON, not text)."""
+    if isinstance(raw, dict):
+        return raw
+    try:
+        value = json.loads(raw) if isinstance(raw, str) and raw.strip() else {}
+    except ValueError:
+        return {"_raw": raw}
+    return value if isinstance(value, dict) else {"value": value}
+
+
+def calls_of(msg: Message) -> list[tuple[str, str, str]]:
+    """(id, name, arguments) of an assistant message's tool calls."""
+    out = []
+    for c in msg.get("tool_calls") or []:
+        fn = c.get("function") or {}
+        out.append((str(c.get("id") or ""), str(fn.get("name") or ""), str(fn.get("arguments") or "")))
+    return out
+
+
+def schema_of(response_format: dict[str, Any] | None) -> tuple[str, dict[str, Any]] | None:
+    """(name, JSON Schema) of a Chat Completions ``response_format`` of type json_schema."""
+    if not isinstance(response_format, dict) or response_format.get("type") != "json_schema":
+        return None
+    spec = response_format.get("json_schema")
+    if not isinstance(spec, dict) or not isinstance(spec.get("schema"), dict):
+        return None
+    return str(spec.get("name") or "answer"), spec["schema"]
+
+
+def max_output(route: Any, options: Any, *, upper: bool = False) -> int:
+    """The output cap: the caller's, else the catalog's (``upper_max_output`` when the turn needs room)."""
+    if options.max_tokens is not None:
+        return int(options.max_tokens)
+    entry = getattr(route, "entry", None)
+    cap = int(getattr(entry, "upper_max_output" if upper else "max_output", 0) or 0)
+    if not cap and entry is not None:
+        cap = int(getattr(entry, "max_output", 0) or 0)
+    return cap or 4096
+
+
+def drop_lessons(body: dict[str, Any], lessons: Any) -> dict[str, Any]:
+    for name in getattr(lessons, "drop", ()):
+        body.pop(name, None)
+    if "tools" not in body:
+        body.pop("tool_choice", None)
+        body.pop("parallel_tool_calls", None)
+        body.pop("toolConfig", None)
+    return body
+
+
+def tool_call(cid: str, name: str, args: str) -> ToolCall:
+    return ToolCall(cid, name, args or "{}")

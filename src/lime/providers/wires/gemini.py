@@ -1,0 +1,249 @@
+"""Google's Gemini API (``models/MODEL:streamGenerateContent?alt=sse``): contents and parts.
+
+The key goes in ``x-goog-api-key``. A turn is ``user`` or ``model``; a tool call is a
+``functionCall`` part and its result a ``functionResponse`` part naming the function. A thinking
+model puts a ``thoughtSignature`` on its parts; the parts of each answer travel on the stored
+assistant message (``_wire``) and are sent back as they came, signatures included. Each SSE event
+is a whole ``GenerateContentResponse``; a function call arrives whole, never in fragments.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from lime.providers.openai_compat.errors import BadResponse
+from lime.providers.openai_compat.shapes import count
+from lime.providers.openai_compat.stream import Estimator, StreamErrorPayload
+from lime.providers.openai_compat.types import (
+    ChatRoute,
+    Completion,
+    Message,
+    RequestOptions,
+    StreamEvent,
+    Usage,
+)
+from lime.providers.wires.common import (
+    EventProcessor,
+    arguments,
+    calls_of,
+    content_text,
+    drop_lessons,
+    max_output,
+    schema_of,
+    state_of,
+)
+
+BUDGETS = {"none": 0, "minimal": 512, "low": 2048, "medium": 8192, "high": 24576, "xhigh": 32768}
+FINISH = {"STOP": "stop", "MAX_TOKENS": "length", "SAFETY": "content_filter", "RECITATION": "content_filter",
+          "BLOCKLIST": "content_filter", "PROHIBITED_CONTENT": "content_filter", "SPII": "content_filter",
+          "IMAGE_SAFETY": "content_filter", "MALFORMED_FUNCTION_CALL": "stop"}
+# JSON Schema keywords Gemini's responseSchema / parameters (an OpenAPI subset) refuse.
+_UNSUPPORTED = frozenset(("$schema", "additionalProperties", "$id", "$defs", "definitions", "$ref", "const",
+                          "examples", "default", "patternProperties", "unevaluatedProperties"))
+
+
+class GeminiWire:
+    name = "gemini"
+    optional_fields = frozenset(("generationConfig", "toolConfig", "safetySettings"))
+
+    def path(self, model: str, stream: bool) -> str:
+        model = model if model.startswith(("models/", "tunedModels/")) else f"models/{model}"
+        return f"{model}:streamGenerateContent?alt=sse" if stream else f"{model}:generateContent"
+
+    def headers(self, sent: dict[str, str]) -> dict[str, str]:
+        out = dict(sent)
+        auth = out.get("Authorization", "")
+        if auth.startswith("Bearer "):
+            del out["Authorization"]
+            out["x-goog-api-key"] = auth[len("Bearer "):]
+        return out
+
+    def build_body(self, route: ChatRoute, messages: list[Message], options: RequestOptions, lessons: Any, *,
+                   stream: bool) -> dict[str, Any]:
+        return build_body(route, messages, options, lessons, stream=stream)
+
+    def processor(self, model: str, estimator: Estimator, body: dict[str, Any]) -> EventProcessor:
+        return GeminiProcessor(model, estimator, body)
+
+    def completion(self, data: Any, model: str, estimator: Estimator, body: dict[str, Any]) -> Completion:
+        if type(data) is not dict:
+            raise BadResponse("the response is not an object")
+        proc = GeminiProcessor(model, estimator, body)
+        out: list[StreamEvent] = []
+        proc.on_event("message", data, b"", out)
+        if proc.finish_reason is None:
+            proc.finish("tool_calls" if proc._calls else "stop", out)
+        c = proc.snapshot()
+        c.usage = proc.final_usage()
+        return c
+
+    def is_error(self, data: Any) -> bool:
+        return isinstance(data, dict) and bool(data.get("error")) and not data.get("candidates")
+
+
+WIRE = GeminiWire()
+
+
+def clean_schema(schema: Any) -> Any:
+    """A JSON Schema without the keywords Gemini refuses."""
+    if isinstance(schema, dict):
+        return {k: clean_schema(v) for k, v in schema.items() if k not in _UNSUPPORTED}
+    if isinstance(schema, list):
+        return [clean_schema(v) for v in schema]
+    return schema
+
+
+def _parts(content: Any) -> list[dict[str, Any]]:
+    if isinstance(content, str):
+        return [{"text": content}] if content else []
+    out: list[dict[str, Any]] = []
+    for p in content if isinstance(content, list) else []:
+        if isinstance(p, dict) and isinstance(p.get("text"), str) and p["text"]:
+            out.append({"text": p["text"]})
+        elif isinstance(p, dict) and p.get("type") == "image_url":
+            url = (p.get("image_url") or {}).get("url", "")
+            if isinstance(url, str) and url.startswith("data:") and ";base64," in url:
+                mime, data = url[5:].split(";base64,", 1)
+                out.append({"inlineData": {"mimeType": mime, "data": data}})
+    return out
+
+
+def convert(messages: list[Message]) -> tuple[str, list[dict[str, Any]]]:
+    """Chat Completions messages → (system instruction, contents)."""
+    system: list[str] = []
+    contents: list[dict[str, Any]] = []
+    names: dict[str, str] = {}
+
+    def add(role: str, parts: list[dict[str, Any]]) -> None:
+        if not parts:
+            return
+        if contents and contents[-1]["role"] == role:
+            contents[-1]["parts"].extend(parts)
+        else:
+            contents.append({"role": role, "parts": parts})
+
+    for m in messages:
+        role = m.get("role")
+        if role in ("system", "developer"):
+            system.append(content_text(m.get("content")))
+        elif role == "user":
+            add("user", _parts(m.get("content")))
+        elif role == "tool":
+            cid = str(m.get("tool_call_id") or "")
+            add("user", [{"functionResponse": {"name": names.get(cid, cid),
+                                               "response": {"content": content_text(m.get("content"))}}}])
+        elif role == "assistant":
+            calls = calls_of(m)
+            names.update({cid: name for cid, name, _ in calls})
+            st = state_of(m, "gemini")
+            if st and isinstance(st.get("parts"), list) and st["parts"]:
+                add("model", [p for p in st["parts"] if isinstance(p, dict)])
+                continue
+            parts = _parts(m.get("content"))
+            parts += [{"functionCall": {"name": name, "args": arguments(args)}} for _, name, args in calls]
+            add("model", parts or [{"text": "(no answer)"}])
+    return "\n\n".join(s for s in system if s), contents
+
+
+def build_body(route: ChatRoute, messages: list[Message], options: RequestOptions, lessons: Any, *,
+               stream: bool) -> dict[str, Any]:
+    caps = route.capabilities
+    system, contents = convert(messages)
+    body: dict[str, Any] = {"contents": contents}
+    if system:
+        body["systemInstruction"] = {"parts": [{"text": system}]}
+    gen: dict[str, Any] = {"maxOutputTokens": max_output(route, options)}
+    if options.temperature is not None:
+        gen["temperature"] = options.temperature
+    effort = options.reasoning_effort
+    thinking = bool(getattr(getattr(route, "entry", None), "supports_extended_thinking", False))
+    if effort and caps.reasoning_effort and (thinking or effort in ("none", "off")):
+        gen["thinkingConfig"] = {"thinkingBudget": BUDGETS.get(effort, 0 if effort == "off" else 8192),
+                                 "includeThoughts": effort not in ("none", "off")}
+    schema = schema_of(options.response_format)
+    if schema is not None and caps.response_format:
+        gen["responseMimeType"] = "application/json"
+        gen["responseSchema"] = clean_schema(schema[1])
+    body["generationConfig"] = gen
+    if options.tools and caps.tools:
+        body["tools"] = [{"functionDeclarations": [
+            {"name": t.name, "description": t.description, "parameters": clean_schema(t.parameters)}
+            for t in options.tools]}]
+        tc = options.tool_choice
+        if tc is not None:
+            mode = {"auto": "AUTO", "none": "NONE", "required": "ANY"}.get(tc if isinstance(tc, str) else "", "ANY")
+            cfg: dict[str, Any] = {"mode": mode}
+            if isinstance(tc, dict):
+                cfg["allowedFunctionNames"] = [(tc.get("function") or {}).get("name", "")]
+            body["toolConfig"] = {"functionCallingConfig": cfg}
+    for src in (route.extra_body or {}, options.extra):
+        for key, value in src.items():
+            if key not in ("model", "contents", "stream"):
+                body[key] = value
+    return drop_lessons(body, lessons)
+
+
+class GeminiProcessor(EventProcessor):
+    wire = "gemini"
+
+    def on_event(self, event: str, obj: dict[str, Any], payload: bytes, out: list[StreamEvent]) -> None:
+        if obj.get("error"):
+            raise StreamErrorPayload(payload or json.dumps(obj).encode())
+        self._usage(obj.get("usageMetadata"))
+        if isinstance(obj.get("modelVersion"), str) and obj["modelVersion"]:
+            self.model = obj["modelVersion"]
+        feedback = obj.get("promptFeedback")
+        if isinstance(feedback, dict) and feedback.get("blockReason"):
+            raise BadResponse(f"Gemini blocked the prompt ({feedback['blockReason']}): its safety filters "
+                              "refused to answer; rephrase the request")
+        for cand in (obj.get("candidates") or [])[:1]:
+            for part in (cand.get("content") or {}).get("parts") or []:
+                self._part(part, out)
+            reason = cand.get("finishReason")
+            if reason and reason != "FINISH_REASON_UNSPECIFIED":
+                mapped = FINISH.get(str(reason), "stop")
+                if mapped == "content_filter":
+                    self.state["blocked"] = str(reason)
+                self.finish("tool_calls" if self._calls and mapped == "stop" else mapped, out)
+                self.done = True
+
+    def _part(self, part: dict[str, Any], out: list[StreamEvent]) -> None:
+        kept: dict[str, Any] | None = None
+        if isinstance(part.get("text"), str):
+            if part.get("thought"):
+                self.reasoning(part["text"], out)
+            else:
+                self.text(part["text"], out)
+            kept = dict(part)
+        elif isinstance(part.get("functionCall"), dict):
+            fc = part["functionCall"]
+            n = len(self._calls)
+            cid = fc.get("id") if isinstance(fc.get("id"), str) and fc.get("id") else f"call_{n}"
+            self.call(("fc", n), cid, fc.get("name"))
+            self.args(("fc", n), fc.get("args") or {})
+            kept = dict(part)
+        if kept is not None:
+            parts = self.state.setdefault("parts", [])
+            if "text" in kept and parts and "text" in parts[-1] and bool(parts[-1].get("thought")) == bool(
+                    kept.get("thought")) and "thoughtSignature" not in kept:
+                parts[-1] = {**parts[-1], "text": parts[-1]["text"] + kept["text"]}
+            else:
+                parts.append(kept)
+
+    def snapshot(self) -> Completion:
+        c = super().snapshot()
+        parts = self.state.get("parts") or []
+        if c.state is not None and not any("thoughtSignature" in p for p in parts):
+            c.state = None  # nothing the server needs back beyond the text and calls themselves
+        return c
+
+    def _usage(self, u: Any) -> None:
+        if not isinstance(u, dict):
+            return
+        prompt = count(u.get("promptTokenCount"), "usageMetadata.promptTokenCount")
+        out = count(u.get("candidatesTokenCount"), "usageMetadata.candidatesTokenCount") + count(
+            u.get("thoughtsTokenCount"), "usageMetadata.thoughtsTokenCount")
+        cached = count(u.get("cachedContentTokenCount"), "usageMetadata.cachedContentTokenCount")
+        if prompt or out:
+            self.usage = Usage(prompt, out, prompt + out, cached, estimated=False)

@@ -1,0 +1,95 @@
+"""Gemini: ``streamGenerateContent?alt=sse`` as Google documents it, safety blocks, thought signatures."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from lime.catalog.routing import capabilities_for
+from lime.providers import open_client
+from lime.providers.openai_compat.compat_memory import Lessons
+from lime.providers.openai_compat.errors import ProviderError
+from lime.providers.openai_compat.types import RequestOptions, ToolSpec
+from lime.providers.wires.gemini import WIRE, build_body
+from support.fakeserver import FakeServer, error, reply
+from support.wires import THOUGHT_SIGNATURE, gemini_sse, wire_bytes
+
+from .conftest import KEY, MakeRoute, track
+from .wirecheck import same_at_every_split
+
+
+def route(make_route: MakeRoute, fake_server: FakeServer, **kw: object):  # type: ignore[no-untyped-def]
+    r = make_route("gemini", fake_server.base_url, **kw)
+    entry = dataclasses.replace(r.entry, provider="gemini", service=None, param_preset="reasoning_only",
+                                                            supports_extended_thinking=True)
+    return dataclasses.replace(r, entry=entry, capabilities=capabilities_for(entry, r.preset))
+
+
+def test_parts_survive_a_split_at_every_byte() -> None:
+    raw = wire_bytes("/v1/models/m:streamGenerateContent", reply("héllo ✓", reasoning="hmm ✓",
+                                                                 tool_calls=[("f", {"x": "ñ"})]))
+    c = same_at_every_split(WIRE, raw)
+    assert c.text == "héllo ✓" and c.reasoning == "hmm ✓" and c.finish_reason == "tool_calls"
+    assert json.loads(c.tool_calls[0].arguments) == {"x": "ñ"}
+    assert c.state is not None and c.state["parts"][-1]["thoughtSignature"] == THOUGHT_SIGNATURE
+
+
+def test_a_blocked_prompt_is_explained(fake_server: FakeServer, make_route: MakeRoute) -> None:
+    fake_server.enqueue(gemini_sse([{"promptFeedback": {"blockReason": "SAFETY"}, "usageMetadata": {
+        "promptTokenCount": 5, "totalTokenCount": 5}}]))
+    c = track(open_client(route(make_route, fake_server), max_retries=0))
+    with pytest.raises(ProviderError) as info:
+        list(c.stream([{"role": "user", "content": "hi"}]))
+    assert "blocked the prompt (SAFETY)" in str(info.value)
+
+
+def test_a_safety_finish_is_a_content_filter(fake_server: FakeServer, make_route: MakeRoute) -> None:
+    fake_server.enqueue(gemini_sse([{"candidates": [{"content": {"role": "model", "parts": [{"text": "Sure"}]}}]},
+                                    {"candidates": [{"content": {"role": "model", "parts": []},
+                                                     "finishReason": "SAFETY"}]}]))
+    c = track(open_client(route(make_route, fake_server)))
+    stream = c.stream([{"role": "user", "content": "hi"}])
+    list(stream)
+    assert stream.completion.finish_reason == "content_filter" and stream.completion.text == "Sure"
+
+
+def test_error_body_and_key_header(fake_server: FakeServer, make_route: MakeRoute) -> None:
+    fake_server.enqueue(error(429, {"error": {"code": 429, "message": "Resource has been exhausted",
+                                              "status": "RESOURCE_EXHAUSTED"}}), reply("ok"))
+    c = track(open_client(route(make_route, fake_server), max_retries=2))
+    assert "".join(e.text for e in c.stream([{"role": "user", "content": "hi"}]) if e.kind == "text") == "ok"
+    req = fake_server.chat_requests[-1]
+    assert req.headers["x-goog-api-key"] == KEY and req.query == "alt=sse"
+    fake_server.enqueue(reply("x"))
+    c.complete([{"role": "user", "content": "hi"}])
+    assert fake_server.chat_requests[-1].path.endswith("/models/wire-model:generateContent")
+
+
+def test_body(make_route: MakeRoute, fake_server: FakeServer) -> None:
+    tools = [ToolSpec("f", "d", {"type": "object", "additionalProperties": False, "properties": {}})]
+    msgs = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "a"},
+            {"role": "assistant", "content": None,
+             "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{\"k\": 1}"}}]},
+            {"role": "tool", "tool_call_id": "c1", "content": "x"}]
+    body = build_body(route(make_route, fake_server), msgs, RequestOptions(tools=tools, reasoning_effort="low"),
+                      Lessons(set(), set(), None), stream=True)
+    assert body["systemInstruction"] == {"parts": [{"text": "be brief"}]}
+    assert [c["role"] for c in body["contents"]] == ["user", "model", "user"]
+    assert body["contents"][1]["parts"] == [{"functionCall": {"name": "f", "args": {"k": 1}}}]
+    assert body["contents"][2]["parts"][0]["functionResponse"] == {"name": "f", "response": {"content": "x"}}
+    assert "additionalProperties" not in body["tools"][0]["functionDeclarations"][0]["parameters"]
+    assert body["generationConfig"]["thinkingConfig"] == {"thinkingBudget": 2048, "includeThoughts": True}
+
+
+def test_overflow_in_geminis_words(fake_server: FakeServer, make_route: MakeRoute) -> None:
+    from lime.providers.openai_compat.errors import ContextOverflowError
+
+    fake_server.enqueue(error(400, {"error": {"code": 400, "message": "The input token count (1200000) exceeds the "
+                                              "maximum number of tokens allowed (1048576).",
+                                              "status": "INVALID_ARGUMENT"}}))
+    c = track(open_client(route(make_route, fake_server), max_retries=0))
+    with pytest.raises(ContextOverflowError) as info:
+        c.complete([{"role": "user", "content": "hi"}])
+    assert (info.value.n_prompt, info.value.n_ctx) == (1200000, 1048576)
