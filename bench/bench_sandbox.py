@@ -80,8 +80,10 @@ def main() -> None:
     for name, ms in figures:
         print(f"  {name:<36} {ms:6.2f} ms   (+{ms - base:5.2f} ms, {ms / base:4.2f}x)")
     t0 = time.perf_counter()
-    _lines, ok = sandboxcheck.check(home)
+    lines, ok = sandboxcheck.check(home)
     print(f"lime sandbox self-test: {(time.perf_counter() - t0) * 1000:.0f} ms ({'passed' if ok else 'FAILED'})")
+    if not ok:
+        print("\n".join(lines))
 
 
 if __name__ == "__main__":

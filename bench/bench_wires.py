@@ -42,8 +42,7 @@ def serve(chunks: int) -> None:
     short = reply("Hello! How can I help you today?", chunks=8)
 
     def respond(req: Recorded) -> object:
-        return long if isinstance(req.json, dict) and str(req.json.get("model", "")).startswith("long") or \
-            "long" in req.path else short
+        return short if b"warm up" in req.body or b"hi" in req.body else long
 
     server = FakeServer()
     server.default = respond
@@ -88,6 +87,7 @@ def stream_rates(base_url: str, chunks: int) -> list[tuple[str, float, float]]:
     for wire, (_, _, path) in WIRES.items():
         model = "long-model"
         client = open_client(_route(wire, base_url, model), max_retries=0)
+        list(client.stream([{"role": "user", "content": "warm up"}]))  # the first request's one-time costs
         t = time.process_time()
         n = sum(1 for e in client.stream([{"role": "user", "content": "go"}]) if e.kind == "text")
         lime_rate = n / (time.process_time() - t)
@@ -95,6 +95,7 @@ def stream_rates(base_url: str, chunks: int) -> list[tuple[str, float, float]]:
         url = f"{base_url}/{path.replace('gemini-2.5-flash', model)}"
         body = {"model": model, "stream": True, "messages": [{"role": "user", "content": "go"}]}
         with httpx.Client() as h:
+            h.post(url, json={**body, "messages": [{"role": "user", "content": "warm up"}]}).read()
             t = time.process_time()
             got = 0
             with h.stream("POST", url, json=body, headers={"Authorization": f"Bearer {KEY}"}) as r:

@@ -36,6 +36,7 @@ BENCHES: list[tuple[str, list[str], list[str]]] = [
     ("bench_sandbox.py", [], ["50"]),
     ("bench_gitindex.py", [], []),
     ("bench_prompt.py", ["50"], ["10"]),
+    ("bench_bashcheck.py", ["200"], ["30"]),
 ]
 
 

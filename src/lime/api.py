@@ -100,6 +100,9 @@ class _Base:
         endpoint = LocalEndpoint()
         self.route = ready_route(choose_model(model, endpoint)[0], endpoint)
         self.system = system
+        from lime.providers import wire_for
+
+        client_options.setdefault("wire", wire_for(self.route))
         self._client = getattr(client, self._driver)(self.route, verbose=verbose, **client_options)
 
     @property

@@ -46,7 +46,7 @@ def test_a_json_answer_nested_100000_deep_is_one_line_under_output_schema(lime: 
     schema = tmp_path / "schema.json"
     schema.write_text(json.dumps({"type": "object", "properties": {"a": {"type": "string"}}}))
     deep = "[" * 100_000 + "]" * 100_000
-    lime.server.enqueue(reply(deep), reply(deep))
+    lime.server.default = reply(deep)  # the answer and its repair (and any probe) all nest too deep
     proc = lime.run("--output-schema", str(schema), "-p", "answer")
     assert proc.returncode != 0 and proc.stdout == ""
     lines = proc.stderr.strip().splitlines()

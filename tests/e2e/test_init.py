@@ -119,3 +119,16 @@ def test_version_names_the_commit_without_running_git(lime: Lime) -> None:
             assert data["commit"] == head.stdout.strip() and data["commit_from"] == "source checkout"
     text = lime.run("version").stdout
     assert text.startswith(f"lime {data['version']}\n") and ("commit " in text)
+
+
+def test_an_installed_wheel_names_the_commit_recorded_at_build_time(tmp_path: Path) -> None:
+    from lime.cli.version_cmd import info
+
+    package = tmp_path / "site-packages" / "lime"
+    package.mkdir(parents=True)
+    assert info(package)["commit"] is None  # no record, no checkout: unknown, and said so
+    (package / "_build.json").write_text(json.dumps({"commit": "a" * 40, "built": "2026-01-02"}))
+    data = info(package)
+    assert data["commit"] == "a" * 40 and data["commit_from"] == "build" and data["built"] == "2026-01-02"
+    (package / "_build.json").write_text("{not json")
+    assert info(package)["commit"] is None

@@ -78,3 +78,13 @@ def test_an_untrusted_folder_contributes_nothing_but_the_user_memory_still_count
     lime.server.enqueue(reply("ok"))
     assert lime.run("-c", "-p", "again").returncode == 0
     assert sent_system(lime) == system
+
+
+def test_in_plan_mode_the_prompt_lists_the_plan_tools_and_still_matches(lime: Lime) -> None:
+    lime.server.enqueue(reply("Here is what I would do."))
+    proc = lime.run("--permission-mode", "plan", "-p", "plan a change")
+    assert proc.returncode == 0, proc.stderr
+    system = sent_system(lime)
+    assert "- exit_plan_mode:" in system and "- edit_file:" not in system and "- read_file:" in system
+    assert "- Permission mode: plan" in system
+    assert lime.run("--permission-mode", "plan", "system-prompt").stdout == system + "\n"

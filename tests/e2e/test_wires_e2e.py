@@ -128,7 +128,7 @@ def test_output_schema(lime: Lime, provider: str, tmp_path: Path) -> None:
     assert json.loads(proc.stdout) == {"n": 4}
     body = sent(lime)[0]
     if provider == "anthropic":
-        assert body["tool_choice"] == {"type": "tool", "name": "structured_output"}
+        assert body["tool_choice"] == {"type": "any"}  # beside lime's tools: some tool, the answer last
         assert body["tools"][-1]["input_schema"]["required"] == ["n"]
     elif provider == "openai":
         assert body["text"]["format"]["type"] == "json_schema"
@@ -201,3 +201,39 @@ def test_status_names_the_api(lime: Lime, provider: str, api: str) -> None:
     use(lime, provider)
     out = lime.run("status").stdout
     assert "API:" in out and api in out and KEY not in out
+
+
+def test_anthropic_pause_turn_is_continued(lime: Lime) -> None:
+    use(lime, "anthropic")
+    lime.server.enqueue(reply("Working on it", finish_reason="pause_turn"), reply(" and done."))
+    proc = lime.run("-p", "long task")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.endswith("and done.\n")
+    again = sent(lime)[1]["messages"]
+    assert again[-1]["role"] == "assistant" and again[-1]["content"][0]["text"] == "Working on it"
+
+
+def test_anthropic_refusal_is_said(lime: Lime) -> None:
+    use(lime, "anthropic")
+    lime.server.enqueue(reply("I can't help with that.", finish_reason="refusal"))
+    proc = lime.run("-p", "something bad")
+    assert proc.returncode == 0 and "content filter" in proc.stderr
+
+
+def test_anthropic_output_schema_after_using_a_tool_and_forced_without_tools(lime: Lime, tmp_path: Path) -> None:
+    use(lime, "anthropic")
+    (lime.cwd / "n.txt").write_text("7\n")
+    schema = tmp_path / "s.json"
+    schema.write_text(json.dumps({"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}))
+    lime.server.enqueue(tool_call_stream([("read_file", {"path": "n.txt"})]),
+                        tool_call_stream([("structured_output", {"n": 7})]),
+                        tool_call_stream([("structured_output", {"n": 8})]))
+    proc = lime.run("--output-schema", str(schema), "-p", "what number is in n.txt?")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {"n": 7}
+    result = sent(lime)[1]["messages"][-1]["content"][0]
+    assert result["type"] == "tool_result" and "7" in result["content"]
+    proc = lime.run("--no-tools", "--output-schema", str(schema), "-p", "a number")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == {"n": 8}
+    assert sent(lime)[-1]["tool_choice"] == {"type": "tool", "name": "structured_output"}

@@ -168,8 +168,9 @@ def test_response_format_goes_on_the_wire_where_the_model_takes_it(fake_server: 
     fake_server.enqueue(reply('{"n": 7}'))
     answer = lime.complete("give n", model="gpt-4o-mini", response_format=FORMAT)
     assert answer.text == '{"n": 7}' and len(fake_server.chat_requests) == 1
-    assert fake_server.last.json["response_format"] == FORMAT
-    assert fake_server.last.json["messages"] == [{"role": "user", "content": "give n"}]
+    body = fake_server.last.json  # OpenAI's models speak the Responses API
+    assert body["text"]["format"]["schema"] == FORMAT["json_schema"]["schema"]
+    assert body["input"] == [{"type": "message", "role": "user", "content": "give n"}]
 
 
 def test_a_missing_key_is_refused_before_any_request(lime_home: Path) -> None:

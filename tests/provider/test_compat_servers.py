@@ -70,7 +70,14 @@ def test_a_500_naming_a_request_field_is_healed_like_a_422(client, fake_server) 
     answer = client.complete([{"role": "user", "content": "hi"}], RequestOptions(response_format=rf))
     assert answer.text == '{"n": 1}'
     first, second = fake_server.chat_requests
-    assert first.json["response_format"] == rf and "response_format" not in second.json
+    # JSON mode instead, with the schema in the prompt (the answer is checked against it after)
+    assert first.json["response_format"] == rf and second.json["response_format"] == {"type": "json_object"}
+    assert second.json["messages"][0]["role"] == "system" and "JSON Schema" in second.json["messages"][0]["content"]
+    fake_server.enqueue(ErrorResponse(500, {"error": {"message": "[{'type': 'literal_error', 'loc': ('body', "
+                                                      "'response_format', 'type'), 'msg': \"Input should be 'text'\"}]",
+                                                      "type": "internal_server_error"}}), reply("{}"))
+    client.complete([{"role": "user", "content": "hi"}], RequestOptions(response_format=rf))
+    assert "response_format" not in fake_server.chat_requests[-1].json  # JSON mode refused too: none at all
 
 
 def test_litellm_no_connected_db_is_explained_as_a_key_problem(client, fake_server) -> None:  # type: ignore[no-untyped-def]

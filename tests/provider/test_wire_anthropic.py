@@ -146,3 +146,22 @@ def test_overflow_in_anthropics_words(fake_server: FakeServer, make_route: MakeR
     with pytest.raises(ContextOverflowError) as info:
         c.complete([{"role": "user", "content": "hi"}])
     assert (info.value.n_prompt, info.value.n_ctx) == numbers
+
+
+def test_a_proxy_refusing_thinking_is_healed_and_remembered(fake_server: FakeServer, make_route: MakeRoute) -> None:
+    import dataclasses
+
+    from lime.catalog.routing import capabilities_for
+
+    r = route(make_route, fake_server)
+    entry = dataclasses.replace(r.entry, param_preset="reasoning_only")
+    r = dataclasses.replace(r, entry=entry, capabilities=capabilities_for(entry, r.preset))
+    fake_server.enqueue(anthropic_error(400, "invalid_request_error", "thinking: Extra inputs are not permitted"),
+                        reply("ok"), reply("again"))
+    c = track(open_client(r))
+    assert c.complete([{"role": "user", "content": "hi"}], RequestOptions(reasoning_effort="low")).text == "ok"
+    first, second = fake_server.chat_requests
+    assert first.json["thinking"] == {"type": "enabled", "budget_tokens": 2048} and "thinking" not in second.json
+    c2 = track(open_client(r))
+    c2.complete([{"role": "user", "content": "hi"}], RequestOptions(reasoning_effort="low"))
+    assert "thinking" not in fake_server.chat_requests[-1].json  # remembered for this endpoint

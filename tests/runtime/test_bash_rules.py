@@ -121,7 +121,8 @@ def test_deny_rules_see_the_program_really_run(command: str, ws: Workspace) -> N
     "eval \"$x\"", "source ./script", ". ./script", "sh -c \"$x\"", "sh ./script", "echo ls x | sh",
     "bash <<'X'\nls\nX", "f() { ls; }; f", "alias x=ls", "hash -p /bin/rm ls; ls x", "trap 'ls' EXIT",
     "env -S 'ls x'", "x='a[$(ls y)]'; echo $((x))", "declare -a 'x=([0]=$(ls))'", "ls > f x y",
-    "sudo $x", "xargs $x",
+    "sudo $x", "xargs $x", "read x <<'E'\na[$(ls y)]\nE\necho $((x))", "read x < f; (( x ))", "let x", "[[ x -eq 1 ]]",
+    "echo ${a[x]}",
 ])
 def test_what_a_deny_rule_cannot_see_asks_and_is_refused_in_bypass(command: str, ws: Workspace) -> None:
     for mode in ("default", "dontAsk", "acceptEdits"):
@@ -142,6 +143,18 @@ def test_deny_rules_keep_their_words_and_leave_other_commands_alone(ws: Workspac
         assert decide(p, ws, cmd) == "allow", cmd
     assert decide(policy("dontAsk", deny=("Bash(rm:*)",)), ws, "rmdir x; echo rm") == "deny"  # by its words
     assert decide(policy("dontAsk", deny=("Bash(rm:*)",)), ws, "rmdir x; ls -l") == "allow"
+    # A computed word where the rule's words are cannot be matched either way.
+    for cmd in ["git $x origin", "git -C . \"$sub\"", "sudo git $(echo push)"]:
+        assert decide(p, ws, cmd) == "ask", cmd
+    for cmd in ["git log $x", "rm $x", "echo $x"]:
+        assert decide(p, ws, cmd) == "allow", cmd
+
+
+def test_quoted_heredoc_bodies_are_data(ws: Workspace) -> None:
+    p = policy("dontAsk", deny=("Bash(rm:*)",))
+    assert decide(p, ws, "cat <<'EOF' > notes.md\nrun `this` and $(that)\nEOF") == "allow"
+    assert decide(p, ws, "echo ${a[1]} ${x:-y}") == "allow"
+    assert decide(p, ws, "echo ${a[$i]}") == "ask"
 
 
 def test_the_reason_names_the_rule_and_what_it_cannot_see(ws: Workspace) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 def login_hint(service: str | None = None, *, base_url: bool = False) -> str:
     """The ``lime login`` command that stores a key for ``service`` (None: any hosted service,
     spelled ``NAME``); ``base_url``: the service also needs its endpoint given."""
-    if service == "openai":
-        return "lime login --provider openai --with-api-key" + (" --with-base-url URL" if base_url else "")
+    if service in ("openai", "anthropic", "gemini"):  # the providers with their own API and login
+        return f"lime login --provider {service} --with-api-key" + (" --with-base-url URL" if base_url else "")
     return (f"lime login --provider openai-compat --service {service or 'NAME'} --with-api-key"
             + (" --with-base-url URL" if base_url else ""))

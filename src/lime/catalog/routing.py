@@ -119,6 +119,8 @@ class Route:
             raise ConfigError(f"no API key for service {self.service!r} (model {self.slug}): "
                               f"{self.credential.problem}; run: {hint}")
         var = self.preset.env_var if self.preset and self.preset.env_var else None
+        if var and self.preset is not None and self.preset.env_fallback:
+            var += f" (or {self.preset.env_fallback})"
         unset = f" and {var} is not set" if var else ""
         raise ConfigError(
             f"no API key for service {self.service!r} (model {self.slug}): bucket {self.credential.bucket} is "

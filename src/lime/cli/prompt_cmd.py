@@ -68,4 +68,7 @@ def _route_and_tools(args: argparse.Namespace, context: Any) -> tuple[Any, Any]:
     model = context.settings.keys.model
     slug, _why = choose_model(args.model, endpoint(lambda _text: None), (model.value, model.origin) if model else None)
     route = resolve_route(slug)
-    return route, offered_tools(route, context.policy, not args.no_tools)
+    from lime.runtime.tools import Workspace
+
+    workspace = Workspace.create(context.project.cwd, sandbox=context.policy.sandboxed)
+    return route, offered_tools(route, context.policy, workspace, not args.no_tools)

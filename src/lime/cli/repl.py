@@ -30,6 +30,7 @@ HELP = """\
                      acceptEdits, dontAsk, bypassPermissions)
 /sandbox             the shell sandbox's layers and a self-test of each
 /plan                plan mode on or off (read-only research that ends in a plan you approve)
+/mcp                 the MCP servers of this session: status, transport, tool count
 /compact             summarise older turns now to free context
 /clear               start over in this session (keeps the system prompt)
 /memory              the instruction files in the system prompt (AGENTS.md...) and their sizes
@@ -205,6 +206,7 @@ class Repl:
             "status": self.cmd_status, "compact": self.cmd_compact, "clear": self.cmd_clear,
             "permissions": self.cmd_permissions, "sandbox": self.cmd_sandbox, "plan": self.cmd_plan,
             "memory": self.cmd_memory, "config": self.cmd_config, "init": self.cmd_init,
+            "mcp": self.cmd_mcp,
             "help": self.cmd_help, "exit": None, "quit": None,
         }
         if name in ("exit", "quit"):
@@ -324,6 +326,11 @@ class Repl:
         if not self.agent.compact("manual"):
             return
 
+    def cmd_mcp(self, _rest: str) -> None:
+        from lime.cli.mcp_chat import CURRENT
+
+        self._lines(CURRENT.lines() if CURRENT is not None else ["no MCP servers configured (lime mcp add NAME COMMAND)"])
+
     def _lines(self, lines: list[str]) -> None:
         from lime.textsafe import sanitize
 
@@ -363,7 +370,7 @@ def _warm_tokenizer() -> None:
 
 
 COMMANDS = ("model", "reasoning", "verbosity", "status", "permissions", "sandbox", "plan", "memory", "config",
-            "init", "compact", "clear", "help", "exit")
+            "init", "mcp", "compact", "clear", "help", "exit")
 
 
 def _completer(repl: Repl) -> Any:

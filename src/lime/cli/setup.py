@@ -98,7 +98,16 @@ def setup(args: argparse.Namespace, *, ui: UI, say: Callable[[str], None]) -> Re
         tools=not args.no_tools,
         verbose=bool(args.verbose),
     )
-    return open_session(request, policy=context.policy, workspace=workspace, ui=ui, endpoint=endpoint(ui.notice), say=say)
+    mcp = None
+    if not args.no_tools:  # configured MCP servers start while the session opens
+        from lime.cli.mcp_chat import start_for_chat
+
+        mcp = start_for_chat(args, trusted=context.trusted, roots=list(workspace.roots), say=say, notice=ui.notice)
+    ready = open_session(request, policy=context.policy, workspace=workspace, ui=ui, endpoint=endpoint(ui.notice),
+                         say=say, tools=mcp.tools() if mcp is not None else ())
+    if mcp is not None:
+        mcp.attach(ready.agent)
+    return ready
 
 
 def endpoint(notice: Callable[[str], None]) -> LocalEndpoint:

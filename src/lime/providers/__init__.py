@@ -16,13 +16,18 @@ def wire_name(route: Any) -> str:
     return {"anthropic": "anthropic", "openai": "responses", "gemini": "gemini"}.get(str(provider), "chat")
 
 
-def open_client(route: Any, **kw: Any) -> Any:
-    """The synchronous client for a route, on the wire its provider speaks (imported only when used)."""
+def wire_for(route: Any) -> Any:
+    """The wire object for a route's provider; None for Chat Completions (the clients' default)."""
+    name = wire_name(route)
+    if name == "chat":
+        return None
     from importlib import import_module
 
+    return import_module(WIRES[name]).WIRE
+
+
+def open_client(route: Any, **kw: Any) -> Any:
+    """The synchronous client for a route, on the wire its provider speaks (imported only when used)."""
     from lime.providers.openai_compat.client import ChatClient
 
-    name = wire_name(route)
-    if name != "chat":
-        kw["wire"] = import_module(WIRES[name]).WIRE
-    return ChatClient(route, **kw)
+    return ChatClient(route, wire=wire_for(route), **kw)

@@ -299,7 +299,7 @@ class Agent:
     def _turn(self) -> TurnResult:
         result = TurnResult()
         while True:
-            tools = self.tool_specs()  # each request: a tool call may have changed the mode
+            tools = self.tool_specs()  # each request: a tool call may have changed the mode or the registry
             if result.requests >= self.settings.max_turns:
                 result.stopped = "max_turns"
                 return result
@@ -326,6 +326,8 @@ class Agent:
             if cut and self._compacted_at != len(self.messages) and self.compact("the server truncated it"):
                 result.compactions += 1
             if not completion.tool_calls:
+                if completion.finish_reason == "pause_turn":
+                    continue  # Anthropic paused a long turn: the history sent again resumes it
                 if completion.finish_reason == "length":
                     self.notify("the answer stopped at the output token limit"
                                    + (" (--max-tokens)" if self.settings.max_tokens else ""))
@@ -498,9 +500,11 @@ class Agent:
             result.tool_calls.append(ToolRecord(o.call.id, o.call.name, o.args if o.args is not None else o.call.arguments,
                                                 o.result.status, content))
         if images:
-            # A tool message holds text only: the images follow as the user's, right after the results.
+            # Tool messages carry text only: a vision model sees a tool's images in a user message
+            # right after the results (a model without vision read the note in the result's text).
+            ids = ", ".join(dict.fromkeys(o.call.id for o in outcomes if o.result.images))
             self.session.append({"role": "user", "content": [
-                {"type": "text", "text": "(the images the tool calls above returned)"}, *images]})
+                {"type": "text", "text": f"Images returned by the tool calls {ids}:"}, *images[:8]]})
         if interrupted:
             raise Cancelled("")
         return any(o.result.stop for o in outcomes)

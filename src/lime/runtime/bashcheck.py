@@ -59,6 +59,12 @@ _HEREDOC_WORD = re.compile(r"[\w.\-+@%^]+|'[\w.\-+@%^ ]*'|\"[\w.\-+@%^ ]*\"|\\[\
 _ARG_PARENTS = {"command", "command_name", "file_redirect", "herestring_redirect", "variable_assignment",
                 "declaration_command"}
 _MAX_DEPTH = 4
+_BEFORE_COMMENT = {b" ", b"\t", b"\n", b";", b"&", b"|", b"(", b")", b"<", b">"}
+_NO_NEWLINE = {"word", "number", "variable_name", "special_variable_name", "file_descriptor", "heredoc_start",
+               "heredoc_end", "command_name"}
+_ONE_LINE = {"command", "redirected_statement", "file_redirect", "variable_assignment", "herestring_redirect"}
+# Where bash evaluates arithmetic: a variable holding `a[$(cmd)]` runs cmd there.
+_ARITHMETIC = {"arithmetic_expansion", "test_command", "binary_expression"}
 _RESERVED = {"if", "then", "else", "elif", "fi", "do", "done", "case", "esac", "while", "until", "for", "in",
              "select", "function", "time", "{", "}", "!", "[[", "]]", "coproc"}
 _ANSI_C = re.compile(r"\$'(?:[^'\\]|\\.)*'", re.S)
@@ -185,7 +191,7 @@ def _command(node: Any, out: Analysis) -> None:
     if not values:
         return
     head = next((c for c in node.children if c.type == "command_name"), None)
-    if head is not None and _text(head) in _RESERVED:
+    if head is not None and (_text(head) in _RESERVED or _text(head)[:1] in "{}"):
         out.problem(f"the reserved word {_text(head)} where bash expects a command")
     name = os.path.basename(values[0] or "")
     if name in CHDIR_WORDS or values[0] is None:
@@ -210,24 +216,60 @@ def _scan(root: Any, src: bytes, out: Analysis) -> bytes:
     (single-quoted arguments, quoted heredoc bodies): whatever expands is in what remains."""
     masked = bytearray(src)
     subs = bytearray(src)  # the same with visible command substitutions blanked too (deny side)
+    skipped = bytearray(src)  # what no token of the tree covers
+    spans: list[tuple[int, int]] = []  # simple commands and redirections: no newline may end them early
+    heredocs: list[tuple[int, int]] = []
     stack = [root]
     while stack:
         node = stack.pop()
         kind = node.type
+        if kind in _ONE_LINE:
+            spans.append((node.start_byte, node.end_byte))
+        if kind == "heredoc_redirect":
+            heredocs.append((node.start_byte, node.end_byte))
+        if not node.children or kind in ("heredoc_body", "string", "translated_string", "comment"):
+            skipped[node.start_byte:node.end_byte] = b" " * (node.end_byte - node.start_byte)
+        if kind in _NO_NEWLINE and b"\n" in bytes(node.text).replace(b"\\\n", b""):
+            out.problem("a newline inside a word as tree-sitter reads it")  # bash ends the word there
+            out.hidden("a newline inside a word as tree-sitter reads it")
+        if kind == "comment" and node.start_byte > 0 and src[node.start_byte - 1:node.start_byte] not in _BEFORE_COMMENT:
+            out.problem("a # bash reads as part of a word")  # `}# x` is one word to bash
+            out.hidden("a # bash reads as part of a word")
+        if kind == "command" and any(not c.is_named for c in node.children):
+            out.problem("an operator inside a command")  # `zz == x`: tree-sitter drops the word
+            out.hidden("an operator inside a command")
         if kind == "ansi_c_string" and not _ANSI_C.fullmatch(_text(node)):
             out.problem("a $'...' string bash may end elsewhere")
         if kind in ("raw_string", "ansi_c_string") and _is_argument(node):
             masked[node.start_byte:node.end_byte] = b" " * (node.end_byte - node.start_byte)
         elif kind == "heredoc_redirect":
             span = _heredoc(node, src, out)
-            if span is not None:
+            if span is not None:  # a quoted body is only ever read as input
                 masked[span[0]:span[1]] = b" " * (span[1] - span[0])
+                subs[span[0]:span[1]] = b" " * (span[1] - span[0])
         elif kind in ("command_substitution", "process_substitution"):
             subs[node.start_byte:node.end_byte] = b" " * (node.end_byte - node.start_byte)
         stack.extend(node.children)
+    if any(b"\n" in skipped[a:b] for a, b in spans) and not _only_heredoc_newlines(skipped, spans, heredocs):
+        out.problem("a newline inside one command as tree-sitter reads it")  # bash ends the command there
+        out.hidden("a newline inside one command as tree-sitter reads it")
+    if bytes(skipped).replace(b"\\\n", b"").translate(None, b" \t\n"):
+        out.problem("part of the line the parser passed over")
+        out.hidden("part of the line the parser passed over")
     if b"`" in subs or b"$(" in subs:
         out.hidden("a command substitution written inside quotes, which something may run later")
     return bytes(masked)
+
+
+def _only_heredoc_newlines(skipped: bytearray, spans: list[tuple[int, int]], heredocs: list[tuple[int, int]]) -> bool:
+    """Whether every bare newline inside a command is the one that starts a heredoc's body."""
+    for a, b in spans:
+        at = skipped.find(b"\n", a, b)
+        while at >= 0:
+            if not any(h0 <= at < h1 for h0, h1 in heredocs) and skipped[at - 1:at] != b"\\":
+                return False
+            at = skipped.find(b"\n", at + 1, b)
+    return True
 
 
 def _is_argument(node: Any) -> bool:
@@ -286,6 +328,11 @@ def _every_command(root: Any, out: Analysis, cwd: str, inside: Callable[[str], b
             _redirect(node, out, cwd, inside)
         elif kind == "function_definition":
             out.hidden("a function definition")
+        elif kind in _ARITHMETIC or (kind == "compound_statement" and _text(node).startswith("((")) or (
+                kind == "subscript" and any(c.type not in ("variable_name", "[", "]", "number", "word")
+                                            or (c.type == "word" and not c.text.isdigit())
+                                            for c in node.children[1:])):
+            out.hidden("arithmetic, which runs code a variable may hold")
         elif kind == "declaration_command" and any(c in _text(node) for c in "([$`"):
             out.hidden(f"{_text(node.children[0])} with a computed value")
         elif kind == "variable_assignment" and _text(node).startswith("GIT_"):
@@ -324,13 +371,13 @@ def _deny_view(node: Any, out: Analysis, cwd: str, inside: Callable[[str], bool]
             if a in ("-exec", "-execdir", "-ok", "-okdir"):
                 tail = cmd[i + 1:]
                 stop = next((j for j, x in enumerate(tail) if x in (";", "+")), len(tail))
-                sub, _ = bw.unwrap(list(tail[:stop]))
-                if sub:
+                sub, why = bw.unwrap([None if x == "\0" else x for x in tail[:stop]])
+                if why:
+                    out.hidden(f"find {a}: {why}")
+                elif sub:
                     out.normalised.append(" ".join(sub))
     full = bw.git_subcommand(cmd)
     out.normalised.append(" ".join(full))
-    if "\0" in " ".join(cmd):
-        out.hidden(f"{name} with arguments that are not plain words")
     if bw.git_moves(cmd):
         out.changes_dir = True
     change = bw.git_config_change(cmd, assigns)

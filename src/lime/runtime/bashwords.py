@@ -27,6 +27,7 @@ OPAQUE_WORDS = {
     "shopt": "shopt changes how later lines are read",
     "fc": "fc runs commands from the history",
     "coproc": "coproc runs a command the rules cannot see",
+    "let": "let evaluates arithmetic, which runs code a variable may hold",
 }
 # Wrappers: programs that run the command given in their arguments. The value is the set of their
 # options that take a separate argument; options not listed take none.

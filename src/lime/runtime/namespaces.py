@@ -223,6 +223,25 @@ def _remove(paths: list[Path]) -> None:
                 os.unlink(path)
 
 
+def wait_gone(info_fd: int, timeout: float = 1.0) -> None:
+    """Wait until the namespace's init (named in bwrap's ``--info-fd`` report) has exited.
+
+    bwrap returns as soon as the command's exit status is known; its init then kills what is
+    left in the namespace. Waiting for the init means that is done when the call returns."""
+    import json
+    import select
+
+    try:
+        pid = int(json.loads(os.read(info_fd, 4096))["child-pid"])
+        pidfd = os.pidfd_open(pid)
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # no report, or the init is already gone
+    try:
+        select.select([pidfd], [], [], timeout)
+    finally:
+        os.close(pidfd)
+
+
 def seccomp_fd() -> int | None:
     """A pipe holding the seccomp filter, for ``bwrap --seccomp FD`` (the caller closes it)."""
     program = seccomp.tty_filter()

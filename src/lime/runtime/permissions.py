@@ -18,7 +18,8 @@ Rules (``permissions.allow`` / ``ask`` / ``deny`` in the settings files, see ``s
 deny > ask > allow. A bash command is split into segments (``bashcheck``): an allow rule approves
 it only when every segment matches an allow rule and nothing in it is beyond the rules (command
 substitution, ``eval``, ``sh -c``, a redirection out of the workspace...). Deny rules look at every
-segment, including those inside substitutions.
+command anywhere in the line, also as it really runs (``/bin/r''m`` under ``sudo`` is ``rm``); when
+one exists, a command whose program cannot be known before it runs (``$x``, ``eval``) asks.
 
 Protected paths (``.git/``, ``.lime/``, ``.lime.json``, ``.vscode/``, ``.github/workflows/``,
 shell start-up files, ``AGENTS*.md``) hold things other programs run or trust: writing them
@@ -88,7 +89,12 @@ class Rule:
         return self.pattern is not None and "bash" not in self.tools
 
     def covers(self, name: str) -> bool:
-        return name in self.tools
+        return name in self.tools or any(_server_rule(t) and name.startswith(t + "__") for t in self.tools)
+
+
+def _server_rule(name: str) -> bool:
+    """``mcp__github``: a rule naming a whole MCP server (its tools are ``mcp__github__TOOL``)."""
+    return name.startswith(EXTERNAL_PREFIX) and "__" not in name[len(EXTERNAL_PREFIX):]
 
 
 def parse_rule(text: str, scope: str = "flag", origin: str = "the command line") -> Rule:
@@ -189,6 +195,24 @@ def command_matches(pattern: str, segment: str) -> bool:
     return segment == pattern
 
 
+def _undecided(pattern: str, segment: str) -> bool:
+    """A normalised segment whose computed word (NUL) stands where ``pattern``'s words are."""
+    if "\0" not in segment:
+        return False
+    core = pattern[:-2].rstrip() if pattern.endswith(":*") else pattern
+    if not core or "*" in core or "?" in core:
+        return False
+    have = segment.split(" ")
+    for i, word in enumerate(core.split()):
+        if i >= len(have):
+            return False
+        if have[i] == "\0":
+            return True
+        if have[i] != word:
+            return False
+    return False
+
+
 def _mentions(pattern: str, command: str) -> bool:
     """For deny and ask rules: the rule's command appears anywhere as words (inside ``sh -c '...'`` too)."""
     core = pattern[:-2].rstrip() if pattern.endswith(":*") else pattern
@@ -273,7 +297,7 @@ class Policy:
         seen: set[str] = set()
         for t in tools:
             name = canonical(t.name)
-            if name in seen or (self.enabled is not None and name not in self.enabled):
+            if name in seen or not self.is_enabled(name):
                 continue
             if self.mode == "plan" and t.kind != "read":
                 continue
@@ -281,12 +305,18 @@ class Policy:
             out.append(t)
         return out
 
+    def is_enabled(self, name: str) -> bool:
+        """Offered under --allowedTools (``mcp__github`` there enables that server's every tool)."""
+        if self.enabled is None or name in self.enabled:
+            return True
+        return any(_server_rule(t) and name.startswith(t + "__") for t in self.enabled)
+
     # -- deciding ------------------------------------------------------------------------
 
     def check(self, tool: Tool, args: dict[str, Any], ws: Workspace) -> Verdict:
         name = canonical(tool.name)
         kind = tool.kind
-        if self.enabled is not None and name not in self.enabled:
+        if not self.is_enabled(name):
             return Verdict("deny", f"{name} is not enabled in this session (--allowedTools)")
         call = _Call.of(name, args, ws)
         for rule in self.deny:
@@ -315,7 +345,9 @@ class Policy:
                                            f"in your user or local settings, e.g. Edit({protected.split(' (')[0]})")
                 return Verdict("ask", f"{protected} is a protected path")
             return Verdict("allow")
-        if self.mode == "dontAsk" or kind == "read":
+        # An MCP tool's read-only annotation is the server's claim: it may be offered in plan mode,
+        # but it still asks like any other tool unless a rule allows it.
+        if self.mode == "dontAsk" or (kind == "read" and not name.startswith(EXTERNAL_PREFIX)):
             return Verdict("allow")
         if self._session_allows(name, args) or call.allowed_by(self.allow):
             return Verdict("allow")
@@ -426,12 +458,18 @@ class _Call:
 
     def unseen(self, rules: list[Rule]) -> str:
         """Why no ``Bash(...)`` deny or ask rule in ``rules`` can be checked against this command."""
-        if self.analysis is None or not self.analysis.opaque:
+        if self.analysis is None:
             return ""
-        rule = next((r for r in rules if r.covers("bash") and r.pattern is not None), None)
-        if rule is None:
+        mine = [r for r in rules if r.covers("bash") and r.pattern is not None]
+        for rule in mine:
+            # `git $x` against Bash(git push:*): a computed word where the rule's words are.
+            computed = next((s for s in self.analysis.normalised if _undecided(rule.pattern or "", s)), None)
+            if computed is not None:
+                return (f"{computed.replace(chr(0), '$…')} has a computed word where the rule {rule.text!r} "
+                        f"({rule.origin}) looks")
+        if not self.analysis.opaque or not mine:
             return ""
-        return (f"{self.analysis.opaque[0]}: the rule {rule.text!r} ({rule.origin}) cannot be checked "
+        return (f"{self.analysis.opaque[0]}: the rule {mine[0].text!r} ({mine[0].origin}) cannot be checked "
                 "against what it runs")
 
     def allowed_by(self, rules: list[Rule]) -> bool:

@@ -181,34 +181,36 @@ def open_session(req: Request, *, policy: Policy, workspace: Workspace, ui: UI,
 
     plan = Plan.for_session(session.id)
     registry = build_registry(plan, tools)
-    if not resumed and req.prompt is not None:
-        from lime.runtime.prompt import assemble
-
-        built = assemble(req.prompt, tools=offered_tools(route, policy, req.tools, registry),
-                         window=route.entry.context_window)
-        for note in built.notices:
-            say(f"note: {note}")
-        session.set_system(built.text)
     agent = Agent(route, session, policy=policy, workspace=workspace, settings=settings, ui=ui,
                   registry=registry, plan=plan,
                   prepare=endpoint.prepare if endpoint is not None else None,
                   recover=endpoint.recover if endpoint is not None else None)
+    if not resumed and req.prompt is not None:
+        from lime.runtime.prompt import assemble
+
+        # Nothing is sent or saved yet: the prompt lists exactly the tools the first request offers.
+        built = assemble(req.prompt, tools=agent.tool_specs(), window=route.entry.context_window)
+        for note in built.notices:
+            say(f"note: {note}")
+        session.set_system(built.text)
     from lime.runtime.events import SessionStarted
 
     agent.events.emit(SessionStarted(session.id, route.slug, resumed))
     return Ready(agent, resumed)
 
 
-def offered_tools(route: Route, policy: Policy, enabled: bool,
-                  registry: ToolRegistry | None = None) -> list[ToolSpec] | None:
-    """The tools a new session offers the model (``Agent.tool_specs`` at its first request);
-    ``registry``: the session's (default: the built-ins and the plan tool)."""
-    from lime.runtime.executor import offered
-    from lime.runtime.plan import Plan
-
+def offered_tools(route: Route, policy: Policy, workspace: Workspace, enabled: bool,
+                  tools: Iterable[Tool] = ()) -> list[ToolSpec] | None:
+    """The tools a new session would offer at its first request (``Agent.tool_specs``), without
+    opening one: for ``lime system-prompt``."""
     if not enabled or not route.capabilities.tools:
         return None
-    return [t.spec() for t in offered(registry or build_registry(Plan.for_session("new")), policy)]
+    from lime.runtime.events import EventBus
+    from lime.runtime.executor import Executor
+    from lime.runtime.plan import Plan
+
+    registry = build_registry(Plan.for_session("new"), tools)
+    return [t.spec() for t in Executor(registry, policy, workspace, EventBus()).offered()]
 
 
 def switch_model(agent: Agent, slug: str, endpoint: Endpoint | None) -> list[str]:

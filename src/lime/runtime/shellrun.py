@@ -133,8 +133,13 @@ def run(ws: Workspace, command: str, *, timeout: float, keep: int, limit: int) -
             rs = sandbox.inner_ruleset(ws, namespaces.private_tmp())
             fds.append(rs)
             inner = [_perl(), "-e", _TRAMPOLINE, str(rs)]
-        argv += ["--", *inner, BASH, "-c", command]
+        info_r, info_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        fds += [info_r, info_w]
+        argv += ["--info-fd", str(info_w), "--", *inner, BASH, "-c", command]
         # The inner ruleset carries Landlock's scopes; without it they are entered before bwrap
         # (a preexec_fn also costs Popen its fast vfork path).
-        return subproc.run(argv, cwd=str(ws.cwd), env=env, timeout=timeout, keep=keep, limit=limit,
-                           preexec=None if inner else sandbox.scope_only(), pass_fds=tuple(fds))
+        out = subproc.run(argv, cwd=str(ws.cwd), env=env, timeout=timeout, keep=keep, limit=limit,
+                          preexec=None if inner else sandbox.scope_only(),
+                          pass_fds=tuple(fd for fd in fds if fd != info_r))
+        namespaces.wait_gone(info_r)
+        return out

@@ -123,11 +123,17 @@ def run(argv: list[str], *, cwd: str, env: dict[str, str] | None, timeout: float
         err_reader = threading.Thread(target=_drain, args=(proc.stderr, 4000, 1 << 62, pgid, errs), daemon=True)
         err_reader.start()
     timed_out = lingered = False
+    # A blocking wait in a thread: Popen.wait(timeout) polls with sleeps of up to 50 ms, which
+    # would be most of a short command's cost.
+    ended = threading.Event()
+
+    def wait() -> None:
+        proc.wait()
+        ended.set()
+
+    threading.Thread(target=wait, daemon=True).start()
     try:
-        try:
-            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            timed_out = True
+        timed_out = not ended.wait(timeout=max(0.0, deadline - time.monotonic()))
         if not timed_out:
             # Background children may hold the pipe open: a moment to flush, then they are killed.
             reader.join(timeout=min(_LINGER, max(0.0, deadline - time.monotonic())))

@@ -473,7 +473,7 @@ class _BaseClient(Generic[H]):
         if (self.verbose or fix.field == "verbosity") and (self.service, fix.field) not in _told:
             _told.add((self.service, fix.field))
             where = "remembered for next time" if saved else "could not save that"
-            verb = "renamed" if fix.action == "rename" else "dropped"
+            verb = {"rename": "renamed", "downgrade": "replaced"}.get(fix.action, "dropped")
             self.say(f"{self.service} (model {self.model}) rejected {fix.describe()}; {verb} it and retried "
                      f"({where})")
 

@@ -24,6 +24,24 @@ OPTIONAL_FIELDS = (
     "metadata", "service_tier", "reasoning", "safe_prompt", "prediction",
 )
 _REASONING_ORDER = ("none", "minimal", "low", "medium", "high", "xhigh")
+# The lesson of a server that refuses a JSON-schema response_format but takes JSON mode.
+JSON_SCHEMA_REFUSED = "response_format.json_schema"
+
+
+def _with_system(messages: list[Message], text: str) -> list[Message]:
+    """``text`` added to the system message (one is put first when there is none)."""
+    if messages and messages[0].get("role") == "system" and isinstance(messages[0].get("content"), str):
+        return [{**messages[0], "content": messages[0]["content"] + "\n\n" + text}, *messages[1:]]
+    return [{"role": "system", "content": text}, *messages]
+
+
+def schema_instruction(response_format: dict[str, Any]) -> str:
+    import json
+
+    spec = response_format.get("json_schema")
+    schema = spec.get("schema") if isinstance(spec, dict) else None
+    return ("Reply with only a JSON value that conforms to this JSON Schema: no prose, no code fences.\n"
+            + json.dumps(schema, ensure_ascii=False))
 
 
 def reasoning_level(requested: str, allowed: tuple[str, ...]) -> str | None:
@@ -81,6 +99,10 @@ def build_body(route: ChatRoute, messages: list[Message], options: RequestOption
             body["parallel_tool_calls"] = True
     if options.response_format is not None and caps.response_format:
         body["response_format"] = options.response_format
+        if JSON_SCHEMA_REFUSED in lessons.drop and options.response_format.get("type") == "json_schema":
+            # This server takes only JSON mode: the schema goes in the prompt, the answer is checked after.
+            body["response_format"] = {"type": "json_object"}
+            body["messages"] = _with_system(body["messages"], schema_instruction(options.response_format))
     if options.temperature is not None:
         body["temperature"] = options.temperature
     extra_body = route.extra_body
@@ -126,6 +148,8 @@ class Fix:
     def describe(self) -> str:
         if self.action == "rename":
             return f"'{self.field}' (sending '{self.lessons.max_tokens_field}' instead)"
+        if self.action == "downgrade":
+            return "a JSON-schema 'response_format' (sending JSON mode and the schema in the prompt instead)"
         return f"'{self.field}'"
 
 
@@ -175,6 +199,10 @@ def heal(status: int, err: ErrorBody, body: dict[str, Any], lessons: Lessons,
     if field in ("max_tokens", "max_completion_tokens"):
         new.drop |= {"max_tokens", "max_completion_tokens"}
         return Fix(field, "drop", new)
+    if field == "response_format" and JSON_SCHEMA_REFUSED not in lessons.drop and isinstance(
+            body.get("response_format"), dict) and body["response_format"].get("type") == "json_schema":
+        new.drop.add(JSON_SCHEMA_REFUSED)  # JSON mode first; if that is refused too, no response_format
+        return Fix(JSON_SCHEMA_REFUSED, "downgrade", new)
     if field == "tools":
         new.drop |= {"tools", "tool_choice", "parallel_tool_calls"}
     else:

@@ -161,9 +161,11 @@ def build_body(route: ChatRoute, messages: list[Message], options: RequestOption
              for t in options.tools or []] if caps.tools else []
     schema = schema_of(options.response_format)
     if schema is not None:
+        # The answer is this tool's input: forced when it is the only tool; beside other tools, some
+        # tool must be called each turn, so the model works with them and ends by giving the answer.
         tools.append({"name": STRUCTURED_TOOL, "description": "Give the final answer as this tool's input, "
                       "which must conform to the schema.", "input_schema": schema[1]})
-        body["tool_choice"] = {"type": "tool", "name": STRUCTURED_TOOL}
+        body["tool_choice"] = {"type": "tool", "name": STRUCTURED_TOOL} if len(tools) == 1 else {"type": "any"}
     elif tools and options.tool_choice is not None:
         tc = options.tool_choice
         if isinstance(tc, dict):
@@ -203,8 +205,8 @@ class MessagesProcessor(EventProcessor):
 
     def __init__(self, model: str, estimator: Any = None, body: dict[str, Any] | None = None) -> None:
         super().__init__(model, estimator, body)
-        tc = self.body.get("tool_choice")
-        self.structured = isinstance(tc, dict) and tc.get("name") == STRUCTURED_TOOL
+        self.structured = any(isinstance(t, dict) and t.get("name") == STRUCTURED_TOOL
+                              for t in self.body.get("tools") or ())
         self._blocks: dict[int, dict[str, Any]] = {}  # thinking blocks being received, by index
         self._u: dict[str, Any] = {}
 

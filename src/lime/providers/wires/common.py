@@ -5,9 +5,11 @@ Chat Completions messages (system text, content text, tool arguments as objects)
 from __future__ import annotations
 
 import json
+from json.scanner import make_scanner
 from typing import Any
 
 from lime import jsonguard
+from lime.jsonguard import depth_exceeds
 from lime.providers.openai_compat.errors import BadResponse
 from lime.providers.openai_compat.stream import MalformedChunk, StreamErrorPayload, StreamProcessor, _Call
 from lime.providers.openai_compat.types import (
@@ -21,6 +23,8 @@ from lime.providers.openai_compat.types import (
 )
 
 STRUCTURED_TOOL = "structured_output"
+_scan = make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
+_SHALLOW = 2 * jsonguard.MAX_DEPTH  # a shorter payload cannot nest deeper than the limit
 
 
 class EventProcessor(StreamProcessor):
@@ -48,14 +52,13 @@ class EventProcessor(StreamProcessor):
             if payload == b"[DONE]":
                 self.done = True
                 break
-            try:
-                obj = jsonguard.loads(payload)
-            except jsonguard.JSONTooDeep as exc:
-                raise BadResponse(f"a stream event is {exc}") from None
-            except ValueError:
-                raise MalformedChunk(payload) from None
-            if type(obj) is not dict:
-                raise MalformedChunk(payload)
+            try:  # the C scanner on the text, as the Chat Completions fast path does
+                text = payload.decode()
+                obj, end = _scan(text, 0)
+            except (StopIteration, ValueError, RecursionError):
+                end = -1
+            if end != len(text) or type(obj) is not dict or (len(payload) > _SHALLOW and depth_exceeds(payload)):
+                obj = self._parse_careful(payload)
             self.saw_chunk = True
             try:
                 self.on_event(event.decode("utf-8", "replace"), obj, payload, out)
@@ -65,6 +68,19 @@ class EventProcessor(StreamProcessor):
                 raise BadResponse(f"a {self.wire} stream event has an unexpected shape: "
                                   f"{payload[:120].decode('utf-8', 'replace')!r}") from None
         return out
+
+    @staticmethod
+    def _parse_careful(payload: bytes) -> dict[str, Any]:
+        """An event the fast path did not take: padded, nested too deep, not an object, not JSON."""
+        try:
+            obj = jsonguard.loads(payload)
+        except jsonguard.JSONTooDeep as exc:
+            raise BadResponse(f"a stream event is {exc}") from None
+        except ValueError:
+            raise MalformedChunk(payload) from None
+        if type(obj) is not dict:
+            raise MalformedChunk(payload)
+        return obj
 
     def on_event(self, event: str, obj: dict[str, Any], payload: bytes, out: list[StreamEvent]) -> None:
         raise NotImplementedError

@@ -161,6 +161,8 @@ def build_body(route: ChatRoute, messages: list[Message], options: RequestOption
     if effort and caps.reasoning_effort and (thinking or effort in ("none", "off")):
         gen["thinkingConfig"] = {"thinkingBudget": BUDGETS.get(effort, 0 if effort == "off" else 8192),
                                  "includeThoughts": effort not in ("none", "off")}
+    elif thinking and not effort:  # the model's own (dynamic) budget, its thoughts shown and signed
+        gen["thinkingConfig"] = {"includeThoughts": True}
     schema = schema_of(options.response_format)
     if schema is not None and caps.response_format:
         gen["responseMimeType"] = "application/json"
@@ -187,6 +189,11 @@ def build_body(route: ChatRoute, messages: list[Message], options: RequestOption
 class GeminiProcessor(EventProcessor):
     wire = "gemini"
 
+    def __init__(self, model: str, estimator: Any = None, body: dict[str, Any] | None = None) -> None:
+        super().__init__(model, estimator, body)
+        self._parts: list[dict[str, Any]] = []  # this answer's parts; a text part holds its pieces
+        self._signed = False
+
     def on_event(self, event: str, obj: dict[str, Any], payload: bytes, out: list[StreamEvent]) -> None:
         if obj.get("error"):
             raise StreamErrorPayload(payload or json.dumps(obj).encode())
@@ -203,8 +210,6 @@ class GeminiProcessor(EventProcessor):
             reason = cand.get("finishReason")
             if reason and reason != "FINISH_REASON_UNSPECIFIED":
                 mapped = FINISH.get(str(reason), "stop")
-                if mapped == "content_filter":
-                    self.state["blocked"] = str(reason)
                 self.finish("tool_calls" if self._calls and mapped == "stop" else mapped, out)
                 self.done = True
 
@@ -224,19 +229,32 @@ class GeminiProcessor(EventProcessor):
             self.args(("fc", n), fc.get("args") or {})
             kept = dict(part)
         if kept is not None:
-            parts = self.state.setdefault("parts", [])
-            if "text" in kept and parts and "text" in parts[-1] and bool(parts[-1].get("thought")) == bool(
+            # Text pieces of one kind run together into one part (joined at the snapshot).
+            last = self._parts[-1] if self._parts else None
+            if "text" in kept and last is not None and "text" in last and bool(last.get("thought")) == bool(
                     kept.get("thought")) and "thoughtSignature" not in kept:
-                parts[-1] = {**parts[-1], "text": parts[-1]["text"] + kept["text"]}
+                last["text"].append(kept["text"])
             else:
-                parts.append(kept)
+                if "text" in kept:
+                    kept["text"] = [kept["text"]]
+                self._parts.append(kept)
+                self._signed = self._signed or "thoughtSignature" in kept
 
     def snapshot(self) -> Completion:
         c = super().snapshot()
-        parts = self.state.get("parts") or []
-        if c.state is not None and not any("thoughtSignature" in p for p in parts):
-            c.state = None  # nothing the server needs back beyond the text and calls themselves
+        if self._signed:  # the parts go back as they came; without signatures, text and calls suffice
+            c.state = {"wire": self.wire, "parts": [
+                {**p, "text": "".join(p["text"])} if "text" in p else p for p in self._parts]}
+        else:
+            c.state = None
         return c
+
+    def absorb(self, c: Completion) -> list[StreamEvent]:
+        if c.state and isinstance(c.state.get("parts"), list):
+            self._parts = [{**p, "text": [p["text"]]} if isinstance(p.get("text"), str) else dict(p)
+                           for p in c.state["parts"] if isinstance(p, dict)]
+            self._signed = True
+        return super().absorb(c)
 
     def _usage(self, u: Any) -> None:
         if not isinstance(u, dict):

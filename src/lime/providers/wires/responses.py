@@ -122,7 +122,7 @@ def build_body(route: ChatRoute, messages: list[Message], options: RequestOption
     if stream:
         body["stream"] = True
     if options.max_tokens is not None or getattr(route, "entry", None) is not None:
-        body["max_output_tokens"] = max_output(route, options)
+        body["max_output_tokens"] = max(16, max_output(route, options))  # OpenAI's least
     if options.reasoning_effort and caps.reasoning_effort:
         level = reasoning_level(options.reasoning_effort, tuple(caps.reasoning_levels))
         if level:
