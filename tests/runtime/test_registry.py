@@ -4,7 +4,6 @@ approvals as the built-ins; a subscriber sees a turn's events in order."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -189,20 +188,17 @@ class Screenshot(Tool):
         return ToolResult("one screenshot", images=[Image("image/png", "iVBORw0KGgo=")])
 
 
-ALLOW_SHOT = json.dumps({"permissions": {"allow": ["mcp__demo__shot"]}})  # a server's tools ask by default
-
-
 def test_images_a_tool_returns_reach_a_model_that_takes_them(server: FakeServer, tmp_path: Path) -> None:
     add_user_entry(ModelEntry(slug="eyes", provider="openai-compat", service="svc", context_window=32000,
                               supports_tools=True, supports_vision=True))
     server.enqueue(tool_call_stream([("mcp__demo__shot", {})]), reply("I see a PNG."))
-    _run(tmp_path, "look", tools=[Screenshot()], settings=ALLOW_SHOT, model="eyes")
+    _run(tmp_path, "look", tools=[Screenshot()], model="eyes", mode="dontAsk")  # an MCP "read" still asks
     tool_msg, images = server.last.json["messages"][-2:]
     assert tool_msg["role"] == "tool" and tool_msg["content"] == "one screenshot"
     assert images["role"] == "user" and images["content"][1] == {
         "type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
     # A model without vision gets a note instead.
     server.enqueue(tool_call_stream([("mcp__demo__shot", {})]), reply("No image."))
-    _run(tmp_path, "look", tools=[Screenshot()], settings=ALLOW_SHOT)
+    _run(tmp_path, "look", tools=[Screenshot()], mode="dontAsk")
     last = server.last.json["messages"][-1]
     assert last["role"] == "tool" and "1 image not shown" in last["content"]
