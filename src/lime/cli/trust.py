@@ -145,19 +145,28 @@ def prepare(args: argparse.Namespace, say: Callable[[str], None], *, cwd: Path |
     sessions, why = projects.sessions_dir(here, trusted)
     if why:
         say(why)
-    return Context(here, trusted, settings, policy, sessions, prompt_inputs(args, here, trusted, policy, date))
+    inputs = prompt_inputs(args, here, trusted, policy, date, bool(settings.network_isolation))
+    return Context(here, trusted, settings, policy, sessions, inputs)
 
 
 def prompt_inputs(args: argparse.Namespace, here: Project, trusted: bool, policy: Policy,
-                  date: str | None) -> Inputs:
+                  date: str | None, network_isolated: bool = False) -> Inputs:
+    """What the system prompt is assembled from. The sandbox is described from cheap checks only
+    (the Landlock probe, bwrap on PATH): trying namespaces out would cost a process at every start."""
+    import shutil
+
     from lime.runtime import prompt
 
     if not policy.sandboxed:
-        sandbox = "off"
+        sandbox = "off: shell commands run with the user's full rights"
     else:
         from lime.runtime.sandbox import landlock_abi
 
         abi, why = landlock_abi()
-        sandbox = f"on (Landlock ABI {abi})" if abi else f"none ({why})"
+        if abi or shutil.which("bwrap"):
+            sandbox = ("on: shell commands can write only inside the working directory (and added "
+                       "directories)" + ("; they have no network" if network_isolated else ""))
+        else:
+            sandbox = f"unavailable ({why}): shell commands run with the user's full rights"
     env = prompt.environment(here, mode=policy.mode, sandbox=sandbox, date=date)
     return prompt.Inputs(here, trusted, prompt.memory_path(), getattr(args, "system", None), env)

@@ -79,7 +79,7 @@ class Environment:
             f"- Shell: {self.shell}",
             f"- Date: {self.date}",
             f"- Permission mode: {self.mode}",
-            f"- Sandbox for shell commands: {self.sandbox}",
+            f"- Sandbox: {self.sandbox}",
         ]
         return "\n".join(lines)
 
