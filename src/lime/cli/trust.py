@@ -167,21 +167,30 @@ def prepare(args: argparse.Namespace, say: Callable[[str], None], *, cwd: Path |
     sessions, why = projects.sessions_dir(here, trusted)
     if why:
         say(why)
-    return Context(here, trusted, settings, policy, sessions, prompt_inputs(args, here, trusted, policy, date))
+    inputs = prompt_inputs(args, here, trusted, policy, date, bool(settings.network_isolation))
+    return Context(here, trusted, settings, policy, sessions, inputs)
 
 
 def prompt_inputs(args: argparse.Namespace, here: Project, trusted: bool, policy: Policy,
-                  date: str | None) -> Inputs:
+                  date: str | None, network_isolated: bool = False) -> Inputs:
+    """What the system prompt is assembled from. The sandbox is described from cheap checks only
+    (the Landlock probe, bwrap on PATH): trying namespaces out would cost a process at every start."""
+    import shutil
+
     from lime.runtime import prompt
 
     if not policy.sandboxed:
-        sandbox = "off"
+        sandbox = "off: shell commands run with the user's full rights"
     else:
-        from lime.runtime.shellrun import layers
+        from lime.runtime.sandbox import landlock_abi
 
-        which = layers()
-        sandbox = f"on ({which.summary()})" if which.active else which.summary()
-        if which.namespaces:
-            sandbox += "; .git/, .lime/ and other protected paths are read-only to commands"
+        abi, why = landlock_abi()
+        if abi or shutil.which("bwrap"):
+            sandbox = ("on: shell commands can write only inside the working directory (and added "
+                       "directories)" + ("; .git/, .lime/ and other protected paths are read-only to them"
+                                         if shutil.which("bwrap") else "")
+                       + ("; they have no network" if network_isolated else ""))
+        else:
+            sandbox = f"unavailable ({why}): shell commands run with the user's full rights"
     env = prompt.environment(here, mode=policy.mode, sandbox=sandbox, date=date)
     return prompt.Inputs(here, trusted, prompt.memory_path(), getattr(args, "system", None), env)
