@@ -192,7 +192,8 @@ def open_session(req: Request, *, policy: Policy, workspace: Workspace, ui: UI,
         from lime.runtime.prompt import assemble
 
         # Nothing is sent or saved yet: the prompt lists exactly the tools the first request offers.
-        built = assemble(req.prompt, tools=agent.tool_specs(), window=route.entry.context_window)
+        built = assemble(req.prompt, tools=agent.tool_specs(), window=route.entry.context_window,
+                         builtin=agent.registry.is_builtin)
         for note in built.notices:
             say(f"note: {note}")
         session.set_system(built.text)
@@ -219,17 +220,17 @@ def _after_first_answer(agent: Agent, slug: str, tell: Callable[[], None]) -> No
 
 
 def offered_tools(route: Route, policy: Policy, workspace: Workspace, enabled: bool,
-                  tools: Iterable[Tool] = ()) -> list[ToolSpec] | None:
-    """The tools a new session would offer at its first request (``Agent.tool_specs``), without
-    opening one: for ``lime system-prompt``."""
-    if not enabled or not route.capabilities.tools:
-        return None
+                  tools: Iterable[Tool] = ()) -> tuple[list[ToolSpec] | None, ToolRegistry]:
+    """The tools a new session would offer at its first request (``Agent.tool_specs``), and their
+    registry, without opening one: for ``lime system-prompt``."""
     from lime.runtime.events import EventBus
     from lime.runtime.executor import Executor
     from lime.runtime.plan import Plan
 
     registry = build_registry(Plan.for_session("new"), tools)
-    return [t.spec() for t in Executor(registry, policy, workspace, EventBus()).offered()]
+    if not enabled or not route.capabilities.tools:
+        return None, registry
+    return [t.spec() for t in Executor(registry, policy, workspace, EventBus()).offered()], registry
 
 
 def switch_model(agent: Agent, slug: str, endpoint: Endpoint | None) -> list[str]:
