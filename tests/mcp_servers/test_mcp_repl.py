@@ -30,7 +30,7 @@ def test_project_server_approval_and_slash_mcp(lime: Lime) -> None:
     child.send("y\r")
     child.expect("›")
     child.send("/mcp\r")
-    child.expect(r"proj  connected  stdio  10 tools  \(project\)")
+    child.expect(r"proj  connected  stdio  11 tools  \(project\)")
     child.expect("›")
     child.sendeof()
     child.expect(pexpect.EOF)
@@ -83,3 +83,55 @@ def test_stdio_servers_and_their_children_stop_with_lime(lime: Lime, how: str) -
     while (_alive(server) or _alive(grandchild)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not _alive(server) and not _alive(grandchild)
+
+
+def test_sampling_asks_on_the_terminal_then_uses_the_current_model(lime: Lime) -> None:
+    from support.fakeserver import reply, tool_call_stream
+
+    lime.home.mkdir(exist_ok=True)
+    (lime.home / "settings.json").write_text(json.dumps({"mcpServers": {"t": {
+        "command": sys.executable, "args": [str(SDK_SERVER)]}}}))
+    lime.server.enqueue(tool_call_stream([("mcp__t__sample", {})]), reply("a sampled answer"), reply("all done"))
+    child = spawn(lime)
+    child.expect("›")
+    child.send("sample something\r")
+    child.expect(r"\[a\]lways for mcp__t__sample")  # the tool call's own approval first
+    child.send("y\r")
+    child.expect(r"asks the model \(1 messages; last: 'hi'\)")
+    child.expect(r"Send it to fake-model\? \[y\]es / \[n\]o: ")
+    child.send("y\r")
+    child.expect("all done")
+    child.expect("›")
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    sampled = lime.server.requests[1].json
+    assert sampled["messages"] == [{"role": "user", "content": "hi"}]
+    tool = [m for m in lime.server.requests[2].json["messages"] if m["role"] == "tool"]
+    assert "sampled: " in tool[0]["content"] and "a sampled answer" in tool[0]["content"]
+
+
+def test_elicitation_asks_on_the_terminal(lime: Lime) -> None:
+    from support.fakeserver import reply, tool_call_stream
+
+    lime.home.mkdir(exist_ok=True)
+    (lime.home / "settings.json").write_text(json.dumps({"mcpServers": {"t": {
+        "command": sys.executable, "args": [str(SDK_SERVER)]}}}))
+    lime.server.enqueue(tool_call_stream([("mcp__t__ask", {})]), reply("nice name"))
+    child = spawn(lime)
+    child.expect("›")
+    child.send("ask me\r")
+    child.expect(r"\[a\]lways for mcp__t__ask")
+    child.send("y\r")
+    child.expect(r"MCP server t asks: What is your name\?")
+    child.expect(r"Answer\? \[y\]es / \[n\]o: ")
+    child.send("y\r")
+    child.expect(r"Name \(string\): ")
+    child.send("Ada\r")
+    child.expect("nice name")
+    child.expect("›")
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    tool = [m for m in lime.server.last.json["messages"] if m["role"] == "tool"]
+    assert tool[0]["content"] == "accept: Ada"

@@ -45,6 +45,7 @@ class McpSession:
         self.verbose = verbose
         self.agent: Agent | None = None
         self._started = threading.Event()
+        self._refreshing = threading.Lock()
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -94,12 +95,17 @@ class McpSession:
         if registry is None:
             return
         prefix = f"mcp__{server}__"
-        for name in registry.names():
-            if name.startswith(prefix):
-                registry.remove(name)
-        for tool in self.build():
-            if tool.name.startswith(prefix):
-                registry.add(tool)
+        with self._refreshing:
+            try:
+                for name in registry.names():
+                    if name.startswith(prefix):
+                        registry.remove(name)
+                for tool in self.build():
+                    if tool.name.startswith(prefix) and tool.name not in registry:
+                        registry.add(tool)
+            except Exception as exc:  # a server's odd list must not end the thread that reads it
+                self.say(f"MCP server {sanitize(server)}: cannot update its tools ({type(exc).__name__})")
+                return
         if self.verbose:
             self.say(f"MCP server {sanitize(server)}: tool list changed")
 
@@ -122,7 +128,7 @@ def start_for_chat(args: argparse.Namespace, *, trusted: bool, roots: list[Path]
     """The configured servers of this chat, starting; None when none is configured."""
     from lime.cli.mcp_setup import configured
 
-    found, root = configured(args, say, trusted=trusted, ask=True)
+    found, root, unapproved = configured(args, say, trusted=trusted, ask=True)
     if not found:
         return None
     from lime.mcp.client import Hooks
@@ -140,10 +146,7 @@ def start_for_chat(args: argparse.Namespace, *, trusted: bool, roots: list[Path]
 
     hooks = Hooks(roots=roots or [root], log=log if verbose else None, note=notice, tools_changed=changed,
                   elicit=elicit)
-    servers = Servers(found, root, hooks, say)
-    for s in servers.servers.values():
-        if s.cfg.raw.get("_status") == "not approved":
-            s.status = "not approved"
+    servers = Servers(found, root, hooks, say, unapproved=unapproved)
     session = McpSession(servers, say, verbose)
     hooks.sample = _sampler(session)
     global CURRENT

@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 
 
 def configured(args: argparse.Namespace, say: Callable[[str], None], *, trusted: bool | None = None,
-               ask: bool = True) -> tuple[list[Any], Path]:
-    """(the servers that may start here, the project root): project ones only once approved."""
+               ask: bool = True) -> tuple[list[Any], Path, set[str]]:
+    """(the servers configured here, the project root, the project servers not approved to start)."""
     from lime.mcp import config as mcfg
     from lime.runtime import settings as settings_mod
 
@@ -34,9 +34,15 @@ def configured(args: argparse.Namespace, say: Callable[[str], None], *, trusted:
         sources.discard("local")
     flag = getattr(args, "settings", None)
     flag_data, flag_origin = settings_mod.read_flag(flag) if flag else (None, "--settings")
+    from lime.runtime import project as projects
+
+    tracked = projects.local_tracked(files.root, files.local.parent) if "local" in sources else None
     found = mcfg.configured(files, flag=flag_data if "flag" in sources else None, flag_origin=flag_origin,
-                            sources=sources)
+                            sources=sources, local_as=settings_mod.local_scope(tracked))
+    if tracked and any(c.origin.startswith(str(files.local.parent)) for c in found):
+        say(f"MCP servers in {files.local.parent}/settings.local.* need approval like project ones ({tracked})")
     project = [c for c in found if c.scope == "project" and not c.disabled]
+    unapproved: set[str] = set()
     if project:
         from lime.mcp import choices
 
@@ -44,16 +50,14 @@ def configured(args: argparse.Namespace, say: Callable[[str], None], *, trusted:
             approved = {c.name for c in choices.approve(files.root, project, say)}
         else:
             approved = {c.name for c in project if choices.decision(files.root, c) is True}
-        for c in project:
-            if c.name not in approved:
-                c.raw = {**c.raw, "_status": "not approved"}
-    return found, files.root
+        unapproved = {c.name for c in project} - approved
+    return found, files.root, unapproved
 
 
 def load_servers(args: argparse.Namespace, say: Callable[[str], None], *, start: bool, ask: bool,
                  trusted: bool | None = None, hooks: Hooks | None = None,
                  roots: list[Path] | None = None) -> Servers | None:
-    found, root = configured(args, say, trusted=trusted, ask=ask)
+    found, root, unapproved = configured(args, say, trusted=trusted, ask=ask)
     if not found:
         return None
     from lime.mcp.client import Hooks
@@ -61,10 +65,7 @@ def load_servers(args: argparse.Namespace, say: Callable[[str], None], *, start:
 
     if hooks is None:
         hooks = Hooks(roots=roots or [root])
-    servers = Servers(found, root, hooks, say)
-    for s in servers.servers.values():
-        if s.cfg.raw.get("_status") == "not approved":
-            s.status = "not approved"
+    servers = Servers(found, root, hooks, say, unapproved=unapproved)
     if start:
         servers.start()
     return servers

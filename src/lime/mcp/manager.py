@@ -43,12 +43,13 @@ def one_line(text: str) -> str:
 
 class Servers:
     def __init__(self, configs: list[ServerConfig], root: Path, hooks: Hooks,
-                 say: Callable[[str], None]) -> None:
+                 say: Callable[[str], None], *, unapproved: set[str] | frozenset[str] = frozenset()) -> None:
         self.root = root
         self.hooks = hooks
         self.say = say
-        self.servers: dict[str, Server] = {c.name: Server(c, status="disabled" if c.disabled else "stopped")
-                                           for c in configs}
+        self.servers: dict[str, Server] = {
+            c.name: Server(c, status="disabled" if c.disabled else "not approved" if c.name in unapproved else "stopped")
+            for c in configs}
         self._lock = threading.Lock()
 
     def start(self) -> None:

@@ -139,9 +139,16 @@ class Connection:
     # -- incoming --------------------------------------------------------------------------
 
     def _deliver(self, message: Any) -> None:
+        """Called on the transport's reader thread: nothing a message does may end that thread."""
+        try:
+            self._dispatch(message)
+        except Exception as exc:
+            self._bad(f"a message lime could not handle ({type(exc).__name__})")
+
+    def _dispatch(self, message: Any) -> None:
         if isinstance(message, list):  # a batch
             for m in message[:1000]:
-                self._deliver(m)
+                self._dispatch(m)
             return
         if not isinstance(message, dict) or message.get("jsonrpc") != "2.0":
             self._bad("a message that is not JSON-RPC 2.0")

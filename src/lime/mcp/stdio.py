@@ -118,7 +118,7 @@ class StdioTransport:
 
     def _drain(self) -> None:
         assert self.proc is not None and self.proc.stderr is not None
-        with contextlib.suppress(OSError, ValueError):
+        with contextlib.suppress(Exception):  # lime may be exiting: the log has nowhere to go
             for raw in iter(lambda: self.proc.stderr.readline(65536), b""):  # type: ignore[union-attr]
                 text = raw.decode("utf-8", "replace").rstrip()
                 if text:

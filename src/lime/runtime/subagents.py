@@ -316,7 +316,7 @@ class AgentTool(Tool):
         return ToolResult(text, usage=result.usage)
 
     def _system_prompt(self, agent: AgentDef, mode: str, specs: list[ToolSpec] | None, route: Route,
-                       workspace: Workspace) -> str:
+                       workspace: Workspace, registry: ToolRegistry) -> str:
         """The worker preamble and the agent's own prompt in place of lime's base prompt, then the
         session's other layers (the child's tools and mode, memory, project instructions)."""
         if self.prompt is None:
@@ -324,7 +324,7 @@ class AgentTool(Tool):
         from lime.runtime.prompt import Layer, assemble
 
         inputs = dataclasses.replace(self.prompt, system=None, env=dataclasses.replace(self.prompt.env, mode=mode))
-        built = assemble(inputs, tools=specs, window=route.entry.context_window)
+        built = assemble(inputs, tools=specs, window=route.entry.context_window, builtin=registry.is_builtin)
         own = agent.system_prompt()
         built.layers[0] = Layer("base", f"the {agent.name} agent", own, len(own))
         return built.text
@@ -349,7 +349,7 @@ class AgentTool(Tool):
         registry = child_registry(parent.registry, agent)
         specs = ([t.spec() for t in offered(registry, policy)]
                  if settings.tools_enabled and route.capabilities.tools else None)
-        system = self._system_prompt(agent, policy.mode, specs, route, workspace)
+        system = self._system_prompt(agent, policy.mode, specs, route, workspace, registry)
         session = parent.session.side_chain(agent.name, model=route.slug, system=system)
         cancelled = threading.Event()
         bus = ev.EventBus()

@@ -58,6 +58,17 @@ async def sample(ctx: Context) -> str:
     return f"sampled: {result.content}"
 
 
+@server.tool(description="Ask the user for their name (elicitation).")
+async def ask(ctx: Context) -> str:
+    from pydantic import BaseModel
+
+    class Name(BaseModel):
+        name: str
+
+    result = await ctx.elicit("What is your name?", Name)
+    return f"{result.action}: {result.data.name}" if result.action == "accept" else result.action
+
+
 @server.tool(description="Log a message to the client.")
 async def log(text: str, ctx: Context) -> str:
     await ctx.info(text)
