@@ -86,7 +86,7 @@ def stream_rates(base_url: str, chunks: int) -> list[tuple[str, float, float]]:
     rows = []
     for wire, (_, _, path) in WIRES.items():
         model = "long-model"
-        client = open_client(_route(wire, base_url, model), max_retries=0)
+        client = open_client(_route(wire, base_url, model), max_retries=2)
         list(client.stream([{"role": "user", "content": "warm up"}]))  # the first request's one-time costs
         t = time.process_time()
         n = sum(1 for e in client.stream([{"role": "user", "content": "go"}]) if e.kind == "text")

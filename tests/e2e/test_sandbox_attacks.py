@@ -298,6 +298,9 @@ def test_lime_sandbox_names_the_layers_and_proves_them_quickly(lime: Lime) -> No
     took = time.monotonic() - t0
     lines = proc.stdout.splitlines()
     assert lines[0] == f"sandbox: {LAYERS.summary()}"
+    if not LAYERS.active:
+        assert proc.returncode == 1 and "no layer is active" in proc.stdout
+        return
     assert proc.returncode == 0 and lines[-1] == "self-test passed", proc.stdout
     assert "FAIL" not in proc.stdout
     if LAYERS.namespaces:
@@ -312,6 +315,7 @@ def test_lime_sandbox_names_the_layers_and_proves_them_quickly(lime: Lime) -> No
     assert f"sandbox:         {LAYERS.summary()}" in status
 
 
+@pytest.mark.skipif(not LAYERS.active, reason=f"no sandbox layer here: {LAYERS.why_not}")
 def test_the_repl_sandbox_command_runs_the_same_self_test(lime: Lime) -> None:
     import pexpect
 
@@ -327,3 +331,13 @@ def test_the_repl_sandbox_command_runs_the_same_self_test(lime: Lime) -> None:
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+@needs_namespaces
+def test_network_isolation_from_the_settings_reaches_the_chat(lime: Lime) -> None:
+    port = lime.server.base_url.split(":")[-1].split("/")[0]
+    probe = f"(exec 3<>/dev/tcp/127.0.0.1/{port}) 2>/dev/null && echo reached || echo unreachable"
+    (open_,) = run_commands(lime, [probe], *DONT_ASK)
+    (closed,) = run_commands(lime, [probe], *DONT_ASK, "--settings",
+                             json.dumps({"sandbox": {"networkIsolation": True}}))
+    assert open_.startswith("reached") and closed.startswith("unreachable"), (open_, closed)

@@ -148,6 +148,8 @@ def test_anthropic_cache_tokens_in_json_usage(lime: Lime) -> None:
     assert usage["prompt_tokens"] == 1510 and usage["completion_tokens"] == 5
     assert usage["cache_read_tokens"] == 1200 and usage["cache_write_tokens"] == 300
     assert usage["estimated"] is False
+    status = lime.run("status").stdout  # the session's totals keep them too
+    assert "prompt cache: 1,200 read, 300 written" in status
 
 
 def test_anthropic_overloaded_is_retried_like_503(lime: Lime) -> None:

@@ -49,3 +49,10 @@ def test_gemini_wire_ids_and_unknown_names(lime: Lime) -> None:
         resolve_route("gemini-../../etc")
     with pytest.raises(ConfigError):
         resolve_route("claude-9")  # only Gemini ids route without an entry
+
+
+def test_model_show_and_default_take_aliases(lime: Lime) -> None:
+    res = lime("model", "show", "haiku")
+    assert res.code == 0 and "slug: claude-haiku-4-5" in res.out and "provider: anthropic" in res.out
+    assert lime("model", "default", "flash").code == 0
+    assert resolve_route("flash").entry.slug == "gemini-2.5-flash"

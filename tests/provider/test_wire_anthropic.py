@@ -165,3 +165,15 @@ def test_a_proxy_refusing_thinking_is_healed_and_remembered(fake_server: FakeSer
     c2 = track(open_client(r))
     c2.complete([{"role": "user", "content": "hi"}], RequestOptions(reasoning_effort="low"))
     assert "thinking" not in fake_server.chat_requests[-1].json  # remembered for this endpoint
+
+
+def test_an_hour_of_cache_where_the_entry_asks(make_route: MakeRoute, fake_server: FakeServer) -> None:
+    from lime.providers.openai_compat.compat_memory import Lessons
+
+    r = route(make_route, fake_server, extra_body={"cache_ttl": "1h"})
+    body = build_body(r, [{"role": "system", "content": "s"}, {"role": "user", "content": "u"}],
+                      RequestOptions(tools=TOOLS), Lessons(set(), set(), None), stream=True)
+    assert body["system"][-1]["cache_control"] == {"type": "ephemeral", "ttl": "1h"}
+    assert body["tools"][-1]["cache_control"] == {"type": "ephemeral", "ttl": "1h"}
+    assert body["messages"][-1]["content"][-1]["cache_control"] == {"type": "ephemeral"}  # the rolling tail
+    assert "cache_ttl" not in body

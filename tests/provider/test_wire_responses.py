@@ -104,3 +104,31 @@ def test_overflow_in_the_responses_words(fake_server: FakeServer, make_route: Ma
     c = track(open_client(route(make_route, fake_server), max_retries=0))
     with pytest.raises(ContextOverflowError):
         list(c.stream([{"role": "user", "content": "hi"}]))
+
+
+def test_the_async_client_speaks_the_wire_too(fake_server: FakeServer, make_route: MakeRoute) -> None:
+    import asyncio
+
+    from lime.providers.openai_compat import AsyncChatClient
+
+    fake_server.enqueue(reply("async ✓", chunks=3), reply("whole"))
+
+    async def go() -> tuple[str, str]:
+        async with AsyncChatClient(route(make_route, fake_server), wire=WIRE) as c:
+            text = "".join([e.text async for e in c.stream([{"role": "user", "content": "hi"}]) if e.kind == "text"])
+            whole = await c.complete([{"role": "user", "content": "hi"}])
+            return text, whole.text
+
+    assert asyncio.run(go()) == ("async ✓", "whole")
+    assert [r.path for r in fake_server.chat_requests] == ["/v1/responses", "/v1/responses"]
+
+
+def test_a_message_sent_whole_at_its_end_is_not_lost(fake_server: FakeServer, make_route: MakeRoute) -> None:
+    msg = {"type": "message", "id": "m1", "role": "assistant", "content": [{"type": "output_text", "text": "whole"}]}
+    fake_server.enqueue(responses_sse([
+        ("response.output_item.added", {"output_index": 0, "item": {**msg, "content": []}}),
+        ("response.output_item.done", {"output_index": 0, "item": msg}),
+        ("response.completed", {"response": {"id": "r", "status": "completed", "output": [msg],
+                                             "usage": {"input_tokens": 3, "output_tokens": 1}}})]))
+    c = track(open_client(route(make_route, fake_server)))
+    assert "".join(e.text for e in c.stream([{"role": "user", "content": "hi"}]) if e.kind == "text") == "whole"

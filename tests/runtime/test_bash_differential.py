@@ -9,7 +9,7 @@ tree-sitter reads in the line must equal those it reads in bash's canonical form
 also accepted); a line lime cannot fully see must make it ask instead.
 
 ``LIME_BASH_CASES`` raises the number of cases (default 2400, about 10 s on two cores); ``LIME_BASH_RANDOM=1`` draws
-new ones instead of the fixed sequence CI runs.
+new ones instead of the fixed sequence CI runs (add ``--timeout=0`` to pytest for long runs).
 """
 
 from __future__ import annotations

@@ -192,14 +192,13 @@ def test_images_a_tool_returns_reach_a_model_that_takes_them(server: FakeServer,
     add_user_entry(ModelEntry(slug="eyes", provider="openai-compat", service="svc", context_window=32000,
                               supports_tools=True, supports_vision=True))
     server.enqueue(tool_call_stream([("mcp__demo__shot", {})]), reply("I see a PNG."))
-    # An MCP tool's read-only claim still asks (README, MCP servers): a rule allows the server.
-    _run(tmp_path, "look", tools=[Screenshot()], model="eyes", settings='{"permissions": {"allow": ["mcp__demo"]}}')
+    _run(tmp_path, "look", tools=[Screenshot()], model="eyes", mode="dontAsk")  # an MCP "read" still asks
     tool_msg, images = server.last.json["messages"][-2:]
     assert tool_msg["role"] == "tool" and tool_msg["content"] == "one screenshot"
     assert images["role"] == "user" and images["content"][1] == {
         "type": "image_url", "image_url": {"url": "data:image/png;base64,iVBORw0KGgo="}}
     # A model without vision gets a note instead.
     server.enqueue(tool_call_stream([("mcp__demo__shot", {})]), reply("No image."))
-    _run(tmp_path, "look", tools=[Screenshot()], settings='{"permissions": {"allow": ["mcp__demo"]}}')
+    _run(tmp_path, "look", tools=[Screenshot()], mode="dontAsk")
     last = server.last.json["messages"][-1]
     assert last["role"] == "tool" and "1 image not shown" in last["content"]

@@ -151,3 +151,39 @@ def test_landlock_alone_is_the_fallback_and_says_so(ws: Workspace, monkeypatch: 
 
     assert not running("sleep 30.0909")  # the group is killed as soon as the command ends
     assert shellrun.layers(enabled=False).summary().startswith("off (turned off")
+
+
+@needs_namespaces
+def test_a_protected_name_that_is_a_dangling_link_is_held_at_its_target(ws: Workspace) -> None:
+    (ws.cwd / ".lime.json").symlink_to("notes/settings.json")
+    (ws.cwd / "AGENTS.md").symlink_to("docs/agents.md")
+    out = bash(ws, "mkdir -p notes docs; echo '{}' > notes/settings.json; echo hi > docs/agents.md; echo end")
+    assert out.count("Read-only file system") == 2, out
+    namespaces.settle()
+    assert not (ws.cwd / "notes" / "settings.json").exists() and not (ws.cwd / "docs" / "agents.md").exists()
+
+
+FALLBACK_TTY = r"""
+ls /dev/pts 2>&1 | head -1
+for f in /dev/pts/* /dev/console; do : > "$f" 2>/dev/null && echo "wrote $f"; done
+python3 -c '
+import fcntl, os, termios, sys
+fd = int(sys.argv[1])
+try:
+    fcntl.ioctl(fd, termios.TIOCSTI, b"x")
+    print("typed")
+except OSError as exc:
+    print("refused", exc.errno)
+' 9 9<>/dev/null
+echo end
+"""
+
+
+def test_the_fallback_keeps_commands_off_terminals(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    if not shellrun.layers().landlock:
+        pytest.skip("no Landlock here")
+    monkeypatch.setattr(shellrun, "namespaces_available", lambda: ("", "no user namespaces here"))
+    out = bash(ws, FALLBACK_TTY)
+    assert "Permission denied" in out.splitlines()[0] and "wrote" not in out, out
+    if seccomp.tty_filter() is not None:
+        assert "refused 1" in out, out  # EPERM from the filter (the kernel says ENOTTY for /dev/null)

@@ -9,6 +9,7 @@ event types, errors mid-stream); ``anthropic_error`` is Anthropic's error body (
 
 from __future__ import annotations
 
+import itertools
 import json
 from typing import Any
 
@@ -165,7 +166,7 @@ def _responses(r: Reply, req: Recorded, body: dict[str, Any], calls: list[Any], 
             "incomplete_details": {"reason": "max_output_tokens"} if incomplete else None}
     if not stream:
         return JSONResponse(resp)
-    seq = iter(range(1, 10_000))
+    seq = itertools.count(1)
 
     def ev(name: str, **data: Any) -> Raw:
         return event(name, {"type": name, "sequence_number": next(seq), **data})

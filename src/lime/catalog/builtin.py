@@ -10,7 +10,7 @@ def _e(slug: str, service: str, window: int, max_output: int, **kw: object) -> M
     return ModelEntry(
         slug=slug,
         provider=provider,
-        service=None if provider == "openai" else service,
+        service=None if provider != "openai-compat" else service,
         context_window=window,
         max_output=max_output,
         source="builtin",

@@ -149,9 +149,14 @@ def suggest(slug: str, catalog: Catalog) -> str:
     return f"did you mean: {', '.join(close)}?" if close else "run 'lime model list' to see the catalog"
 
 
+def find_entry(slug: str, catalog: Catalog) -> ModelEntry | None:
+    """The entry a name means: a slug, a built-in alias (``sonnet``), or a full Gemini model id."""
+    return catalog.get(slug) or catalog.get(ALIASES.get(slug, "")) or wire_id_entry(slug)
+
+
 def resolve_route(slug: str, catalog: Catalog | None = None) -> Route:
     catalog = catalog or load_catalog()
-    entry = catalog.get(slug) or catalog.get(ALIASES.get(slug, "")) or wire_id_entry(slug)
+    entry = find_entry(slug, catalog)
     if entry is None:
         raise ConfigError(f"unknown model {slug!r}", hint=suggest(slug, catalog))
     service = service_of(entry)

@@ -34,8 +34,13 @@ def configured(args: argparse.Namespace, say: Callable[[str], None], *, trusted:
         sources.discard("local")
     flag = getattr(args, "settings", None)
     flag_data, flag_origin = settings_mod.read_flag(flag) if flag else (None, "--settings")
+    from lime.runtime import project as projects
+
+    tracked = projects.local_tracked(files.root, files.local.parent) if "local" in sources else None
     found = mcfg.configured(files, flag=flag_data if "flag" in sources else None, flag_origin=flag_origin,
-                            sources=sources)
+                            sources=sources, local_as=settings_mod.local_scope(tracked))
+    if tracked and any(c.origin.startswith(str(files.local.parent)) for c in found):
+        say(f"MCP servers in {files.local.parent}/settings.local.* need approval like project ones ({tracked})")
     project = [c for c in found if c.scope == "project" and not c.disabled]
     unapproved: set[str] = set()
     if project:

@@ -354,11 +354,11 @@ def run_rm(args: argparse.Namespace) -> int:
 def run_show(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from lime.catalog.routing import resolve_route, suggest
+    from lime.catalog.routing import find_entry, resolve_route, suggest
     from lime.catalog.store import load_catalog
 
     catalog = load_catalog()
-    entry = catalog.get(args.slug)
+    entry = find_entry(args.slug, catalog)
     if entry is None:
         raise ConfigError(f"unknown model {args.slug!r}", hint=suggest(args.slug, catalog))
     import json
@@ -398,12 +398,12 @@ def run_show(args: argparse.Namespace) -> int:
 
 def run_forget(args: argparse.Namespace) -> int:
     """Clear the lessons learned for one model at its current endpoint."""
-    from lime.catalog.routing import resolve_route, suggest
+    from lime.catalog.routing import find_entry, resolve_route, suggest
     from lime.catalog.store import load_catalog
     from lime.providers.openai_compat import compat_memory
 
     catalog = load_catalog()
-    if catalog.get(args.slug) is None:
+    if find_entry(args.slug, catalog) is None:
         raise ConfigError(f"unknown model {args.slug!r}", hint=suggest(args.slug, catalog))
     route = resolve_route(args.slug, catalog)
     removed = compat_memory.forget(route.service, route.base_url or "", route.wire_model)
@@ -420,8 +420,10 @@ def run_default(args: argparse.Namespace) -> int:
     if args.slug is None:
         print(config.load_settings().default_model or f"(none; built-in default {config.DEFAULT_MODEL})")
         return 0
+    from lime.catalog.routing import find_entry
+
     catalog = load_catalog()
-    if catalog.get(args.slug) is None:
+    if find_entry(args.slug, catalog) is None:
         raise ConfigError(f"unknown model {args.slug!r}", hint=suggest(args.slug, catalog))
     config.save_settings(config.Settings(default_model=args.slug))
     print(f"Default model: {args.slug}")

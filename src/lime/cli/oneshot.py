@@ -87,7 +87,8 @@ def run_once(args: argparse.Namespace, prompt: str) -> int:
         print(json.dumps(structured, ensure_ascii=False, indent=2))
     elif ui.plan is not None:
         # Plan mode without a terminal to approve on: the plan is the answer.
-        ui.text(("\n\n" if result.text.strip() else "") + ui.plan.rstrip("\n") + "\n")
+        plan = str(data.get("plan", ui.plan))
+        ui.text(("\n\n" if result.text.strip() else "") + plan.rstrip("\n") + "\n")
         ui.answer_done()
     if verbose:
         u = result.usage

@@ -44,8 +44,8 @@ def run_system_prompt(args: argparse.Namespace) -> int:
         print(f"lime: {sanitize(text)}", file=sys.stderr)
 
     context = prepare(args, say, cwd=cwd, ask=False, date=date)
-    route, tools = _route_and_tools(args, context)
-    built = assemble(context.prompt, tools=tools, window=route.entry.context_window)
+    route, (tools, registry) = _route_and_tools(args, context)
+    built = assemble(context.prompt, tools=tools, window=route.entry.context_window, builtin=registry.is_builtin)
     for note in built.notices:
         say(f"note: {note}")
     if args.layers:

@@ -88,6 +88,8 @@ def run_status(args: argparse.Namespace) -> int:
         lines.append(("latest session", f"{last['id']} ({last['model']}, {last['messages']} messages)"))
         lines.append(("session usage", f"{tokens} over {last['requests']} request" + ("" if last["requests"] == 1 else "s")
                       + (" (partly estimated)" if last["estimated"] else "")
+                      + (f"; prompt cache: {last['cache_read_tokens']:,} read, {last['cache_write_tokens']:,} written"
+                         if last.get("cache_read_tokens") or last.get("cache_write_tokens") else "")
                       + (f", {last['compactions']} compactions" if last["compactions"] else "")))
     width = max(len(k) for k, _ in lines)
     for key, value in lines:

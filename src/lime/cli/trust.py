@@ -74,9 +74,30 @@ def _rules(settings: Settings, kind: str) -> str:
     return f"{len(rules)} {kind} rule{'' if len(rules) == 1 else 's'} ({shown})"
 
 
+def _mcp_servers(project: Project) -> list[str]:
+    """The MCP servers trusting would start (local ones) or offer for approval (project ones)."""
+    from lime.errors import LimeError
+    from lime.mcp import config as mcfg
+    from lime.runtime import settings as settings_mod
+
+    try:
+        files = mcfg.Files.here(project.cwd)
+        local_as = settings_mod.local_scope(project.local_tracked())
+        found = mcfg.configured(files, sources={"project", "local"}, local_as=local_as)
+    except LimeError as exc:
+        return [f"MCP servers: none started ({exc})"]
+    start = [c.name[:40] for c in found if c.scope == "local" and not c.disabled]
+    ask = [c.name[:40] for c in found if c.scope == "project" and not c.disabled]
+    out = [f"start MCP servers {', '.join(start)} (from .lime/settings.local.*)"] if start else []
+    if ask:
+        out.append(f"offer project MCP servers {', '.join(ask)} (each asked for approval before it starts)")
+    return out
+
+
 def what_trust_changes(project: Project) -> list[str]:
     """What trusting the folder will change, concretely, for the trust question: the permission mode,
-    the sandbox, the rules (and what is ignored), the instruction files and their sizes, the sessions."""
+    the sandbox, the rules (and what is ignored), MCP servers, the instruction files and their sizes,
+    the sessions."""
     import itertools
     import os
 
@@ -101,6 +122,7 @@ def what_trust_changes(project: Project) -> list[str]:
         if kinds:
             out.append("add " + "; ".join(kinds))
         out += found.notes
+    out += _mcp_servers(project)
     if project.agents:
         sizes = []
         for f in project.agents:
@@ -145,19 +167,30 @@ def prepare(args: argparse.Namespace, say: Callable[[str], None], *, cwd: Path |
     sessions, why = projects.sessions_dir(here, trusted)
     if why:
         say(why)
-    return Context(here, trusted, settings, policy, sessions, prompt_inputs(args, here, trusted, policy, date))
+    inputs = prompt_inputs(args, here, trusted, policy, date, bool(settings.network_isolation))
+    return Context(here, trusted, settings, policy, sessions, inputs)
 
 
 def prompt_inputs(args: argparse.Namespace, here: Project, trusted: bool, policy: Policy,
-                  date: str | None) -> Inputs:
+                  date: str | None, network_isolated: bool = False) -> Inputs:
+    """What the system prompt is assembled from. The sandbox is described from cheap checks only
+    (the Landlock probe, bwrap on PATH): trying namespaces out would cost a process at every start."""
+    import shutil
+
     from lime.runtime import prompt
 
     if not policy.sandboxed:
-        sandbox = "off"
+        sandbox = "off: shell commands run with the user's full rights"
     else:
         from lime.runtime.sandbox import landlock_abi
 
         abi, why = landlock_abi()
-        sandbox = f"on (Landlock ABI {abi})" if abi else f"none ({why})"
+        if abi or shutil.which("bwrap"):
+            sandbox = ("on: shell commands can write only inside the working directory (and added "
+                       "directories)" + ("; .git/, .lime/ and other protected paths are read-only to them"
+                                         if shutil.which("bwrap") else "")
+                       + ("; they have no network" if network_isolated else ""))
+        else:
+            sandbox = f"unavailable ({why}): shell commands run with the user's full rights"
     env = prompt.environment(here, mode=policy.mode, sandbox=sandbox, date=date)
     return prompt.Inputs(here, trusted, prompt.memory_path(), getattr(args, "system", None), env)

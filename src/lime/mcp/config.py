@@ -240,8 +240,10 @@ def read(path: Path) -> dict[str, Any] | None:
 
 
 def configured(files: Files, *, flag: dict[str, Any] | None = None, flag_origin: str = "--settings",
-               sources: set[str] | None = None) -> list[ServerConfig]:
-    """Every configured server, one per name: local beats project beats user; --settings beats all."""
+               sources: set[str] | None = None, local_as: str = "local") -> list[ServerConfig]:
+    """Every configured server, one per name: local beats project beats user; --settings beats all.
+    ``local_as="project"``: the local file came with the repository (git tracks it), so its servers
+    need approval like any project server."""
     found: dict[str, ServerConfig] = {}
     order: list[tuple[str, Path]] = [("user", files.user), *(("project", p) for p in files.project),
                                      ("local", files.local)]
@@ -257,7 +259,7 @@ def configured(files: Files, *, flag: dict[str, Any] | None = None, flag_origin:
             continue  # a .lime that is a symbolic link is never used (as for the rest of lime's settings)
         data = read(path)
         if data is not None:
-            for cfg in servers_in(data, scope, str(path)):
+            for cfg in servers_in(data, local_as if scope == "local" else scope, str(path)):
                 found[cfg.name] = cfg
     if flag is not None:
         for cfg in servers_in(flag, "flag", flag_origin):

@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 import re
 import struct
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 MAX_INDEX_BYTES = 256 << 20  # a repository of a million files has an index of ~100 MB
@@ -111,22 +111,18 @@ def count(data: bytes, hash_size: int = 20) -> int:
     return _header(data, hash_size)[1]
 
 
-def entries(data: bytes, hash_size: int = 20, *, until: bytes | None = None,
-            stats: list[tuple[int, int]] | None = None) -> tuple[list[bytes], int]:
-    """Every path in an index, and the offset where its extensions start. With ``until``, stops at
-    the first path sorting after it (git keeps entries sorted by path bytes); the offset is then -1.
-    ``stats`` receives each entry's recorded (mtime seconds, size) in the same order."""
+def walk(data: bytes, hash_size: int = 20, end_at: list[int] | None = None) -> Iterator[tuple[bytes, int, int]]:
+    """Each entry's (path, recorded mtime in seconds, recorded size), in index order, parsed only as
+    far as the caller reads; ``end_at`` receives the offset where the extensions start."""
     version, count = _header(data, hash_size)
     end = len(data) - hash_size  # the trailing checksum
     pos = _HEADER.size
-    paths: list[bytes] = []
     prev = b""
     flags_at = _STAT + hash_size
     try:
         for _ in range(count):
             start = pos
-            if stats is not None:
-                stats.append((struct.unpack_from(">I", data, pos + 8)[0], struct.unpack_from(">I", data, pos + 36)[0]))
+            mtime, size = struct.unpack_from(">I", data, pos + 8)[0], struct.unpack_from(">I", data, pos + 36)[0]
             (flags,) = struct.unpack_from(">H", data, pos + flags_at)
             pos += flags_at + 2
             if flags & 0x4000:
@@ -146,13 +142,24 @@ def entries(data: bytes, hash_size: int = 20, *, until: bytes | None = None,
                 pos = start + ((nul - start) // 8 + 1) * 8  # 1 to 8 NULs pad the entry to a multiple of 8
             if pos > end:
                 raise Unknown("the index is truncated")
-            paths.append(path)
             prev = path
-            if until is not None and path > until:
-                return paths, -1
+            yield path, mtime, size
     except (struct.error, ValueError, IndexError):
         raise Unknown("the index is truncated or malformed") from None
-    return paths, pos
+    if end_at is not None:
+        end_at.append(pos)
+
+
+def entries(data: bytes, hash_size: int = 20, *, until: bytes | None = None) -> tuple[list[bytes], int]:
+    """Every path in an index, and the offset where its extensions start. With ``until``, stops at
+    the first path sorting after it (git keeps entries sorted by path bytes); the offset is then -1."""
+    paths: list[bytes] = []
+    end_at: list[int] = []
+    for path, _mtime, _size in walk(data, hash_size, end_at):
+        paths.append(path)
+        if until is not None and path > until:
+            return paths, -1
+    return paths, end_at[0]
 
 
 def _shared_index(data: bytes, ext_at: int, hash_size: int) -> str | None:

@@ -6,8 +6,8 @@ spawning ``git`` costs tens of milliseconds, reading ``HEAD`` and the index (``g
 well under ten. "Changed" means a tracked file whose size or modification time differs from what
 the index recorded, or that is gone (what ``git status`` would call modified or deleted, found the
 way git finds them before it hashes); untracked files and staged-only changes are not counted.
-The check stops at its time budget, and a split or very large index is not checked: the answer
-is then "unknown". Stdlib only.
+The check stops at its time budget (reading the index included), and a split index is not
+checked: the answer is then "unknown". Stdlib only.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from pathlib import Path
 from lime.runtime import gitindex
 
 BUDGET_S = 0.006
-MAX_CHECKED = 50_000
 
 
 @dataclass(frozen=True)
@@ -51,30 +50,28 @@ def state(root: Path) -> GitState | None:
 
 
 def _dirty(root: Path) -> bool | None:
+    deadline = time.perf_counter() + BUDGET_S
     try:
         loaded = gitindex.load(root)
         if loaded is None:
             return False  # a fresh repository: nothing tracked yet
         data, hash_size = loaded
-        if b"link" in data or gitindex.count(data, hash_size) > MAX_CHECKED:
-            return None  # a split index or a huge one: not worth the time at every start
-        stats: list[tuple[int, int]] = []
-        paths, _ = gitindex.entries(data, hash_size, stats=stats)
+        if b"link" in data:
+            return None  # a split index: most entries live elsewhere
+        base = os.fsencode(root) + b"/"
+        for path, mtime, size in gitindex.walk(data, hash_size):
+            if path.endswith(b"/"):
+                continue  # a sparse index's directory entry
+            try:
+                st = os.lstat(base + path)
+            except OSError:
+                return True  # deleted
+            if st.st_size & 0xFFFFFFFF != size or int(st.st_mtime) & 0xFFFFFFFF != mtime:
+                return True
+            if time.perf_counter() > deadline:
+                return None
     except gitindex.Unknown:
         return None
-    deadline = time.perf_counter() + BUDGET_S
-    base = os.fsencode(root) + b"/"
-    for path, (mtime, size) in zip(paths, stats, strict=True):
-        if path.endswith(b"/"):
-            continue  # a sparse index's directory entry
-        try:
-            st = os.lstat(base + path)
-        except OSError:
-            return True  # deleted
-        if st.st_size & 0xFFFFFFFF != size or int(st.st_mtime) & 0xFFFFFFFF != mtime:
-            return True
-        if time.perf_counter() > deadline:
-            return None
     return False
 
 

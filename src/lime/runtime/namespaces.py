@@ -126,10 +126,11 @@ class Mounts:
     created: list[Path] = field(default_factory=list)
 
 
-def _placeholder(root: Path, rel: str, created: list[Path]) -> Path | None:
-    """Create an empty ``root/rel`` (a file for names with a dot-suffix like ``.json``/``.md``, else a directory)."""
+def _placeholder(root: Path, rel: str, created: list[Path], is_file: bool | None = None) -> Path | None:
+    """Create an empty ``root/rel`` (by default a file for ``.json``/``.md`` names, else a directory)."""
     target = root / rel
-    is_file = rel.endswith((".json", ".md"))
+    if is_file is None:
+        is_file = rel.endswith((".json", ".md"))
     parts = Path(rel).parts
     try:
         for i in range(1, len(parts)):
@@ -202,8 +203,13 @@ def _protect(root: Path, roots: list[Path], created: list[Path]) -> list[str]:
     bound: set[Path] = set()
     for path in present:
         real = Path(os.path.realpath(path))
-        if not _inside(real, roots) or not os.path.exists(real):
+        if not _inside(real, roots):
             continue  # outside the writable roots it is read-only anyway
+        if not os.path.exists(real):  # a dangling link: hold its target instead
+            base = next(r for r in roots if real == r or real.is_relative_to(r))
+            is_file = path.name.lower().endswith((".json", ".md")) or path.name.lower() in protected.PROTECTED_FILES
+            if real == base or _placeholder(base, str(real.relative_to(base)), created, is_file) is None:
+                continue
         for anc in _ancestors(root, real) if real.is_relative_to(root) else []:
             if anc not in bound and anc not in present:
                 argv += ["--bind", str(anc), str(anc)]  # a mount point cannot be renamed away

@@ -96,7 +96,8 @@ class ExitPlanMode(Tool):
         else:
             if len(text) > MAX_PLAN_CHARS:
                 raise ToolFailure(f"the plan is longer than {MAX_PLAN_CHARS:,} characters; shorten it")
-            self.plan.write(text, context.workspace)
+            self.plan.write(context.workspace.scrub(text), context.workspace)
+        text = context.workspace.scrub(text)  # a known key the model repeats is masked, as in its answers
         review = agent.approver.review_plan(text, str(self.plan.path))
         decision = "none" if review is None else "approve" if review.approved else "reject"
         agent.events.emit(ev.PlanPresented(text, str(self.plan.path), decision))

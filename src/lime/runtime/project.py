@@ -59,23 +59,28 @@ class Project:
 
 
     def local_tracked(self) -> str | None:
-        """Why ``.lime/settings.local.json`` is the repository's rather than this machine's: git
-        tracks it (read from ``.git/index``, no git process), or the index cannot be read (then
-        lime takes the safe side). None for a local file git does not track."""
-        from lime.runtime import gitindex
+        """Why ``.lime/settings.local.json`` is the repository's rather than this machine's (see
+        ``local_tracked``); None for a local file git does not track."""
+        return None if self.lime_dir is None else local_tracked(self.root, self.lime_dir)
 
-        if self.lime_dir is None:
-            return None
-        # settings.local.toml is read in the same scope, so either file being tracked counts.
-        files = [self.lime_dir / name for name in ("settings.local.json", "settings.local.toml")]
-        rels = [rel for f in files if (f.is_file() or f.is_symlink())
-                and (rel := gitindex.relative(self.root, f)) is not None]
-        if not rels:
-            return None
-        try:
-            return "git tracks it" if gitindex.tracked(self.root, rels) else None
-        except gitindex.Unknown as exc:
-            return f"lime cannot tell whether git tracks it: {exc}"
+
+def local_tracked(root: Path, lime_dir: Path) -> str | None:
+    """Why ``lime_dir``'s local settings are the repository's rather than this machine's: git
+    tracks them (read from ``.git/index``, no git process), or the index cannot be read (then lime
+    takes the safe side). None when git does not track them. Every reader of the local scope
+    (settings, MCP servers) asks this."""
+    from lime.runtime import gitindex
+
+    # settings.local.toml is read in the same scope, so either file being tracked counts.
+    files = [lime_dir / name for name in ("settings.local.json", "settings.local.toml")]
+    rels = [rel for f in files if (f.is_file() or f.is_symlink())
+            and (rel := gitindex.relative(root, f)) is not None]
+    if not rels:
+        return None
+    try:
+        return "git tracks it" if gitindex.tracked(root, rels) else None
+    except gitindex.Unknown as exc:
+        return f"lime cannot tell whether git tracks it: {exc}"
 
 
 def _home() -> Path | None:

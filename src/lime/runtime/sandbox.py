@@ -1,5 +1,10 @@
 """Landlock confinement for the processes tools start (Linux 5.13+; stdlib ctypes, no extra package).
 
+For ``bash`` it is the inner layer inside the namespaces (``inner_ruleset``, entered after
+bubblewrap's mounts) and the fallback where namespaces cannot be made (``shell``); see
+``runtime/shellrun.py``. Its scopes (ABI 6) refuse abstract unix sockets and signals to
+processes outside the command.
+
 ``bash`` commands may write only in the workspace roots, the ``--add-dir`` directories and the
 temp dir, and cannot read lime's config home (credentials, the local server's key) at all.
 Landlock rules only add access, so "everything but the config home" is built by granting the
@@ -82,14 +87,6 @@ def landlock_abi() -> tuple[int, str]:
     return int(abi), ""
 
 
-def describe(enabled: bool = True) -> str:
-    """What ``lime status`` shows."""
-    abi, why = landlock_abi()
-    if not enabled:
-        return "off (turned off in the settings or by bypassPermissions)"
-    return f"landlock ABI {abi}" if abi else f"none ({why})"
-
-
 def _all_rights(abi: int) -> int:
     rights = (1 << 13) - 1
     if abi >= 2:
@@ -162,13 +159,32 @@ def _new_ruleset(abi: int, *, fs: bool = True, scoped: bool = False) -> _Ruleset
     return _Ruleset(int(fd), handled)
 
 
-def _enter(fd: int) -> Callable[[], None]:
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER = 22, 2
+
+
+def _enter(fd: int, tty_filter: bool = False) -> Callable[[], None]:
+    """The ``preexec_fn`` entering ruleset ``fd`` (and, for the fallback, the TIOCSTI seccomp filter)."""
     libc = _libc()
     prctl, syscall = libc.prctl, libc.syscall
+    fprog = None
+    if tty_filter:
+        from lime.runtime import seccomp
 
-    def preexec() -> None:  # runs in the child between fork and exec: two syscalls, nothing else
+        program = seccomp.tty_filter()
+        if program is not None:
+            buf = ctypes.create_string_buffer(program, len(program))
+            fprog = _SockFprog(len(program) // 8, ctypes.cast(buf, ctypes.c_void_p))
+            fprog._buf = buf  # kept alive with the struct
+
+    def preexec() -> None:  # runs in the child between fork and exec: a few syscalls, nothing else
         if prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
             raise OSError(ctypes.get_errno(), "PR_SET_NO_NEW_PRIVS failed")
+        if fprog is not None and prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "seccomp filter failed")
         if syscall(_SYS_RESTRICT_SELF, fd, 0) != 0:
             raise OSError(ctypes.get_errno(), "landlock_restrict_self failed")
 
@@ -196,16 +212,19 @@ def shell(ws: Workspace) -> Iterator[Callable[[], None] | None]:
     rs = _new_ruleset(abi, scoped=True)
     try:
         hidden = _hidden(ws)
-        rs.grant(Path("/"), READ | IOCTL_DEV, hidden)
-        rs.grant(Path("/dev"), DEVICES, hidden)
+        # Terminals are neither readable nor writable: the user's (/dev/pts/N) least of all.
+        rs.grant(Path("/"), READ | IOCTL_DEV, [*hidden, *(Path(p) for p in TERMINALS)])
+        for dev in DEVICE_FILES:
+            rs.add(Path(dev), DEVICES)
         for tree in writable(ws):
             rs.grant(tree, rs.handled, hidden)
-        yield _enter(rs.fd)
+        yield _enter(rs.fd, tty_filter=True)
     finally:
         os.close(rs.fd)
 
 
 DEVICE_FILES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty")
+TERMINALS = ("/dev/pts", "/dev/console", "/dev/ptmx")
 
 
 def inner_ruleset(ws: Workspace, tmp: Path) -> int:

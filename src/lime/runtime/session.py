@@ -52,18 +52,27 @@ class Totals:
     completion_tokens: int = 0
     requests: int = 0
     estimated: bool = False
+    # Of prompt_tokens: read from and written to the service's prompt cache (Anthropic counts both).
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
 
     def add(self, usage: dict[str, Any] | None) -> None:
         if not usage:
             return
         self.prompt_tokens += _count(usage.get("prompt_tokens"))
         self.completion_tokens += _count(usage.get("completion_tokens"))
+        self.cache_read_tokens += _count(usage.get("cache_read_tokens"))
+        self.cache_write_tokens += _count(usage.get("cache_write_tokens"))
         self.requests += 1
         self.estimated = self.estimated or bool(usage.get("estimated"))
 
     def to_json(self) -> dict[str, Any]:
-        return {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
-                "requests": self.requests, "estimated": self.estimated}
+        out: dict[str, Any] = {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
+                               "requests": self.requests, "estimated": self.estimated}
+        if self.cache_read_tokens or self.cache_write_tokens:
+            out["cache_read_tokens"] = self.cache_read_tokens
+            out["cache_write_tokens"] = self.cache_write_tokens
+        return out
 
 
 def _count(value: Any) -> int:
@@ -549,7 +558,8 @@ def latest_summary(directory: Path | None = None) -> dict[str, Any] | None:
     else:
         stats, model = found
     out: dict[str, Any] = {"id": header["id"], "path": str(path), "model": model or str(header.get("model") or "")}
-    for name in ("messages", "compactions", "prompt_tokens", "completion_tokens", "requests"):
+    for name in ("messages", "compactions", "prompt_tokens", "completion_tokens", "requests", "cache_read_tokens",
+                 "cache_write_tokens"):
         out[name] = _count(stats.get(name))
     out["estimated"] = bool(stats.get("estimated"))
     return out

@@ -173,9 +173,12 @@ def open_session(req: Request, *, policy: Policy, workspace: Workspace, ui: UI,
         max_turns=req.max_turns,
         verbose=req.verbose,
     )
-    if req.tools and not route.capabilities.tools and (_first_time("no-tools", route.slug) or req.verbose):
-        say(f"note: tools are not offered: {route.slug} on {route.service} does not declare function calling, "
-            "so it cannot read or change files here (whatever it says it did)")
+    no_tools = (f"note: tools are not offered: {route.slug} on {route.service} does not declare function calling, "
+                "so it cannot read or change files here (whatever it says it did)") if (
+        req.tools and not route.capabilities.tools) else None
+    if no_tools and req.verbose:
+        _first_time("no-tools", route.slug)
+        say(no_tools)
     workspace.secrets = known_secrets(route)
     from lime.runtime.plan import Plan
 
@@ -189,28 +192,45 @@ def open_session(req: Request, *, policy: Policy, workspace: Workspace, ui: UI,
         from lime.runtime.prompt import assemble
 
         # Nothing is sent or saved yet: the prompt lists exactly the tools the first request offers.
-        built = assemble(req.prompt, tools=agent.tool_specs(), window=route.entry.context_window)
+        built = assemble(req.prompt, tools=agent.tool_specs(), window=route.entry.context_window,
+                         builtin=agent.registry.is_builtin)
         for note in built.notices:
             say(f"note: {note}")
         session.set_system(built.text)
     from lime.runtime.events import SessionStarted
 
+    if no_tools and not req.verbose:
+        _after_first_answer(agent, route.slug, lambda: say(no_tools))
     agent.events.emit(SessionStarted(session.id, route.slug, resumed))
     return Ready(agent, resumed)
 
 
+def _after_first_answer(agent: Agent, slug: str, tell: Callable[[], None]) -> None:
+    """``tell`` once the model has answered (beside its answer, not before an error), the first
+    time for this model in this config home."""
+    from lime.runtime.events import Event, TurnEnded
+
+    def on(event: Event) -> None:
+        if isinstance(event, TurnEnded):
+            unsubscribe()
+            if _first_time("no-tools", slug):
+                tell()
+
+    unsubscribe = agent.events.subscribe(on)
+
+
 def offered_tools(route: Route, policy: Policy, workspace: Workspace, enabled: bool,
-                  tools: Iterable[Tool] = ()) -> list[ToolSpec] | None:
-    """The tools a new session would offer at its first request (``Agent.tool_specs``), without
-    opening one: for ``lime system-prompt``."""
-    if not enabled or not route.capabilities.tools:
-        return None
+                  tools: Iterable[Tool] = ()) -> tuple[list[ToolSpec] | None, ToolRegistry]:
+    """The tools a new session would offer at its first request (``Agent.tool_specs``), and their
+    registry, without opening one: for ``lime system-prompt``."""
     from lime.runtime.events import EventBus
     from lime.runtime.executor import Executor
     from lime.runtime.plan import Plan
 
     registry = build_registry(Plan.for_session("new"), tools)
-    return [t.spec() for t in Executor(registry, policy, workspace, EventBus()).offered()]
+    if not enabled or not route.capabilities.tools:
+        return None, registry
+    return [t.spec() for t in Executor(registry, policy, workspace, EventBus()).offered()], registry
 
 
 def switch_model(agent: Agent, slug: str, endpoint: Endpoint | None) -> list[str]:

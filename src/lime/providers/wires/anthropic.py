@@ -208,7 +208,8 @@ class MessagesProcessor(EventProcessor):
         self.structured = any(isinstance(t, dict) and t.get("name") == STRUCTURED_TOOL
                               for t in self.body.get("tools") or ())
         self._blocks: dict[int, dict[str, Any]] = {}  # thinking blocks being received, by index
-        self._u: dict[str, Any] = {}
+        self._u: dict[str, Any] = {}  # usage so far: message_start's, updated by message_delta's
+        self.stop_reason: str | None = None  # as Anthropic said it (pause_turn, refusal...)
 
     def on_event(self, event: str, obj: dict[str, Any], payload: bytes, out: list[StreamEvent]) -> None:
         kind = obj.get("type") or event
@@ -275,5 +276,3 @@ class MessagesProcessor(EventProcessor):
         out = base.completion_tokens if base else 0
         if prompt or out:
             self.usage = Usage(prompt, out, prompt + out, read, estimated=False, cache_write_tokens=write)
-
-    stop_reason: str | None = None
