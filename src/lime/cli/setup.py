@@ -98,6 +98,10 @@ def setup(args: argparse.Namespace, *, ui: UI, say: Callable[[str], None]) -> Re
         tools=not args.no_tools,
         verbose=bool(args.verbose),
     )
+    if context.settings.hooks:
+        from lime.runtime.hooks import Hooks
+
+        request.hooks = Hooks(context.settings.hooks, context.project.root)
     mcp = None
     if not args.no_tools:  # configured MCP servers start while the session opens
         from lime.cli.mcp_chat import start_for_chat

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from lime.catalog.routing import Route
     from lime.providers.openai_compat.types import ToolSpec
     from lime.runtime.agent import UI, Agent
+    from lime.runtime.hooks import Hooks
     from lime.runtime.permissions import Policy
     from lime.runtime.plan import Plan
     from lime.runtime.prompt import Inputs
@@ -65,6 +66,7 @@ class Request:
     levels: dict[str, str] = field(default_factory=dict)
     tools: bool = True
     verbose: bool = False
+    hooks: Hooks | None = None  # the settings' hooks, attached before the session starts
 
 
 @dataclass
@@ -185,6 +187,8 @@ def open_session(req: Request, *, policy: Policy, workspace: Workspace, ui: UI,
                   registry=registry, plan=plan,
                   prepare=endpoint.prepare if endpoint is not None else None,
                   recover=endpoint.recover if endpoint is not None else None)
+    if req.hooks is not None:
+        req.hooks.attach(agent)
     if not resumed and req.prompt is not None:
         from lime.runtime.prompt import assemble
 
