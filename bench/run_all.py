@@ -38,6 +38,7 @@ BENCHES: list[tuple[str, list[str], list[str]]] = [
     ("bench_gitindex.py", [], []),
     ("bench_prompt.py", ["50"], ["10"]),
     ("bench_bashcheck.py", ["200"], ["30"]),
+    ("bench_hooks.py", ["--calls", "200"], ["--calls", "50"]),
 ]
 
 

@@ -161,3 +161,23 @@ def test_each_event_fires_once_where_it_should(lime: Lime, tmp_path: Path) -> No
                     "PreToolUse read_file", "PostToolUseFailure read_file 1",
                     "PreToolUse bash", "PermissionRequest bash", "PermissionDenied bash", "Notification",
                     "SessionEnd"], seen
+
+
+def test_the_trust_question_lists_the_hooks_and_no_means_they_never_run(lime: Lime) -> None:
+    import pexpect
+
+    (lime.cwd / ".git").mkdir()
+    (lime.cwd / ".lime").mkdir()
+    marker = lime.cwd.parent / "marker"
+    (lime.cwd / ".lime" / "settings.json").write_text(json.dumps({"hooks": {"SessionStart": [f"touch {marker}"]}}))
+    lime.server.enqueue(reply("hello"))
+    child = pexpect.spawn(sys.executable, ["-m", "lime", "-p", "hi"], env={**lime.env, "TERM": "xterm"},
+                          cwd=str(lime.cwd), encoding="utf-8", timeout=30, dimensions=(40, 200))
+    child.expect("run 1 hook command on this machine: SessionStart: touch")
+    child.expect("Trust this folder")
+    child.send("n\r")
+    child.expect("hello")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert not marker.exists()
