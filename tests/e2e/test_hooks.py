@@ -181,3 +181,33 @@ def test_the_trust_question_lists_the_hooks_and_no_means_they_never_run(lime: Li
     child.close()
     assert child.exitstatus == 0
     assert not marker.exists()
+
+
+def test_compaction_and_cancel_events_fire_once_in_the_repl(lime: Lime, tmp_path: Path) -> None:
+    import pexpect
+
+    from support.fakeserver import text_stream
+
+    log = tmp_path / "events.log"
+    record = f'echo "$HOOK_EVENT" >> {log}'
+    hooks(lime, {e: [record] for e in ("PreCompact", "PostCompact", "Stop", "SessionStart", "SessionEnd")})
+    lime.server.enqueue(reply("Hi."), text_stream("word " * 300, chunks=300, delay=0.03))
+    env = {**lime.env, "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm-256color"}
+    child = pexpect.spawn(sys.executable, ["-m", "lime"], env=env, cwd=str(lime.cwd), encoding="utf-8",
+                          timeout=30, dimensions=(40, 110))
+    child.expect("›")
+    child.send("hello\r")
+    child.expect("Hi.")
+    child.expect("›")
+    child.send("/compact\r")
+    child.expect("›")
+    child.send("tell me a long story\r")
+    child.expect("word word")
+    child.sendintr()
+    child.expect("cancelled")
+    child.expect("›")
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert log.read_text().split() == ["SessionStart", "PreCompact", "PostCompact", "Stop", "SessionEnd"]
