@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[tuple[str, str], ...]] = {
     "lime.cli.local_cmd": (("local", "manage the local llama.cpp server (offline model)"),),
     "lime.cli.mcp_cmd": (("mcp", "add, list, inspect or remove MCP servers"),),
     "lime.cli.prompt_cmd": (("system-prompt", "print the system prompt a new session would start with here"),),
+    "lime.cli.command_cmd": (("command", "list, show, create, edit or delete custom slash commands"),),
     "lime.cli.init_cmd": (("init", "write AGENTS.md, .lime/settings.json and .gitignore entries for this repository"),),
     "lime.cli.version_cmd": (("version", "lime's version and build information"),),
 }

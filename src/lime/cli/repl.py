@@ -36,6 +36,7 @@ HELP = """\
 /memory              the instruction files in the system prompt (AGENTS.md...) and their sizes
 /config              the merged settings, each value with the file it came from
 /init                write AGENTS.md, .lime/settings.json and .gitignore entries here
+/commands            your custom commands (/NAME ARGS runs one; lime command create NAME)
 /help                this list
 /exit                leave (Ctrl-D works too)
 Enter sends, Alt-Enter adds a line, Shift+Tab cycles default → acceptEdits → plan;
@@ -213,10 +214,34 @@ class Repl:
             return "exit"
         fn = handler.get(name)
         if fn is None:
+            fn = self._custom_command(name, line)
+        if fn is None:
             self.console.print(f"unknown command /{esc(name)}; /help lists the commands", highlight=False)
             return None
         fn(rest)
         return None
+
+    def _custom_command(self, name: str, line: str) -> Any:
+        """``/commands`` and the user's custom commands (``custom_commands``); None: not one."""
+        from lime.cli import custom_commands
+
+        if name == "commands":
+            return self.cmd_commands
+        found = custom_commands.resolve(line, self.s.commands)
+        if found is None:
+            return None
+        return lambda _rest: self.answer(found[0].expand(found[1]))
+
+    def cmd_commands(self, _rest: str) -> None:
+        from lime.cli import custom_commands
+
+        if not self.s.commands:
+            self.console.print("no custom commands (lime command create NAME, or NAME.md in ~/.lime/commands/)",
+                               style="dim")
+        for name, c in sorted(self.s.commands.items()):
+            note = "  (shadowed by the built-in)" if name in custom_commands.BUILTINS else ""
+            self.console.print(f"/{esc(name)} {esc(c.argument_hint)}  [dim]{esc(c.description)} ({c.scope}){note}[/dim]",
+                               highlight=False)
 
     def cmd_help(self, _rest: str) -> None:
         self.console.print(HELP, markup=False, highlight=False)
@@ -383,7 +408,7 @@ def _completer(repl: Repl) -> Any:
             if not text.startswith("/") or "\n" in text:
                 return
             if " " not in text:
-                for name in COMMANDS:
+                for name in (*COMMANDS, "commands", *sorted(set(repl.s.commands) - set(COMMANDS))):
                     if name.startswith(text[1:]):
                         yield Completion("/" + name, start_position=-len(text))
                 return

@@ -111,6 +111,11 @@ def setup(args: argparse.Namespace, *, ui: UI, say: Callable[[str], None]) -> Re
                          say=say, tools=mcp.tools() if mcp is not None else ())
     if mcp is not None:
         mcp.attach(ready.agent)
+    from lime.cli import custom_commands
+
+    ready.commands = custom_commands.load(context.project.root, context.trusted)
+    for name in sorted(set(ready.commands) & custom_commands.BUILTINS):
+        say(f"note: {custom_commands.shadow_note(name)}")
     return ready
 
 

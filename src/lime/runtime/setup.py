@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from lime.errors import ConfigError, UsageError
 
@@ -73,6 +73,8 @@ class Request:
 class Ready:
     agent: Agent
     resumed: bool
+    # The CLI's custom slash commands by name (``lime.cli.custom_commands``).
+    commands: dict[str, Any] = field(default_factory=dict)
 
     @property
     def route(self) -> Route:
