@@ -10,6 +10,7 @@ from typing import Any
 
 from lime.cli import custom_commands as cc
 from lime.errors import UsageError
+from lime.runtime.frontmatter import parse
 from lime.textsafe import sanitize
 
 
@@ -108,7 +109,7 @@ def run_write(args: argparse.Namespace) -> int:
         raise UsageError(f"no command file {path}; use lime command create {name}")
     if path.is_symlink():
         raise UsageError(f"{path} is a symbolic link; not writing through it")
-    meta, body = cc.parse(path.read_text(encoding="utf-8")) if path.is_file() else ({}, "")
+    meta, body = parse(path.read_text(encoding="utf-8")) if path.is_file() else ({}, "")
     if args.description is not None:
         meta["description"] = args.description
     if args.argument_hint is not None:
@@ -119,7 +120,7 @@ def run_write(args: argparse.Namespace) -> int:
 
         text = read_stdin_text()
         if text.strip():
-            more, body = cc.parse(text)
+            more, body = parse(text)
             meta.update(more)
             piped = True
     folder.mkdir(parents=True, exist_ok=True)
@@ -129,7 +130,7 @@ def run_write(args: argparse.Namespace) -> int:
     try:
         if not piped:
             _edit(tmp)
-        meta, body = cc.parse(tmp.read_text(encoding="utf-8", errors="replace"))
+        meta, body = parse(tmp.read_text(encoding="utf-8", errors="replace"))
         if not body.strip():
             raise UsageError(f"/{name} has no body; nothing written")
         tmp.write_text(cc.render(meta, body), encoding="utf-8")

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lime.errors import UsageError
+from lime.runtime.frontmatter import parse
 
 # The REPL's own commands (a custom command of the same name is shadowed).
 BUILTINS = frozenset({"model", "reasoning", "verbosity", "status", "permissions", "sandbox", "plan", "memory",
@@ -74,23 +75,6 @@ def check_name(name: str) -> str:
         raise UsageError(f"command name {name[:70]!r} is not valid (letters, digits, '-', '_' or '.', "
                          "starting with a letter or digit)")
     return low
-
-
-def parse(text: str) -> tuple[dict[str, str], str]:
-    """(frontmatter, body) of a command file; frontmatter is ``key: value`` lines between ``---``."""
-    if not text.startswith("---"):
-        return {}, text
-    lines = text.split("\n")
-    if lines[0].strip() != "---":
-        return {}, text
-    meta: dict[str, str] = {}
-    for i, line in enumerate(lines[1:], start=1):
-        if line.strip() == "---":
-            return meta, "\n".join(lines[i + 1:]).lstrip("\n")
-        key, sep, value = line.partition(":")
-        if sep and key.strip():
-            meta[key.strip().lower()] = value.strip().strip("\"'")
-    return {}, text  # no closing line: all of it is the body
 
 
 def render(meta: dict[str, str], body: str) -> str:

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[tuple[str, str], ...]] = {
     "lime.cli.mcp_cmd": (("mcp", "add, list, inspect or remove MCP servers"),),
     "lime.cli.prompt_cmd": (("system-prompt", "print the system prompt a new session would start with here"),),
     "lime.cli.command_cmd": (("command", "list, show, create, edit or delete custom slash commands"),),
+    "lime.cli.skills_cmd": (("skills", "list the skills the model can load here"),),
     "lime.cli.init_cmd": (("init", "write AGENTS.md, .lime/settings.json and .gitignore entries for this repository"),),
     "lime.cli.version_cmd": (("version", "lime's version and build information"),),
 }

@@ -37,6 +37,7 @@ HELP = """\
 /config              the merged settings, each value with the file it came from
 /init                write AGENTS.md, .lime/settings.json and .gitignore entries here
 /commands            your custom commands (/NAME ARGS runs one; lime command create NAME)
+/skills              the skills the model can load
 /help                this list
 /exit                leave (Ctrl-D works too)
 Enter sends, Alt-Enter adds a line, Shift+Tab cycles default → acceptEdits → plan;
@@ -227,10 +228,20 @@ class Repl:
 
         if name == "commands":
             return self.cmd_commands
+        if name == "skills":
+            return lambda _rest: self._list_skills()
         found = custom_commands.resolve(line, self.s.commands)
         if found is None:
             return None
         return lambda _rest: self.answer(found[0].expand(found[1]))
+
+    def _list_skills(self) -> None:
+        tool = self.agent.registry.get("skill")
+        skills = getattr(tool, "skills", {})
+        if not skills:
+            self.console.print("no skills (add ~/.lime/skills/NAME/SKILL.md)", style="dim")
+        for s in sorted(skills.values(), key=lambda s: s.name):
+            self.console.print(f"{esc(s.name)}  [dim]{esc(s.description)} ({s.scope})[/dim]", highlight=False)
 
     def cmd_commands(self, _rest: str) -> None:
         from lime.cli import custom_commands
@@ -408,7 +419,7 @@ def _completer(repl: Repl) -> Any:
             if not text.startswith("/") or "\n" in text:
                 return
             if " " not in text:
-                for name in (*COMMANDS, "commands", *sorted(set(repl.s.commands) - set(COMMANDS))):
+                for name in (*COMMANDS, "commands", "skills", *sorted(set(repl.s.commands) - set(COMMANDS))):
                     if name.startswith(text[1:]):
                         yield Completion("/" + name, start_position=-len(text))
                 return

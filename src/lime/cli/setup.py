@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lime.errors import UsageError
@@ -98,6 +99,10 @@ def setup(args: argparse.Namespace, *, ui: UI, say: Callable[[str], None]) -> Re
         tools=not args.no_tools,
         verbose=bool(args.verbose),
     )
+    from lime.runtime import skills
+
+    request.skills = skills.discover(skill_folders(context.project.root, context.trusted))
+    context.prompt.skills = skills.prompt_block(request.skills)
     if context.settings.hooks:
         from lime.runtime.hooks import Hooks
 
@@ -117,6 +122,13 @@ def setup(args: argparse.Namespace, *, ui: UI, say: Callable[[str], None]) -> Re
     for name in sorted(set(ready.commands) & custom_commands.BUILTINS):
         say(f"note: {custom_commands.shadow_note(name)}")
     return ready
+
+
+def skill_folders(root: Path, trusted: bool) -> list[tuple[str, Path]]:
+    """Where skills are found: the user's, then (in a trusted folder) the project's."""
+    from lime import config
+
+    return [("user", config.config_home() / "skills"), *([("project", root / ".lime" / "skills")] if trusted else [])]
 
 
 def endpoint(notice: Callable[[str], None]) -> LocalEndpoint:

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from lime.runtime.prompt import Inputs
     from lime.runtime.registry import Tool, ToolRegistry
     from lime.runtime.session import Session
+    from lime.runtime.skills import Skill
     from lime.runtime.tools import Workspace
 
 VERBOSITY_LEVELS = ("low", "medium", "high")
@@ -67,6 +68,7 @@ class Request:
     tools: bool = True
     verbose: bool = False
     hooks: Hooks | None = None  # the settings' hooks, attached before the session starts
+    skills: dict[str, Skill] = field(default_factory=dict)  # offered through the ``skill`` tool
 
 
 @dataclass
@@ -109,9 +111,10 @@ def _ready(route: Route, endpoint: Endpoint | None) -> Route:
     return route
 
 
-def build_registry(plan: Plan | None = None, tools: Iterable[Tool] = ()) -> ToolRegistry:
-    """The session's tools: the built-ins, ``exit_plan_mode`` (with a plan file), then ``tools``
-    (what adapters hand in: MCP tools, agents), whose names are checked."""
+def build_registry(plan: Plan | None = None, tools: Iterable[Tool] = (),
+                   skills: dict[str, Skill] | None = None) -> ToolRegistry:
+    """The session's tools: the built-ins, ``exit_plan_mode`` (with a plan file), ``skill`` (when
+    there are skills), then ``tools`` (what adapters hand in: MCP tools, agents), whose names are checked."""
     from lime.runtime.plan import ExitPlanMode
     from lime.runtime.registry import ToolRegistry
     from lime.runtime.tools import ALIASES, TOOLS
@@ -119,6 +122,10 @@ def build_registry(plan: Plan | None = None, tools: Iterable[Tool] = ()) -> Tool
     registry = ToolRegistry(TOOLS.values(), ALIASES)
     if plan is not None:
         registry.add(ExitPlanMode(plan), builtin=True)
+    if skills:
+        from lime.runtime.skills import SkillTool
+
+        registry.add(SkillTool(skills), builtin=True)
     for tool in tools:
         registry.add(tool)
     return registry
@@ -184,7 +191,7 @@ def open_session(req: Request, *, policy: Policy, workspace: Workspace, ui: UI,
     from lime.runtime.plan import Plan
 
     plan = Plan.for_session(session.id)
-    registry = build_registry(plan, tools)
+    registry = build_registry(plan, tools, req.skills)
     agent = Agent(route, session, policy=policy, workspace=workspace, settings=settings, ui=ui,
                   registry=registry, plan=plan,
                   prepare=endpoint.prepare if endpoint is not None else None,

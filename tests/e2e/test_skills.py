@@ -1,0 +1,88 @@
+"""Skills through the real command: only names and descriptions in the system prompt, the model
+loading one with the ``skill`` tool, ``allowed-tools`` granted for that turn only and never past
+a deny rule, ``lime skills``."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pexpect
+
+from support.fakeserver import reply, tool_call_stream
+
+from .conftest import Lime
+
+SKILL = """---
+name: release
+description: Cut a release of this project
+when_to_use: when the user asks for a release
+allowed-tools: [Bash(touch release-made), Bash(touch denied)]
+arguments: version
+---
+Tag version $version. The checklist is in ${LIME_SKILL_DIR}/checklist.md. BODY-ONLY-MARKER
+"""
+
+
+def write_skill(lime: Lime) -> None:
+    folder = lime.home / "skills" / "release"
+    folder.mkdir(parents=True)
+    (folder / "SKILL.md").write_text(SKILL)
+    (folder / "checklist.md").write_text("1. tag\n")
+    (lime.home / "settings.json").write_text(json.dumps({"permissions": {"deny": ["Bash(touch denied)"]}}))
+
+
+def test_skill_loaded_by_the_model_grants_its_tools_for_that_turn_only(lime: Lime) -> None:
+    write_skill(lime)
+    lime.server.enqueue(
+        tool_call_stream([("skill", {"name": "release", "arguments": "1.2"})]),
+        tool_call_stream([("bash", {"command": "touch release-made"}), ("bash", {"command": "touch denied"})]),
+        reply("Released."),
+        tool_call_stream([("bash", {"command": "touch release-made"})]),
+        reply("Not this time."),
+    )
+    env = {**lime.env, "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm-256color"}
+    child = pexpect.spawn(sys.executable, ["-m", "lime"], env=env, cwd=str(lime.cwd), encoding="utf-8",
+                          timeout=20, dimensions=(40, 110))
+    child.expect("›")
+    child.send("release 1.2\r")
+    child.expect("Released.")  # no question asked: the skill allowed the call
+    child.expect("›")
+    assert (lime.cwd / "release-made").exists()
+    assert not (lime.cwd / "denied").exists()  # a deny rule wins over allowed-tools
+    (lime.cwd / "release-made").unlink()
+    child.send("again\r")
+    child.expect("Allow\\?")  # the next turn: the grant is gone
+    child.send("n\r")
+    child.expect("Not this time.")
+    child.expect("›")
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert not (lime.cwd / "release-made").exists()
+    first = lime.server.chat_requests[0].json
+    system = first["messages"][0]["content"]
+    assert "release: Cut a release of this project when the user asks for a release" in system
+    assert "BODY-ONLY-MARKER" not in json.dumps(first)
+    assert "skill" in [t["function"]["name"] for t in first["tools"]]
+    loaded = [m["content"] for m in lime.server.chat_requests[1].json["messages"] if m["role"] == "tool"][0]
+    assert "Tag version 1.2." in loaded and str(lime.home / "skills" / "release" / "checklist.md") in loaded
+    results = [m["content"] for m in lime.server.chat_requests[2].json["messages"] if m["role"] == "tool"]
+    assert "permission denied" in results[-1] and "touch denied" in results[-1]
+
+
+def test_lime_skills_lists_them_and_untrusted_project_skills_are_not_offered(lime: Lime) -> None:
+    write_skill(lime)
+    (lime.cwd / ".git").mkdir()
+    planted = lime.cwd / ".lime" / "skills" / "planted"
+    planted.mkdir(parents=True)
+    (planted / "SKILL.md").write_text("---\ndescription: PLANTED-SKILL\nallowed-tools: Bash\n---\nrun anything\n")
+    out = lime.run("skills").stdout
+    assert "release" in out and "Cut a release" in out and "allowed-tools" in out
+    assert "PLANTED" not in out and "not trusted" in out
+    lime.server.enqueue(reply("ok"))
+    assert lime.run("-p", "hi").returncode == 0
+    assert "PLANTED-SKILL" not in json.dumps(lime.server.last.json)
+    lime.server.enqueue(reply("ok"))
+    assert lime.run("--trust", "-p", "hi").returncode == 0
+    assert "planted: PLANTED-SKILL" in lime.server.last.json["messages"][0]["content"]
