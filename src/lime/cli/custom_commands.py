@@ -87,8 +87,10 @@ def render(meta: dict[str, str], body: str) -> str:
 def directories(root: Path | None, trusted: bool) -> list[tuple[str, Path]]:
     """Where commands are read from, lowest precedence first."""
     from lime import config
+    from lime.cli import plugins
 
     out = [("user", config.config_home() / "commands")]
+    out += [(f"plugin {p.id}", d) for p in plugins.enabled() if (d := p.folder("commands")) is not None]
     if trusted and root is not None:
         out.append(("project", root / ".lime" / "commands"))
     return out

@@ -27,6 +27,7 @@ COMMANDS: dict[str, tuple[tuple[str, str], ...]] = {
     "lime.cli.prompt_cmd": (("system-prompt", "print the system prompt a new session would start with here"),),
     "lime.cli.command_cmd": (("command", "list, show, create, edit or delete custom slash commands"),),
     "lime.cli.skills_cmd": (("skills", "list the skills the model can load here"),),
+    "lime.cli.plugin_cmd": (("plugin", "list, enable, disable or install plugins"),),
     "lime.cli.init_cmd": (("init", "write AGENTS.md, .lime/settings.json and .gitignore entries for this repository"),),
     "lime.cli.version_cmd": (("version", "lime's version and build information"),),
 }

@@ -103,6 +103,13 @@ def setup(args: argparse.Namespace, *, ui: UI, say: Callable[[str], None]) -> Re
 
     request.skills = skills.discover(skill_folders(context.project.root, context.trusted))
     context.prompt.skills = skills.prompt_block(request.skills)
+    from lime.cli import plugins
+
+    for plugin in plugins.enabled():
+        from lime.runtime.hooks import parse
+
+        context.settings.hooks += parse(plugin.hooks(), "plugin", f"plugin {plugin.id}", context.settings.notes,
+                                        root=plugin.root)
     if context.settings.hooks:
         from lime.runtime.hooks import Hooks
 
@@ -127,8 +134,11 @@ def setup(args: argparse.Namespace, *, ui: UI, say: Callable[[str], None]) -> Re
 def skill_folders(root: Path, trusted: bool) -> list[tuple[str, Path]]:
     """Where skills are found: the user's, then (in a trusted folder) the project's."""
     from lime import config
+    from lime.cli import plugins
 
-    return [("user", config.config_home() / "skills"), *([("project", root / ".lime" / "skills")] if trusted else [])]
+    bundled = [(f"plugin {p.id}", d) for p in plugins.enabled() if (d := p.folder("skills")) is not None]
+    return [("user", config.config_home() / "skills"), *bundled,
+            *([("project", root / ".lime" / "skills")] if trusted else [])]
 
 
 def endpoint(notice: Callable[[str], None]) -> LocalEndpoint:

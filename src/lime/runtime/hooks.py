@@ -84,8 +84,20 @@ def _matcher(value: Any, where: str) -> str | None:
     return value
 
 
-def parse(data: Any, scope: str, origin: str, notes: list[str]) -> list[HookSpec]:
-    """The hooks of one settings file's ``hooks`` object; a malformed entry is a ConfigError."""
+def parse(data: Any, scope: str, origin: str, notes: list[str], *, root: Path | None = None) -> list[HookSpec]:
+    """The hooks of one settings file's ``hooks`` object; a malformed entry is a ConfigError.
+    ``root``: a plugin's directory, which ``${LIME_PLUGIN_ROOT}`` in a command names."""
+    hooks = _parse(data, scope, origin, notes)
+    if root is None:
+        return hooks
+    import dataclasses
+    import shlex
+
+    return [dataclasses.replace(h, command=h.command.replace("${LIME_PLUGIN_ROOT}", shlex.quote(str(root))))
+            for h in hooks]
+
+
+def _parse(data: Any, scope: str, origin: str, notes: list[str]) -> list[HookSpec]:
     if not isinstance(data, dict):
         raise ConfigError(f"{origin}: hooks must be an object of event names")
     out: list[HookSpec] = []
