@@ -86,3 +86,28 @@ def test_lime_skills_lists_them_and_untrusted_project_skills_are_not_offered(lim
     lime.server.enqueue(reply("ok"))
     assert lime.run("--trust", "-p", "hi").returncode == 0
     assert "planted: PLANTED-SKILL" in lime.server.last.json["messages"][0]["content"]
+
+
+def test_repl_lists_skills_and_slash_name_asks_the_model_to_load_one(lime: Lime) -> None:
+    write_skill(lime)
+    lime.server.enqueue(reply("Loading it."))
+    env = {**lime.env, "PROMPT_TOOLKIT_NO_CPR": "1", "TERM": "xterm-256color"}
+    child = pexpect.spawn(sys.executable, ["-m", "lime"], env=env, cwd=str(lime.cwd), encoding="utf-8",
+                          timeout=20, dimensions=(40, 110))
+    child.expect("›")
+    child.send("/skills\r")
+    child.expect("release")
+    child.expect("Cut a release")
+    child.expect("›")
+    child.send("/release 2.0\r")
+    child.expect("Loading it.")
+    child.expect("›")
+    child.send("/plugin\r")
+    child.expect("no plugins")
+    child.expect("›")
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    sent = lime.server.last.json["messages"][-1]["content"]
+    assert sent == "Load the skill release with the skill tool (arguments: 2.0) and follow it."

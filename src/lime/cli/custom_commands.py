@@ -2,7 +2,7 @@
 
 ``~/.lime/commands/NAME.md`` (``$LIME_CONFIG_HOME/commands``) and, in a trusted folder,
 ``.lime/commands/NAME.md`` at the project root (which wins over a user command of the same
-name). A file may start with frontmatter::
+name, which wins over an enabled plugin's). A file may start with frontmatter::
 
     ---
     description: Review a file for bugs
@@ -27,7 +27,8 @@ from lime.runtime.frontmatter import parse
 
 # The REPL's own commands (a custom command of the same name is shadowed).
 BUILTINS = frozenset({"model", "reasoning", "verbosity", "status", "permissions", "sandbox", "plan", "memory",
-                      "config", "init", "mcp", "compact", "clear", "help", "exit", "quit", "commands", "skills"})
+                      "config", "init", "mcp", "compact", "clear", "help", "exit", "quit", "commands", "skills",
+                      "plugin"})
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 FIELDS = ("description", "argument-hint")
 MAX_BYTES = 100_000
@@ -89,8 +90,8 @@ def directories(root: Path | None, trusted: bool) -> list[tuple[str, Path]]:
     from lime import config
     from lime.cli import plugins
 
-    out = [("user", config.config_home() / "commands")]
-    out += [(f"plugin {p.id}", d) for p in plugins.enabled() if (d := p.folder("commands")) is not None]
+    out = [(f"plugin {p.id}", d) for p in plugins.enabled() if (d := p.folder("commands")) is not None]
+    out.append(("user", config.config_home() / "commands"))
     if trusted and root is not None:
         out.append(("project", root / ".lime" / "commands"))
     return out

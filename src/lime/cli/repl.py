@@ -37,7 +37,8 @@ HELP = """\
 /config              the merged settings, each value with the file it came from
 /init                write AGENTS.md, .lime/settings.json and .gitignore entries here
 /commands            your custom commands (/NAME ARGS runs one; lime command create NAME)
-/skills              the skills the model can load
+/skills              the skills the model can load (/NAME asks it to load one)
+/plugin [list|enable ID|disable ID]  installed plugins, and switching them
 /help                this list
 /exit                leave (Ctrl-D works too)
 Enter sends, Alt-Enter adds a line, Shift+Tab cycles default → acceptEdits → plan;
@@ -230,10 +231,39 @@ class Repl:
             return self.cmd_commands
         if name == "skills":
             return lambda _rest: self._list_skills()
+        if name == "plugin":
+            return self.cmd_plugin
         found = custom_commands.resolve(line, self.s.commands)
-        if found is None:
+        if found is not None:
+            return lambda _rest: self.answer(found[0].expand(found[1]))
+        skill = getattr(self.agent.registry.get("skill"), "skills", {}).get(name)
+        if skill is None or name in custom_commands.BUILTINS:
             return None
-        return lambda _rest: self.answer(found[0].expand(found[1]))
+        # The user picks the skill: the model is asked to load it (so its allowed-tools hold for this turn).
+        return lambda rest: self.answer(f"Load the skill {name} with the skill tool"
+                                        + (f" (arguments: {rest})" if rest else "") + " and follow it.")
+
+    def cmd_plugin(self, rest: str) -> None:
+        from lime.cli import plugins
+
+        action, _, pid = rest.partition(" ")
+        found = plugins.discover()
+        if action in ("", "list"):
+            on = plugins.enabled_ids()
+            if not found:
+                self.console.print("no plugins (lime plugin install PATH)", style="dim")
+            for p in sorted(found.values(), key=lambda p: p.id):
+                self.console.print(f"{'[on] ' if p.id in on else '[off]'} {esc(p.id)} [dim]{esc(p.text('description'))}[/dim]",
+                                   highlight=False)
+            return
+        if action not in ("enable", "disable") or pid.strip() not in found:
+            self.console.print("usage: /plugin list | enable ID | disable ID (an installed plugin's id)", style="dim")
+            return
+        plugins.set_enabled(pid.strip(), action == "enable")
+        self.console.print(f"{action}d {esc(pid.strip())}: takes effect in the next session", style="dim")
+        if action == "enable":
+            for line in found[pid.strip()].abilities():
+                self.console.print(f"  - {esc(line)}", highlight=False)
 
     def _list_skills(self) -> None:
         tool = self.agent.registry.get("skill")
@@ -419,7 +449,7 @@ def _completer(repl: Repl) -> Any:
             if not text.startswith("/") or "\n" in text:
                 return
             if " " not in text:
-                for name in (*COMMANDS, "commands", "skills", *sorted(set(repl.s.commands) - set(COMMANDS))):
+                for name in (*COMMANDS, "commands", "skills", "plugin", *sorted(set(repl.s.commands) - set(COMMANDS))):
                     if name.startswith(text[1:]):
                         yield Completion("/" + name, start_position=-len(text))
                 return

@@ -137,7 +137,7 @@ def skill_folders(root: Path, trusted: bool) -> list[tuple[str, Path]]:
     from lime.cli import plugins
 
     bundled = [(f"plugin {p.id}", d) for p in plugins.enabled() if (d := p.folder("skills")) is not None]
-    return [("user", config.config_home() / "skills"), *bundled,
+    return [*bundled, ("user", config.config_home() / "skills"),
             *([("project", root / ".lime" / "skills")] if trusted else [])]
 
 
