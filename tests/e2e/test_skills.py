@@ -111,3 +111,25 @@ def test_repl_lists_skills_and_slash_name_asks_the_model_to_load_one(lime: Lime)
     assert child.exitstatus == 0
     sent = lime.server.last.json["messages"][-1]["content"]
     assert sent == "Load the skill release with the skill tool (arguments: 2.0) and follow it."
+
+
+def test_skill_commands_run_through_the_permission_check_and_paths_point_at_skills(lime: Lime) -> None:
+    folder = lime.home / "skills" / "sql"
+    folder.mkdir(parents=True)
+    (folder / "SKILL.md").write_text(
+        "---\ndescription: House SQL style\npaths: [\"*.sql\"]\nallowed-tools: Bash(echo from-skill-cmd)\n---\n"
+        "Style: !`echo from-skill-cmd`\nAlso: !`touch not-allowed`\n")
+    (lime.cwd / "q.sql").write_text("select 1;\n")
+    (lime.cwd / "notes.txt").write_text("n\n")
+    lime.server.enqueue(
+        tool_call_stream([("read_file", {"path": "notes.txt"}), ("read_file", {"path": "q.sql"})]),
+        tool_call_stream([("skill", {"name": "sql"})]),
+        reply("ok"))
+    proc = lime.run("-p", "tidy the query")
+    assert proc.returncode == 0, proc.stderr
+    notes, query = [m["content"] for m in lime.server.chat_requests[1].json["messages"] if m["role"] == "tool"]
+    assert "the skill sql applies to q.sql: House SQL style" in query and "skill sql" not in notes
+    loaded = [m["content"] for m in lime.server.last.json["messages"] if m["role"] == "tool"][-1]
+    assert "Style: from-skill-cmd" in loaded
+    assert "[`touch not-allowed` not run: permission denied" in loaded
+    assert not (lime.cwd / "not-allowed").exists()

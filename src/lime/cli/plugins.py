@@ -70,7 +70,7 @@ class Plugin:
 
     def abilities(self) -> list[str]:
         """What enabling the plugin lets it do, for ``lime plugin enable`` and ``list``."""
-        from lime.runtime.hooks import describe, parse
+        from lime.runtime.hookconfig import describe, parse
 
         out: list[str] = []
         try:

@@ -106,7 +106,7 @@ def setup(args: argparse.Namespace, *, ui: UI, say: Callable[[str], None]) -> Re
     from lime.cli import plugins
 
     for plugin in plugins.enabled():
-        from lime.runtime.hooks import parse
+        from lime.runtime.hookconfig import parse
 
         context.settings.hooks += parse(plugin.hooks(), "plugin", f"plugin {plugin.id}", context.settings.notes,
                                         root=plugin.root)

@@ -122,7 +122,7 @@ def what_trust_changes(project: Project) -> list[str]:
         if kinds:
             out.append("add " + "; ".join(kinds))
         if found.hooks:
-            from lime.runtime.hooks import describe
+            from lime.runtime.hookconfig import describe
 
             shown = describe(found.hooks)
             out.append(f"run {len(shown)} hook command{'s' if len(shown) != 1 else ''} on this machine: "

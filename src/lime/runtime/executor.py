@@ -254,6 +254,10 @@ class Executor:
                 decision = answer.decision or decision
         return PreToolAnswer(decision, "", args)
 
+    def run_one(self, call: ToolCall, tool: Tool, args: dict[str, Any]) -> ToolResult:
+        """One call decided and run as the model's would be, outside a batch (a skill's ``!`cmd```)."""
+        return self._run_one(call, tool, args)
+
     def _run_one(self, call: ToolCall, tool: Tool, args: dict[str, Any]) -> ToolResult:
         hook: str | None = None
         if self.before_tool:

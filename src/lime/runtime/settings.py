@@ -28,7 +28,7 @@ from lime.runtime import settings_keys
 from lime.runtime.modes import MODES
 
 if TYPE_CHECKING:
-    from lime.runtime.hooks import HookSpec
+    from lime.runtime.hookconfig import HookSpec
 
 SCOPES = ("user", "project", "local", "flag")
 TRUSTED_SCOPES = ("user", "local", "flag")
@@ -116,9 +116,9 @@ def apply(settings: Settings, data: dict[str, Any], scope: str, origin: str, *, 
     settings_keys.apply(settings.keys, data, scope, origin, settings.notes, scope in TRUSTED_SCOPES)
     ignored: list[str] = []
     if "hooks" in data:
-        from lime.runtime import hooks
+        from lime.runtime import hookconfig
 
-        settings.hooks += hooks.parse(data["hooks"], scope, origin, settings.notes)
+        settings.hooks += hookconfig.parse(data["hooks"], scope, origin, settings.notes)
     perms = data.get("permissions")
     if perms is not None:
         if not isinstance(perms, dict):

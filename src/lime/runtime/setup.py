@@ -199,6 +199,10 @@ def open_session(req: Request, *, policy: Policy, workspace: Workspace, ui: UI,
                   registry=registry, plan=plan,
                   prepare=endpoint.prepare if endpoint is not None else None,
                   recover=endpoint.recover if endpoint is not None else None)
+    if any(s.paths for s in req.skills.values()):
+        from lime.runtime.skills import PathHints
+
+        agent.executor.after_tool.append(PathHints(req.skills))
     if req.hooks is not None:
         req.hooks.attach(agent)
     if not resumed and req.prompt is not None:

@@ -2,11 +2,14 @@
 
 A skill is a directory holding ``SKILL.md`` (and any companion files): ``~/.lime/skills/NAME/``
 and, in a trusted folder, the project's ``.lime/skills/NAME/`` (which wins). Frontmatter:
-``name``, ``description``, ``when_to_use``, ``allowed-tools``, ``argument-hint``, ``arguments``.
+``name``, ``description``, ``when_to_use``, ``allowed-tools``, ``argument-hint``, ``arguments``,
+``paths`` (globs: the first tool call on a matching file is told the skill applies).
 
 Only each skill's name and description go into the system prompt; the body is read when the
 model calls the ``skill`` tool (or the user runs ``/NAME``). In the body ``${LIME_SKILL_DIR}`` is
-the skill's directory, ``$ARGUMENTS`` the arguments and ``$NAME`` each declared argument.
+the skill's directory, ``$ARGUMENTS`` the arguments and ``$NAME`` each declared argument; each
+``!`cmd``` is replaced by the command's output, run as the model's ``bash`` call would be
+(hooks, rules, approval, sandbox), after the skill's ``allowed-tools`` are granted.
 ``allowed-tools`` are permission rules added as allow rules for the rest of the turn that loaded
 the skill, and removed when it ends; deny rules are checked first, so they never get past one,
 and they do not count for protected paths (only user settings can allow those).
@@ -28,6 +31,7 @@ if TYPE_CHECKING:
     from lime.runtime.permissions import Policy, Rule
 
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
+BANG = re.compile(r"!`([^`\n]{1,2000})`")
 MAX_BYTES = 200_000
 DESCRIPTION_CHARS = 300  # of each description in the system prompt
 
@@ -46,6 +50,12 @@ class Skill:
         from lime.runtime.frontmatter import items
 
         return items(self.meta.get("allowed-tools", ""))
+
+    @property
+    def paths(self) -> list[str]:
+        from lime.runtime.frontmatter import items
+
+        return items(self.meta.get("paths", ""))
 
     @property
     def arguments(self) -> list[str]:
@@ -126,6 +136,32 @@ class Grants:
             self.revoke()
 
 
+class PathHints:
+    """``paths`` globs: the first time a tool call names a file one matches, its result says which
+    skill applies (an ``after_tool`` hook)."""
+
+    def __init__(self, skills: dict[str, Skill]) -> None:
+        self.skills = [s for s in skills.values() if s.paths]
+        self.told: set[str] = set()
+
+    def __call__(self, call: Any, tool: Tool, args: dict[str, Any], result: ToolResult) -> ToolResult | None:
+        from lime.runtime.permissions import path_matches
+
+        path = args.get("path")
+        if not isinstance(path, str) or not path:
+            return None
+        rel = path.removeprefix("./")
+        hits = [s for s in self.skills if s.name not in self.told and any(path_matches(g, rel) for g in s.paths)]
+        if not hits:
+            return None
+        self.told.update(s.name for s in hits)
+        from dataclasses import replace
+
+        notes = "\n".join(f"[the skill {s.name} applies to {path}: {s.description[:200]}; load it with the skill tool]"
+                          for s in hits)
+        return replace(result, content=f"{result.content}\n\n{notes}")
+
+
 class SkillTool(Tool):
     name = "skill"
     kind = "read"
@@ -152,12 +188,35 @@ class SkillTool(Tool):
         skill = self.skills.get(name)
         if skill is None:
             raise ToolFailure(f"no skill {name[:64]!r}; available: {', '.join(sorted(self.skills))}")
-        text = f"Skill {skill.name} ({skill.directory}):\n\n{skill.expand(str(args.get('arguments') or ''))}"
         granted = self._grant(skill, context)
+        body = self._run_commands(skill, skill.expand(str(args.get("arguments") or "")), context)
+        text = f"Skill {skill.name} ({skill.directory}):\n\n{body}"
         if granted:
             text += ("\n\nFor the rest of this turn these calls run without asking (deny rules still apply): "
                      + ", ".join(granted))
         return ToolResult(text)
+
+    def _run_commands(self, skill: Skill, body: str, context: ToolContext) -> str:
+        """Each ``!`cmd``` replaced by its output, run as a ``bash`` call of the model's would be
+        (hooks, permission rules, the user's approval, the sandbox)."""
+        agent = context.agent
+        if "!`" not in body:
+            return body
+        import json
+
+        from lime.providers.openai_compat.types import ToolCall
+
+        def one(m: re.Match[str]) -> str:
+            command = m.group(1)
+            bash = agent.registry.get("bash") if agent is not None else None
+            if bash is None:
+                return f"[`{command}` not run: no shell in this session]"
+            args = {"command": command}
+            result = agent.executor.run_one(ToolCall(f"{context.call_id}-cmd", bash.name, json.dumps(args)), bash, args)
+            context.notice(f"skill {skill.name} ran `{command[:80]}`: {result.status}")
+            return result.content.strip() if result.ok else f"[`{command}` not run: {result.content.strip()[:300]}]"
+
+        return BANG.sub(one, body)
 
     def _grant(self, skill: Skill, context: ToolContext) -> list[str]:
         from lime.errors import ConfigError
