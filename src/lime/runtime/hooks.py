@@ -206,8 +206,7 @@ class Hooks:
         decision: str | None = None
         reason = ""
         new_args: dict[str, Any] | None = None
-        for result in self.run("PreToolUse", {"tool_call_id": call.id}, tool=tool.name,
-                               tool_input=new_args if new_args is not None else args):
+        for result in self.run("PreToolUse", {"tool_call_id": call.id}, tool=tool.name, tool_input=args):
             if result.blocked:
                 return PreToolAnswer("deny", result.reason, None)
             if result.code != 0:
