@@ -39,6 +39,8 @@ BENCHES: list[tuple[str, list[str], list[str]]] = [
     ("bench_prompt.py", ["50"], ["10"]),
     ("bench_bashcheck.py", ["200"], ["30"]),
     ("bench_subagents.py", ["0.5", "3"], ["0.3", "1"]),
+    ("bench_hooks.py", ["--calls", "200"], ["--calls", "50"]),
+    ("bench_skills.py", [], ["--skills", "20"]),
 ]
 
 

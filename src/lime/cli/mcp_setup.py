@@ -39,6 +39,12 @@ def configured(args: argparse.Namespace, say: Callable[[str], None], *, trusted:
     tracked = projects.local_tracked(files.root, files.local.parent) if "local" in sources else None
     found = mcfg.configured(files, flag=flag_data if "flag" in sources else None, flag_origin=flag_origin,
                             sources=sources, local_as=settings_mod.local_scope(tracked))
+    from lime.cli import plugins
+
+    names = {c.name for c in found}
+    for plugin in plugins.enabled():  # the user enabled it: its servers are theirs
+        found += [c for c in mcfg.servers_in({"mcpServers": plugin.servers()}, "user", f"plugin {plugin.id}")
+                  if c.name not in names]
     if tracked and any(c.origin.startswith(str(files.local.parent)) for c in found):
         say(f"MCP servers in {files.local.parent}/settings.local.* need approval like project ones ({tracked})")
     project = [c for c in found if c.scope == "project" and not c.disabled]

@@ -54,6 +54,11 @@ def run_once(args: argparse.Namespace, prompt: str) -> int:
         ui.secrets = list(agent.workspace.secrets)  # a key the server echoes never reaches a script's stdout
         ui.emit({"type": "start", "model": route.slug, "session": session.id,
                  "route": {"service": route.service, "base_url": route.base_url}})
+    from lime.cli.custom_commands import resolve
+
+    custom = resolve(prompt, ready.commands)
+    if custom is not None:
+        prompt = custom[0].expand(custom[1])
     structured: Any = None
     try:
         if schema is not None:

@@ -37,6 +37,9 @@ HELP = """\
 /memory              the instruction files in the system prompt (AGENTS.md...) and their sizes
 /config              the merged settings, each value with the file it came from
 /init                write AGENTS.md, .lime/settings.json and .gitignore entries here
+/commands            your custom commands (/NAME ARGS runs one; lime command create NAME)
+/skills              the skills the model can load (/NAME asks it to load one)
+/plugin [list|enable ID|disable ID]  installed plugins, and switching them
 /help                this list
 /exit                leave (Ctrl-D works too)
 Enter sends, Alt-Enter adds a line, Shift+Tab cycles default → acceptEdits → plan;
@@ -215,10 +218,73 @@ class Repl:
             return "exit"
         fn = handler.get(name)
         if fn is None:
+            fn = self._custom_command(name, line)
+        if fn is None:
             self.console.print(f"unknown command /{esc(name)}; /help lists the commands", highlight=False)
             return None
         fn(rest)
         return None
+
+    def _custom_command(self, name: str, line: str) -> Any:
+        """``/commands`` and the user's custom commands (``custom_commands``); None: not one."""
+        from lime.cli import custom_commands
+
+        if name == "commands":
+            return self.cmd_commands
+        if name == "skills":
+            return lambda _rest: self._list_skills()
+        if name == "plugin":
+            return self.cmd_plugin
+        found = custom_commands.resolve(line, self.s.commands)
+        if found is not None:
+            return lambda _rest: self.answer(found[0].expand(found[1]))
+        skill = getattr(self.agent.registry.get("skill"), "skills", {}).get(name)
+        if skill is None or name in custom_commands.BUILTINS:
+            return None
+        # The user picks the skill: the model is asked to load it (so its allowed-tools hold for this turn).
+        return lambda rest: self.answer(f"Load the skill {name} with the skill tool"
+                                        + (f" (arguments: {rest})" if rest else "") + " and follow it.")
+
+    def cmd_plugin(self, rest: str) -> None:
+        from lime.cli import plugins
+
+        action, _, pid = rest.partition(" ")
+        found = plugins.discover()
+        if action in ("", "list"):
+            on = plugins.enabled_ids()
+            if not found:
+                self.console.print("no plugins (lime plugin install PATH)", style="dim")
+            for p in sorted(found.values(), key=lambda p: p.id):
+                self.console.print(f"{'[on] ' if p.id in on else '[off]'} {esc(p.id)} [dim]{esc(p.text('description'))}[/dim]",
+                                   highlight=False)
+            return
+        if action not in ("enable", "disable") or pid.strip() not in found:
+            self.console.print("usage: /plugin list | enable ID | disable ID (an installed plugin's id)", style="dim")
+            return
+        plugins.set_enabled(pid.strip(), action == "enable")
+        self.console.print(f"{action}d {esc(pid.strip())}: takes effect in the next session", style="dim")
+        if action == "enable":
+            for line in found[pid.strip()].abilities():
+                self.console.print(f"  - {esc(line)}", highlight=False)
+
+    def _list_skills(self) -> None:
+        tool = self.agent.registry.get("skill")
+        skills = getattr(tool, "skills", {})
+        if not skills:
+            self.console.print("no skills (add ~/.lime/skills/NAME/SKILL.md)", style="dim")
+        for s in sorted(skills.values(), key=lambda s: s.name):
+            self.console.print(f"{esc(s.name)}  [dim]{esc(s.description)} ({s.scope})[/dim]", highlight=False)
+
+    def cmd_commands(self, _rest: str) -> None:
+        from lime.cli import custom_commands
+
+        if not self.s.commands:
+            self.console.print("no custom commands (lime command create NAME, or NAME.md in ~/.lime/commands/)",
+                               style="dim")
+        for name, c in sorted(self.s.commands.items()):
+            note = "  (shadowed by the built-in)" if name in custom_commands.BUILTINS else ""
+            self.console.print(f"/{esc(name)} {esc(c.argument_hint)}  [dim]{esc(c.description)} ({c.scope}){note}[/dim]",
+                               highlight=False)
 
     def cmd_help(self, _rest: str) -> None:
         self.console.print(HELP, markup=False, highlight=False)
@@ -392,7 +458,7 @@ def _completer(repl: Repl) -> Any:
             if not text.startswith("/") or "\n" in text:
                 return
             if " " not in text:
-                for name in COMMANDS:
+                for name in (*COMMANDS, "commands", "skills", "plugin", *sorted(set(repl.s.commands) - set(COMMANDS))):
                     if name.startswith(text[1:]):
                         yield Completion("/" + name, start_position=-len(text))
                 return

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lime.errors import UsageError
@@ -101,6 +102,21 @@ def setup(args: argparse.Namespace, *, ui: UI, say: Callable[[str], None]) -> Re
         verbose=bool(args.verbose),
         agents=agent_catalog(context, say),
     )
+    from lime.runtime import skills
+
+    request.skills = skills.discover(skill_folders(context.project.root, context.trusted))
+    context.prompt.skills = skills.prompt_block(request.skills)
+    from lime.cli import plugins
+
+    for plugin in plugins.enabled():
+        from lime.runtime.hookconfig import parse
+
+        context.settings.hooks += parse(plugin.hooks(), "plugin", f"plugin {plugin.id}", context.settings.notes,
+                                        root=plugin.root)
+    if context.settings.hooks:
+        from lime.runtime.hooks import Hooks
+
+        request.hooks = Hooks(context.settings.hooks, context.project.root)
     mcp = None
     if not args.no_tools:  # configured MCP servers start while the session opens
         from lime.cli.mcp_chat import start_for_chat
@@ -110,6 +126,11 @@ def setup(args: argparse.Namespace, *, ui: UI, say: Callable[[str], None]) -> Re
                          say=say, tools=mcp.tools() if mcp is not None else ())
     if mcp is not None:
         mcp.attach(ready.agent)
+    from lime.cli import custom_commands
+
+    ready.commands = custom_commands.load(context.project.root, context.trusted)
+    for name in sorted(set(ready.commands) & custom_commands.BUILTINS):
+        say(f"note: {custom_commands.shadow_note(name)}")
     return ready
 
 
@@ -121,6 +142,16 @@ def agent_catalog(context: Context, say: Callable[[str], None]) -> AgentCatalog:
     for problem in catalog.problems:
         say(problem)
     return catalog
+
+
+def skill_folders(root: Path, trusted: bool) -> list[tuple[str, Path]]:
+    """Where skills are found: the user's, then (in a trusted folder) the project's."""
+    from lime import config
+    from lime.cli import plugins
+
+    bundled = [(f"plugin {p.id}", d) for p in plugins.enabled() if (d := p.folder("skills")) is not None]
+    return [*bundled, ("user", config.config_home() / "skills"),
+            *([("project", root / ".lime" / "skills")] if trusted else [])]
 
 
 def endpoint(notice: Callable[[str], None]) -> LocalEndpoint:

@@ -121,6 +121,12 @@ def what_trust_changes(project: Project) -> list[str]:
         kinds = [_rules(found, k) for k in settings_mod.RULE_KINDS if found.rules[k]]
         if kinds:
             out.append("add " + "; ".join(kinds))
+        if found.hooks:
+            from lime.runtime.hookconfig import describe
+
+            shown = describe(found.hooks)
+            out.append(f"run {len(shown)} hook command{'s' if len(shown) != 1 else ''} on this machine: "
+                       + "; ".join(shown[:6]) + (f"; and {len(shown) - 6} more" if len(shown) > 6 else ""))
         out += found.notes
     out += _mcp_servers(project)
     if project.agents:

@@ -150,6 +150,8 @@ class Agent:
                                  self.approver, plan, agent=self)
         self.prepare = prepare
         self.recover = recover
+        # Seam for hooks: each may extend the user's prompt or refuse it (a LimeError), in order.
+        self.before_prompt: list[Callable[[str], str]] = []
         self.events.subscribe(session.handle)  # the answer's text is saved as it streams
         self._client: Any = None
         # The server's real window when an overflow error told us it is smaller than the catalog says.
@@ -282,6 +284,8 @@ class Agent:
         prompt never follows this one as a second user message in a row.
         """
         if prompt is not None:
+            for check in self.before_prompt:
+                prompt = check(prompt)
             self.events.emit(ev.PromptSubmitted(prompt))
             self.session.append({"role": "user", "content": prompt})
         try:

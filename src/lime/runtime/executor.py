@@ -2,8 +2,10 @@
 (permission mode and rules, ``--allowedTools``, plan mode, the user's approval through the
 ``Approver``), run it, and report each step on the event stream.
 
-``before_tool`` and ``after_tool`` are the seams for hooks: a ``before`` hook may answer a call
-instead of the tool (to block it), an ``after`` hook may replace the result.
+``before_tool`` and ``after_tool`` are the seams for hooks: a ``before`` hook runs ahead of the
+permission decision and may refuse the call (a ``ToolResult``) or answer with a ``PreToolAnswer``
+(ask the user, allow without asking, or new arguments, which the rules then check like any other:
+no answer loosens a deny); an ``after`` hook may replace the result.
 """
 
 from __future__ import annotations
@@ -64,7 +66,17 @@ def offered(registry: ToolRegistry, policy: Policy) -> list[Tool]:
     return tools
 
 
-BeforeTool = Callable[["ToolCall", Tool, dict[str, Any]], "ToolResult | None"]
+class PreToolAnswer:
+    """A ``before_tool`` hook's answer: ``decision`` "allow", "ask" or "deny" (or None), and
+    ``args`` to run the call with instead (None: unchanged)."""
+
+    __slots__ = ("args", "decision", "reason")
+
+    def __init__(self, decision: str | None, reason: str = "", args: dict[str, Any] | None = None) -> None:
+        self.decision, self.reason, self.args = decision, reason, args
+
+
+BeforeTool = Callable[["ToolCall", Tool, dict[str, Any]], "ToolResult | PreToolAnswer | None"]
 AfterTool = Callable[["ToolCall", Tool, dict[str, Any], ToolResult], "ToolResult | None"]
 
 
@@ -126,7 +138,7 @@ class Executor:
         calls not finished get a "cancelled" result and KeyboardInterrupt is raised again."""
         prepared = [self._prepare(call, run=run, offered=offered) for call in calls]
         outcomes: dict[str, ToolResult] = {}
-        parallel = [p for p in prepared if p.early is None and p.tool is not None and p.args is not None
+        parallel = [p for p in prepared if not self.before_tool and p.early is None and p.tool is not None and p.args is not None
                     and p.tool.concurrent and self.policy.decide(p.tool, p.args, self.workspace) == "allow"]
         interrupted = False
         try:
@@ -206,8 +218,10 @@ class Executor:
             return None
         return self.plan.workspace_for(args.get("path"), self.workspace)
 
-    def decide(self, call: ToolCall, tool: Tool, args: dict[str, Any]) -> ToolResult | None:
-        """None when the call may run; otherwise the result that refuses it."""
+    def decide(self, call: ToolCall, tool: Tool, args: dict[str, Any], hook: str | None = None) -> ToolResult | None:
+        """None when the call may run; otherwise the result that refuses it. ``hook``: a
+        ``before_tool`` hook's "ask" (ask the user even where the rules allow) or "allow" (do not
+        ask where the rules would); a deny stands either way."""
         from lime.runtime.plan import EXIT_PLAN_MODE
 
         if tool.name == EXIT_PLAN_MODE and self.registry.is_builtin(tool.name):
@@ -215,6 +229,13 @@ class Executor:
             self.events.emit(ev.PermissionDecided(call, "allow", "plan mode control", "policy"))
             return None
         verdict = self.policy.check(tool, args, self.workspace)
+        if hook == "ask" and verdict.decision == "allow":
+            from lime.runtime.permissions import Verdict
+
+            verdict = Verdict("ask", "a PreToolUse hook asks")
+        elif hook == "allow" and verdict.decision == "ask":
+            self.events.emit(ev.PermissionDecided(call, "allow", "a PreToolUse hook allows it", "hook"))
+            return None
         if verdict.decision == "ask":
             answer = self.approver.ask(tool, args, verdict.reason)
             if answer == "always":
@@ -233,22 +254,49 @@ class Executor:
         self.events.emit(ev.PermissionDecided(call, "allow", verdict.reason, "policy"))
         return None
 
+    def _before(self, call: ToolCall, tool: Tool, args: dict[str, Any]) -> ToolResult | PreToolAnswer:
+        """The ``before_tool`` hooks' combined answer (a refusal ends it)."""
+        decision: str | None = None
+        for hook in self.before_tool:
+            answer = hook(call, tool, args)
+            if isinstance(answer, ToolResult):
+                return answer
+            if answer is None:
+                continue
+            if answer.decision == "deny":
+                reason = answer.reason or "a PreToolUse hook refused it"
+                self.events.emit(ev.PermissionDecided(call, "deny", reason, "hook"))
+                self.notice(f"refused {tool.name}: {reason}")
+                return ToolResult(f"permission denied: {reason}", "denied")
+            if answer.args is not None:
+                args = answer.args
+                self.notice(f"a PreToolUse hook changed the {tool.name} call's input")
+            if answer.decision == "ask" or decision is None:
+                decision = answer.decision or decision
+        return PreToolAnswer(decision, "", args)
+
+    def run_one(self, call: ToolCall, tool: Tool, args: dict[str, Any]) -> ToolResult:
+        """One call decided and run as the model's would be, outside a batch (a skill's ``!`cmd```)."""
+        return self._run_one(call, tool, args)
+
     def _run_one(self, call: ToolCall, tool: Tool, args: dict[str, Any]) -> ToolResult:
+        hook: str | None = None
+        if self.before_tool:
+            answer = self._before(call, tool, args)
+            if isinstance(answer, ToolResult):
+                return answer
+            hook, args = answer.decision, answer.args or args
         target = self._plan_target(tool, args)
         if target is not None:
             self.events.emit(ev.PermissionDecided(call, "allow", "the plan file", "policy"))
             assert self.plan is not None
             return self._invoke(call, tool, {**args, "path": self.plan.path.name}, target)
-        refused = self.decide(call, tool, args)
+        refused = self.decide(call, tool, args, hook)
         if refused is not None:
             return refused
         return self._invoke(call, tool, args)
 
     def _invoke(self, call: ToolCall, tool: Tool, args: dict[str, Any], workspace: Workspace | None = None) -> ToolResult:
-        for hook in self.before_tool:
-            answer = hook(call, tool, args)
-            if answer is not None:
-                return answer
         result = invoke(tool, args, self.context(call.id, workspace))
         for after in self.after_tool:
             result = after(call, tool, args, result) or result

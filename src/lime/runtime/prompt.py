@@ -128,6 +128,7 @@ class Inputs:
     memory: Path | None  # the user's AGENTS.md (config home)
     system: str | None
     env: Environment
+    skills: str = ""  # the skills' names and descriptions (``skills.prompt_block``)
 
 
 def _read(path: Path, budget: int) -> tuple[str, int, bool] | None:
@@ -225,6 +226,8 @@ def assemble(inputs: Inputs, *, tools: Sequence[Any] | None, window: int,
             prompt.layers.append(Layer("tools", "this run", listed, len(listed)))
     env = inputs.env.block(compact)
     prompt.layers.append(Layer("environment", "this run", env, len(env)))
+    if inputs.skills:
+        prompt.layers.append(Layer("skills", "skill directories", inputs.skills, len(inputs.skills.encode())))
     if inputs.memory is not None and inputs.memory.is_file():
         _file_layer("memory", "User instructions", [(inputs.memory, _tilde(inputs.memory))],
                     BUDGETS["memory"][which], prompt)

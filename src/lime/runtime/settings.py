@@ -8,7 +8,7 @@ Scopes, lowest to highest precedence (Lime's "Settings files"):
   flag     ``--settings FILE_OR_JSON``
 
 Each may hold ``{"permissions": {"allow": [], "ask": [], "deny": [], "defaultMode": "..."},
-"sandbox": true}``. Rule lists add up across scopes (each rule remembers where it came from).
+"sandbox": true, "hooks": {...}}`` (hooks: ``hooks.py``). Rule lists add up across scopes (each rule remembers where it came from).
 ``permissions.defaultMode`` and ``sandbox`` lower trust, so they are honoured only from user,
 local and flag: a file checked into a repository cannot switch a teammate's lime to
 ``bypassPermissions`` or turn the sandbox off. A "local" file that git tracks came with the clone:
@@ -21,11 +21,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lime.errors import ConfigError, UsageError
 from lime.runtime import settings_keys
 from lime.runtime.modes import MODES
+
+if TYPE_CHECKING:
+    from lime.runtime.hookconfig import HookSpec
 
 SCOPES = ("user", "project", "local", "flag")
 TRUSTED_SCOPES = ("user", "local", "flag")
@@ -54,6 +57,8 @@ class Settings:
     notes: list[str] = field(default_factory=list)
     # model, reasoningEffort, verbosity, additionalDirectories, env, and every value's origin.
     keys: settings_keys.Keys = field(default_factory=settings_keys.Keys)
+    # "hooks": every scope's, in order (project and local files are read only in a trusted folder).
+    hooks: list[HookSpec] = field(default_factory=list)
 
 
 def _parse(text: str, origin: str) -> dict[str, Any]:
@@ -110,6 +115,10 @@ def apply(settings: Settings, data: dict[str, Any], scope: str, origin: str, *, 
     settings.loaded.append(origin)
     settings_keys.apply(settings.keys, data, scope, origin, settings.notes, scope in TRUSTED_SCOPES)
     ignored: list[str] = []
+    if "hooks" in data:
+        from lime.runtime import hookconfig
+
+        settings.hooks += hookconfig.parse(data["hooks"], scope, origin, settings.notes)
     perms = data.get("permissions")
     if perms is not None:
         if not isinstance(perms, dict):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from lime.errors import ConfigError, UsageError
 
@@ -20,11 +20,13 @@ if TYPE_CHECKING:
     from lime.providers.openai_compat.types import ToolSpec
     from lime.runtime.agent import UI, Agent
     from lime.runtime.agent_defs import Catalog as AgentCatalog
+    from lime.runtime.hooks import Hooks
     from lime.runtime.permissions import Policy
     from lime.runtime.plan import Plan
     from lime.runtime.prompt import Inputs
     from lime.runtime.registry import Tool, ToolRegistry
     from lime.runtime.session import Session
+    from lime.runtime.skills import Skill
     from lime.runtime.tools import Workspace
 
 VERBOSITY_LEVELS = ("low", "medium", "high")
@@ -67,12 +69,16 @@ class Request:
     tools: bool = True
     verbose: bool = False
     agents: AgentCatalog | None = None  # the sub-agents the agent tool may start (None: no agent tool)
+    hooks: Hooks | None = None  # the settings' hooks, attached before the session starts
+    skills: dict[str, Skill] = field(default_factory=dict)  # offered through the ``skill`` tool
 
 
 @dataclass
 class Ready:
     agent: Agent
     resumed: bool
+    # The CLI's custom slash commands by name (``lime.cli.custom_commands``).
+    commands: dict[str, Any] = field(default_factory=dict)
 
     @property
     def route(self) -> Route:
@@ -108,10 +114,12 @@ def _ready(route: Route, endpoint: Endpoint | None) -> Route:
 
 
 def build_registry(plan: Plan | None = None, tools: Iterable[Tool] = (), *, agents: AgentCatalog | None = None,
-                   endpoint: Endpoint | None = None, prompt: Inputs | None = None) -> ToolRegistry:
+                   endpoint: Endpoint | None = None, prompt: Inputs | None = None,
+                   skills: dict[str, Skill] | None = None) -> ToolRegistry:
     """The session's tools: the built-ins, ``exit_plan_mode`` (with a plan file), the ``agent`` tool
     (with a catalog of sub-agents; ``prompt``: what their system prompts share with the session's),
-    then ``tools`` (what adapters hand in: MCP tools), whose names are checked."""
+    ``skill`` (when there are skills), then ``tools`` (what adapters hand in: MCP tools), whose names
+    are checked."""
     from lime.runtime.plan import ExitPlanMode
     from lime.runtime.registry import ToolRegistry
     from lime.runtime.tools import ALIASES, TOOLS
@@ -123,6 +131,10 @@ def build_registry(plan: Plan | None = None, tools: Iterable[Tool] = (), *, agen
         from lime.runtime.subagents import AgentTool
 
         registry.add(AgentTool(agents, lambda slug: ready_route(slug, endpoint), prompt), builtin=True)
+    if skills:
+        from lime.runtime.skills import SkillTool
+
+        registry.add(SkillTool(skills), builtin=True)
     for tool in tools:
         registry.add(tool)
     return registry
@@ -191,11 +203,18 @@ def open_session(req: Request, *, policy: Policy, workspace: Workspace, ui: UI,
     from lime.runtime.plan import Plan
 
     plan = Plan.for_session(session.id)
-    registry = build_registry(plan, tools, agents=req.agents, endpoint=endpoint, prompt=req.prompt)
+    registry = build_registry(plan, tools, agents=req.agents, endpoint=endpoint, prompt=req.prompt,
+                              skills=req.skills)
     agent = Agent(route, session, policy=policy, workspace=workspace, settings=settings, ui=ui,
                   registry=registry, plan=plan,
                   prepare=endpoint.prepare if endpoint is not None else None,
                   recover=endpoint.recover if endpoint is not None else None)
+    if any(s.paths for s in req.skills.values()):
+        from lime.runtime.skills import PathHints
+
+        agent.executor.after_tool.append(PathHints(req.skills))
+    if req.hooks is not None:
+        req.hooks.attach(agent)
     if not resumed and req.prompt is not None:
         from lime.runtime.prompt import assemble
 

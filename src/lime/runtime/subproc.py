@@ -100,20 +100,31 @@ def _drain(stream: Any, keep: int, limit: int, pgid: int, out: dict[str, Any]) -
     out.update(head=bytes(head), tail=bytes(tail), total=total)
 
 
+def _feed(stream: Any, data: bytes) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        try:
+            stream.write(data)
+        finally:
+            stream.close()
+
+
 def run(argv: list[str], *, cwd: str, env: dict[str, str] | None, timeout: float, keep: int, limit: int,
         merge_stderr: bool = True, preexec: Callable[[], None] | None = None,
-        pass_fds: tuple[int, ...] = ()) -> Outcome:
-    """Run ``argv`` to completion or its deadline; stdout is captured, stderr with it or apart."""
+        pass_fds: tuple[int, ...] = (), stdin: bytes | None = None) -> Outcome:
+    """Run ``argv`` to completion or its deadline; stdout is captured, stderr with it or apart;
+    ``stdin`` is written to the child (which need not read it)."""
     _cleanup_on_signals()
     deadline = time.monotonic() + timeout
     proc = subprocess.Popen(
-        argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL if stdin is None else subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT if merge_stderr else subprocess.PIPE, start_new_session=True,
         preexec_fn=preexec, pass_fds=pass_fds,
     )
     pgid = proc.pid
     with _lock:
         _running.add(pgid)
+    if stdin is not None:
+        threading.Thread(target=_feed, args=(proc.stdin, stdin), daemon=True).start()
     out: dict[str, Any] = {}
     errs: dict[str, Any] = {}
     reader = threading.Thread(target=_drain, args=(proc.stdout, keep, limit, pgid, out), daemon=True)
