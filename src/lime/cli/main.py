@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[tuple[str, str], ...]] = {
     "lime.cli.mcp_cmd": (("mcp", "add, list, inspect or remove MCP servers"),),
     "lime.cli.prompt_cmd": (("system-prompt", "print the system prompt a new session would start with here"),),
     "lime.cli.init_cmd": (("init", "write AGENTS.md, .lime/settings.json and .gitignore entries for this repository"),),
+    "lime.cli.sessions_cmd": (("sessions", "list saved sessions (title, age, first prompt, messages)"),),
     "lime.cli.version_cmd": (("version", "lime's version and build information"),),
 }
 
@@ -95,6 +96,13 @@ def chat(args: argparse.Namespace) -> int:
     """No command: a one-shot answer when there is a prompt (-p or piped stdin), else the REPL."""
     from lime.cli.setup import gather_prompt
 
+    if args.slash_commands:
+        if not (args.resume or args.continue_session):
+            raise UsageError(f"{args.slash_commands[0].split()[0]} runs on a saved session: "
+                             "lime --resume REF /CMD (or -c /CMD)")
+        from lime.cli.repl import run_commands
+
+        return run_commands(args, args.slash_commands)
     prompt = gather_prompt(args)
     if prompt is not None:
         from lime.cli.oneshot import run_once
@@ -132,10 +140,27 @@ def _masked(text: str) -> str:
         return text
 
 
+def _slash_commands(argv: list[str]) -> tuple[list[str], list[str]]:
+    """``lime --resume REF /status /compact``: the slash commands (one argument each), and the rest."""
+    import re
+
+    rest: list[str] = []
+    commands: list[str] = []
+    for i, arg in enumerate(argv):
+        after_option = i > 0 and argv[i - 1] in ("-m", "--model", "-p", "--prompt", "--system")
+        if not after_option and re.match(r"/[a-z][a-z0-9_-]*(\s|$)", arg, re.IGNORECASE):
+            commands.append(arg)
+        else:
+            rest.append(arg)
+    return commands, rest
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    commands, argv = _slash_commands(argv)
     parser = build_parser(argv)
     args = parser.parse_args(argv)
+    args.slash_commands = commands
     try:
         from lime import config
 

@@ -25,21 +25,29 @@ HELP = """\
 /model [SLUG]        list the catalog, or switch to SLUG
 /reasoning [LEVEL]   show or set the reasoning effort (off to unset)
 /verbosity [LEVEL]   show or set answer verbosity: low, medium, high (off to unset)
-/status              model, route, capabilities and token counts of this session
+/status *            model, route, capabilities and token counts of this session
 /permissions [MODE]  show the permission mode and rules, or switch mode (default, plan,
                      acceptEdits, dontAsk, bypassPermissions)
 /sandbox             the shell sandbox's layers and a self-test of each
 /plan                plan mode on or off (read-only research that ends in a plan you approve)
 /mcp                 the MCP servers of this session: status, transport, tool count
-/compact             summarise older turns now to free context
+/compact *           summarise older turns now to free context
 /clear               start over in this session (keeps the system prompt)
-/memory              the instruction files in the system prompt (AGENTS.md...) and their sizes
-/config              the merged settings, each value with the file it came from
+/resume [latest|ID]  pick a saved session to continue (type to filter), or open one directly
+/new                 start a new session (this one stays saved)
+/rename TITLE *      name this session (the first prompt names it until then)
+/fork [TITLE]        continue in a new session with this history; this one stays as it was
+/memory *            the instruction files in the system prompt (AGENTS.md...) and their sizes
+/config *            the merged settings, each value with the file it came from
 /init                write AGENTS.md, .lime/settings.json and .gitignore entries here
-/help                this list
+/help *              this list
 /exit                leave (Ctrl-D works too)
+* also runs without a REPL: lime --resume REF /status /compact ...
 Enter sends, Alt-Enter adds a line, Shift+Tab cycles default → acceptEdits → plan;
 Ctrl-C cancels an answer."""
+
+# Commands that make sense on a saved session without a REPL (``lime --resume REF /CMD``).
+RESUMABLE = {"status", "compact", "rename", "memory", "config", "help"}
 
 
 def run_repl(args: argparse.Namespace) -> int:
@@ -57,6 +65,24 @@ def run_repl(args: argparse.Namespace) -> int:
         ready.agent.end()
 
 
+def run_commands(args: argparse.Namespace, lines: list[str]) -> int:
+    """``lime --resume REF /CMD...``: run resume-capable slash commands on a saved session, then exit."""
+    from rich.console import Console
+
+    from lime.cli.ui import PlainUI
+
+    console = Console(highlight=False)
+    ready = setup(args, ui=PlainUI(markdown=False, verbose=bool(args.verbose)), say=lambda t: console.print(
+        f"lime: {esc(t)}", highlight=False))
+    repl = Repl(console, ready, args)
+    try:
+        for line in lines:
+            repl.command(line, only=RESUMABLE)
+    finally:
+        ready.agent.end()
+    return 0
+
+
 class Repl:
     def __init__(self, console: Any, ready: Ready, args: argparse.Namespace) -> None:
         self.console = console
@@ -64,6 +90,7 @@ class Repl:
         self.agent: Agent = ready.agent
         self.endpoint = endpoint(self.agent.notify)
         self.args = args
+        self.sessions_dir = ready.session.path.parent
         # The mode /plan returns to.
         self._before_plan = "default"
         # Loading the tokenizer takes a noticeable moment: do it while the user types the first line.
@@ -77,12 +104,12 @@ class Repl:
         if self.s.resumed:
             n = sum(1 for m in self.s.session.messages if m.get("role") in ("user", "assistant"))
             self.console.print(f"resumed session {self.s.session.id} ({n} messages)", style="dim")
-            self._show_last_exchange()
+            self.show_last_exchange()
         if self.agent.tool_specs() is None and not self.args.no_tools:
             self.console.print(f"tools off: {r.slug} does not declare function calling", style="dim")
         self.console.print("/help for commands · Enter sends, Alt-Enter adds a line · Ctrl-D exits", style="dim")
 
-    def _show_last_exchange(self) -> None:
+    def show_last_exchange(self) -> None:
         msgs = [m for m in self.s.session.messages if m.get("role") in ("user", "assistant") and m.get("content")]
         for m in msgs[-2:]:
             text = str(m.get("content"))
@@ -197,11 +224,17 @@ class Repl:
 
     # -- slash commands ----------------------------------------------------------------------
 
-    def command(self, line: str) -> str | None:
+    def command(self, line: str, *, only: set[str] | None = None) -> str | None:
+        from lime.cli import sessions_cmd
+
         name, _, rest = line[1:].partition(" ")
         rest = rest.strip()
         name = name.lower()
+        if only is not None and name not in only:
+            raise LimeError(f"/{name} needs the interactive REPL; with --resume: /{', /'.join(sorted(only))}")
         handler = {
+            "resume": lambda r: sessions_cmd.cmd_resume(self, r), "new": lambda r: sessions_cmd.cmd_new(self, r),
+            "rename": lambda r: sessions_cmd.cmd_rename(self, r), "fork": lambda r: sessions_cmd.cmd_fork(self, r),
             "model": self.cmd_model, "reasoning": self.cmd_reasoning, "verbosity": self.cmd_verbosity,
             "status": self.cmd_status, "compact": self.cmd_compact, "clear": self.cmd_clear,
             "permissions": self.cmd_permissions, "sandbox": self.cmd_sandbox, "plan": self.cmd_plan,
@@ -284,6 +317,7 @@ class Repl:
             ("verbosity", self.agent.settings.verbosity or "default"),
             ("permissions", self.agent.policy.mode),
             ("session", f"{sess.id} ({sess.path})"),
+            ("title", sess.title or "(untitled)"),
             ("context", f"~{tokens:,} of {r.entry.context_window:,} tokens; compacts above "
                         f"{compact_threshold(r):,}; {sess.compactions} compaction(s) so far"),
             ("tokens used", f"{t.prompt_tokens:,} in, {t.completion_tokens:,} out over {t.requests} requests"
@@ -370,7 +404,7 @@ def _warm_tokenizer() -> None:
 
 
 COMMANDS = ("model", "reasoning", "verbosity", "status", "permissions", "sandbox", "plan", "memory", "config",
-            "init", "mcp", "compact", "clear", "help", "exit")
+            "init", "mcp", "compact", "clear", "resume", "new", "rename", "fork", "help", "exit")
 
 
 def _completer(repl: Repl) -> Any:

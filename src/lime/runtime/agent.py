@@ -150,7 +150,7 @@ class Agent:
                                  self.approver, plan, agent=self)
         self.prepare = prepare
         self.recover = recover
-        self.events.subscribe(session.handle)  # the answer's text is saved as it streams
+        self._unsubscribe_session = self.events.subscribe(session.handle)  # the answer's text is saved as it streams
         self._client: Any = None
         # The server's real window when an overflow error told us it is smaller than the catalog says.
         self._window_cap: int | None = None
@@ -188,6 +188,15 @@ class Agent:
         self.route = route
         self.anchor = None
         self._window_cap = None
+
+    def switch_session(self, session: Session) -> None:
+        """Continue in another session (/resume, /new, /fork): the old one's file is closed."""
+        self._unsubscribe_session()
+        self.session.close()
+        self.session = session
+        self._unsubscribe_session = self.events.subscribe(session.handle)
+        self.anchor = None
+        self._compacted_at = None
 
     def clear(self) -> None:
         """Start the conversation over (the session keeps its system prompt)."""
