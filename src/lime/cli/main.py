@@ -57,6 +57,8 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     p.add_argument("--resume", nargs="?", const="latest", metavar="REF",
                    help="resume a session by id, path or 'latest'")
     p.add_argument("--system", help="system prompt for a new session")
+    p.add_argument("--image", dest="images", action="append", default=[], metavar="FILE",
+                   help="one-shot: attach an image (PNG, JPEG, GIF, WebP) for a vision model (repeatable)")
     p.add_argument("--reasoning-effort", "--reasoning", dest="reasoning", metavar="LEVEL",
                    help="reasoning effort: none, low, medium, high, xhigh (models whose param preset allows it)")
     p.add_argument("--verbosity", metavar="LEVEL", help="answer verbosity: low, medium, high (where supported)")

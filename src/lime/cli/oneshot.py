@@ -56,10 +56,15 @@ def run_once(args: argparse.Namespace, prompt: str) -> int:
                  "route": {"service": route.service, "base_url": route.base_url}})
     structured: Any = None
     try:
+        from lime.cli.mentions import attach
+
+        route = agent.route
+        attached = attach(prompt, agent.workspace, vision=route.capabilities.vision, model=route.slug,
+                          window=agent.window, extra_images=tuple(getattr(args, "images", ())))
         if schema is not None:
-            structured, result = schemas.run_structured(agent, prompt, schema)
+            structured, result = schemas.run_structured(agent, attached.text, schema)
         else:
-            result = agent.run(prompt)
+            result = agent.run(attached.text, parts=attached.images)
     except Cancelled:
         _say("cancelled")
         return 130

@@ -11,6 +11,7 @@ import argparse
 import os
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lime.cli.setup import endpoint, setup
@@ -58,6 +59,8 @@ def run_repl(args: argparse.Namespace) -> int:
     ready = setup(args, ui=ui, say=lambda t: console.print(f"[yellow]lime:[/yellow] {esc(t)}"))
     if args.output_schema:
         console.print("[yellow]lime:[/yellow] --output-schema applies to one-shot prompts (-p); ignored here")
+    if getattr(args, "images", None):
+        console.print("[yellow]lime:[/yellow] --image applies to one-shot prompts (-p); mention @FILE here")
     repl = Repl(console, ready, args)
     try:
         return repl.loop()
@@ -91,6 +94,8 @@ class Repl:
         self.endpoint = endpoint(self.agent.notify)
         self.args = args
         self.sessions_dir = ready.session.path.parent
+        # ``!command`` lines (with their output) waiting to go with the next prompt.
+        self.shell_context: list[str] = []
         # The mode /plan returns to.
         self._before_plan = "default"
         # Loading the tokenizer takes a noticeable moment: do it while the user types the first line.
@@ -199,14 +204,30 @@ class Repl:
                 except LimeError as exc:
                     self.console.print(f"[red]error:[/red] {esc(str(exc))}", highlight=False)
                 continue
+            if text.startswith("!"):
+                from lime.cli.shell_line import run_shell_line
+
+                self.shell_context.append(run_shell_line(self, text[1:].strip()))
+                continue
             self.answer(text)
 
     def answer(self, text: str) -> None:
+        from lime.cli.mentions import attach
         from lime.runtime.agent import Cancelled
 
         started = time.monotonic()
         try:
-            result = self.agent.run(text)
+            route = self.agent.route
+            attached = attach(text, self.agent.workspace, vision=route.capabilities.vision, model=route.slug,
+                              window=self.agent.window)
+            if attached.names:
+                self.console.print(f"attached {esc(', '.join(attached.names))}", style="dim", highlight=False)
+            prompt = attached.text
+            if self.shell_context:
+                # Shell lines typed since the last prompt go with it, as context the user gave.
+                prompt = "\n\n".join([*self.shell_context, prompt])
+                self.shell_context = []
+            result = self.agent.run(prompt, parts=attached.images)
             if self.args.verbose:
                 u = result.usage
                 self.console.print(f"↳ {u.prompt_tokens:,} in · {u.completion_tokens:,} out tokens"
@@ -414,6 +435,13 @@ def _completer(repl: Repl) -> Any:
     class SlashCompleter(Completer):
         def get_completions(self, document: Any, complete_event: Any) -> Any:
             text = document.text_before_cursor
+            word = document.get_word_before_cursor(WORD=True)
+            if word.startswith("@"):
+                from lime.cli.mentions import completions
+
+                for option in completions(Path.cwd(), word[1:]):
+                    yield Completion("@" + option, start_position=-len(word))
+                return
             if not text.startswith("/") or "\n" in text:
                 return
             if " " not in text:

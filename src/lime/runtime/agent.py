@@ -284,7 +284,7 @@ class Agent:
 
     # -- the loop ------------------------------------------------------------------------
 
-    def run(self, prompt: str | None) -> TurnResult:
+    def run(self, prompt: str | None, *, parts: list[dict[str, Any]] | None = None) -> TurnResult:
         """Add the user's message (if any) and run until the model answers without tool calls.
 
         A turn that ends without an answer (an error, a cancel) is recorded as such, so the next
@@ -292,7 +292,8 @@ class Agent:
         """
         if prompt is not None:
             self.events.emit(ev.PromptSubmitted(prompt))
-            self.session.append({"role": "user", "content": prompt})
+            content: str | list[dict[str, Any]] = [{"type": "text", "text": prompt}, *parts] if parts else prompt
+            self.session.append({"role": "user", "content": content})
         try:
             result = self._turn()
         except (Cancelled, KeyboardInterrupt) as exc:
