@@ -2,7 +2,8 @@
 
 Enter sends; Alt-Enter (or Esc then Enter) inserts a newline, and pasted multi-line text stays one
 message. Shift+Tab cycles the permission mode (default → acceptEdits → plan). Ctrl-C during an
-answer cancels that answer and keeps the session; Ctrl-C at the prompt clears the line; Ctrl-D exits.
+answer (or Esc) cancels that answer and keeps the session; Ctrl-C at the prompt clears the line;
+Ctrl-D exits. ``!COMMAND`` runs a shell line, ``@path`` attaches a file.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ def run_repl(args: argparse.Namespace) -> int:
     if getattr(args, "images", None):
         console.print("[yellow]lime:[/yellow] --image applies to one-shot prompts (-p); mention @FILE here")
     repl = Repl(console, ready, args)
+    repl.ui = ui
     try:
         return repl.loop()
     finally:
@@ -94,6 +96,7 @@ class Repl:
         self.endpoint = endpoint(self.agent.notify)
         self.args = args
         self.sessions_dir = ready.session.path.parent
+        self.ui: Any = None
         # ``!command`` lines (with their output) waiting to go with the next prompt.
         self.shell_context: list[str] = []
         # The mode /plan returns to.
@@ -227,7 +230,7 @@ class Repl:
                 # Shell lines typed since the last prompt go with it, as context the user gave.
                 prompt = "\n\n".join([*self.shell_context, prompt])
                 self.shell_context = []
-            result = self.agent.run(prompt, parts=attached.images)
+            result = self._run(prompt, attached.images)
             if self.args.verbose:
                 u = result.usage
                 self.console.print(f"↳ {u.prompt_tokens:,} in · {u.completion_tokens:,} out tokens"
@@ -242,6 +245,19 @@ class Repl:
             self.console.print("[dim]⏹ cancelled[/dim]")
         except LimeError as exc:
             self.console.print(f"[red]error:[/red] {esc(str(exc))}", highlight=False)
+
+    def _run(self, prompt: str, images: list[dict[str, Any]]) -> Any:
+        """One turn with Esc and Ctrl-C watched (cli/turnkeys.py)."""
+        from lime.cli.turnkeys import TurnKeys
+
+        if self.ui is None:
+            return self.agent.run(prompt, parts=images)
+        with TurnKeys() as keys:
+            self.ui.keys = keys  # the TerminalUI draws under the keys' guard
+            try:
+                return self.agent.run(prompt, parts=images)
+            finally:
+                self.ui.keys = None
 
     # -- slash commands ----------------------------------------------------------------------
 
