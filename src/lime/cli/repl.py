@@ -39,6 +39,8 @@ HELP = """\
 /new                 start a new session (this one stays saved)
 /rename TITLE *      name this session (the first prompt names it until then)
 /fork [TITLE]        continue in a new session with this history; this one stays as it was
+/rewind [N]          go back to before an earlier prompt (Esc Esc too), optionally restoring the
+                     files lime's tools changed since
 /memory *            the instruction files in the system prompt (AGENTS.md...) and their sizes
 /config *            the merged settings, each value with the file it came from
 /init                write AGENTS.md, .lime/settings.json and .gitignore entries here
@@ -97,6 +99,8 @@ class Repl:
         self.args = args
         self.sessions_dir = ready.session.path.parent
         self.ui: Any = None
+        # Text to start the next prompt line with (a rewound prompt, to edit and send again).
+        self.next_default = ""
         # ``!command`` lines (with their output) waiting to go with the next prompt.
         self.shell_context: list[str] = []
         # The mode /plan returns to.
@@ -138,6 +142,11 @@ class Repl:
         @kb.add("escape", "enter")
         def _newline(event: Any) -> None:
             event.current_buffer.insert_text("\n")
+
+        @kb.add("escape", "escape")
+        def _rewind(event: Any) -> None:
+            event.current_buffer.text = "/rewind"
+            event.current_buffer.validate_and_handle()
 
         @kb.add("s-tab")
         def _cycle_mode(event: Any) -> None:
@@ -186,7 +195,8 @@ class Repl:
         while True:
             try:
                 bar = self.toolbar()
-                text = ps.prompt("› ", bottom_toolbar=bar)
+                text = ps.prompt("› ", bottom_toolbar=bar, default=self.next_default)
+                self.next_default = ""
             except KeyboardInterrupt:
                 if interrupted:
                     return 0
@@ -262,7 +272,7 @@ class Repl:
     # -- slash commands ----------------------------------------------------------------------
 
     def command(self, line: str, *, only: set[str] | None = None) -> str | None:
-        from lime.cli import sessions_cmd
+        from lime.cli import rewind_cmd, sessions_cmd
 
         name, _, rest = line[1:].partition(" ")
         rest = rest.strip()
@@ -272,6 +282,7 @@ class Repl:
         handler = {
             "resume": lambda r: sessions_cmd.cmd_resume(self, r), "new": lambda r: sessions_cmd.cmd_new(self, r),
             "rename": lambda r: sessions_cmd.cmd_rename(self, r), "fork": lambda r: sessions_cmd.cmd_fork(self, r),
+            "rewind": lambda r: rewind_cmd.cmd_rewind(self, r),
             "model": self.cmd_model, "reasoning": self.cmd_reasoning, "verbosity": self.cmd_verbosity,
             "status": self.cmd_status, "compact": self.cmd_compact, "clear": self.cmd_clear,
             "permissions": self.cmd_permissions, "sandbox": self.cmd_sandbox, "plan": self.cmd_plan,
@@ -441,7 +452,7 @@ def _warm_tokenizer() -> None:
 
 
 COMMANDS = ("model", "reasoning", "verbosity", "status", "permissions", "sandbox", "plan", "memory", "config",
-            "init", "mcp", "compact", "clear", "resume", "new", "rename", "fork", "help", "exit")
+            "init", "mcp", "compact", "clear", "resume", "new", "rename", "fork", "rewind", "help", "exit")
 
 
 def _completer(repl: Repl) -> Any:
