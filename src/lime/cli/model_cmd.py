@@ -71,6 +71,11 @@ def register(sub: Any) -> None:
     forget.add_argument("slug")
     forget.set_defaults(handler=run_forget)
 
+    alias = msub.add_parser("alias", help="list the short names, or save NAME as a short name for SLUG")
+    alias.add_argument("name", nargs="?")
+    alias.add_argument("slug", nargs="?")
+    alias.set_defaults(handler=run_alias)
+
     default = msub.add_parser("default", help="show or set the default model")
     default.add_argument("slug", nargs="?")
     default.set_defaults(handler=run_default)
@@ -340,6 +345,34 @@ def run_add(args: argparse.Namespace) -> int:
     if (entry.service and get_preset(entry.service) is None
             and cred_store.get(cred_store.bucket_name(entry.service)) is None):
         warn(f"service {entry.service!r} has no endpoint yet: run {login_hint(entry.service, base_url=True)}")
+    return 0
+
+
+def run_alias(args: argparse.Namespace) -> int:
+    from lime.catalog.routing import find_entry, suggest
+    from lime.catalog.store import load_catalog, set_user_alias
+    from lime.errors import UsageError
+    from lime.textsafe import sanitize
+
+    catalog = load_catalog()
+    if args.name is None:
+        user = catalog.user.aliases
+        for name, slug in sorted(catalog.aliases().items()):
+            print(f"{sanitize(name):<24} {sanitize(slug):<32} {'user' if name in user else 'built-in'}")
+        return 0
+    if args.slug is None:
+        raise UsageError("usage: lime model alias NAME SLUG")
+    import re
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}", args.name):
+        raise UsageError(f"alias {sanitize(args.name)!r}: use letters, digits, '.', '_', ':' or '-'")
+    if catalog.get(args.name) is not None:
+        raise UsageError(f"{args.name!r} is already a model slug; an alias cannot hide it")
+    entry = find_entry(args.slug, catalog)
+    if entry is None:
+        raise ConfigError(f"unknown model {args.slug!r}", hint=suggest(args.slug, catalog))
+    set_user_alias(args.name, entry.slug)
+    print(f"{args.name} → {entry.slug}")
     return 0
 
 
