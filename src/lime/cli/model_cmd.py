@@ -42,6 +42,10 @@ def register(sub: Any) -> None:
                      help="server accepts stream_options.include_usage")
     add.add_argument("--response-format", action="store_true",
                      help="the server honours a JSON-schema response_format (used by --output-schema)")
+    add.add_argument("--input-price", type=float, metavar="USD", help="dollars per million input tokens")
+    add.add_argument("--cached-input-price", type=float, metavar="USD",
+                     help="dollars per million cached input tokens (default: the input price)")
+    add.add_argument("--output-price", type=float, metavar="USD", help="dollars per million output tokens")
     add.add_argument("--extra-body", metavar="JSON",
                      help='a JSON object merged into every request body, e.g. \'{"options": {"num_ctx": 16384}}\'')
     add.add_argument("--discover", action="store_true",
@@ -125,6 +129,7 @@ def _build_entry(args: argparse.Namespace) -> Any:
         canonical_param_preset,
         check_entry,
         check_extra_body,
+        check_price,
     )
 
     provider = args.provider.strip()
@@ -160,8 +165,20 @@ def _build_entry(args: argparse.Namespace) -> Any:
         raise UsageError("--context-window N is required")
     if flags.get("supports_reasoning_effort") and param_preset == "none":
         param_preset = "reasoning_only"  # the server advertised reasoning: --reasoning-effort may use it
+    prices: dict[str, float] = {}
+    for name in ("input_price", "cached_input_price", "output_price"):
+        value = getattr(args, name, None)
+        if value is not None:
+            try:
+                prices[name] = check_price(slug, name, value)
+            except EntryError as exc:
+                raise UsageError(f"--{name.replace('_', '-')}: {exc.problem}") from None
+    if ("input_price" in prices) != ("output_price" in prices):
+        raise UsageError("give both --input-price and --output-price (dollars per million tokens)")
     entry = ModelEntry(
         slug=slug, provider=provider, service=service, context_window=window,
+        input_price=prices.get("input_price"), cached_input_price=prices.get("cached_input_price"),
+        output_price=prices.get("output_price"),
         display_name=args.display_name or "", description=args.description or "Custom model",
         api_id=args.api_id or None,
         max_output=positive_int("--max-output", args.max_output) or flags.pop("max_output", 0),

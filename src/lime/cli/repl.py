@@ -41,6 +41,7 @@ HELP = """\
 /fork [TITLE]        continue in a new session with this history; this one stays as it was
 /rewind [N]          go back to before an earlier prompt (Esc Esc too), optionally restoring the
                      files lime's tools changed since
+/cost *              what this session's tokens cost at the model's prices (unknown when none)
 /memory *            the instruction files in the system prompt (AGENTS.md...) and their sizes
 /config *            the merged settings, each value with the file it came from
 /init                write AGENTS.md, .lime/settings.json and .gitignore entries here
@@ -51,7 +52,7 @@ Enter sends, Alt-Enter adds a line, Shift+Tab cycles default → acceptEdits →
 Ctrl-C cancels an answer."""
 
 # Commands that make sense on a saved session without a REPL (``lime --resume REF /CMD``).
-RESUMABLE = {"status", "compact", "rename", "memory", "config", "help"}
+RESUMABLE = {"status", "compact", "rename", "memory", "config", "help", "cost"}
 
 
 def run_repl(args: argparse.Namespace) -> int:
@@ -282,7 +283,7 @@ class Repl:
         handler = {
             "resume": lambda r: sessions_cmd.cmd_resume(self, r), "new": lambda r: sessions_cmd.cmd_new(self, r),
             "rename": lambda r: sessions_cmd.cmd_rename(self, r), "fork": lambda r: sessions_cmd.cmd_fork(self, r),
-            "rewind": lambda r: rewind_cmd.cmd_rewind(self, r),
+            "rewind": lambda r: rewind_cmd.cmd_rewind(self, r), "cost": self.cmd_cost,
             "model": self.cmd_model, "reasoning": self.cmd_reasoning, "verbosity": self.cmd_verbosity,
             "status": self.cmd_status, "compact": self.cmd_compact, "clear": self.cmd_clear,
             "permissions": self.cmd_permissions, "sandbox": self.cmd_sandbox, "plan": self.cmd_plan,
@@ -374,6 +375,16 @@ class Repl:
         for k, v in rows:
             self.console.print(f"{k:<13} {v}", highlight=False, markup=False)
 
+    def cmd_cost(self, _rest: str) -> None:
+        from lime.catalog.prices import session_cost
+
+        t = self.s.session.totals
+        self.console.print(f"cost          {session_cost(self.agent.route.entry, t.to_json())}", highlight=False,
+                           markup=False)
+        self.console.print(f"tokens        {t.prompt_tokens:,} in ({t.cache_read_tokens:,} cached), "
+                           f"{t.completion_tokens:,} out over {t.requests} requests"
+                           + (" (partly estimated)" if t.estimated else ""), highlight=False, markup=False)
+
     def cmd_permissions(self, rest: str) -> None:
         policy = self.agent.policy
         if rest:
@@ -452,7 +463,7 @@ def _warm_tokenizer() -> None:
 
 
 COMMANDS = ("model", "reasoning", "verbosity", "status", "permissions", "sandbox", "plan", "memory", "config",
-            "init", "mcp", "compact", "clear", "resume", "new", "rename", "fork", "rewind", "help", "exit")
+            "init", "mcp", "compact", "clear", "resume", "new", "rename", "fork", "rewind", "cost", "help", "exit")
 
 
 def _completer(repl: Repl) -> Any:

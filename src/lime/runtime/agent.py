@@ -653,6 +653,10 @@ def result_json(result: TurnResult, route: Route, session: Session | None) -> di
         "finish_reason": result.finish_reason,
         "requests": result.requests,
     }
+    from lime.catalog.prices import cost_json
+
+    u = result.usage
+    data["cost"] = cost_json(route.entry, u.prompt_tokens, u.completion_tokens, u.cached_tokens)
     if result.reasoning:
         data["reasoning"] = result.reasoning
     if result.stopped:
