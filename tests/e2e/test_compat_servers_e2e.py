@@ -60,7 +60,7 @@ def test_key_errors_get_key_hints_only(lime: Lime) -> None:
     line = one_line_error(lime.run("model", "add", "--slug", "qwen", "--provider", "openai-compat", "--service",
                                    "litellm", "--discover"), "No connected db", "key")
     assert "--context-window" not in line
-    lime.add_model("proxied", service="fake", supports_tools=True)
+    lime.add_model("proxied", service="fake")  # no tools: the note waits for an answer, never beside an error
     lime.server.enqueue(NO_DB)
     line = one_line_error(lime.run("--model", "proxied", "-p", "hi"), "No connected db", "master key")
     assert "--context-window" not in line
@@ -71,5 +71,6 @@ def test_no_tools_note_is_said_once_per_model(lime: Lime) -> None:
     lime.server.enqueue(reply("I listed the files: a.py b.py"), reply("again"), reply("other"))
     first = ok(lime.run("--model", "toolless", "-p", "list files"))
     assert "tools are not offered" in first.stderr and "cannot read or change files" in first.stderr
+    assert first.stdout == "I listed the files: a.py b.py\n"  # said beside the answer it explains
     assert "tools are not offered" not in ok(lime.run("--model", "toolless", "-p", "list files")).stderr
     assert "tools are not offered" in ok(lime.run("--model", "other-model", "-p", "hi")).stderr

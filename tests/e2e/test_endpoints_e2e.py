@@ -225,7 +225,7 @@ def test_gateway_headers_from_the_environment_stay_unexpanded_and_masked(lime: L
     stored = (lime.home / "credentials.json").read_text()
     assert "${GW_KEY}" in stored and secret not in stored
     assert (lime.home / "credentials.json").stat().st_mode & 0o777 == 0o600
-    lime.add_model("gw-model", service="gateway", api_id="gpt-4o-mini", supports_tools=True)
+    lime.add_model("gw-model", service="gateway", api_id="gpt-4o-mini")
     lime.server.enqueue(reply("through the gateway"))
     proc = ok(lime.run("--model", "gw-model", "-v", "-p", "hi", GW_KEY=secret))
     assert proc.stdout == "through the gateway\n" and secret not in proc.stderr and "blue-team" not in proc.stderr
@@ -252,7 +252,7 @@ def test_header_injection_is_refused(lime: Lime) -> None:
         one_line_error(proc, said)
     # an environment variable that expands to a line break is refused at request time
     ok(login(lime, "inj", lime.server.base_url, "--header", "X-A: ${EVIL}"))
-    lime.add_model("inj-model", service="inj", supports_tools=True)
+    lime.add_model("inj-model", service="inj")
     one_line_error(lime.run("--model", "inj-model", "-p", "hi", EVIL="a\r\nX-Injected: yes"), "line break")
     assert lime.server.chat_requests == []
     proc = login(lime, "inj2", lime.server.base_url, "--header", "Authorization: Bearer x", key=KEY)

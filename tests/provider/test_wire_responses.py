@@ -121,3 +121,14 @@ def test_the_async_client_speaks_the_wire_too(fake_server: FakeServer, make_rout
 
     assert asyncio.run(go()) == ("async ✓", "whole")
     assert [r.path for r in fake_server.chat_requests] == ["/v1/responses", "/v1/responses"]
+
+
+def test_a_message_sent_whole_at_its_end_is_not_lost(fake_server: FakeServer, make_route: MakeRoute) -> None:
+    msg = {"type": "message", "id": "m1", "role": "assistant", "content": [{"type": "output_text", "text": "whole"}]}
+    fake_server.enqueue(responses_sse([
+        ("response.output_item.added", {"output_index": 0, "item": {**msg, "content": []}}),
+        ("response.output_item.done", {"output_index": 0, "item": msg}),
+        ("response.completed", {"response": {"id": "r", "status": "completed", "output": [msg],
+                                             "usage": {"input_tokens": 3, "output_tokens": 1}}})]))
+    c = track(open_client(route(make_route, fake_server)))
+    assert "".join(e.text for e in c.stream([{"role": "user", "content": "hi"}]) if e.kind == "text") == "whole"

@@ -173,9 +173,12 @@ def open_session(req: Request, *, policy: Policy, workspace: Workspace, ui: UI,
         max_turns=req.max_turns,
         verbose=req.verbose,
     )
-    if req.tools and not route.capabilities.tools and (_first_time("no-tools", route.slug) or req.verbose):
-        say(f"note: tools are not offered: {route.slug} on {route.service} does not declare function calling, "
-            "so it cannot read or change files here (whatever it says it did)")
+    no_tools = (f"note: tools are not offered: {route.slug} on {route.service} does not declare function calling, "
+                "so it cannot read or change files here (whatever it says it did)") if (
+        req.tools and not route.capabilities.tools) else None
+    if no_tools and req.verbose:
+        _first_time("no-tools", route.slug)
+        say(no_tools)
     workspace.secrets = known_secrets(route)
     from lime.runtime.plan import Plan
 
@@ -198,8 +201,24 @@ def open_session(req: Request, *, policy: Policy, workspace: Workspace, ui: UI,
     from lime.runtime.events import SessionStarted
 
     Checkpoints.attach(agent)  # files lime's tools write can be restored by a rewind
+    if no_tools and not req.verbose:
+        _after_first_answer(agent, route.slug, lambda: say(no_tools))
     agent.events.emit(SessionStarted(session.id, route.slug, resumed))
     return Ready(agent, resumed)
+
+
+def _after_first_answer(agent: Agent, slug: str, tell: Callable[[], None]) -> None:
+    """``tell`` once the model has answered (beside its answer, not before an error), the first
+    time for this model in this config home."""
+    from lime.runtime.events import Event, TurnEnded
+
+    def on(event: Event) -> None:
+        if isinstance(event, TurnEnded):
+            unsubscribe()
+            if _first_time("no-tools", slug):
+                tell()
+
+    unsubscribe = agent.events.subscribe(on)
 
 
 def offered_tools(route: Route, policy: Policy, workspace: Workspace, enabled: bool,

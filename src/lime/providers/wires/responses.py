@@ -162,10 +162,15 @@ _FAIL = {"max_output_tokens": "length", "content_filter": "content_filter"}
 class ResponsesProcessor(EventProcessor):
     wire = "responses"
 
+    def __init__(self, model: str, estimator: Any = None, body: dict[str, Any] | None = None) -> None:
+        super().__init__(model, estimator, body)
+        self._streamed: set[Any] = set()  # message items whose text came as deltas
+
     def on_event(self, event: str, obj: dict[str, Any], payload: bytes, out: list[StreamEvent]) -> None:
         kind = obj.get("type") or event
         if kind == "response.output_text.delta":
             self.text(obj["delta"], out)
+            self._streamed.add(obj.get("item_id") or obj.get("output_index"))
         elif kind == "response.function_call_arguments.delta":
             self.args(("item", obj.get("item_id") or obj.get("output_index")), obj["delta"])
         elif kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
@@ -181,6 +186,8 @@ class ResponsesProcessor(EventProcessor):
             item = obj["item"]
             if item.get("type") == "reasoning":
                 self._keep_reasoning(item)
+            elif item.get("type") == "message" and (item.get("id") or obj.get("output_index")) not in self._streamed:
+                self.item(item, out)  # a server that sends the message whole, at its end
             elif item.get("type") == "function_call":
                 key = ("item", item.get("id") or obj.get("output_index"))
                 c = self._calls.get(key)
