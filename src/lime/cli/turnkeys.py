@@ -1,70 +1,68 @@
 """The keyboard while an answer streams in the REPL.
 
-- Esc cancels the turn like Ctrl-C (a lone Esc byte; arrow keys and other sequences are ignored).
-- Keys typed meanwhile are not echoed into the answer being drawn (``^C`` included).
-- A Ctrl-C that arrives while the screen is being redrawn is held until the redraw is done: an
-  interrupt in the middle of a redraw left the live region half-drawn, so its last line was
-  printed a second time when the answer was closed.
+- Esc cancels the turn like Ctrl-C: for the length of the turn the terminal's QUIT character is
+  Esc, so the terminal itself signals it (nothing reads the keyboard behind the back of the
+  approval and MCP prompts, which read lines of their own).
+- Nothing typed is echoed into the answer being drawn (an echoed ``^C`` moved the cursor under
+  the live region, and a line was drawn twice), and an interrupt does not make the terminal
+  driver discard output already written (``NOFLSH``).
+- A Ctrl-C (or Esc) that arrives while the screen is being redrawn is held until the redraw is
+  done: an interrupt in the middle of a redraw left the live region half-drawn, so its last line
+  was printed a second time when the answer was closed.
 
-Approval and plan prompts read the terminal themselves: ``paused`` hands it back to them.
+Approval and plan prompts get the terminal as it was (``paused``).
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
-import select
 import signal
 import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
 
+ESC = 0x1B
+
 
 class TurnKeys:
     def __init__(self) -> None:
-        self.fd = sys.stdin.fileno() if sys.stdin.isatty() else -1
+        self.fd = sys.stdin.fileno() if sys.stdin is not None and sys.stdin.isatty() else -1
         self._saved: Any = None
         self._depth = 0
         self._pending = False
-        self._paused = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self._old_handler: Any = None
-
-    # -- the turn ----------------------------------------------------------------------------
+        self._old: dict[int, Any] = {}
 
     def __enter__(self) -> TurnKeys:
         if threading.current_thread() is threading.main_thread():
-            self._old_handler = signal.signal(signal.SIGINT, self._on_sigint)
+            for sig in (signal.SIGINT, signal.SIGQUIT):
+                self._old[sig] = signal.signal(sig, self._on_signal)
         if self.fd >= 0:
             import termios
 
             with contextlib.suppress(termios.error):
                 self._saved = termios.tcgetattr(self.fd)
-                self._quiet()
-                self._stop.clear()
-                self._thread = threading.Thread(target=self._watch, daemon=True)
-                self._thread.start()
+                self._turn_mode()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(1.0)
-            self._thread = None
         self._restore()
-        if self._old_handler is not None:
-            signal.signal(signal.SIGINT, self._old_handler)
-            self._old_handler = None
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        self._old = {}
         self._pending = False
 
-    def _quiet(self) -> None:
+    def _turn_mode(self) -> None:
         import termios
 
         attrs = termios.tcgetattr(self.fd)
-        attrs[3] &= ~(termios.ICANON | termios.ECHO | getattr(termios, "ECHOCTL", 0))
-        attrs[6][termios.VMIN], attrs[6][termios.VTIME] = 1, 0
+        attrs[3] &= ~(termios.ECHO | getattr(termios, "ECHOCTL", 0))
+        # NOFLSH: an interrupt must not make the terminal driver drop output already written (half
+        # a redraw's cursor moves lost is a line drawn twice).
+        attrs[3] |= termios.ISIG | termios.NOFLSH
+        cc = list(attrs[6])
+        cc[termios.VQUIT] = bytes([ESC]) if isinstance(cc[termios.VQUIT], bytes) else ESC
+        attrs[6] = cc
         termios.tcsetattr(self.fd, termios.TCSANOW, attrs)
 
     def _restore(self) -> None:
@@ -76,22 +74,20 @@ class TurnKeys:
 
     @contextlib.contextmanager
     def paused(self) -> Iterator[None]:
-        """Give the terminal back (cooked, echoing) to a prompt that reads a line."""
-        self._paused.set()
+        """Give the terminal back as it was to a prompt that reads a line."""
         self._restore()
         try:
             yield
         finally:
-            if self._saved is not None and not self._stop.is_set():
+            if self._saved is not None:
                 import termios
 
                 with contextlib.suppress(termios.error):
-                    self._quiet()
-            self._paused.clear()
+                    self._turn_mode()
 
-    # -- Ctrl-C held over a redraw -----------------------------------------------------------
+    # -- an interrupt held over a redraw -----------------------------------------------------
 
-    def _on_sigint(self, signum: int, frame: Any) -> None:
+    def _on_signal(self, signum: int, frame: Any) -> None:
         if self._depth:
             self._pending = True
             return
@@ -107,24 +103,3 @@ class TurnKeys:
         if self._pending and not self._depth:
             self._pending = False
             raise KeyboardInterrupt
-
-    # -- Esc ---------------------------------------------------------------------------------
-
-    def _watch(self) -> None:
-        while not self._stop.is_set():
-            if self._paused.is_set():
-                self._stop.wait(0.05)
-                continue
-            try:
-                ready, _, _ = select.select([self.fd], [], [], 0.05)
-                if not ready or self._paused.is_set() or self._stop.is_set():
-                    continue
-                data = os.read(self.fd, 64)
-                if data == b"\x1b":
-                    more, _, _ = select.select([self.fd], [], [], 0.03)
-                    if more:
-                        os.read(self.fd, 64)  # an escape sequence (an arrow key): not a cancel
-                        continue
-                    os.kill(os.getpid(), signal.SIGINT)
-            except OSError:
-                return
