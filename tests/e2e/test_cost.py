@@ -49,3 +49,23 @@ def test_builtin_models_carry_list_prices(lime: Lime) -> None:
         assert entry is not None, f"{slug} is not a built-in model"
         p = prices_for(entry)
         assert p is not None and p.output >= p.input >= p.cached_input > 0 and p.checked
+
+
+def test_prices_read_from_a_litellm_proxy(lime: Lime) -> None:
+    from support.fakeserver import as_litellm
+
+    from .test_endpoints_e2e import login, models, ok
+
+    as_litellm(lime.server, {
+        "priced-qwen": {"max_input_tokens": 16384, "input_cost_per_token": 3e-06, "output_cost_per_token": 1.5e-05,
+                        "cache_read_input_token_cost": 3e-07},
+        "free": {"max_input_tokens": 8192, "input_cost_per_token": "lots"},  # not a number: no prices
+    }, master_key="sk-litellm-master-0123456789")
+    ok(login(lime, "litellm", lime.server.root_url, key="sk-litellm-master-0123456789"))
+    ok(lime.run("model", "add", "--slug", "priced-qwen", "--provider", "openai-compat", "--service", "litellm",
+                "--discover"))
+    entry = models(lime)["priced-qwen"]
+    assert (entry["input_price"], entry["cached_input_price"], entry["output_price"]) == (3.0, 0.3, 15.0)
+    ok(lime.run("model", "add", "--slug", "free", "--provider", "openai-compat", "--service", "litellm",
+                "--discover"))
+    assert "input_price" not in models(lime)["free"]

@@ -177,8 +177,9 @@ def _build_entry(args: argparse.Namespace) -> Any:
         raise UsageError("give both --input-price and --output-price (dollars per million tokens)")
     entry = ModelEntry(
         slug=slug, provider=provider, service=service, context_window=window,
-        input_price=prices.get("input_price"), cached_input_price=prices.get("cached_input_price"),
-        output_price=prices.get("output_price"),
+        input_price=prices.get("input_price", flags.get("input_price")),
+        cached_input_price=prices.get("cached_input_price", flags.get("cached_input_price")),
+        output_price=prices.get("output_price", flags.get("output_price")),
         display_name=args.display_name or "", description=args.description or "Custom model",
         api_id=args.api_id or None,
         max_output=positive_int("--max-output", args.max_output) or flags.pop("max_output", 0),
@@ -235,6 +236,8 @@ def _discovered_flags(d: Any) -> dict[str, Any]:
         flags["trained_context_window"] = d.n_ctx_train
     if d.max_output and d.n_ctx and d.max_output <= d.n_ctx:
         flags["max_output"] = d.max_output
+    if d.prices is not None:
+        flags.update(input_price=d.prices[0], cached_input_price=d.prices[1], output_price=d.prices[2])
     return flags
 
 
