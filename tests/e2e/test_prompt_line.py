@@ -96,3 +96,27 @@ def test_shell_lines_and_mention_completion_in_the_repl(lime: Lime) -> None:
     assert sent.startswith("I ran this shell command:\n$ echo shell-$((6*7)) && ls\n```\nshell-42\n")
     assert "readme_here.txt\n" in sent and "[exit status 0]\n```\n\nwhat about @readme_here.txt" in sent
     assert sent.endswith('<file path="readme_here.txt">\nhello from the file\n</file>')
+
+
+def test_shell_lines_run_in_the_same_sandbox_as_the_bash_tool(lime: Lime) -> None:
+    import pytest
+
+    from lime.runtime.shellrun import layers
+
+    if not layers().namespaces:
+        pytest.skip("no namespaces here: the config home cannot be hidden from commands")
+    lime.server.enqueue(reply("ok"))
+    child = spawn(lime)
+    # Typed by the user, so no approval, but the config home (keys) stays hidden and the
+    # protected project settings stay read-only, exactly as for the model's bash calls.
+    assert (lime.home / "credentials.json").exists()
+    say(child, f"!ls {lime.home}; mkdir -p .lime && echo x > .lime/settings.local.json; echo rc=$?")
+    child.expect(r"rc=(\d+)")
+    assert child.match.group(1) != "0"
+    child.expect("›")
+    say(child, "go")
+    child.expect("ok")
+    finish(child)
+    assert not (lime.cwd / ".lime" / "settings.local.json").exists()
+    sent = _user(lime)
+    assert isinstance(sent, str) and "credentials.json" not in sent and "rc=0" not in sent
