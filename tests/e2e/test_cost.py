@@ -28,6 +28,8 @@ def test_cost_in_json_status_and_resume(lime: Lime) -> None:
     # 600 uncached at $2, 400 cached at $0.5, 500 out at $8 per million.
     assert cost["usd"] == round((600 * 2 + 400 * 0.5 + 500 * 8) / 1e6, 6)
     assert cost["prices"]["checked"] == "user"
+    (path,) = lime.sessions()
+    assert json.loads(path.read_text().splitlines()[-1])["stats"]["cost_usd"] == cost["usd"]  # the session file
     status = lime.run("status")
     assert "session cost:" in status.stdout and "$0.0054" in status.stdout, status.stdout
     resumed = lime.run("--resume", "latest", "/cost")

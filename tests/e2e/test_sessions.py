@@ -99,6 +99,11 @@ def test_resume_latest_and_unknown_id(lime: Lime) -> None:
     child.expect("resumed session")
     child.expect("an older chat")
     child.expect("›")
+    child.send("/rnm\t")  # the / palette matches letters in order: /rename
+    child.expect("ename")
+    child.send(" Fuzzy title\r")
+    child.expect("session titled 'Fuzzy title'")
+    child.expect("›")
     say(child, "/help")
     child.expect(r"/status \*")
     child.expect(r"also runs without a REPL")

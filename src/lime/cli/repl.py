@@ -466,6 +466,11 @@ COMMANDS = ("model", "reasoning", "verbosity", "status", "permissions", "sandbox
             "init", "mcp", "compact", "clear", "resume", "new", "rename", "fork", "rewind", "cost", "help", "exit")
 
 
+def _in_order(typed: str, name: str) -> bool:
+    it = iter(name)
+    return all(ch in it for ch in typed)
+
+
 def _completer(repl: Repl) -> Any:
     """Tab completes slash commands, model slugs after /model, and levels after /reasoning, /verbosity."""
     from prompt_toolkit.completion import Completer, Completion
@@ -483,9 +488,12 @@ def _completer(repl: Repl) -> Any:
             if not text.startswith("/") or "\n" in text:
                 return
             if " " not in text:
-                for name in COMMANDS:
-                    if name.startswith(text[1:]):
-                        yield Completion("/" + name, start_position=-len(text))
+                # A fuzzy palette: prefix matches first, then names holding the typed letters in order.
+                typed = text[1:].lower()
+                prefix = [n for n in COMMANDS if n.startswith(typed)]
+                fuzzy = [n for n in COMMANDS if n not in prefix and _in_order(typed, n)]
+                for name in prefix + fuzzy:
+                    yield Completion("/" + name, start_position=-len(text))
                 return
             cmd, _, arg = text.partition(" ")
             options: list[str] = []

@@ -151,6 +151,7 @@ class Agent:
         self.prepare = prepare
         self.recover = recover
         self._unsubscribe_session = self.events.subscribe(session.handle)  # the answer's text is saved as it streams
+        self._price(session)
         self._client: Any = None
         # The server's real window when an overflow error told us it is smaller than the catalog says.
         self._window_cap: int | None = None
@@ -183,9 +184,15 @@ class Agent:
         self.workspace.sandbox = self.policy.sandboxed
         self.events.emit(ev.ModeChanged(mode))
 
+    def _price(self, session: Session) -> None:
+        from lime.catalog.prices import prices_for
+
+        session.prices = prices_for(self.route.entry)
+
     def set_route(self, route: Route) -> None:
         self.close()
         self.route = route
+        self._price(self.session)
         self.anchor = None
         self._window_cap = None
 
@@ -195,6 +202,7 @@ class Agent:
         self.session.close()
         self.session = session
         self._unsubscribe_session = self.events.subscribe(session.handle)
+        self._price(session)
         self.anchor = None
         self._compacted_at = None
 

@@ -161,6 +161,9 @@ class Session:
     # A name for pickers: set by /rename, else taken from the first prompt; the first prompt itself.
     title: str = ""
     first_prompt: str = ""
+    # The current model's prices (catalog/prices.Prices), set by the agent: every event then
+    # carries the running cost; None when the model has no known prices.
+    prices: Any = field(default=None, repr=False)
     _fd: int | None = field(default=None, repr=False)
     _started: bool = field(default=False, repr=False)
     _needs_newline: bool = field(default=False, repr=False)
@@ -396,6 +399,9 @@ class Session:
             out["title"] = self.title
         if self.first_prompt:
             out["first_prompt"] = self.first_prompt
+        if self.prices is not None:
+            t = self.totals
+            out["cost_usd"] = round(self.prices.cost(t.prompt_tokens, t.completion_tokens, t.cache_read_tokens), 6)
         return out
 
     def _note_prompt(self, message: Message) -> None:
