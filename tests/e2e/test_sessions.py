@@ -95,9 +95,15 @@ def test_resume_latest_and_unknown_id(lime: Lime) -> None:
     say(child, "/resume nosuchsession")
     child.expect("no session matches")
     child.expect("›")
-    say(child, "/resume latest")
+    say(child, "/resume")  # the picker: ↓ chooses the first (newest) session, Enter opens it
+    child.expect("an older chat")
+    child.send("\x1b[B")
+    child.send("\r")
     child.expect("resumed session")
     child.expect("an older chat")
+    child.expect("›")
+    say(child, "/resume latest")
+    child.expect("already in that session")
     child.expect("›")
     child.send("/rnm\t")  # the / palette matches letters in order: /rename
     child.expect("ename")
