@@ -142,14 +142,17 @@ def _masked(text: str) -> str:
         return text
 
 
-def _slash_commands(argv: list[str]) -> tuple[list[str], list[str]]:
-    """``lime --resume REF /status /compact``: the slash commands (one argument each), and the rest."""
+def _slash_commands(argv: list[str], parser: argparse.ArgumentParser) -> tuple[list[str], list[str]]:
+    """``lime --resume REF /status /compact``: the slash commands (one argument each), and the rest.
+
+    A word that is an option's value (``--add-dir /tmp``, ``-p /explain``) stays where it is."""
     import re
 
+    takes_value = {s for a in parser._actions if a.nargs != 0 and a.nargs != "?" for s in a.option_strings}
     rest: list[str] = []
     commands: list[str] = []
     for i, arg in enumerate(argv):
-        after_option = i > 0 and argv[i - 1] in ("-m", "--model", "-p", "--prompt", "--system")
+        after_option = i > 0 and argv[i - 1] in takes_value
         if not after_option and re.match(r"/[a-z][a-z0-9_-]*(\s|$)", arg, re.IGNORECASE):
             commands.append(arg)
         else:
@@ -159,7 +162,9 @@ def _slash_commands(argv: list[str]) -> tuple[list[str], list[str]]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands, argv = _slash_commands(argv)
+    commands: list[str] = []
+    if any(a.startswith("/") for a in argv):
+        commands, argv = _slash_commands(argv, build_parser(argv))
     parser = build_parser(argv)
     args = parser.parse_args(argv)
     args.slash_commands = commands
