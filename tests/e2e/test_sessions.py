@@ -117,7 +117,7 @@ def test_resume_latest_and_unknown_id(lime: Lime) -> None:
     assert isinstance(pexpect.EOF, type)
 
 
-def test_option_values_that_look_like_commands_stay_values(lime: Lime, tmp_path: object) -> None:
+def test_option_values_that_look_like_commands_stay_values(lime: Lime) -> None:
     lime.server.enqueue(reply("fine"))
     out = lime.run("--add-dir", "/tmp", "-p", "/explain this")
     assert out.returncode == 0, out.stderr
