@@ -120,3 +120,19 @@ def test_shell_lines_run_in_the_same_sandbox_as_the_bash_tool(lime: Lime) -> Non
     assert not (lime.cwd / ".lime" / "settings.local.json").exists()
     sent = _user(lime)
     assert isinstance(sent, str) and "credentials.json" not in sent and "rc=0" not in sent
+
+
+def test_large_images_are_scaled_down_before_sending(lime: Lime) -> None:
+    import io
+
+    from PIL import Image
+
+    lime.add_model("eye-model", supports_vision=True)
+    Image.new("RGB", (4000, 1000), (200, 30, 30)).save(lime.cwd / "wide.png")
+    lime.server.enqueue(reply("Red."))
+    out = lime.run("-m", "eye-model", "-p", "colour of @wide.png")
+    assert out.returncode == 0, out.stderr
+    url = _user(lime)[1]["image_url"]["url"]  # type: ignore[index]
+    assert url.startswith("data:image/png;base64,")
+    with Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))) as sent:
+        assert sent.size == (2048, 512)

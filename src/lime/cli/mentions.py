@@ -3,8 +3,8 @@
 A mention is read through the workspace like a ``read_file`` call, so the same rules hold: paths
 outside the workspace and ``--add-dir`` roots, the config home and read-denied files are refused,
 as are over-large and binary files. Text goes after the prompt as a fenced attachment; images
-(PNG, JPEG, GIF, WebP) become image parts for models that take images, and a clear refusal for
-the others. All attachments of one prompt share a budget of a quarter of the model's window.
+(PNG, JPEG, GIF, WebP) become image parts for models that take images (scaled down to 2048 px
+and 5 MB where Pillow is installed), and a clear refusal for the others. All attachments of one prompt share a budget of a quarter of the model's window.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
                ".webp": "image/webp"}
 MAX_TEXT_BYTES = 2_000_000
 MAX_IMAGE_BYTES = 5_000_000  # what the strictest of the big services accepts per image
+MAX_IMAGE_INPUT = 30_000_000  # a larger file is refused before it is read
+MAX_SIDE = 2048  # longer sides are scaled down (the services scale larger images down themselves)
 MAX_LISTING = 200
 
 
@@ -60,13 +62,43 @@ def image_part(ws: Workspace, raw: str) -> dict[str, Any]:
 
     try:
         path = ws.resolve(raw, must_exist=True)
-        data = ws.read_bytes(path, MAX_IMAGE_BYTES, raw=raw)
+        data = ws.read_bytes(path, MAX_IMAGE_INPUT, raw=raw)
     except ToolFailure as exc:
         raise MentionError(f"@{raw}: {exc}") from None
     kind = _image_type(data, path.suffix.lower())
     if kind is None:
         raise MentionError(f"@{raw} is not a PNG, JPEG, GIF or WebP image")
+    data, kind = _fit(raw, data, kind)
     return {"type": "image_url", "image_url": {"url": f"data:{kind};base64,{base64.b64encode(data).decode()}"}}
+
+
+def _fit(raw: str, data: bytes, kind: str) -> tuple[bytes, str]:
+    """The image scaled down to ``MAX_SIDE`` and ``MAX_IMAGE_BYTES`` where Pillow is installed;
+    without it an image over the byte cap is refused (a large side is left to the service)."""
+    try:
+        from PIL import Image
+    except ImportError:
+        if len(data) > MAX_IMAGE_BYTES:
+            raise MentionError(f"@{raw} is {len(data) / 1e6:.1f} MB, over the {MAX_IMAGE_BYTES // 1_000_000} MB an "
+                               "image may be; install Pillow (pip install pillow) to have lime scale it down") from None
+        return data, kind
+    import io
+
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            if max(img.size) <= MAX_SIDE and len(data) <= MAX_IMAGE_BYTES:
+                return data, kind
+            img.thumbnail((MAX_SIDE, MAX_SIDE))
+            out_kind = "image/jpeg" if kind == "image/jpeg" else "image/png"
+            frame = img.convert("RGB") if out_kind == "image/jpeg" else img.convert("RGBA")
+            for quality in (90, 75, 60):
+                buf = io.BytesIO()
+                frame.save(buf, "JPEG" if out_kind == "image/jpeg" else "PNG", quality=quality, optimize=True)
+                if buf.tell() <= MAX_IMAGE_BYTES:
+                    return buf.getvalue(), out_kind
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise MentionError(f"@{raw}: cannot read the image ({exc})") from None
+    raise MentionError(f"@{raw} stays over {MAX_IMAGE_BYTES // 1_000_000} MB even scaled down")
 
 
 def _listing(ws: Workspace, path: Path, raw: str) -> str:
