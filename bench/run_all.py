@@ -40,6 +40,7 @@ BENCHES: list[tuple[str, list[str], list[str]]] = [
     ("bench_gitindex.py", [], []),
     ("bench_prompt.py", ["50"], ["10"]),
     ("bench_bashcheck.py", ["200"], ["30"]),
+    ("bench_subagents.py", ["0.5", "3"], ["0.3", "1"]),
 ]
 
 

@@ -34,6 +34,7 @@ HELP = """\
 /plan                plan mode on or off (read-only research that ends in a plan you approve)
 /mcp                 the MCP servers of this session: status, transport, tool count
 /compact *           summarise older turns now to free context
+/agents              the sub-agents the agent tool can start here
 /clear               start over in this session (keeps the system prompt)
 /resume [latest|ID]  pick a saved session to continue (type to filter), or open one directly
 /new                 start a new session (this one stays saved)
@@ -288,6 +289,7 @@ class Repl:
             "status": self.cmd_status, "compact": self.cmd_compact, "clear": self.cmd_clear,
             "permissions": self.cmd_permissions, "sandbox": self.cmd_sandbox, "plan": self.cmd_plan,
             "memory": self.cmd_memory, "config": self.cmd_config, "init": self.cmd_init,
+            "agents": self.cmd_agents,
             "mcp": self.cmd_mcp,
             "help": self.cmd_help, "exit": None, "quit": None,
         }
@@ -397,6 +399,13 @@ class Repl:
         if policy.enabled is not None:
             self.console.print(f"  tools  {esc(', '.join(sorted(policy.enabled)))} (--allowedTools)", highlight=False)
 
+    def cmd_agents(self, _rest: str) -> None:
+        from lime.cli.agents_cmd import lines, load_here
+
+        catalog = load_here(bool(self.args.trust), lambda _text: None)
+        for line in [*(f"skipped: {p}" for p in catalog.problems), *lines(catalog, verbose=True)]:
+            self.console.print(line, highlight=False, markup=False)
+
     def cmd_sandbox(self, _rest: str) -> None:
         from lime.cli.sandbox_cmd import report
         from lime.textsafe import sanitize
@@ -463,7 +472,8 @@ def _warm_tokenizer() -> None:
 
 
 COMMANDS = ("model", "reasoning", "verbosity", "status", "permissions", "sandbox", "plan", "memory", "config",
-            "init", "mcp", "compact", "clear", "resume", "new", "rename", "fork", "rewind", "cost", "help", "exit")
+            "init", "mcp", "agents", "compact", "clear", "resume", "new", "rename", "fork", "rewind", "cost", "help",
+            "exit")
 
 
 def _in_order(typed: str, name: str) -> bool:

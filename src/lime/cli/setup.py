@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING
 from lime.errors import UsageError
 
 if TYPE_CHECKING:
+    from lime.cli.trust import Context
     from lime.local.connect import LocalEndpoint
     from lime.runtime.agent import UI
+    from lime.runtime.agent_defs import Catalog as AgentCatalog
     from lime.runtime.setup import Ready
 
 
@@ -97,6 +99,7 @@ def setup(args: argparse.Namespace, *, ui: UI, say: Callable[[str], None]) -> Re
         levels={name: v.value for name, v in keys.levels.items()},
         tools=not args.no_tools,
         verbose=bool(args.verbose),
+        agents=agent_catalog(context, say),
     )
     mcp = None
     if not args.no_tools:  # configured MCP servers start while the session opens
@@ -108,6 +111,16 @@ def setup(args: argparse.Namespace, *, ui: UI, say: Callable[[str], None]) -> Re
     if mcp is not None:
         mcp.attach(ready.agent)
     return ready
+
+
+def agent_catalog(context: Context, say: Callable[[str], None]) -> AgentCatalog:
+    """The sub-agents here: built-ins, the user's, and a trusted project's; bad files named once."""
+    from lime.runtime import agent_defs
+
+    catalog = agent_defs.load(context.project.lime_dir if context.trusted else None)
+    for problem in catalog.problems:
+        say(problem)
+    return catalog
 
 
 def endpoint(notice: Callable[[str], None]) -> LocalEndpoint:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from lime.catalog.routing import Route
     from lime.providers.openai_compat.types import ToolSpec
     from lime.runtime.agent import UI, Agent
+    from lime.runtime.agent_defs import Catalog as AgentCatalog
     from lime.runtime.permissions import Policy
     from lime.runtime.plan import Plan
     from lime.runtime.prompt import Inputs
@@ -65,6 +66,7 @@ class Request:
     levels: dict[str, str] = field(default_factory=dict)
     tools: bool = True
     verbose: bool = False
+    agents: AgentCatalog | None = None  # the sub-agents the agent tool may start (None: no agent tool)
 
 
 @dataclass
@@ -105,9 +107,11 @@ def _ready(route: Route, endpoint: Endpoint | None) -> Route:
     return route
 
 
-def build_registry(plan: Plan | None = None, tools: Iterable[Tool] = ()) -> ToolRegistry:
-    """The session's tools: the built-ins, ``exit_plan_mode`` (with a plan file), then ``tools``
-    (what adapters hand in: MCP tools, agents), whose names are checked."""
+def build_registry(plan: Plan | None = None, tools: Iterable[Tool] = (), *, agents: AgentCatalog | None = None,
+                   endpoint: Endpoint | None = None, prompt: Inputs | None = None) -> ToolRegistry:
+    """The session's tools: the built-ins, ``exit_plan_mode`` (with a plan file), the ``agent`` tool
+    (with a catalog of sub-agents; ``prompt``: what their system prompts share with the session's),
+    then ``tools`` (what adapters hand in: MCP tools), whose names are checked."""
     from lime.runtime.plan import ExitPlanMode
     from lime.runtime.registry import ToolRegistry
     from lime.runtime.tools import ALIASES, TOOLS
@@ -115,6 +119,10 @@ def build_registry(plan: Plan | None = None, tools: Iterable[Tool] = ()) -> Tool
     registry = ToolRegistry(TOOLS.values(), ALIASES)
     if plan is not None:
         registry.add(ExitPlanMode(plan), builtin=True)
+    if agents is not None:
+        from lime.runtime.subagents import AgentTool
+
+        registry.add(AgentTool(agents, lambda slug: ready_route(slug, endpoint), prompt), builtin=True)
     for tool in tools:
         registry.add(tool)
     return registry
@@ -183,7 +191,7 @@ def open_session(req: Request, *, policy: Policy, workspace: Workspace, ui: UI,
     from lime.runtime.plan import Plan
 
     plan = Plan.for_session(session.id)
-    registry = build_registry(plan, tools)
+    registry = build_registry(plan, tools, agents=req.agents, endpoint=endpoint, prompt=req.prompt)
     agent = Agent(route, session, policy=policy, workspace=workspace, settings=settings, ui=ui,
                   registry=registry, plan=plan,
                   prepare=endpoint.prepare if endpoint is not None else None,
@@ -222,14 +230,14 @@ def _after_first_answer(agent: Agent, slug: str, tell: Callable[[], None]) -> No
 
 
 def offered_tools(route: Route, policy: Policy, workspace: Workspace, enabled: bool,
-                  tools: Iterable[Tool] = ()) -> tuple[list[ToolSpec] | None, ToolRegistry]:
+                  tools: Iterable[Tool] = (), *, agents: AgentCatalog | None = None) -> tuple[list[ToolSpec] | None, ToolRegistry]:
     """The tools a new session would offer at its first request (``Agent.tool_specs``), and their
     registry, without opening one: for ``lime system-prompt``."""
     from lime.runtime.events import EventBus
     from lime.runtime.executor import Executor
     from lime.runtime.plan import Plan
 
-    registry = build_registry(Plan.for_session("new"), tools)
+    registry = build_registry(Plan.for_session("new"), tools, agents=agents)
     if not enabled or not route.capabilities.tools:
         return None, registry
     return [t.spec() for t in Executor(registry, policy, workspace, EventBus()).offered()], registry
