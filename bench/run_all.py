@@ -31,6 +31,8 @@ BENCHES: list[tuple[str, list[str], list[str]]] = [
     ("bench_wires.py", [], ["--chunks", "5000", "--runs", "3"]),
     ("bench_agent.py", [], ["--chunks", "5000", "--runs", "2"]),
     ("bench_session.py", ["1000", "5"], ["300", "2"]),
+    ("bench_sessions.py", [], ["--sessions", "300", "--turns", "10"]),
+    ("bench_mentions.py", [], []),
     ("bench_render.py", [], []),
     ("bench_local.py", ["5"], ["2"]),
     ("bench_grep.py", [], ["1000", "100", "1"]),

@@ -224,8 +224,10 @@ def open_session(req: Request, *, policy: Policy, workspace: Workspace, ui: UI,
         for note in built.notices:
             say(f"note: {note}")
         session.set_system(built.text)
+    from lime.runtime.checkpoints import Checkpoints
     from lime.runtime.events import SessionStarted
 
+    Checkpoints.attach(agent)  # files lime's tools write can be restored by a rewind
     if no_tools and not req.verbose:
         _after_first_answer(agent, route.slug, lambda: say(no_tools))
     agent.events.emit(SessionStarted(session.id, route.slug, resumed))
