@@ -110,6 +110,9 @@ class Executor:
         # Hooks (see the module's docstring), run in order.
         self.before_tool: list[BeforeTool] = []
         self.after_tool: list[AfterTool] = []
+        # Observers that see a call once it is allowed, just before it runs (file checkpoints):
+        # unlike ``before_tool`` they cannot change a decision, so calls still run concurrently.
+        self.before_run: list[Callable[[ToolCall, Tool, dict[str, Any]], None]] = []
         # The running agent, for tools that need it (``ToolContext.agent``).
         self.agent = agent
         # Questions from tools' own threads, asked on the thread that waits for them.
@@ -297,6 +300,8 @@ class Executor:
         return self._invoke(call, tool, args)
 
     def _invoke(self, call: ToolCall, tool: Tool, args: dict[str, Any], workspace: Workspace | None = None) -> ToolResult:
+        for watch in self.before_run:
+            watch(call, tool, args)
         result = invoke(tool, args, self.context(call.id, workspace))
         for after in self.after_tool:
             result = after(call, tool, args, result) or result
