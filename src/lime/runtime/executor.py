@@ -127,8 +127,10 @@ class Executor:
 
     def context(self, call_id: str = "", workspace: Workspace | None = None) -> ToolContext:
         session = getattr(self.agent, "session", None)
+        events = self.events
         return ToolContext(workspace or self.workspace, self.notice, call_id,
-                           getattr(session, "id", ""), self.agent)
+                           getattr(session, "id", ""), self.agent,
+                           progress=lambda text: events.emit(ev.ToolProgress(call_id, text)))
 
     # -- a batch of calls -----------------------------------------------------------------
 
