@@ -31,7 +31,7 @@ def test_titles_list_and_resume_commands_without_a_repl(lime: Lime) -> None:
     first = [i for i, t in _titles(lime).items() if "France" in t][0]
     # Resume-capable slash commands run on a saved session and exit, with no model request.
     requests = len(lime.server.chat_requests)
-    out = lime.run("--resume", first[:17], "/rename Geography notes", "/status")
+    out = lime.run("--resume", first[:-2], "/rename Geography notes", "/status")  # an id prefix
     assert out.returncode == 0, out.stderr
     assert "session titled 'Geography notes'" in out.stdout
     assert f"session       {first}" in out.stdout and "Geography notes" in out.stdout
