@@ -31,7 +31,7 @@ def test_titles_list_and_resume_commands_without_a_repl(lime: Lime) -> None:
     first = [i for i, t in _titles(lime).items() if "France" in t][0]
     # Resume-capable slash commands run on a saved session and exit, with no model request.
     requests = len(lime.server.chat_requests)
-    out = lime.run("--resume", first[:17], "/rename Geography notes", "/status")
+    out = lime.run("--resume", first[:-2], "/rename Geography notes", "/status")  # an id prefix
     assert out.returncode == 0, out.stderr
     assert "session titled 'Geography notes'" in out.stdout
     assert f"session       {first}" in out.stdout and "Geography notes" in out.stdout
@@ -122,3 +122,15 @@ def test_option_values_that_look_like_commands_stay_values(lime: Lime) -> None:
     out = lime.run("--add-dir", "/tmp", "-p", "/explain this")
     assert out.returncode == 0, out.stderr
     assert chat(lime.server.last.json["messages"])[-1]["content"] == "/explain this"
+
+
+def test_custom_commands_run_on_a_saved_session(lime: Lime) -> None:
+    lime.server.enqueue(reply("First."), reply("Explained."))
+    assert lime.run("-p", "start here").returncode == 0
+    (lime.home / "commands").mkdir(parents=True, exist_ok=True)
+    (lime.home / "commands" / "explain.md").write_text("Explain this code simply.\n")
+    out = lime.run("--resume", "latest", "/explain main.py", "/status")
+    assert out.returncode == 0, out.stderr
+    assert "Explained." in out.stdout and "tokens used" in out.stdout
+    assert [m["content"] for m in chat(lime.server.last.json["messages"])] == [
+        "start here", "First.", "Explain this code simply.\n\nmain.py"]

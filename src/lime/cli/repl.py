@@ -51,7 +51,7 @@ HELP = """\
 /plugin [list|enable ID|disable ID]  installed plugins, and switching them
 /help *              this list
 /exit                leave (Ctrl-D works too)
-* also runs without a REPL: lime --resume REF /status /compact ...
+* also runs without a REPL (as do custom commands): lime --resume REF /status /compact ...
 Enter sends, Alt-Enter adds a line, Shift+Tab cycles default → acceptEdits → plan;
 Ctrl-C cancels an answer."""
 
@@ -282,8 +282,9 @@ class Repl:
         name, _, rest = line[1:].partition(" ")
         rest = rest.strip()
         name = name.lower()
-        if only is not None and name not in only:
-            raise LimeError(f"/{name} needs the interactive REPL; with --resume: /{', /'.join(sorted(only))}")
+        if only is not None and name not in only and not self._is_custom(line):
+            raise LimeError(f"/{name} needs the interactive REPL; with --resume: /{', /'.join(sorted(only))} "
+                            "and your custom commands")
         handler = {
             "resume": lambda r: sessions_cmd.cmd_resume(self, r), "new": lambda r: sessions_cmd.cmd_new(self, r),
             "rename": lambda r: sessions_cmd.cmd_rename(self, r), "fork": lambda r: sessions_cmd.cmd_fork(self, r),
@@ -306,6 +307,12 @@ class Repl:
             return None
         fn(rest)
         return None
+
+    def _is_custom(self, line: str) -> bool:
+        """A user's custom command (these run on a saved session too: ``lime --resume REF /NAME``)."""
+        from lime.cli import custom_commands
+
+        return custom_commands.resolve(line, self.s.commands) is not None
 
     def _custom_command(self, name: str, line: str) -> Any:
         """``/commands`` and the user's custom commands (``custom_commands``); None: not one."""

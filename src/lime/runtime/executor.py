@@ -143,7 +143,9 @@ class Executor:
         calls not finished get a "cancelled" result and KeyboardInterrupt is raised again."""
         prepared = [self._prepare(call, run=run, offered=offered) for call in calls]
         outcomes: dict[str, ToolResult] = {}
-        parallel = [p for p in prepared if not self.before_tool and p.early is None and p.tool is not None and p.args is not None
+        # A before hook runs the calls one at a time, unless it says it is safe in parallel (checkpoints).
+        serial = any(not getattr(h, "parallel_safe", False) for h in self.before_tool)
+        parallel = [p for p in prepared if not serial and p.early is None and p.tool is not None and p.args is not None
                     and p.tool.concurrent and self.policy.decide(p.tool, p.args, self.workspace) == "allow"]
         interrupted = False
         try:
