@@ -102,7 +102,6 @@ class Checkpoints:
             self._before[call.id] = (str(target), None if too_big else data, too_big)
         return None
 
-    before.parallel_safe = True  # type: ignore[attr-defined]  # the executor may still run reads in parallel
 
     def after(self, call: ToolCall, tool: Tool, args: dict[str, Any], result: ToolResult) -> ToolResult | None:
         with self._lock:
