@@ -40,6 +40,7 @@ BENCHES: list[tuple[str, list[str], list[str]]] = [
     ("bench_bashcheck.py", ["200"], ["30"]),
     ("bench_hooks.py", ["--calls", "200"], ["--calls", "50"]),
     ("bench_skills.py", [], ["--skills", "20"]),
+    ("bench_subagents.py", ["0.5", "3"], ["0.3", "1"]),
 ]
 
 

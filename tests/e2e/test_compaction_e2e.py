@@ -97,7 +97,8 @@ def test_compaction_in_the_middle_of_a_tool_loop_shortens_old_results_first(lime
         tool_call_stream([("grep", {"pattern": "unicorns", "path": "big.txt"})]),
         reply("All read."),
     )
-    proc = lime.run("-p", "read big.txt twice then grep it", LIME_CODE_AUTO_COMPACT_INPUT_TOKENS="2500")
+    # The threshold leaves room for the tool definitions (the agent tool lists the sub-agents).
+    proc = lime.run("-p", "read big.txt twice then grep it", LIME_CODE_AUTO_COMPACT_INPUT_TOKENS="2800")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "All read.\n"
     assert "shortened old tool results" in proc.stderr

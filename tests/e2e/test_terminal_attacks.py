@@ -139,6 +139,8 @@ def test_permissions_command_switches_the_mode_in_the_repl(lime: Lime) -> None:
     child.close()
     assert not (lime.cwd / "x.txt").exists()
     first = lime.server.chat_requests[0].json
-    assert {t["function"]["name"] for t in first["tools"]} == {"read_file", "glob_search", "grep_search", "exit_plan_mode"}
+    # Plan mode offers the reading tools, the plan tool and sub-agents (which run in plan mode too).
+    assert {t["function"]["name"] for t in first["tools"]} == {"read_file", "glob_search", "grep_search",
+                                                               "exit_plan_mode", "agent"}
     assert "plan mode" in [m for m in lime.server.last.json["messages"] if m["role"] == "tool"][0]["content"]
     assert "\x1b]" not in seen.getvalue()

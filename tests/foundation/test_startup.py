@@ -14,7 +14,7 @@ HEAVY = ("httpx", "rich", "prompt_toolkit", "bpe_openai", "xllamacpp", "anyio", 
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["--version"], ["-V"], ["version"], ["model", "list"], ["status"],
-                                  ["system-prompt"], ["init"]])
+                                  ["system-prompt"], ["init"], ["agents"]])
 def test_light_commands_import_nothing_heavy(lime: Lime, argv: list[str], tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "lime", *argv], capture_output=True,
                           text=True, env=lime.env, timeout=60, cwd=tmp_path)

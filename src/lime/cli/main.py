@@ -30,6 +30,7 @@ COMMANDS: dict[str, tuple[tuple[str, str], ...]] = {
     "lime.cli.plugin_cmd": (("plugin", "list, enable, disable or install plugins"),),
     "lime.cli.init_cmd": (("init", "write AGENTS.md, .lime/settings.json and .gitignore entries for this repository"),),
     "lime.cli.version_cmd": (("version", "lime's version and build information"),),
+    "lime.cli.agents_cmd": (("agents", "list the sub-agents the agent tool can start here"),),
 }
 
 
@@ -111,7 +112,7 @@ def chat(args: argparse.Namespace) -> int:
 
 
 # Commands that look at the working directory (project files, tools, sessions).
-WORKSPACE_COMMANDS = (None, "status", "system-prompt", "init")
+WORKSPACE_COMMANDS = (None, "status", "system-prompt", "init", "agents")
 
 
 def _check_cwd() -> None:

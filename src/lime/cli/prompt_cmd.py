@@ -62,7 +62,7 @@ def run_system_prompt(args: argparse.Namespace) -> int:
 def _route_and_tools(args: argparse.Namespace, context: Any) -> tuple[Any, Any]:
     """The model a chat here would use (no key needed, nothing started) and the tools it would offer."""
     from lime.catalog.routing import resolve_route
-    from lime.cli.setup import endpoint
+    from lime.cli.setup import agent_catalog, endpoint
     from lime.runtime.setup import choose_model, offered_tools
 
     model = context.settings.keys.model
@@ -71,4 +71,5 @@ def _route_and_tools(args: argparse.Namespace, context: Any) -> tuple[Any, Any]:
     from lime.runtime.tools import Workspace
 
     workspace = Workspace.create(context.project.cwd, sandbox=context.policy.sandboxed)
-    return route, offered_tools(route, context.policy, workspace, not args.no_tools)
+    return route, offered_tools(route, context.policy, workspace, not args.no_tools,
+                                agents=agent_catalog(context, lambda _text: None))

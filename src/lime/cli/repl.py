@@ -32,6 +32,7 @@ HELP = """\
 /plan                plan mode on or off (read-only research that ends in a plan you approve)
 /mcp                 the MCP servers of this session: status, transport, tool count
 /compact             summarise older turns now to free context
+/agents              the sub-agents the agent tool can start here
 /clear               start over in this session (keeps the system prompt)
 /memory              the instruction files in the system prompt (AGENTS.md...) and their sizes
 /config              the merged settings, each value with the file it came from
@@ -209,6 +210,7 @@ class Repl:
             "status": self.cmd_status, "compact": self.cmd_compact, "clear": self.cmd_clear,
             "permissions": self.cmd_permissions, "sandbox": self.cmd_sandbox, "plan": self.cmd_plan,
             "memory": self.cmd_memory, "config": self.cmd_config, "init": self.cmd_init,
+            "agents": self.cmd_agents,
             "mcp": self.cmd_mcp,
             "help": self.cmd_help, "exit": None, "quit": None,
         }
@@ -370,6 +372,13 @@ class Repl:
         if policy.enabled is not None:
             self.console.print(f"  tools  {esc(', '.join(sorted(policy.enabled)))} (--allowedTools)", highlight=False)
 
+    def cmd_agents(self, _rest: str) -> None:
+        from lime.cli.agents_cmd import lines, load_here
+
+        catalog = load_here(bool(self.args.trust), lambda _text: None)
+        for line in [*(f"skipped: {p}" for p in catalog.problems), *lines(catalog, verbose=True)]:
+            self.console.print(line, highlight=False, markup=False)
+
     def cmd_sandbox(self, _rest: str) -> None:
         from lime.cli.sandbox_cmd import report
         from lime.textsafe import sanitize
@@ -436,7 +445,7 @@ def _warm_tokenizer() -> None:
 
 
 COMMANDS = ("model", "reasoning", "verbosity", "status", "permissions", "sandbox", "plan", "memory", "config",
-            "init", "mcp", "compact", "clear", "help", "exit")
+            "init", "mcp", "agents", "compact", "clear", "help", "exit")
 
 
 def _completer(repl: Repl) -> Any:

@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING
 from lime.errors import UsageError
 
 if TYPE_CHECKING:
+    from lime.cli.trust import Context
     from lime.local.connect import LocalEndpoint
     from lime.runtime.agent import UI
+    from lime.runtime.agent_defs import Catalog as AgentCatalog
     from lime.runtime.setup import Ready
 
 
@@ -98,6 +100,7 @@ def setup(args: argparse.Namespace, *, ui: UI, say: Callable[[str], None]) -> Re
         levels={name: v.value for name, v in keys.levels.items()},
         tools=not args.no_tools,
         verbose=bool(args.verbose),
+        agents=agent_catalog(context, say),
     )
     from lime.runtime import skills
 
@@ -139,6 +142,16 @@ def skill_folders(root: Path, trusted: bool) -> list[tuple[str, Path]]:
     bundled = [(f"plugin {p.id}", d) for p in plugins.enabled() if (d := p.folder("skills")) is not None]
     return [*bundled, ("user", config.config_home() / "skills"),
             *([("project", root / ".lime" / "skills")] if trusted else [])]
+
+
+def agent_catalog(context: Context, say: Callable[[str], None]) -> AgentCatalog:
+    """The sub-agents here: built-ins, the user's, and a trusted project's; bad files named once."""
+    from lime.runtime import agent_defs
+
+    catalog = agent_defs.load(context.project.lime_dir if context.trusted else None)
+    for problem in catalog.problems:
+        say(problem)
+    return catalog
 
 
 def endpoint(notice: Callable[[str], None]) -> LocalEndpoint:

@@ -41,6 +41,9 @@ def describe_call(name: str, args: dict[str, Any] | None) -> str:
         return f"grep_search {args.get('pattern', '')!r} in {args.get('path') or '.'}"
     if name == "glob_search":
         return f"glob_search {args.get('path') or '.'}{' ' + args['pattern'] if args.get('pattern') else ''}"
+    if name == "agent":
+        prompt = " ".join(str(args.get("prompt", "")).split())
+        return f"agent {args.get('type', '')}: {prompt[:100]}{'…' if len(prompt) > 100 else ''}"
     return f"{name} {json.dumps(args, ensure_ascii=False)[:200]}"
 
 

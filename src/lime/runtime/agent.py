@@ -493,6 +493,7 @@ class Agent:
         vision = self.route.capabilities.vision
         images: list[dict[str, Any]] = []
         for o in outcomes:
+            self._add_usage(result, o.result.usage)
             content = o.result.content
             if o.result.images and not vision:
                 n = len(o.result.images)

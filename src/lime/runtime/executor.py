@@ -14,11 +14,14 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from lime.runtime import events as ev
+from lime.runtime.mainthread import MainThread
 from lime.runtime.registry import Tool, ToolContext, ToolRegistry, ToolResult, invoke
 from lime.runtime.tools import parse_arguments
 from lime.runtime.workspace import ToolFailure
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from lime.providers.openai_compat.types import ToolCall
     from lime.runtime.permissions import Policy
     from lime.runtime.plan import Plan
@@ -109,6 +112,8 @@ class Executor:
         self.after_tool: list[AfterTool] = []
         # The running agent, for tools that need it (``ToolContext.agent``).
         self.agent = agent
+        # Questions from tools' own threads, asked on the thread that waits for them.
+        self.main = MainThread()
 
     def offered(self) -> list[Tool]:
         """The tools the model is told about in the current mode."""
@@ -146,9 +151,18 @@ class Executor:
                 with ThreadPoolExecutor(max_workers=min(8, len(parallel))) as pool:
                     futures = {p.call.id: pool.submit(self._invoke, p.call, p.tool, p.args)  # type: ignore[arg-type]
                                for p in parallel}
-                    for p in parallel:
-                        outcomes[p.call.id] = futures[p.call.id].result()
-                        self.events.emit(ev.ToolFinished(p.call, outcomes[p.call.id]))
+                    with self.main.serving():  # their questions to the user are asked from this thread
+                        try:
+                            for p in parallel:
+                                outcomes[p.call.id] = self._wait(futures[p.call.id])
+                                self.events.emit(ev.ToolFinished(p.call, outcomes[p.call.id]))
+                        except KeyboardInterrupt:
+                            # Before the pool waits for its threads: tools that can stop early (sub-agents) stop.
+                            for p in parallel:
+                                cancel = getattr(p.tool, "cancel", None)
+                                if callable(cancel):
+                                    cancel()
+                            raise
             for p in prepared:
                 if p.call.id in outcomes:
                     continue
@@ -170,6 +184,13 @@ class Executor:
         if interrupted:
             raise Interrupted(done)
         return done
+
+    def _wait(self, future: Future[ToolResult]) -> ToolResult:
+        while True:
+            try:
+                return future.result(timeout=0.05)
+            except TimeoutError:
+                self.main.serve()
 
     def _prepare(self, call: ToolCall, *, run: bool, offered: bool) -> _Prepared:
         tool = self.registry.get(call.name)

@@ -20,6 +20,7 @@ from lime.providers.openai_compat.types import ToolSpec
 from lime.runtime.workspace import ToolFailure, display
 
 if TYPE_CHECKING:
+    from lime.providers.openai_compat.types import Usage
     from lime.runtime.workspace import Workspace
 
 Kind = Literal["read", "edit", "execute", "network", "other"]
@@ -58,6 +59,8 @@ class ToolResult:
     images: list[Image] = field(default_factory=list)
     # The turn ends after this result (the plan tool without a terminal to approve on).
     stop: bool = False
+    # Tokens of the model requests the tool made (a sub-agent's): counted in the parent's turn.
+    usage: Usage | None = None
 
     @property
     def ok(self) -> bool:

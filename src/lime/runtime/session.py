@@ -14,6 +14,7 @@ import errno
 import fcntl
 import json
 import os
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -132,6 +133,8 @@ def _event_problem(event: dict[str, Any]) -> str | None:
         return "model is not a name"
     if kind == "settings" and not isinstance(event.get("settings"), dict):
         return "settings is not an object"
+    if kind == "sidechain" and not isinstance(event.get("event"), dict):
+        return "a side chain entry without its event"
     return None
 
 
@@ -158,6 +161,9 @@ class Session:
     _open_calls: list[str] = field(default_factory=list, repr=False)
     # Key values masked in everything written (None: every key lime knows, looked up at first write).
     secrets: list[str] | None = field(default=None, repr=False)
+    # Sub-agents write their side chains from their own threads.
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    _chains: int = field(default=0, repr=False)
 
     # -- creation and loading -------------------------------------------------------------
 
@@ -263,8 +269,11 @@ class Session:
             dropped = [p for p in map(self._replay, event["messages"]) if p]
             if dropped:
                 return f"kept the rewritten history without {len(dropped)} message(s): {dropped[0]}"
-        elif kind == "usage":
+        elif kind in ("usage", "sidechain"):  # a side chain's messages are not this conversation's
             self.totals.add(event.get("usage"))
+            number = str(event.get("chain", "")).rpartition(".")[2]
+            if number.isdigit() and len(number) < 9:  # a resumed session numbers its new chains on
+                self._chains = max(self._chains, int(number))
         return None
 
     def _compacted(self, summary: Message, keep_last: int) -> list[Message]:
@@ -342,6 +351,10 @@ class Session:
         return self._fd
 
     def _write(self, event: dict[str, Any]) -> None:
+        with self._lock:
+            self._write_locked(event)
+
+    def _write_locked(self, event: dict[str, Any]) -> None:
         events = []
         if not self._started:
             events.append({"type": "session", "version": FORMAT_VERSION, "id": self.id, "model": self.model,
@@ -431,6 +444,25 @@ class Session:
         self.messages = list(messages)
         self._write({"type": "history", "messages": self.messages, **meta})
 
+    def side_chain(self, agent: str, *, model: str, system: str) -> SideChain:
+        """A sub-agent's conversation, written into this session's file as ``sidechain`` events."""
+        with self._lock:
+            self._chains += 1
+            chain = f"{self.id}.{self._chains}"
+        side = SideChain(id=chain, path=self.path, model=model, created=self.created, cwd=self.cwd,
+                         parent=self, agent=agent)
+        side.messages.append({"role": "system", "content": system})
+        side._pending.append({"type": "message", "message": side.messages[0]})
+        return side
+
+    def write_side(self, agent: str, chain: str, event: dict[str, Any]) -> None:
+        """One event of a sub-agent's conversation; its usage counts in this session's totals."""
+        usage = event.get("usage")
+        with self._lock:
+            self.totals.add(usage)
+            self._write({"type": "sidechain", "agent": agent, "chain": chain, "event": event,
+                         **({"usage": usage} if usage else {})})
+
     def claim(self) -> None:
         """Take the session's lock now (a resumed session), not at its first write."""
         self._open()
@@ -443,6 +475,28 @@ class Session:
     @property
     def saved(self) -> bool:
         return self.path.exists()
+
+
+@dataclass
+class SideChain(Session):
+    """A sub-agent's conversation: kept in memory like any session, written through its parent's
+    file (one lock, one file) so a session file holds the whole run."""
+
+    parent: Session | None = field(default=None, repr=False)
+    agent: str = ""
+
+    def _write(self, event: dict[str, Any]) -> None:
+        assert self.parent is not None
+        events = [*self._pending, event]
+        self._pending.clear()
+        for e in events:
+            self.parent.write_side(self.agent, self.id, e)
+
+    def claim(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
 
 
 # -- finding sessions -------------------------------------------------------------------------

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from lime.catalog.routing import Route
     from lime.providers.openai_compat.types import ToolSpec
     from lime.runtime.agent import UI, Agent
+    from lime.runtime.agent_defs import Catalog as AgentCatalog
     from lime.runtime.hooks import Hooks
     from lime.runtime.permissions import Policy
     from lime.runtime.plan import Plan
@@ -69,6 +70,7 @@ class Request:
     verbose: bool = False
     hooks: Hooks | None = None  # the settings' hooks, attached before the session starts
     skills: dict[str, Skill] = field(default_factory=dict)  # offered through the ``skill`` tool
+    agents: AgentCatalog | None = None  # the sub-agents the agent tool may start (None: no agent tool)
 
 
 @dataclass
@@ -111,10 +113,13 @@ def _ready(route: Route, endpoint: Endpoint | None) -> Route:
     return route
 
 
-def build_registry(plan: Plan | None = None, tools: Iterable[Tool] = (),
+def build_registry(plan: Plan | None = None, tools: Iterable[Tool] = (), *, agents: AgentCatalog | None = None,
+                   endpoint: Endpoint | None = None, prompt: Inputs | None = None,
                    skills: dict[str, Skill] | None = None) -> ToolRegistry:
-    """The session's tools: the built-ins, ``exit_plan_mode`` (with a plan file), ``skill`` (when
-    there are skills), then ``tools`` (what adapters hand in: MCP tools, agents), whose names are checked."""
+    """The session's tools: the built-ins, ``exit_plan_mode`` (with a plan file), the ``agent`` tool
+    (with a catalog of sub-agents; ``prompt``: what their system prompts share with the session's),
+    ``skill`` (when there are skills), then ``tools`` (what adapters hand in: MCP tools), whose names
+    are checked."""
     from lime.runtime.plan import ExitPlanMode
     from lime.runtime.registry import ToolRegistry
     from lime.runtime.tools import ALIASES, TOOLS
@@ -126,6 +131,10 @@ def build_registry(plan: Plan | None = None, tools: Iterable[Tool] = (),
         from lime.runtime.skills import SkillTool
 
         registry.add(SkillTool(skills), builtin=True)
+    if agents is not None:
+        from lime.runtime.subagents import AgentTool
+
+        registry.add(AgentTool(agents, lambda slug: ready_route(slug, endpoint), prompt), builtin=True)
     for tool in tools:
         registry.add(tool)
     return registry
@@ -194,7 +203,8 @@ def open_session(req: Request, *, policy: Policy, workspace: Workspace, ui: UI,
     from lime.runtime.plan import Plan
 
     plan = Plan.for_session(session.id)
-    registry = build_registry(plan, tools, req.skills)
+    registry = build_registry(plan, tools, agents=req.agents, endpoint=endpoint, prompt=req.prompt,
+                              skills=req.skills)
     agent = Agent(route, session, policy=policy, workspace=workspace, settings=settings, ui=ui,
                   registry=registry, plan=plan,
                   prepare=endpoint.prepare if endpoint is not None else None,
@@ -237,14 +247,14 @@ def _after_first_answer(agent: Agent, slug: str, tell: Callable[[], None]) -> No
 
 
 def offered_tools(route: Route, policy: Policy, workspace: Workspace, enabled: bool,
-                  tools: Iterable[Tool] = ()) -> tuple[list[ToolSpec] | None, ToolRegistry]:
+                  tools: Iterable[Tool] = (), *, agents: AgentCatalog | None = None) -> tuple[list[ToolSpec] | None, ToolRegistry]:
     """The tools a new session would offer at its first request (``Agent.tool_specs``), and their
     registry, without opening one: for ``lime system-prompt``."""
     from lime.runtime.events import EventBus
     from lime.runtime.executor import Executor
     from lime.runtime.plan import Plan
 
-    registry = build_registry(Plan.for_session("new"), tools)
+    registry = build_registry(Plan.for_session("new"), tools, agents=agents)
     if not enabled or not route.capabilities.tools:
         return None, registry
     return [t.spec() for t in Executor(registry, policy, workspace, EventBus()).offered()], registry
