@@ -31,6 +31,8 @@ BENCHES: list[tuple[str, list[str], list[str]]] = [
     ("bench_wires.py", [], ["--chunks", "5000", "--runs", "3"]),
     ("bench_agent.py", [], ["--chunks", "5000", "--runs", "2"]),
     ("bench_session.py", ["1000", "5"], ["300", "2"]),
+    ("bench_sessions.py", [], ["--sessions", "300", "--turns", "10"]),
+    ("bench_mentions.py", [], []),
     ("bench_render.py", [], []),
     ("bench_local.py", ["5"], ["2"]),
     ("bench_grep.py", [], ["1000", "100", "1"]),
@@ -38,9 +40,9 @@ BENCHES: list[tuple[str, list[str], list[str]]] = [
     ("bench_gitindex.py", [], []),
     ("bench_prompt.py", ["50"], ["10"]),
     ("bench_bashcheck.py", ["200"], ["30"]),
+    ("bench_subagents.py", ["0.5", "3"], ["0.3", "1"]),
     ("bench_hooks.py", ["--calls", "200"], ["--calls", "50"]),
     ("bench_skills.py", [], ["--skills", "20"]),
-    ("bench_subagents.py", ["0.5", "3"], ["0.3", "1"]),
 ]
 
 

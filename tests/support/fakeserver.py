@@ -1153,7 +1153,8 @@ def as_litellm(server: FakeServer, models: dict[str, dict[str, Any]], *, master_
     server.route("GET", "/v1/models", _listing(models, "openai"))
     fields = ("max_tokens", "max_input_tokens", "max_output_tokens", "supports_function_calling",
               "supports_parallel_function_calling", "supports_vision", "supports_response_schema",
-              "supports_reasoning", "supports_tool_choice")
+              "supports_reasoning", "supports_tool_choice", "input_cost_per_token", "output_cost_per_token",
+              "cache_read_input_token_cost")
     server.route("GET", "/model/info", {"data": [
         {"model_name": name, "litellm_params": {"model": f"openai/{name}", "api_base": "http://127.0.0.1:8080/v1"},
          "model_info": {"id": f"{n:032x}", "db_model": False, "key": name, "litellm_provider": "openai",

@@ -71,6 +71,10 @@ class ModelEntry:
     supports_response_format: bool | None = None
     # The window the model was trained for, when a server reported one larger than it serves.
     trained_context_window: int | None = None
+    # USD per million tokens (None: unknown; catalog/prices.py holds the built-in list).
+    input_price: float | None = None
+    cached_input_price: float | None = None
+    output_price: float | None = None
     # Merged into every request body for this model (vLLM chat_template_kwargs, Ollama options...).
     extra_body: dict[str, Any] | None = field(default=None, hash=False)
     source: Source = field(default="user", compare=False)
@@ -132,12 +136,13 @@ _BOOL_FIELDS = (
 )
 _TRISTATE_FIELDS = ("supports_tools", "supports_include_usage", "supports_reasoning_effort",
                     "supports_response_format")
-_OPTIONAL_KEYS = ("service", "api_id", "trained_context_window", "extra_body") + _TRISTATE_FIELDS
+_PRICE_FIELDS = ("input_price", "cached_input_price", "output_price")
+_OPTIONAL_KEYS = ("service", "api_id", "trained_context_window", "extra_body") + _TRISTATE_FIELDS + _PRICE_FIELDS
 _INT_FIELDS = ("max_output", "upper_max_output", "auto_compact")
 _STR_FIELDS = ("display_name", "description", "api_id")
 KNOWN_FIELDS = frozenset(
     ("slug", "provider", "service", "context_window", "param_preset", "trained_context_window", "extra_body")
-    + _BOOL_FIELDS + _TRISTATE_FIELDS + _INT_FIELDS + _STR_FIELDS
+    + _BOOL_FIELDS + _TRISTATE_FIELDS + _INT_FIELDS + _STR_FIELDS + _PRICE_FIELDS
 )
 
 
@@ -199,12 +204,22 @@ def entry_from_json(data: Any, *, index: int, source: Source = "user") -> ModelE
                                                          data["trained_context_window"])
     if data.get("extra_body") is not None:
         kwargs["extra_body"] = check_extra_body(slug, data["extra_body"])
+    for name in _PRICE_FIELDS:
+        if data.get(name) is not None:
+            kwargs[name] = check_price(slug, name, data[name])
     entry = ModelEntry(
         slug=slug, provider=provider, service=service, context_window=window,
         param_preset=param_preset, source=source, **kwargs,
     )
     check_entry(entry)
     return entry
+
+
+def check_price(entry: str, name: str, value: Any) -> float:
+    """A price in USD per million tokens: a finite number, zero or more."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1e6:
+        raise EntryError(entry, name, f"must be a number of dollars per million tokens, got {value!r}")
+    return float(value)
 
 
 def check_extra_body(entry: str, value: Any) -> dict[str, Any]:

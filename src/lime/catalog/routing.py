@@ -142,7 +142,7 @@ def service_of(entry: ModelEntry) -> str:
 def suggest(slug: str, catalog: Catalog) -> str:
     import difflib  # only on a typo
 
-    names = list(catalog.entries)
+    names = [*catalog.entries, *catalog.user.aliases]
     close = difflib.get_close_matches(slug, names, n=3, cutoff=0.5)
     if not close:
         close = [n for n in names if slug.lower() in n.lower()][:3]
@@ -150,8 +150,9 @@ def suggest(slug: str, catalog: Catalog) -> str:
 
 
 def find_entry(slug: str, catalog: Catalog) -> ModelEntry | None:
-    """The entry a name means: a slug, a built-in alias (``sonnet``), or a full Gemini model id."""
-    return catalog.get(slug) or catalog.get(ALIASES.get(slug, "")) or wire_id_entry(slug)
+    """The entry a name means: a slug, a user alias, a built-in alias (``sonnet``), or a full Gemini model id."""
+    return (catalog.get(slug) or catalog.get(catalog.user.aliases.get(slug, "")) or catalog.get(ALIASES.get(slug, ""))
+            or wire_id_entry(slug))
 
 
 def resolve_route(slug: str, catalog: Catalog | None = None) -> Route:

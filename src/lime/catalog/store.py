@@ -22,6 +22,8 @@ from lime.errors import ConfigError
 class UserModels:
     path: Path
     entries: list[ModelEntry] = field(default_factory=list)
+    # ``"aliases": {"NAME": "SLUG"}``: the user's own short names (they win over the built-in ones).
+    aliases: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     document: dict[str, Any] = field(default_factory=dict)
 
@@ -67,6 +69,15 @@ def load_user_models(path: Path | None = None) -> UserModels:
             result.entries = [e for e in result.entries if e.slug != entry.slug]
         seen.add(entry.slug)
         result.entries.append(entry)
+    aliases = doc.get("aliases", {})
+    if not isinstance(aliases, dict):
+        result.problems.append(f"{path}: 'aliases' is not an object; ignored")
+        aliases = {}
+    for name, slug in aliases.items():
+        if isinstance(slug, str) and slug and isinstance(name, str) and name:
+            result.aliases[name] = slug
+        else:
+            result.problems.append(f"{path}: alias {str(name)[:40]!r} does not name a model slug; ignored")
     return result
 
 
@@ -83,6 +94,12 @@ class Catalog:
 
     def get(self, slug: str) -> ModelEntry | None:
         return self.entries.get(slug)
+
+    def aliases(self) -> dict[str, str]:
+        """Every short name: the built-in ones, then the user's (which win)."""
+        from lime.catalog.builtin import ALIASES
+
+        return {**ALIASES, **self.user.aliases}
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(self.entries.values())
@@ -170,4 +187,21 @@ def remove_user_entry(slug: str, *, path: Path | None = None) -> None:
                 raise ConfigError(f"{slug!r} is a built-in model and cannot be removed")
             raise ConfigError(f"no user model {slug!r} in {path}")
         doc["models"] = keep
+        _write_document(path, doc)
+
+
+def set_user_alias(name: str, slug: str, *, path: Path | None = None) -> None:
+    """Save ``name`` as a short name for ``slug`` in models.json (slug checked by the caller)."""
+    from lime.storage import locked
+
+    path = path or config.models_file()
+    if path.parent == config.config_home():
+        config.ensure_home()
+    with locked(path):
+        doc = _read_document(path)
+        aliases = doc.get("aliases")
+        if not isinstance(aliases, dict):
+            aliases = {}
+        aliases[name] = slug
+        doc["aliases"] = aliases
         _write_document(path, doc)

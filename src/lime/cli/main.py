@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[tuple[str, str], ...]] = {
     "lime.cli.skills_cmd": (("skills", "list the skills the model can load here"),),
     "lime.cli.plugin_cmd": (("plugin", "list, enable, disable or install plugins"),),
     "lime.cli.init_cmd": (("init", "write AGENTS.md, .lime/settings.json and .gitignore entries for this repository"),),
+    "lime.cli.sessions_cmd": (("sessions", "list saved sessions (title, age, first prompt, messages)"),),
     "lime.cli.version_cmd": (("version", "lime's version and build information"),),
     "lime.cli.agents_cmd": (("agents", "list the sub-agents the agent tool can start here"),),
 }
@@ -60,6 +61,8 @@ def build_parser(argv: Sequence[str] = ()) -> argparse.ArgumentParser:
     p.add_argument("--resume", nargs="?", const="latest", metavar="REF",
                    help="resume a session by id, path or 'latest'")
     p.add_argument("--system", help="system prompt for a new session")
+    p.add_argument("--image", dest="images", action="append", default=[], metavar="FILE",
+                   help="one-shot: attach an image (PNG, JPEG, GIF, WebP) for a vision model (repeatable)")
     p.add_argument("--reasoning-effort", "--reasoning", dest="reasoning", metavar="LEVEL",
                    help="reasoning effort: none, low, medium, high, xhigh (models whose param preset allows it)")
     p.add_argument("--verbosity", metavar="LEVEL", help="answer verbosity: low, medium, high (where supported)")
@@ -99,6 +102,13 @@ def chat(args: argparse.Namespace) -> int:
     """No command: a one-shot answer when there is a prompt (-p or piped stdin), else the REPL."""
     from lime.cli.setup import gather_prompt
 
+    if args.slash_commands:
+        if not (args.resume or args.continue_session):
+            raise UsageError(f"{args.slash_commands[0].split()[0]} runs on a saved session: "
+                             "lime --resume REF /CMD (or -c /CMD)")
+        from lime.cli.repl import run_commands
+
+        return run_commands(args, args.slash_commands)
     prompt = gather_prompt(args)
     if prompt is not None:
         from lime.cli.oneshot import run_once
@@ -136,10 +146,32 @@ def _masked(text: str) -> str:
         return text
 
 
+def _slash_commands(argv: list[str], parser: argparse.ArgumentParser) -> tuple[list[str], list[str]]:
+    """``lime --resume REF /status /compact``: the slash commands (one argument each), and the rest.
+
+    A word that is an option's value (``--add-dir /tmp``, ``-p /explain``) stays where it is."""
+    import re
+
+    takes_value = {s for a in parser._actions if a.nargs != 0 and a.nargs != "?" for s in a.option_strings}
+    rest: list[str] = []
+    commands: list[str] = []
+    for i, arg in enumerate(argv):
+        after_option = i > 0 and argv[i - 1] in takes_value
+        if not after_option and re.match(r"/[a-z][a-z0-9_-]*(\s|$)", arg, re.IGNORECASE):
+            commands.append(arg)
+        else:
+            rest.append(arg)
+    return commands, rest
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    commands: list[str] = []
+    if any(a.startswith("/") for a in argv):
+        commands, argv = _slash_commands(argv, build_parser(argv))
     parser = build_parser(argv)
     args = parser.parse_args(argv)
+    args.slash_commands = commands
     try:
         from lime import config
 

@@ -42,6 +42,10 @@ def register(sub: Any) -> None:
                      help="server accepts stream_options.include_usage")
     add.add_argument("--response-format", action="store_true",
                      help="the server honours a JSON-schema response_format (used by --output-schema)")
+    add.add_argument("--input-price", type=float, metavar="USD", help="dollars per million input tokens")
+    add.add_argument("--cached-input-price", type=float, metavar="USD",
+                     help="dollars per million cached input tokens (default: the input price)")
+    add.add_argument("--output-price", type=float, metavar="USD", help="dollars per million output tokens")
     add.add_argument("--extra-body", metavar="JSON",
                      help='a JSON object merged into every request body, e.g. \'{"options": {"num_ctx": 16384}}\'')
     add.add_argument("--discover", action="store_true",
@@ -70,6 +74,11 @@ def register(sub: Any) -> None:
     forget = msub.add_parser("forget", help="clear what lime learned about a model's endpoint (refused fields)")
     forget.add_argument("slug")
     forget.set_defaults(handler=run_forget)
+
+    alias = msub.add_parser("alias", help="list the short names, or save NAME as a short name for SLUG")
+    alias.add_argument("name", nargs="?")
+    alias.add_argument("slug", nargs="?")
+    alias.set_defaults(handler=run_alias)
 
     default = msub.add_parser("default", help="show or set the default model")
     default.add_argument("slug", nargs="?")
@@ -120,6 +129,7 @@ def _build_entry(args: argparse.Namespace) -> Any:
         canonical_param_preset,
         check_entry,
         check_extra_body,
+        check_price,
     )
 
     provider = args.provider.strip()
@@ -155,8 +165,21 @@ def _build_entry(args: argparse.Namespace) -> Any:
         raise UsageError("--context-window N is required")
     if flags.get("supports_reasoning_effort") and param_preset == "none":
         param_preset = "reasoning_only"  # the server advertised reasoning: --reasoning-effort may use it
+    prices: dict[str, float] = {}
+    for name in ("input_price", "cached_input_price", "output_price"):
+        value = getattr(args, name, None)
+        if value is not None:
+            try:
+                prices[name] = check_price(slug, name, value)
+            except EntryError as exc:
+                raise UsageError(f"--{name.replace('_', '-')}: {exc.problem}") from None
+    if ("input_price" in prices) != ("output_price" in prices):
+        raise UsageError("give both --input-price and --output-price (dollars per million tokens)")
     entry = ModelEntry(
         slug=slug, provider=provider, service=service, context_window=window,
+        input_price=prices.get("input_price", flags.get("input_price")),
+        cached_input_price=prices.get("cached_input_price", flags.get("cached_input_price")),
+        output_price=prices.get("output_price", flags.get("output_price")),
         display_name=args.display_name or "", description=args.description or "Custom model",
         api_id=args.api_id or None,
         max_output=positive_int("--max-output", args.max_output) or flags.pop("max_output", 0),
@@ -213,6 +236,8 @@ def _discovered_flags(d: Any) -> dict[str, Any]:
         flags["trained_context_window"] = d.n_ctx_train
     if d.max_output and d.n_ctx and d.max_output <= d.n_ctx:
         flags["max_output"] = d.max_output
+    if d.prices is not None:
+        flags.update(input_price=d.prices[0], cached_input_price=d.prices[1], output_price=d.prices[2])
     return flags
 
 
@@ -340,6 +365,34 @@ def run_add(args: argparse.Namespace) -> int:
     if (entry.service and get_preset(entry.service) is None
             and cred_store.get(cred_store.bucket_name(entry.service)) is None):
         warn(f"service {entry.service!r} has no endpoint yet: run {login_hint(entry.service, base_url=True)}")
+    return 0
+
+
+def run_alias(args: argparse.Namespace) -> int:
+    from lime.catalog.routing import find_entry, suggest
+    from lime.catalog.store import load_catalog, set_user_alias
+    from lime.errors import UsageError
+    from lime.textsafe import sanitize
+
+    catalog = load_catalog()
+    if args.name is None:
+        user = catalog.user.aliases
+        for name, slug in sorted(catalog.aliases().items()):
+            print(f"{sanitize(name):<24} {sanitize(slug):<32} {'user' if name in user else 'built-in'}")
+        return 0
+    if args.slug is None:
+        raise UsageError("usage: lime model alias NAME SLUG")
+    import re
+
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}", args.name):
+        raise UsageError(f"alias {sanitize(args.name)!r}: use letters, digits, '.', '_', ':' or '-'")
+    if catalog.get(args.name) is not None:
+        raise UsageError(f"{args.name!r} is already a model slug; an alias cannot hide it")
+    entry = find_entry(args.slug, catalog)
+    if entry is None:
+        raise ConfigError(f"unknown model {args.slug!r}", hint=suggest(args.slug, catalog))
+    set_user_alias(args.name, entry.slug)
+    print(f"{args.name} → {entry.slug}")
     return 0
 
 

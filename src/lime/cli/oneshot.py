@@ -61,10 +61,15 @@ def run_once(args: argparse.Namespace, prompt: str) -> int:
         prompt = custom[0].expand(custom[1])
     structured: Any = None
     try:
+        from lime.cli.mentions import attach
+
+        route = agent.route
+        attached = attach(prompt, agent.workspace, vision=route.capabilities.vision, model=route.slug,
+                          window=agent.window, extra_images=tuple(getattr(args, "images", ())))
         if schema is not None:
-            structured, result = schemas.run_structured(agent, prompt, schema)
+            structured, result = schemas.run_structured(agent, attached.text, schema)
         else:
-            result = agent.run(prompt)
+            result = agent.run(attached.text, parts=attached.images)
     except Cancelled:
         _say("cancelled")
         return 130

@@ -2,7 +2,8 @@
 
 Enter sends; Alt-Enter (or Esc then Enter) inserts a newline, and pasted multi-line text stays one
 message. Shift+Tab cycles the permission mode (default → acceptEdits → plan). Ctrl-C during an
-answer cancels that answer and keeps the session; Ctrl-C at the prompt clears the line; Ctrl-D exits.
+answer (or Esc) cancels that answer and keeps the session; Ctrl-C at the prompt clears the line;
+Ctrl-D exits. ``!COMMAND`` runs a shell line, ``@path`` attaches a file.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import os
 import threading
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lime.cli.setup import endpoint, setup
@@ -25,25 +27,36 @@ HELP = """\
 /model [SLUG]        list the catalog, or switch to SLUG
 /reasoning [LEVEL]   show or set the reasoning effort (off to unset)
 /verbosity [LEVEL]   show or set answer verbosity: low, medium, high (off to unset)
-/status              model, route, capabilities and token counts of this session
+/status *            model, route, capabilities and token counts of this session
 /permissions [MODE]  show the permission mode and rules, or switch mode (default, plan,
                      acceptEdits, dontAsk, bypassPermissions)
 /sandbox             the shell sandbox's layers and a self-test of each
 /plan                plan mode on or off (read-only research that ends in a plan you approve)
 /mcp                 the MCP servers of this session: status, transport, tool count
-/compact             summarise older turns now to free context
+/compact *           summarise older turns now to free context
 /agents              the sub-agents the agent tool can start here
 /clear               start over in this session (keeps the system prompt)
-/memory              the instruction files in the system prompt (AGENTS.md...) and their sizes
-/config              the merged settings, each value with the file it came from
+/resume [latest|ID]  pick a saved session to continue (type to filter), or open one directly
+/new                 start a new session (this one stays saved)
+/rename TITLE *      name this session (the first prompt names it until then)
+/fork [TITLE]        continue in a new session with this history; this one stays as it was
+/rewind [N]          go back to before an earlier prompt (Esc Esc too), optionally restoring the
+                     files lime's tools changed since
+/cost *              what this session's tokens cost at the model's prices (unknown when none)
+/memory *            the instruction files in the system prompt (AGENTS.md...) and their sizes
+/config *            the merged settings, each value with the file it came from
 /init                write AGENTS.md, .lime/settings.json and .gitignore entries here
 /commands            your custom commands (/NAME ARGS runs one; lime command create NAME)
 /skills              the skills the model can load (/NAME asks it to load one)
 /plugin [list|enable ID|disable ID]  installed plugins, and switching them
-/help                this list
+/help *              this list
 /exit                leave (Ctrl-D works too)
+* also runs without a REPL: lime --resume REF /status /compact ...
 Enter sends, Alt-Enter adds a line, Shift+Tab cycles default → acceptEdits → plan;
 Ctrl-C cancels an answer."""
+
+# Commands that make sense on a saved session without a REPL (``lime --resume REF /CMD``).
+RESUMABLE = {"status", "compact", "rename", "memory", "config", "help", "cost"}
 
 
 def run_repl(args: argparse.Namespace) -> int:
@@ -54,11 +67,32 @@ def run_repl(args: argparse.Namespace) -> int:
     ready = setup(args, ui=ui, say=lambda t: console.print(f"[yellow]lime:[/yellow] {esc(t)}"))
     if args.output_schema:
         console.print("[yellow]lime:[/yellow] --output-schema applies to one-shot prompts (-p); ignored here")
+    if getattr(args, "images", None):
+        console.print("[yellow]lime:[/yellow] --image applies to one-shot prompts (-p); mention @FILE here")
     repl = Repl(console, ready, args)
+    repl.ui = ui
     try:
         return repl.loop()
     finally:
         ready.agent.end()
+
+
+def run_commands(args: argparse.Namespace, lines: list[str]) -> int:
+    """``lime --resume REF /CMD...``: run resume-capable slash commands on a saved session, then exit."""
+    from rich.console import Console
+
+    from lime.cli.ui import PlainUI
+
+    console = Console(highlight=False)
+    ready = setup(args, ui=PlainUI(markdown=False, verbose=bool(args.verbose)), say=lambda t: console.print(
+        f"lime: {esc(t)}", highlight=False))
+    repl = Repl(console, ready, args)
+    try:
+        for line in lines:
+            repl.command(line, only=RESUMABLE)
+    finally:
+        ready.agent.end()
+    return 0
 
 
 class Repl:
@@ -68,6 +102,12 @@ class Repl:
         self.agent: Agent = ready.agent
         self.endpoint = endpoint(self.agent.notify)
         self.args = args
+        self.sessions_dir = ready.session.path.parent
+        self.ui: Any = None
+        # Text to start the next prompt line with (a rewound prompt, to edit and send again).
+        self.next_default = ""
+        # ``!command`` lines (with their output) waiting to go with the next prompt.
+        self.shell_context: list[str] = []
         # The mode /plan returns to.
         self._before_plan = "default"
         # Loading the tokenizer takes a noticeable moment: do it while the user types the first line.
@@ -81,12 +121,12 @@ class Repl:
         if self.s.resumed:
             n = sum(1 for m in self.s.session.messages if m.get("role") in ("user", "assistant"))
             self.console.print(f"resumed session {self.s.session.id} ({n} messages)", style="dim")
-            self._show_last_exchange()
+            self.show_last_exchange()
         if self.agent.tool_specs() is None and not self.args.no_tools:
             self.console.print(f"tools off: {r.slug} does not declare function calling", style="dim")
         self.console.print("/help for commands · Enter sends, Alt-Enter adds a line · Ctrl-D exits", style="dim")
 
-    def _show_last_exchange(self) -> None:
+    def show_last_exchange(self) -> None:
         msgs = [m for m in self.s.session.messages if m.get("role") in ("user", "assistant") and m.get("content")]
         for m in msgs[-2:]:
             text = str(m.get("content"))
@@ -107,6 +147,11 @@ class Repl:
         @kb.add("escape", "enter")
         def _newline(event: Any) -> None:
             event.current_buffer.insert_text("\n")
+
+        @kb.add("escape", "escape")
+        def _rewind(event: Any) -> None:
+            event.current_buffer.text = "/rewind"
+            event.current_buffer.validate_and_handle()
 
         @kb.add("s-tab")
         def _cycle_mode(event: Any) -> None:
@@ -155,7 +200,8 @@ class Repl:
         while True:
             try:
                 bar = self.toolbar()
-                text = ps.prompt("› ", bottom_toolbar=bar)
+                text = ps.prompt("› ", bottom_toolbar=bar, default=self.next_default)
+                self.next_default = ""
             except KeyboardInterrupt:
                 if interrupted:
                     return 0
@@ -176,14 +222,30 @@ class Repl:
                 except LimeError as exc:
                     self.console.print(f"[red]error:[/red] {esc(str(exc))}", highlight=False)
                 continue
+            if text.startswith("!"):
+                from lime.cli.shell_line import run_shell_line
+
+                self.shell_context.append(run_shell_line(self, text[1:].strip()))
+                continue
             self.answer(text)
 
     def answer(self, text: str) -> None:
+        from lime.cli.mentions import attach
         from lime.runtime.agent import Cancelled
 
         started = time.monotonic()
         try:
-            result = self.agent.run(text)
+            route = self.agent.route
+            attached = attach(text, self.agent.workspace, vision=route.capabilities.vision, model=route.slug,
+                              window=self.agent.window)
+            if attached.names:
+                self.console.print(f"attached {esc(', '.join(attached.names))}", style="dim", highlight=False)
+            prompt = attached.text
+            if self.shell_context:
+                # Shell lines typed since the last prompt go with it, as context the user gave.
+                prompt = "\n\n".join([*self.shell_context, prompt])
+                self.shell_context = []
+            result = self._run(prompt, attached.images)
             if self.args.verbose:
                 u = result.usage
                 self.console.print(f"↳ {u.prompt_tokens:,} in · {u.completion_tokens:,} out tokens"
@@ -199,13 +261,33 @@ class Repl:
         except LimeError as exc:
             self.console.print(f"[red]error:[/red] {esc(str(exc))}", highlight=False)
 
+    def _run(self, prompt: str, images: list[dict[str, Any]]) -> Any:
+        """One turn with Esc and Ctrl-C watched (cli/turnkeys.py)."""
+        from lime.cli.turnkeys import TurnKeys
+
+        if self.ui is None:
+            return self.agent.run(prompt, parts=images)
+        with TurnKeys() as keys:
+            self.ui.keys = keys  # the TerminalUI draws under the keys' guard
+            try:
+                return self.agent.run(prompt, parts=images)
+            finally:
+                self.ui.keys = None
+
     # -- slash commands ----------------------------------------------------------------------
 
-    def command(self, line: str) -> str | None:
+    def command(self, line: str, *, only: set[str] | None = None) -> str | None:
+        from lime.cli import rewind_cmd, sessions_cmd
+
         name, _, rest = line[1:].partition(" ")
         rest = rest.strip()
         name = name.lower()
+        if only is not None and name not in only:
+            raise LimeError(f"/{name} needs the interactive REPL; with --resume: /{', /'.join(sorted(only))}")
         handler = {
+            "resume": lambda r: sessions_cmd.cmd_resume(self, r), "new": lambda r: sessions_cmd.cmd_new(self, r),
+            "rename": lambda r: sessions_cmd.cmd_rename(self, r), "fork": lambda r: sessions_cmd.cmd_fork(self, r),
+            "rewind": lambda r: rewind_cmd.cmd_rewind(self, r), "cost": self.cmd_cost,
             "model": self.cmd_model, "reasoning": self.cmd_reasoning, "verbosity": self.cmd_verbosity,
             "status": self.cmd_status, "compact": self.cmd_compact, "clear": self.cmd_clear,
             "permissions": self.cmd_permissions, "sandbox": self.cmd_sandbox, "plan": self.cmd_plan,
@@ -352,6 +434,7 @@ class Repl:
             ("verbosity", self.agent.settings.verbosity or "default"),
             ("permissions", self.agent.policy.mode),
             ("session", f"{sess.id} ({sess.path})"),
+            ("title", sess.title or "(untitled)"),
             ("context", f"~{tokens:,} of {r.entry.context_window:,} tokens; compacts above "
                         f"{compact_threshold(r):,}; {sess.compactions} compaction(s) so far"),
             ("tokens used", f"{t.prompt_tokens:,} in, {t.completion_tokens:,} out over {t.requests} requests"
@@ -359,6 +442,16 @@ class Repl:
         ]
         for k, v in rows:
             self.console.print(f"{k:<13} {v}", highlight=False, markup=False)
+
+    def cmd_cost(self, _rest: str) -> None:
+        from lime.catalog.prices import session_cost
+
+        t = self.s.session.totals
+        self.console.print(f"cost          {session_cost(self.agent.route.entry, t.to_json())}", highlight=False,
+                           markup=False)
+        self.console.print(f"tokens        {t.prompt_tokens:,} in ({t.cache_read_tokens:,} cached), "
+                           f"{t.completion_tokens:,} out over {t.requests} requests"
+                           + (" (partly estimated)" if t.estimated else ""), highlight=False, markup=False)
 
     def cmd_permissions(self, rest: str) -> None:
         policy = self.agent.policy
@@ -445,7 +538,13 @@ def _warm_tokenizer() -> None:
 
 
 COMMANDS = ("model", "reasoning", "verbosity", "status", "permissions", "sandbox", "plan", "memory", "config",
-            "init", "mcp", "agents", "compact", "clear", "help", "exit")
+            "init", "mcp", "agents", "compact", "clear", "resume", "new", "rename", "fork", "rewind", "cost", "help",
+            "exit")
+
+
+def _in_order(typed: str, name: str) -> bool:
+    it = iter(name)
+    return all(ch in it for ch in typed)
 
 
 def _completer(repl: Repl) -> Any:
@@ -455,12 +554,24 @@ def _completer(repl: Repl) -> Any:
     class SlashCompleter(Completer):
         def get_completions(self, document: Any, complete_event: Any) -> Any:
             text = document.text_before_cursor
+            word = document.get_word_before_cursor(WORD=True)
+            if word.startswith("@"):
+                from lime.cli.mentions import completions
+
+                for option in completions(Path.cwd(), word[1:]):
+                    yield Completion("@" + option, start_position=-len(word))
+                return
             if not text.startswith("/") or "\n" in text:
                 return
             if " " not in text:
-                for name in (*COMMANDS, "commands", "skills", "plugin", *sorted(set(repl.s.commands) - set(COMMANDS))):
-                    if name.startswith(text[1:]):
-                        yield Completion("/" + name, start_position=-len(text))
+                # A fuzzy palette: prefix matches first, then names holding the typed letters in order.
+                names = list(dict.fromkeys((*COMMANDS, "commands", "skills", "plugin",
+                                            *sorted(set(repl.s.commands) - set(COMMANDS)))))
+                typed = text[1:].lower()
+                prefix = [n for n in names if n.startswith(typed)]
+                fuzzy = [n for n in names if n not in prefix and _in_order(typed, n)]
+                for name in prefix + fuzzy:
+                    yield Completion("/" + name, start_position=-len(text))
                 return
             cmd, _, arg = text.partition(" ")
             options: list[str] = []

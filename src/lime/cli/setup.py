@@ -134,16 +134,6 @@ def setup(args: argparse.Namespace, *, ui: UI, say: Callable[[str], None]) -> Re
     return ready
 
 
-def skill_folders(root: Path, trusted: bool) -> list[tuple[str, Path]]:
-    """Where skills are found: the user's, then (in a trusted folder) the project's."""
-    from lime import config
-    from lime.cli import plugins
-
-    bundled = [(f"plugin {p.id}", d) for p in plugins.enabled() if (d := p.folder("skills")) is not None]
-    return [*bundled, ("user", config.config_home() / "skills"),
-            *([("project", root / ".lime" / "skills")] if trusted else [])]
-
-
 def agent_catalog(context: Context, say: Callable[[str], None]) -> AgentCatalog:
     """The sub-agents here: built-ins, the user's, and a trusted project's; bad files named once."""
     from lime.runtime import agent_defs
@@ -152,6 +142,16 @@ def agent_catalog(context: Context, say: Callable[[str], None]) -> AgentCatalog:
     for problem in catalog.problems:
         say(problem)
     return catalog
+
+
+def skill_folders(root: Path, trusted: bool) -> list[tuple[str, Path]]:
+    """Where skills are found: the user's, then (in a trusted folder) the project's."""
+    from lime import config
+    from lime.cli import plugins
+
+    bundled = [(f"plugin {p.id}", d) for p in plugins.enabled() if (d := p.folder("skills")) is not None]
+    return [*bundled, ("user", config.config_home() / "skills"),
+            *([("project", root / ".lime" / "skills")] if trusted else [])]
 
 
 def endpoint(notice: Callable[[str], None]) -> LocalEndpoint:

@@ -91,6 +91,10 @@ def run_status(args: argparse.Namespace) -> int:
                       + (f"; prompt cache: {last['cache_read_tokens']:,} read, {last['cache_write_tokens']:,} written"
                          if last.get("cache_read_tokens") or last.get("cache_write_tokens") else "")
                       + (f", {last['compactions']} compactions" if last["compactions"] else "")))
+        from lime.catalog.prices import session_cost
+        from lime.catalog.routing import find_entry
+
+        lines.append(("session cost", session_cost(find_entry(last["model"], catalog), last)))
     width = max(len(k) for k, _ in lines)
     for key, value in lines:
         print(f"{key + ':':<{width + 1}} {sanitize(value)}")

@@ -212,6 +212,20 @@ class TerminalUI(PlainUI):
     def __init__(self, console: Any, *, verbose: bool) -> None:
         super().__init__(markdown=True, verbose=verbose, console=console)
         self._in_reasoning = False
+        # Set by the REPL while an answer streams (see cli/turnkeys.py).
+        self.keys: Any = None
+
+    def handle(self, event: ev.Event) -> None:
+        if self.keys is None:
+            super().handle(event)
+            return
+        with self.keys.drawing():  # a Ctrl-C waits until the screen is consistent
+            super().handle(event)
+
+    def _prompting(self) -> Any:
+        import contextlib
+
+        return self.keys.paused() if self.keys is not None else contextlib.nullcontext()
 
     def _stream(self) -> Any:
         if self.stream is None:
@@ -254,13 +268,15 @@ class TerminalUI(PlainUI):
         from lime.cli.approval import ask_on_terminal
 
         self._stop_spinner()
-        return ask_on_terminal(tool, args, why, sys.stdout)
+        with self._prompting():
+            return ask_on_terminal(tool, args, why, sys.stdout)
 
     def review_plan(self, plan: str, path: str) -> PlanReview | None:
         from lime.cli.approval import review_on_terminal
 
         self._stop_spinner()
-        return review_on_terminal(plan, path, sys.stdout)
+        with self._prompting():
+            return review_on_terminal(plan, path, sys.stdout)
 
     def notice(self, text: str) -> None:
         self._stop_spinner()

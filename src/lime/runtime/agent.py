@@ -152,7 +152,8 @@ class Agent:
         self.recover = recover
         # Seam for hooks: each may extend the user's prompt or refuse it (a LimeError), in order.
         self.before_prompt: list[Callable[[str], str]] = []
-        self.events.subscribe(session.handle)  # the answer's text is saved as it streams
+        self._unsubscribe_session = self.events.subscribe(session.handle)  # the answer's text is saved as it streams
+        self._price(session)
         self._client: Any = None
         # The server's real window when an overflow error told us it is smaller than the catalog says.
         self._window_cap: int | None = None
@@ -185,11 +186,27 @@ class Agent:
         self.workspace.sandbox = self.policy.sandboxed
         self.events.emit(ev.ModeChanged(mode))
 
+    def _price(self, session: Session) -> None:
+        from lime.catalog.prices import prices_for
+
+        session.prices = prices_for(self.route.entry)
+
     def set_route(self, route: Route) -> None:
         self.close()
         self.route = route
+        self._price(self.session)
         self.anchor = None
         self._window_cap = None
+
+    def switch_session(self, session: Session) -> None:
+        """Continue in another session (/resume, /new, /fork): the old one's file is closed."""
+        self._unsubscribe_session()
+        self.session.close()
+        self.session = session
+        self._unsubscribe_session = self.events.subscribe(session.handle)
+        self._price(session)
+        self.anchor = None
+        self._compacted_at = None
 
     def clear(self) -> None:
         """Start the conversation over (the session keeps its system prompt)."""
@@ -277,7 +294,7 @@ class Agent:
 
     # -- the loop ------------------------------------------------------------------------
 
-    def run(self, prompt: str | None) -> TurnResult:
+    def run(self, prompt: str | None, *, parts: list[dict[str, Any]] | None = None) -> TurnResult:
         """Add the user's message (if any) and run until the model answers without tool calls.
 
         A turn that ends without an answer (an error, a cancel) is recorded as such, so the next
@@ -287,7 +304,8 @@ class Agent:
             for check in self.before_prompt:
                 prompt = check(prompt)
             self.events.emit(ev.PromptSubmitted(prompt))
-            self.session.append({"role": "user", "content": prompt})
+            content: str | list[dict[str, Any]] = [{"type": "text", "text": prompt}, *parts] if parts else prompt
+            self.session.append({"role": "user", "content": content})
         try:
             result = self._turn()
         except (Cancelled, KeyboardInterrupt) as exc:
@@ -648,6 +666,10 @@ def result_json(result: TurnResult, route: Route, session: Session | None) -> di
         "finish_reason": result.finish_reason,
         "requests": result.requests,
     }
+    from lime.catalog.prices import cost_json
+
+    u = result.usage
+    data["cost"] = cost_json(route.entry, u.prompt_tokens, u.completion_tokens, u.cached_tokens)
     if result.reasoning:
         data["reasoning"] = result.reasoning
     if result.stopped:

@@ -47,6 +47,15 @@ def new_id() -> str:
     return time.strftime("%Y%m%d-%H%M%S", time.gmtime()) + "-" + os.urandom(3).hex()
 
 
+def title_from(prompt: str) -> str:
+    """A short title: the prompt's first words, cut at a word boundary."""
+    words = " ".join(prompt.split())
+    if len(words) <= 60:
+        return words
+    cut = words[:60].rsplit(" ", 1)[0] or words[:60]
+    return cut + "…"
+
+
 @dataclass
 class Totals:
     prompt_tokens: int = 0
@@ -131,6 +140,8 @@ def _event_problem(event: dict[str, Any]) -> str | None:
         return "partial text is not text"
     if kind == "model" and not _is_text(event.get("model")):
         return "model is not a name"
+    if kind == "title" and not _is_text(event.get("title")):
+        return "title is not text"
     if kind == "settings" and not isinstance(event.get("settings"), dict):
         return "settings is not an object"
     if kind == "sidechain" and not isinstance(event.get("event"), dict):
@@ -150,6 +161,12 @@ class Session:
     totals: Totals = field(default_factory=Totals)
     warnings: list[str] = field(default_factory=list)
     compactions: int = 0
+    # A name for pickers: set by /rename, else taken from the first prompt; the first prompt itself.
+    title: str = ""
+    first_prompt: str = ""
+    # The current model's prices (catalog/prices.Prices), set by the agent: every event then
+    # carries the running cost; None when the model has no known prices.
+    prices: Any = field(default=None, repr=False)
     _fd: int | None = field(default=None, repr=False)
     _started: bool = field(default=False, repr=False)
     _needs_newline: bool = field(default=False, repr=False)
@@ -252,7 +269,10 @@ class Session:
             problem = self._replay(event["message"])
             if problem:
                 return problem
+            self._note_prompt(event["message"])
             self.totals.add(event.get("usage"))
+        elif kind == "title":
+            self.title = event["title"]
         elif kind == "model":
             self.model = event["model"]
         elif kind == "settings":
@@ -267,6 +287,8 @@ class Session:
         elif kind == "history":
             self.messages, self._open_calls = [], []
             dropped = [p for p in map(self._replay, event["messages"]) if p]
+            for m in self.messages:
+                self._note_prompt(m)
             if dropped:
                 return f"kept the rewritten history without {len(dropped)} message(s): {dropped[0]}"
         elif kind in ("usage", "sidechain"):  # a side chain's messages are not this conversation's
@@ -384,7 +406,37 @@ class Session:
             raise SessionError(f"cannot write session {self.path}: {exc.strerror or exc}") from None
 
     def stats(self) -> dict[str, Any]:
-        return {"messages": len(self.messages), "compactions": self.compactions, **self.totals.to_json()}
+        out = {"messages": len(self.messages), "compactions": self.compactions, **self.totals.to_json()}
+        # Pickers read these from the last line, so a list of sessions never reads whole files.
+        if self.title:
+            out["title"] = self.title
+        if self.first_prompt:
+            out["first_prompt"] = self.first_prompt
+        if self.prices is not None:
+            t = self.totals
+            out["cost_usd"] = round(self.prices.cost(t.prompt_tokens, t.completion_tokens, t.cache_read_tokens), 6)
+        return out
+
+    def _note_prompt(self, message: Message) -> None:
+        """The first typed prompt names the session (until /rename does)."""
+        if self.first_prompt or message.get("role") != "user" or _is_summary(message):
+            return
+        content = message.get("content")
+        if isinstance(content, list):
+            content = " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+        text = " ".join(str(content or "").split())
+        if not text:
+            return
+        self.first_prompt = text[:200]
+        if not self.title:
+            self.title = title_from(text)
+
+    def set_title(self, title: str) -> None:
+        title = " ".join(title.split())[:100]
+        if not title:
+            raise SessionError("a title needs some text: /rename TITLE")
+        self.title = title
+        self._write({"type": "title", "title": title})
 
     def stream_text(self, delta: str, *, interval: float = 1.0) -> None:
         """Note streamed answer text; saved about once a second so a killed process loses at most that."""
@@ -409,6 +461,7 @@ class Session:
         self._partial = []
         self._partial_flushed = 0.0
         self.messages.append(message)
+        self._note_prompt(message)
         self.totals.add(usage)
         event: dict[str, Any] = {"type": "message", "message": message}
         if usage:
@@ -555,9 +608,8 @@ def _header(fh: Any) -> dict[str, Any] | None:
         else None
 
 
-def _tail_stats(fh: Any, size: int) -> tuple[dict[str, Any], str] | None:
+def _tail_stats(fh: Any, size: int, window: int = 1 << 16) -> tuple[dict[str, Any], str] | None:
     """The running summary and model of the last complete event that carries one, read from the end."""
-    window = 1 << 16
     while True:
         start = max(0, size - window)
         fh.seek(start)
@@ -616,4 +668,42 @@ def latest_summary(directory: Path | None = None) -> dict[str, Any] | None:
                  "cache_write_tokens"):
         out[name] = _count(stats.get(name))
     out["estimated"] = bool(stats.get("estimated"))
+    return out
+
+
+@dataclass
+class Summary:
+    """One saved session as a picker lists it."""
+
+    id: str
+    path: Path
+    title: str
+    first_prompt: str
+    messages: int
+    modified: float
+    model: str
+
+
+def summaries(directory: Path | None = None) -> list[Summary]:
+    """Every readable session, newest first, from each file's first line and its tail only."""
+    directory = directory or config.sessions_dir()
+    out: list[Summary] = []
+    for path in _session_files(directory):
+        try:
+            with path.open("rb") as fh:
+                st = os.fstat(fh.fileno())
+                header = _header(fh)
+                if header is None:
+                    continue
+                found = _tail_stats(fh, st.st_size, 4096)
+        except OSError:
+            continue
+        stats, model = found if found is not None else ({}, "")
+        title = stats.get("title")
+        first = stats.get("first_prompt")
+        out.append(Summary(id=header["id"], path=path, title=title if isinstance(title, str) else "",
+                           first_prompt=first if isinstance(first, str) else "",
+                           messages=_count(stats.get("messages")), modified=st.st_mtime,
+                           model=model or str(header.get("model") or "")))
+    out.sort(key=lambda s: (s.modified, s.id), reverse=True)
     return out

@@ -68,9 +68,9 @@ class Request:
     levels: dict[str, str] = field(default_factory=dict)
     tools: bool = True
     verbose: bool = False
+    agents: AgentCatalog | None = None  # the sub-agents the agent tool may start (None: no agent tool)
     hooks: Hooks | None = None  # the settings' hooks, attached before the session starts
     skills: dict[str, Skill] = field(default_factory=dict)  # offered through the ``skill`` tool
-    agents: AgentCatalog | None = None  # the sub-agents the agent tool may start (None: no agent tool)
 
 
 @dataclass
@@ -127,14 +127,14 @@ def build_registry(plan: Plan | None = None, tools: Iterable[Tool] = (), *, agen
     registry = ToolRegistry(TOOLS.values(), ALIASES)
     if plan is not None:
         registry.add(ExitPlanMode(plan), builtin=True)
-    if skills:
-        from lime.runtime.skills import SkillTool
-
-        registry.add(SkillTool(skills), builtin=True)
     if agents is not None:
         from lime.runtime.subagents import AgentTool
 
         registry.add(AgentTool(agents, lambda slug: ready_route(slug, endpoint), prompt), builtin=True)
+    if skills:
+        from lime.runtime.skills import SkillTool
+
+        registry.add(SkillTool(skills), builtin=True)
     for tool in tools:
         registry.add(tool)
     return registry
@@ -224,8 +224,10 @@ def open_session(req: Request, *, policy: Policy, workspace: Workspace, ui: UI,
         for note in built.notices:
             say(f"note: {note}")
         session.set_system(built.text)
+    from lime.runtime.checkpoints import Checkpoints
     from lime.runtime.events import SessionStarted
 
+    Checkpoints.attach(agent)  # files lime's tools write can be restored by a rewind
     if no_tools and not req.verbose:
         _after_first_answer(agent, route.slug, lambda: say(no_tools))
     agent.events.emit(SessionStarted(session.id, route.slug, resumed))

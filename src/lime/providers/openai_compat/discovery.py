@@ -49,6 +49,8 @@ class Discovery:
     max_output: int | None = None  # the largest answer the server says the model gives
     window_note: str = ""  # where the window came from, when that is worth telling the user
     chat: bool = True  # False for embedding-only models, which import skips
+    # USD per million (input, cached input, output) tokens, where the server publishes prices.
+    prices: tuple[float, float, float] | None = None
 
     @property
     def tools(self) -> bool | None:
@@ -449,7 +451,20 @@ def _litellm(entry: dict[str, Any]) -> Discovery:
         supports_response_format=listed("response_format") if response_format is None else response_format,
         max_output=_pos_int(info.get("max_output_tokens")),
         chat=info.get("mode") in (None, "chat", "responses"),
+        prices=_per_million(info.get("input_cost_per_token"), info.get("cache_read_input_token_cost"),
+                            info.get("output_cost_per_token")),
     )
+
+
+def _per_million(inp: Any, cached: Any, out: Any) -> tuple[float, float, float] | None:
+    """Per-token prices (LiteLLM's ``*_cost_per_token``) as USD per million tokens; None unless both
+    input and output are finite numbers, zero or more."""
+    def ok(v: Any) -> bool:
+        return isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v < 1
+
+    if not (ok(inp) and ok(out)):
+        return None
+    return (round(inp * 1e6, 6), round((cached if ok(cached) else inp) * 1e6, 6), round(out * 1e6, 6))
 
 
 def survey(base_url: str, headers: dict[str, str] | None = None, *, models: list[str] | None = None,
