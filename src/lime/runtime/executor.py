@@ -110,6 +110,9 @@ class Executor:
         # Hooks (see the module's docstring), run in order.
         self.before_tool: list[BeforeTool] = []
         self.after_tool: list[AfterTool] = []
+        # True: every call runs in order through ``before_tool`` (PreToolUse hooks); otherwise reads
+        # the rules allow may run in parallel without the ``before_tool`` hooks.
+        self.serial = False
         # The running agent, for tools that need it (``ToolContext.agent``).
         self.agent = agent
         # Questions from tools' own threads, asked on the thread that waits for them.
@@ -138,7 +141,7 @@ class Executor:
         calls not finished get a "cancelled" result and KeyboardInterrupt is raised again."""
         prepared = [self._prepare(call, run=run, offered=offered) for call in calls]
         outcomes: dict[str, ToolResult] = {}
-        parallel = [p for p in prepared if not self.before_tool and p.early is None and p.tool is not None and p.args is not None
+        parallel = [p for p in prepared if not self.serial and p.early is None and p.tool is not None and p.args is not None
                     and p.tool.concurrent and self.policy.decide(p.tool, p.args, self.workspace) == "allow"]
         interrupted = False
         try:
