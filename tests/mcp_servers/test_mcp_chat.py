@@ -254,3 +254,22 @@ def test_the_real_filesystem_server_works_in_the_roots_lime_announces(lime: Lime
     inside, denied = tool_results(lime)
     assert inside.strip() == "the secret ingredient is basil"
     assert denied.startswith("error:") and "mcpServers" not in denied
+
+
+def test_a_tools_progress_shows_while_it_runs(lime: Lime) -> None:
+    """Progress notifications feed the call's status line on stderr (at most one a second), and
+    stream-json carries each as a tool_progress event."""
+    configure(lime, {"t": {"command": sys.executable, "args": [str(SDK_SERVER)]}})
+    lime.server.enqueue(tool_call_stream([("mcp__t__slow", {"seconds": 0.2})]), reply("done"))
+    proc = lime.run("-p", "go", "--permission-mode", "dontAsk")
+    assert proc.returncode == 0, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("  ⋯ ")]
+    assert len(lines) == 1 and lines[0].endswith(" step 1") and "/4" in lines[0], proc.stderr  # throttled
+    lime.server.enqueue(tool_call_stream([("mcp__t__slow", {"seconds": 0.2})]), reply("done"))
+    proc = lime.run("-p", "go", "--permission-mode", "dontAsk", "--output-format", "stream-json")
+    assert proc.returncode == 0, proc.stderr
+    events = [json.loads(ln) for ln in proc.stdout.splitlines()]
+    progress = [e for e in events if e["type"] == "tool_progress"]
+    call = next(e for e in events if e["type"] == "tool_call")
+    assert len(progress) == 4 and {e["id"] for e in progress} == {call["id"]}
+    assert "step 4" in progress[-1]["text"]

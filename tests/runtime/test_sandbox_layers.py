@@ -187,3 +187,27 @@ def test_the_fallback_keeps_commands_off_terminals(ws: Workspace, monkeypatch: p
     assert "Permission denied" in out.splitlines()[0] and "wrote" not in out, out
     if seccomp.tty_filter() is not None:
         assert "refused 1" in out, out  # EPERM from the filter (the kernel says ENOTTY for /dev/null)
+
+
+@needs_namespaces
+def test_a_working_bwrap_is_probed_once_then_remembered(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each chat start names the sandbox it will use; trying bwrap costs a process, so a success is
+    remembered in the config home, and a later failure to make the namespaces forgets it."""
+    monkeypatch.setenv("LIME_CONFIG_HOME", str(tmp_path / "home"))
+    namespaces.available.cache_clear()
+    spawned: list[list[str]] = []
+    real_run = subprocess.run
+
+    def counting_run(argv: list[str], *a: object, **k: object) -> object:
+        spawned.append(argv)
+        return real_run(argv, *a, **k)  # type: ignore[call-overload]
+
+    monkeypatch.setattr(namespaces.subprocess, "run", counting_run)
+    try:
+        assert namespaces.available()[0] and len(spawned) == 1
+        namespaces.available.cache_clear()  # a new lime process
+        assert namespaces.available()[0] and len(spawned) == 1  # remembered: no process
+        namespaces.forget_probe()
+        assert namespaces.available()[0] and len(spawned) == 2
+    finally:
+        namespaces.available.cache_clear()

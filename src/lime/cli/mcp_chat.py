@@ -29,10 +29,13 @@ class McpRegistryTool(Tool):
         self.progress = progress
 
     def run(self, args: dict[str, Any], context: ToolContext) -> ToolResult:
-        progress = None
-        if self.progress is not None:
-            report = self.progress
-            progress = lambda text: report(f"{self.name}: {text}")  # noqa: E731
+        report = self.progress  # with -v, also a notice line
+
+        def progress(text: str) -> None:
+            context.progress(text)
+            if report is not None:
+                report(f"{self.name}: {text}")
+
         out = self.tool.run(args, progress)
         return ToolResult(out.text, "error" if out.is_error else "ok",
                           images=[Image(mime, data) for mime, data in out.images])

@@ -70,6 +70,7 @@ class PlainUI(ev.Listener):
         self._err_console: Any = console
         # The plan a one-shot run in plan mode ends with (shown by the caller).
         self.plan: str | None = None
+        self._progress_at: dict[str, float] = {}  # when each running call last showed its progress
         if console is not None:
             self.console = console
         elif markdown:
@@ -139,6 +140,20 @@ class PlainUI(ev.Listener):
     def other(self, event: ev.Event) -> None:
         if isinstance(event, ev.PlanPresented) and event.decision == "none":
             self.plan = event.plan
+        elif isinstance(event, ev.ToolProgress):
+            self.progress(event.call_id, event.text)
+
+    def progress(self, call_id: str, text: str) -> None:
+        """A running tool's status line, at most one a second per call (servers may send thousands)."""
+        import time
+
+        now = time.monotonic()
+        if now - self._progress_at.get(call_id, -1.0) < 1.0:
+            return
+        self._progress_at[call_id] = now
+        self._stop_spinner()
+        self.err.write(f"  ⋯ {sanitize(text)[:200]}\n")
+        self.err.flush()
 
     def notice(self, text: str) -> None:
         self._stop_spinner()
@@ -204,6 +219,9 @@ class StreamJsonUI(CollectUI):
             self.emit({"type": "plan", "plan": event.plan, "decision": event.decision})
         elif isinstance(event, ev.ModeChanged):
             self.emit({"type": "mode", "mode": event.mode})
+
+    def progress(self, call_id: str, text: str) -> None:
+        self.emit({"type": "tool_progress", "id": call_id, "text": text})
 
 
 class TerminalUI(PlainUI):

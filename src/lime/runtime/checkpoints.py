@@ -77,7 +77,7 @@ class Checkpoints:
     @classmethod
     def attach(cls, agent: Agent) -> Checkpoints:
         cp = cls(agent)
-        agent.executor.before_tool.append(cp.before)
+        agent.executor.before_run.append(cp.before)
         agent.executor.after_tool.append(cp.after)
         return cp
 
@@ -89,7 +89,7 @@ class Checkpoints:
     def _turn(self) -> int:
         return len(user_turns(self.agent.session.messages))
 
-    def before(self, call: ToolCall, tool: Tool, args: dict[str, Any]) -> ToolResult | None:
+    def before(self, call: ToolCall, tool: Tool, args: dict[str, Any]) -> None:
         if canonical(tool.name) not in WRITERS or not isinstance(args.get("path"), str):
             return None
         try:

@@ -194,6 +194,17 @@ class PlanPresented(Event):
         self.decision = decision
 
 
+class ToolProgress(Event):
+    """A running tool's progress (an MCP server's progress notification): a line for its status."""
+
+    type = "tool_progress"
+    __slots__ = ("call_id", "text")
+
+    def __init__(self, call_id: str, text: str) -> None:
+        self.call_id = call_id
+        self.text = text
+
+
 class Notice(Event):
     """Something the user should read (a refused call, a compaction, a server quirk)."""
 

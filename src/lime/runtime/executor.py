@@ -113,6 +113,9 @@ class Executor:
         # True: every call runs in order through ``before_tool`` (PreToolUse hooks); otherwise reads
         # the rules allow may run in parallel without the ``before_tool`` hooks.
         self.serial = False
+        # Observers that see a call once it is allowed, just before it runs (file checkpoints):
+        # unlike ``before_tool`` they cannot change a decision, so calls still run concurrently.
+        self.before_run: list[Callable[[ToolCall, Tool, dict[str, Any]], None]] = []
         # The running agent, for tools that need it (``ToolContext.agent``).
         self.agent = agent
         # Questions from tools' own threads, asked on the thread that waits for them.
@@ -127,8 +130,10 @@ class Executor:
 
     def context(self, call_id: str = "", workspace: Workspace | None = None) -> ToolContext:
         session = getattr(self.agent, "session", None)
+        events = self.events
         return ToolContext(workspace or self.workspace, self.notice, call_id,
-                           getattr(session, "id", ""), self.agent)
+                           getattr(session, "id", ""), self.agent,
+                           progress=lambda text: events.emit(ev.ToolProgress(call_id, text)))
 
     # -- a batch of calls -----------------------------------------------------------------
 
@@ -300,6 +305,8 @@ class Executor:
         return self._invoke(call, tool, args)
 
     def _invoke(self, call: ToolCall, tool: Tool, args: dict[str, Any], workspace: Workspace | None = None) -> ToolResult:
+        for watch in self.before_run:
+            watch(call, tool, args)
         result = invoke(tool, args, self.context(call.id, workspace))
         for after in self.after_tool:
             result = after(call, tool, args, result) or result

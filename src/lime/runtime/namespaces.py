@@ -44,10 +44,21 @@ _BASE_FLAGS = ["--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-ut
 
 @cache
 def available() -> tuple[str, str]:
-    """(path of bwrap, "") where namespaces can be made here, else ("", why not)."""
+    """(path of bwrap, "") where namespaces can be made here, else ("", why not).
+
+    Trying bwrap costs a process (10-40 ms) that every chat start would pay for its one-line
+    note, so a success is remembered in the config home for this bwrap, kernel and user; a
+    command that then fails to set up is refused and forgets it (``forget_probe``)."""
     path = shutil.which("bwrap")
     if not path:
         return "", "bwrap is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+    key = _probe_key(path)
+    marker = _probe_marker()
+    try:
+        if key and marker.read_text(encoding="utf-8") == key:
+            return path, ""
+    except (OSError, UnicodeDecodeError):
+        pass
     try:
         proc = subprocess.run([path, *_BASE_FLAGS, "--ro-bind", "/", "/", "--proc", "/proc", "--dev", "/dev",
                                "--", "/bin/true"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -57,7 +68,35 @@ def available() -> tuple[str, str]:
     if proc.returncode != 0:
         why = proc.stderr.decode(errors="replace").strip().splitlines()
         return "", f"bwrap cannot create namespaces here ({why[-1][:200] if why else proc.returncode})"
+    if key:
+        from lime.storage import atomic_write_text
+
+        with contextlib.suppress(Exception):
+            marker.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            atomic_write_text(marker, key)
     return path, ""
+
+
+def _probe_marker() -> Path:
+    from lime import config
+
+    return config.config_home() / "cache" / "sandbox-probe"
+
+
+def _probe_key(path: str) -> str:
+    """What a remembered probe holds for: this bwrap binary, this kernel, this user."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return ""
+    return f"{path}:{st.st_size}:{st.st_mtime_ns}:{os.uname().release}:{os.getuid()}"
+
+
+def forget_probe() -> None:
+    """A command's namespaces could not be made after all: probe again next time."""
+    available.cache_clear()
+    with contextlib.suppress(OSError):
+        _probe_marker().unlink()
 
 
 _tmp_lock = threading.Lock()
@@ -229,8 +268,9 @@ def _remove(paths: list[Path]) -> None:
                 os.unlink(path)
 
 
-def wait_gone(info_fd: int, timeout: float = 1.0) -> None:
-    """Wait until the namespace's init (named in bwrap's ``--info-fd`` report) has exited.
+def wait_gone(info_fd: int, timeout: float = 1.0) -> bool:
+    """Wait until the namespace's init (named in bwrap's ``--info-fd`` report) has exited; False
+    when bwrap never reported one (it could not make the namespaces: the command did not run).
 
     bwrap returns as soon as the command's exit status is known; its init then kills what is
     left in the namespace. Waiting for the init means that is done when the call returns."""
@@ -238,14 +278,19 @@ def wait_gone(info_fd: int, timeout: float = 1.0) -> None:
     import select
 
     try:
-        pid = int(json.loads(os.read(info_fd, 4096))["child-pid"])
+        report = os.read(info_fd, 4096)
+    except OSError:
+        return False
+    try:
+        pid = int(json.loads(report)["child-pid"])
         pidfd = os.pidfd_open(pid)
     except (OSError, ValueError, KeyError, TypeError):
-        return  # no report, or the init is already gone
+        return bool(report)  # the init is already gone
     try:
         select.select([pidfd], [], [], timeout)
     finally:
         os.close(pidfd)
+    return True
 
 
 def seccomp_fd() -> int | None:

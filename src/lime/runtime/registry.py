@@ -81,13 +81,14 @@ def _quiet(text: str) -> None:
 
 class ToolContext:
     """What a running tool may use: the workspace its paths go through, a way to tell the user
-    something, and the session it runs in. ``agent`` is the running agent (for tools that start
+    something (``notice``; ``progress`` for its status while it runs), and the session it runs in. ``agent`` is the running agent (for tools that start
     another conversation); ``call_id`` the id of the call being run."""
 
     def __init__(self, workspace: Workspace, notice: Callable[[str], None] = _quiet, call_id: str = "",
-                 session_id: str = "", agent: Any = None) -> None:
+                 session_id: str = "", agent: Any = None, progress: Callable[[str], None] = _quiet) -> None:
         self.workspace, self.notice, self.call_id, self.session_id, self.agent = (
             workspace, notice, call_id, session_id, agent)
+        self.progress = progress  # a line for the call's status while it runs (a ToolProgress event)
 
 
 class Tool:

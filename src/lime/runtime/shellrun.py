@@ -141,5 +141,7 @@ def run(ws: Workspace, command: str, *, timeout: float, keep: int, limit: int) -
         out = subproc.run(argv, cwd=str(ws.cwd), env=env, timeout=timeout, keep=keep, limit=limit,
                           preexec=None if inner else sandbox.scope_only(),
                           pass_fds=tuple(fd for fd in fds if fd != info_r))
-        namespaces.wait_gone(info_r)
+        if not namespaces.wait_gone(info_r) and out.returncode != 0:
+            namespaces.forget_probe()  # remembered as working, but not any more: probe again next time
+            raise sandbox.SandboxError(1, f"bwrap could not create the namespaces: {out.text().strip()[-200:]}")
         return out
