@@ -97,3 +97,10 @@ def test_repl_lists_and_runs_custom_commands(lime: Lime) -> None:
     child.close()
     assert child.exitstatus == 0
     assert last_prompt(lime) == "Say hello to Ada."
+
+
+def test_every_repl_command_shadows_a_custom_one() -> None:
+    from lime.cli.custom_commands import BUILTINS
+    from lime.cli.repl import COMMANDS
+
+    assert set(COMMANDS) <= BUILTINS

@@ -27,8 +27,8 @@ from lime.runtime.frontmatter import parse
 
 # The REPL's own commands (a custom command of the same name is shadowed).
 BUILTINS = frozenset({"model", "reasoning", "verbosity", "status", "permissions", "sandbox", "plan", "memory",
-                      "config", "init", "mcp", "compact", "clear", "help", "exit", "quit", "commands", "skills",
-                      "plugin"})
+                      "config", "init", "mcp", "agents", "compact", "clear", "resume", "new", "rename", "fork",
+                      "rewind", "cost", "help", "exit", "quit", "commands", "skills", "plugin"})
 NAME_RE = re.compile(r"[a-z0-9][a-z0-9_.-]{0,63}")
 FIELDS = ("description", "argument-hint")
 MAX_BYTES = 100_000

@@ -110,6 +110,9 @@ class Executor:
         # Hooks (see the module's docstring), run in order.
         self.before_tool: list[BeforeTool] = []
         self.after_tool: list[AfterTool] = []
+        # True: every call runs in order through ``before_tool`` (PreToolUse hooks); otherwise reads
+        # the rules allow may run in parallel without the ``before_tool`` hooks.
+        self.serial = False
         # Observers that see a call once it is allowed, just before it runs (file checkpoints):
         # unlike ``before_tool`` they cannot change a decision, so calls still run concurrently.
         self.before_run: list[Callable[[ToolCall, Tool, dict[str, Any]], None]] = []
@@ -143,9 +146,7 @@ class Executor:
         calls not finished get a "cancelled" result and KeyboardInterrupt is raised again."""
         prepared = [self._prepare(call, run=run, offered=offered) for call in calls]
         outcomes: dict[str, ToolResult] = {}
-        # A before hook runs the calls one at a time, unless it says it is safe in parallel (checkpoints).
-        serial = any(not getattr(h, "parallel_safe", False) for h in self.before_tool)
-        parallel = [p for p in prepared if not serial and p.early is None and p.tool is not None and p.args is not None
+        parallel = [p for p in prepared if not self.serial and p.early is None and p.tool is not None and p.args is not None
                     and p.tool.concurrent and self.policy.decide(p.tool, p.args, self.workspace) == "allow"]
         interrupted = False
         try:

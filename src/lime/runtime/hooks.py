@@ -159,6 +159,7 @@ class Hooks:
         executor = agent.executor
         if self.has("PreToolUse"):
             executor.before_tool.append(self.pre_tool)
+            executor.serial = True
         if self.has("PostToolUse") or self.has("PostToolUseFailure"):
             executor.after_tool.append(self.post_tool)
         if self.has("PermissionRequest"):
