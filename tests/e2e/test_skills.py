@@ -133,3 +133,15 @@ def test_skill_commands_run_through_the_permission_check_and_paths_point_at_skil
     assert "Style: from-skill-cmd" in loaded
     assert "[`touch not-allowed` not run: permission denied" in loaded
     assert not (lime.cwd / "not-allowed").exists()
+
+
+def test_lime_system_prompt_shows_the_skills_a_chat_sends(lime: Lime) -> None:
+    write_skill(lime)
+    lime.server.enqueue(reply("hi"))
+    assert lime.run("-p", "hello").returncode == 0
+    sent = next(m["content"] for m in lime.server.requests[-1].messages if m["role"] == "system")
+    shown = lime.run("system-prompt")
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout == sent + "\n"
+    assert "release" in sent and "Cut a release of this project" in sent and "- skill:" in sent
+    assert "BODY-ONLY-MARKER" not in sent

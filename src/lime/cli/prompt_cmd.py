@@ -62,7 +62,8 @@ def run_system_prompt(args: argparse.Namespace) -> int:
 def _route_and_tools(args: argparse.Namespace, context: Any) -> tuple[Any, Any]:
     """The model a chat here would use (no key needed, nothing started) and the tools it would offer."""
     from lime.catalog.routing import resolve_route
-    from lime.cli.setup import agent_catalog, endpoint
+    from lime.cli.setup import agent_catalog, endpoint, skill_folders
+    from lime.runtime import skills
     from lime.runtime.setup import choose_model, offered_tools
 
     model = context.settings.keys.model
@@ -71,5 +72,7 @@ def _route_and_tools(args: argparse.Namespace, context: Any) -> tuple[Any, Any]:
     from lime.runtime.tools import Workspace
 
     workspace = Workspace.create(context.project.cwd, sandbox=context.policy.sandboxed)
+    found = skills.discover(skill_folders(context.project.root, context.trusted))
+    context.prompt.skills = skills.prompt_block(found)  # as a chat's prompt lists them
     return route, offered_tools(route, context.policy, workspace, not args.no_tools,
-                                agents=agent_catalog(context, lambda _text: None))
+                                agents=agent_catalog(context, lambda _text: None), skills=found)

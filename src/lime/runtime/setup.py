@@ -249,14 +249,15 @@ def _after_first_answer(agent: Agent, slug: str, tell: Callable[[], None]) -> No
 
 
 def offered_tools(route: Route, policy: Policy, workspace: Workspace, enabled: bool,
-                  tools: Iterable[Tool] = (), *, agents: AgentCatalog | None = None) -> tuple[list[ToolSpec] | None, ToolRegistry]:
+                  tools: Iterable[Tool] = (), *, agents: AgentCatalog | None = None,
+                  skills: dict[str, Skill] | None = None) -> tuple[list[ToolSpec] | None, ToolRegistry]:
     """The tools a new session would offer at its first request (``Agent.tool_specs``), and their
     registry, without opening one: for ``lime system-prompt``."""
     from lime.runtime.events import EventBus
     from lime.runtime.executor import Executor
     from lime.runtime.plan import Plan
 
-    registry = build_registry(Plan.for_session("new"), tools, agents=agents)
+    registry = build_registry(Plan.for_session("new"), tools, agents=agents, skills=skills)
     if not enabled or not route.capabilities.tools:
         return None, registry
     return [t.spec() for t in Executor(registry, policy, workspace, EventBus()).offered()], registry
