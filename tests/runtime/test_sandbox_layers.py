@@ -194,6 +194,7 @@ def test_a_working_bwrap_is_probed_once_then_remembered(tmp_path: Path, monkeypa
     """Each chat start names the sandbox it will use; trying bwrap costs a process, so a success is
     remembered in the config home, and a later failure to make the namespaces forgets it."""
     monkeypatch.setenv("LIME_CONFIG_HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir(mode=0o700)  # the probe is remembered in an existing config home only
     namespaces.available.cache_clear()
     spawned: list[list[str]] = []
     real_run = subprocess.run

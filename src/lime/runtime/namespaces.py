@@ -68,11 +68,11 @@ def available() -> tuple[str, str]:
     if proc.returncode != 0:
         why = proc.stderr.decode(errors="replace").strip().splitlines()
         return "", f"bwrap cannot create namespaces here ({why[-1][:200] if why else proc.returncode})"
-    if key:
+    if key and marker.parent.parent.is_dir():  # never the reason the config home is created
         from lime.storage import atomic_write_text
 
         with contextlib.suppress(Exception):
-            marker.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            marker.parent.mkdir(mode=0o700, exist_ok=True)
             atomic_write_text(marker, key)
     return path, ""
 
