@@ -305,3 +305,7 @@ def check_env() -> None:
                  read_timeout, retry_base_delay, retry_max_delay, local_ctx, local_idle_timeout, local_threads,
                  max_answer_size, max_sse_line, max_body_size):
         knob()
+
+
+# The TOML file read after each JSON settings file of the same scope (``tomllib``; JSON first).
+TOML_AFTER = {"settings.json": "config.toml", "settings.local.json": "settings.local.toml"}

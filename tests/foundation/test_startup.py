@@ -41,5 +41,8 @@ def test_a_chat_without_mcp_servers_imports_no_mcp_client(lime: Lime, tmp_path: 
     assert proc.returncode == 0, proc.stderr[-2000:]
     imported = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
     mcp = sorted(n for n in imported if n == "mcp" or n.startswith("mcp.") or
-                 (n.startswith("lime.mcp.") and n != "lime.mcp.config"))
+                 (n.startswith("lime.mcp.") and n != "lime.mcp.files"))
     assert mcp == [], mcp
+    # Nor what only an @mention, a skill, a shell command or a non-ASCII host name needs.
+    unused = {"lime.cli.mentions", "lime.runtime.skills", "encodings.idna", "lime.runtime.namespaces"}
+    assert not imported & unused, sorted(imported & unused)

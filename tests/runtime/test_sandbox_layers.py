@@ -203,7 +203,7 @@ def test_a_working_bwrap_is_probed_once_then_remembered(tmp_path: Path, monkeypa
         spawned.append(argv)
         return real_run(argv, *a, **k)  # type: ignore[call-overload]
 
-    monkeypatch.setattr(namespaces.subprocess, "run", counting_run)
+    monkeypatch.setattr(subprocess, "run", counting_run)
     try:
         assert namespaces.available()[0] and len(spawned) == 1
         namespaces.available.cache_clear()  # a new lime process

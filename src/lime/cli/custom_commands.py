@@ -18,7 +18,6 @@ command of the same name wins, and lime says so.
 from __future__ import annotations
 
 import re
-import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +52,8 @@ class Command:
 
     def expand(self, args: str) -> str:
         """The prompt this command sends with ``args`` (see the module's docstring)."""
+        import shlex
+
         args = args.strip()
         try:
             words = shlex.split(args)

@@ -165,6 +165,16 @@ def _slash_commands(argv: list[str], parser: argparse.ArgumentParser) -> tuple[l
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from lime.cli.common import pause_gc, resume_gc
+
+    pause_gc()
+    try:
+        return _main(argv)
+    finally:
+        resume_gc()
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     commands: list[str] = []
     if any(a.startswith("/") for a in argv):

@@ -3,7 +3,7 @@ together, and their tools handed to the session factory.
 
 User servers and ``--settings`` ones start; local ones (``.lime/settings.local.json``) when the
 folder is trusted; project ones (``.lime.json``, ``.mcp.json``) once approved for this project.
-Nothing under ``lime.mcp`` beyond its config reader is imported when no server is configured.
+Nothing under ``lime.mcp`` beyond its list of files is imported when no file could configure a server.
 """
 
 from __future__ import annotations
@@ -21,10 +21,16 @@ if TYPE_CHECKING:
 def configured(args: argparse.Namespace, say: Callable[[str], None], *, trusted: bool | None = None,
                ask: bool = True) -> tuple[list[Any], Path, set[str]]:
     """(the servers configured here, the project root, the project servers not approved to start)."""
+    from lime.cli import plugins
+    from lime.mcp.files import Files, candidates
+
+    files = Files.here()
+    flag = getattr(args, "settings", None)
+    if not flag and not plugins.enabled_ids() and not any(p.is_file() for _, p in candidates(files)):
+        return [], files.root, set()  # no file that could name a server: the reader is not even loaded
     from lime.mcp import config as mcfg
     from lime.runtime import settings as settings_mod
 
-    files = mcfg.Files.here()
     if trusted is None:
         from lime.runtime import project as projects
 
@@ -32,15 +38,12 @@ def configured(args: argparse.Namespace, say: Callable[[str], None], *, trusted:
     sources = settings_mod.parse_sources(getattr(args, "setting_sources", None))
     if not trusted:
         sources.discard("local")
-    flag = getattr(args, "settings", None)
     flag_data, flag_origin = settings_mod.read_flag(flag) if flag else (None, "--settings")
     from lime.runtime import project as projects
 
     tracked = projects.local_tracked(files.root, files.local.parent) if "local" in sources else None
     found = mcfg.configured(files, flag=flag_data if "flag" in sources else None, flag_origin=flag_origin,
                             sources=sources, local_as=settings_mod.local_scope(tracked))
-    from lime.cli import plugins
-
     names = {c.name for c in found}
     for plugin in plugins.enabled():  # the user enabled it: its servers are theirs
         found += [c for c in mcfg.servers_in({"mcpServers": plugin.servers()}, "user", f"plugin {plugin.id}")

@@ -54,22 +54,27 @@ def run_once(args: argparse.Namespace, prompt: str) -> int:
         ui.secrets = list(agent.workspace.secrets)  # a key the server echoes never reaches a script's stdout
         ui.emit({"type": "start", "model": route.slug, "session": session.id,
                  "route": {"service": route.service, "base_url": route.base_url}})
-    from lime.cli.custom_commands import resolve
+    if prompt.startswith("/") and ready.commands:
+        from lime.cli.custom_commands import resolve
 
-    custom = resolve(prompt, ready.commands)
-    if custom is not None:
-        prompt = custom[0].expand(custom[1])
+        custom = resolve(prompt, ready.commands)
+        if custom is not None:
+            prompt = custom[0].expand(custom[1])
     structured: Any = None
     try:
-        from lime.cli.mentions import attach
+        text, images = prompt, []
+        extra: tuple[str, ...] = tuple(getattr(args, "images", None) or ())
+        if "@" in prompt or extra:  # mentions and --image (loaded only then)
+            from lime.cli.mentions import attach
 
-        route = agent.route
-        attached = attach(prompt, agent.workspace, vision=route.capabilities.vision, model=route.slug,
-                          window=agent.window, extra_images=tuple(getattr(args, "images", ())))
+            route = agent.route
+            attached = attach(prompt, agent.workspace, vision=route.capabilities.vision, model=route.slug,
+                              window=agent.window, extra_images=extra)
+            text, images = attached.text, attached.images
         if schema is not None:
-            structured, result = schemas.run_structured(agent, attached.text, schema)
+            structured, result = schemas.run_structured(agent, text, schema)
         else:
-            result = agent.run(attached.text, parts=attached.images)
+            result = agent.run(text, parts=images)
     except Cancelled:
         _say("cancelled")
         return 130

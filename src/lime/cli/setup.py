@@ -102,10 +102,12 @@ def setup(args: argparse.Namespace, *, ui: UI, say: Callable[[str], None]) -> Re
         verbose=bool(args.verbose),
         agents=agent_catalog(context, say),
     )
-    from lime.runtime import skills
+    folders = [(scope, d) for scope, d in skill_folders(context.project.root, context.trusted) if d.is_dir()]
+    if folders:  # the skills module is loaded only where there may be skills
+        from lime.runtime import skills
 
-    request.skills = skills.discover(skill_folders(context.project.root, context.trusted))
-    context.prompt.skills = skills.prompt_block(request.skills)
+        request.skills = skills.discover(folders)
+        context.prompt.skills = skills.prompt_block(request.skills)
     from lime.cli import plugins
 
     for plugin in plugins.enabled():
@@ -131,6 +133,9 @@ def setup(args: argparse.Namespace, *, ui: UI, say: Callable[[str], None]) -> Re
     ready.commands = custom_commands.load(context.project.root, context.trusted)
     for name in sorted(set(ready.commands) & custom_commands.BUILTINS):
         say(f"note: {custom_commands.shadow_note(name)}")
+    from lime.cli.common import resume_gc
+
+    resume_gc()
     return ready
 
 

@@ -24,6 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from lime.errors import ConfigError, UsageError
+from lime.mcp.files import Files as Files
+from lime.mcp.files import candidates
+from lime.mcp.files import project_root as project_root
 
 TRANSPORTS = ("stdio", "http", "sse", "ws")
 TYPE_ALIASES = {"streamable-http": "http", "streamable_http": "http", "streamableHttp": "http"}
@@ -185,40 +188,6 @@ def servers_in(data: dict[str, Any], scope: str, origin: str) -> list[ServerConf
 # -- the files -------------------------------------------------------------------------------------
 
 
-@dataclass
-class Files:
-    """The settings files each scope reads and writes, for one working directory."""
-
-    user: Path
-    local: Path
-    project: list[Path]  # read in this order; ``lime mcp add --scope project`` writes the last
-    root: Path
-
-    @classmethod
-    def here(cls, cwd: Path | None = None) -> Files:
-        from lime import config
-
-        root = project_root(cwd)
-        return cls(config.config_home() / "settings.json", root / ".lime" / "settings.local.json",
-                   [root / ".lime.json", root / ".lime" / "settings.json", root / ".mcp.json"], root)
-
-    def for_scope(self, scope: str) -> Path:
-        return {"user": self.user, "local": self.local, "project": self.project[-1]}[scope]
-
-
-def project_root(cwd: Path | None = None) -> Path:
-    """The enclosing git work tree's top, or the working directory outside git."""
-    here = (cwd or Path.cwd()).resolve()
-    for d in (here, *here.parents):
-        if (d / ".git").exists():
-            return d
-    return here
-
-
-# The TOML file each settings file is followed by in its scope (as the rest of lime's settings).
-TOML_AFTER = {"settings.json": "config.toml", "settings.local.json": "settings.local.toml"}
-
-
 def read(path: Path) -> dict[str, Any] | None:
     from lime.storage import parse_config_json, read_config_text
 
@@ -245,14 +214,7 @@ def configured(files: Files, *, flag: dict[str, Any] | None = None, flag_origin:
     ``local_as="project"``: the local file came with the repository (git tracks it), so its servers
     need approval like any project server."""
     found: dict[str, ServerConfig] = {}
-    order: list[tuple[str, Path]] = [("user", files.user), *(("project", p) for p in files.project),
-                                     ("local", files.local)]
-    with_toml: list[tuple[str, Path]] = []
-    for scope, path in order:
-        with_toml.append((scope, path))
-        if path.name in TOML_AFTER:
-            with_toml.append((scope, path.with_name(TOML_AFTER[path.name])))
-    for scope, path in with_toml:
+    for scope, path in candidates(files):
         if sources is not None and scope not in sources:
             continue
         if path.parent.name == ".lime" and path.parent.is_symlink():

@@ -20,7 +20,6 @@ use, so what it shows is what is sent. Stdlib only.
 from __future__ import annotations
 
 import os
-import platform
 import stat
 import time
 from collections.abc import Callable, Sequence
@@ -94,7 +93,7 @@ def environment(project: Project, *, mode: str, sandbox: str, date: str | None =
         described = f"branch {git.branch}, {changes}"
     return Environment(
         cwd=str(project.cwd), root=str(project.root), git=described,
-        os=f"{platform.system()} {platform.release()}".strip(),
+        os=f"{os.uname().sysname} {os.uname().release}".strip(),
         shell=os.environ.get("SHELL") or "/bin/sh",
         date=date or time.strftime("%Y-%m-%d (%A)"), mode=mode, sandbox=sandbox,
     )

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lime.config import TOML_AFTER
 from lime.errors import ConfigError
 
-TOML_AFTER = {"settings.json": "config.toml", "settings.local.json": "settings.local.toml"}
 LEVEL_KEYS = {"reasoningEffort": "reasoning", "verbosity": "verbosity"}
 ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 MAX_ENV_VALUE = 32_768

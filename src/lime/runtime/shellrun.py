@@ -28,9 +28,10 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING
 
-from lime.runtime import sandbox, subproc
+from lime.runtime import sandbox
 
 if TYPE_CHECKING:
+    from lime.runtime import subproc
     from lime.runtime.workspace import Workspace
 
 BASH = "/bin/bash"
@@ -82,9 +83,9 @@ def layers(enabled: bool = True, network: bool = False) -> Layers:
 
 
 def namespaces_available() -> tuple[str, str]:
-    from lime.runtime import namespaces
+    from lime.runtime import nsprobe
 
-    return namespaces.available()
+    return nsprobe.available()
 
 
 def child_env(secrets: list[str]) -> dict[str, str]:
@@ -110,6 +111,8 @@ def _closing(fds: list[int]) -> Iterator[None]:
 
 def run(ws: Workspace, command: str, *, timeout: float, keep: int, limit: int) -> subproc.Outcome:
     """Run ``command`` with ``bash -c`` under the layers ``layers`` names; SandboxError if they cannot be set up."""
+    from lime.runtime import subproc
+
     env = child_env(ws.secrets)
     env.update((k, v) for k, v in ws.env.items() if not any(s and s in v for s in ws.secrets))  # settings' env
     network = bool(ws.isolate_network)
