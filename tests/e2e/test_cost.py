@@ -1,5 +1,5 @@
 """Cost: prices per model (every built-in's list price with the date it was checked, ``model add
---input-price/--output-price``, prices a LiteLLM proxy publishes), the cost of a
+--input-price/--output-price``, prices a LiteLLM proxy or OpenRouter publishes), the cost of a
 one-shot in ``--json`` with cached and cache-written prompt tokens at their own rates, ``/cost``
 on a saved session, ``lime status``; unknown prices say so instead of $0."""
 
@@ -9,7 +9,7 @@ import datetime
 import json
 import re
 
-from support.fakeserver import reply
+from support.fakeserver import as_openrouter, reply
 
 from .conftest import Lime
 from .test_endpoints_e2e import models, ok
@@ -120,3 +120,51 @@ def test_prices_read_from_a_litellm_proxy(lime: Lime) -> None:
     ok(lime.run("model", "add", "--slug", "free", "--provider", "openai-compat", "--service", "litellm",
                 "--discover"))
     assert "input_price" not in models(lime)["free"]
+
+
+HOSTILE_PRICES = {
+    "neg/ative": {"prompt": "-1", "completion": "-1"},  # OpenRouter's own "variable price" routers
+    "nan/model": {"prompt": "NaN", "completion": "0.00001"},
+    "huge/model": {"prompt": "1e999", "completion": "5"},
+    "words/model": {"prompt": "three dollars", "completion": "0x10"},
+    "typed/model": {"prompt": True, "completion": [1]},
+    "long/model": {"prompt": "0." + "0" * 5000 + "1", "completion": "0.000001"},
+}
+
+
+def test_prices_read_from_openrouter_and_hostile_ones_ignored(lime: Lime) -> None:
+    as_openrouter(lime.server, {
+        "anthropic/claude-sonnet-4.5": {"context_length": 1000000},  # the default pricing: Claude Sonnet's
+        "meta-llama/llama-3.3-70b-instruct:free": {"context_length": 131072, "supported_parameters": ["max_tokens"],
+                                                  "pricing": {"prompt": "0", "completion": "0"}},
+        "qwen/qwen3-coder": {"pricing": {"prompt": 2.2e-07, "completion": "0.00000095", "input_cache_read": "junk"}},
+        **{name: {"pricing": pricing} for name, pricing in HOSTILE_PRICES.items()},
+    })
+    imported = ok(lime.run("model", "import", "fake"))
+    assert f"Imported {3 + len(HOSTILE_PRICES)} models from openrouter" in imported.stdout, imported.stdout
+    found = models(lime)
+    claude = found["anthropic/claude-sonnet-4.5"]
+    assert (claude["input_price"], claude["cached_input_price"], claude["output_price"],
+            claude["cache_write_price"]) == (3.0, 0.3, 15.0, 3.75)
+    assert claude["prices_checked"] == today() and claude["context_window"] == 1000000
+    assert claude["supports_tools"] is True and claude["supports_vision"] is True
+    free = found["meta-llama/llama-3.3-70b-instruct:free"]
+    assert (free["input_price"], free["output_price"]) == (0.0, 0.0) and free["supports_tools"] is False
+    qwen = found["qwen/qwen3-coder"]  # a number is read too; a junk cache price is left out, not fatal
+    assert (qwen["input_price"], qwen["output_price"]) == (0.22, 0.95) and "cached_input_price" not in qwen
+    for name in HOSTILE_PRICES:
+        assert not any(k.endswith("_price") for k in found[name]), (name, found[name])
+    shown = ok(lime.run("model", "show", "neg/ative")).stdout
+    assert "prices: unknown (no prices for this model" in shown
+
+    # a chat through the imported entry: OpenRouter's usage counts cache reads and writes apart
+    lime.server.enqueue(reply("ok", usage={"prompt_tokens": 2000, "completion_tokens": 100, "total_tokens": 2100,
+                                           "prompt_tokens_details": {"cached_tokens": 1500,
+                                                                     "cache_write_tokens": 400}}))
+    out = ok(lime.run("-m", "anthropic/claude-sonnet-4.5", "--json", "-p", "hi"))
+    cost = json.loads(out.stdout)["cost"]
+    assert cost["usd"] == round((100 * 3 + 1500 * 0.3 + 400 * 3.75 + 100 * 15) / 1e6, 6)
+    assert cost["prices"]["checked"] == today() and cost["prices"]["source"] == "entry"
+    lime.server.enqueue(reply("ok", usage=USAGE))
+    out = ok(lime.run("-m", "huge/model", "--json", "-p", "hi"))
+    assert json.loads(out.stdout)["cost"]["usd"] is None

@@ -6,6 +6,7 @@ context size) and ``GET /v1/models`` (``meta.n_ctx``, ``meta.n_ctx_train``); vLL
 (``capabilities``, ``parameters`` with ``num_ctx``, ``model_info.<arch>.context_length``); LM Studio
 ``GET /api/v0/models`` (``loaded_context_length``, ``max_context_length``, ``capabilities``, ``type``);
 a LiteLLM proxy ``GET /model/info`` (``max_input_tokens``, ``supports_function_calling``, prices...);
+OpenRouter ``GET /models`` (``context_length``, ``supported_parameters``, ``pricing`` per token).
 What a server reports about itself beats a guess: a window that is too large ends in overflow
 errors (or, on Ollama, in silent truncation), flags that are too generous send fields the
 template silently drops, and reasoning effort goes only where the server advertised it.
@@ -33,7 +34,7 @@ OLLAMA_DEFAULT_CTX = 4096  # Ollama's num_ctx when neither the model nor OLLAMA_
 class Discovery:
     """What one server said about itself. ``None`` means "not reported", never "no"."""
 
-    server: str  # "llama.cpp", "vllm", "ollama", "lmstudio", "litellm" or "openai-compatible"
+    server: str  # "llama.cpp", "vllm", "ollama", "lmstudio", "litellm", "openrouter" or "openai-compatible"
     model_ids: tuple[str, ...] = ()
     n_ctx: int | None = None  # the window one request may use (llama.cpp: per slot)
     n_ctx_train: int | None = None
@@ -492,6 +493,37 @@ def _per_million(**per_token_prices: Any) -> dict[str, float] | None:
     return out
 
 
+def _openrouter(item: dict[str, Any]) -> Discovery:
+    """One model of OpenRouter's ``/models``: ``context_length``, ``top_provider``,
+    ``supported_parameters``, ``architecture`` and ``pricing`` (USD per token, as strings)."""
+    params_raw = item.get("supported_parameters")
+    params = {p for p in params_raw if isinstance(p, str)} if isinstance(params_raw, list) else None
+    top, arch, pricing = (_obj(item.get(k)) for k in ("top_provider", "architecture", "pricing"))
+    inputs, outputs = arch.get("input_modalities"), arch.get("output_modalities")
+    tools = None if params is None else "tools" in params
+    return Discovery(
+        server="openrouter", n_ctx=_pos_int(item.get("context_length")) or _pos_int(top.get("context_length")),
+        supports_tools=tools, supports_tool_calls=tools, supports_include_usage=True,
+        supports_response_format=None if params is None else bool({"response_format", "structured_outputs"} & params),
+        vision=("image" in inputs) if isinstance(inputs, list) else None,
+        max_output=_pos_int(top.get("max_completion_tokens")),
+        chat="text" in outputs if isinstance(outputs, list) else True,
+        prices=_per_million(input_price=pricing.get("prompt"), output_price=pricing.get("completion"),
+                            cached_input_price=pricing.get("input_cache_read"),
+                            cache_write_price=pricing.get("input_cache_write")),
+    )
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _is_openrouter(items: list[dict[str, Any]]) -> bool:
+    """OpenRouter's listing: ``pricing`` objects with ``prompt`` and ``completion`` per token."""
+    return any(isinstance(m.get("pricing"), dict) and "prompt" in m["pricing"] and "completion" in m["pricing"]
+               for m in items)
+
+
 def survey(base_url: str, headers: dict[str, str] | None = None, *, models: list[str] | None = None,
            timeout: float = 10.0, secrets: tuple[str, ...] = (), limit: int | None = None,
            deadline: float | None = None) -> Survey:
@@ -532,6 +564,8 @@ def _describe(fetch: _Fetcher, base_url: str, root: str, items: list[dict[str, A
     if any(m.get("owned_by") == "llamacpp" or isinstance(m.get("meta"), dict) for m in items):
         props = fetch.fetch("GET", endpoint_url(root, "props"), required=False)
         return "llama.cpp", _llamacpp(props, listing, wanted), ()
+    if _is_openrouter(items):
+        return "openrouter", {i: _openrouter(by_id[i]) for i in wanted}, ()
     version = fetch.fetch("GET", endpoint_url(root, "api/version"), required=False)
     if isinstance(version, dict) and isinstance(version.get("version"), str):
         ps = fetch.fetch("GET", endpoint_url(root, "api/ps"), required=False)
