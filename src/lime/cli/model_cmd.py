@@ -52,7 +52,8 @@ def register(sub: Any) -> None:
     add.add_argument("--extra-body", metavar="JSON",
                      help='a JSON object merged into every request body, e.g. \'{"options": {"num_ctx": 16384}}\'')
     add.add_argument("--discover", action="store_true",
-                     help="ask the server (Ollama, LM Studio, vLLM, LiteLLM, llama.cpp) for window and capabilities")
+                     help="ask the server (Ollama, LM Studio, vLLM, LiteLLM, OpenRouter, llama.cpp) for window, "
+                     "capabilities and prices")
     add.add_argument("--replace", action="store_true", help="replace an existing entry with this slug")
     add.set_defaults(handler=run_add)
 
