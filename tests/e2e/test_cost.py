@@ -99,6 +99,21 @@ def test_anthropic_cache_reads_and_writes_are_priced_at_their_rates(lime: Lime) 
     assert data["cost"]["prices"]["cache_write"] == 3.75 and data["cost"]["prices"]["source"] == "list"
     status = lime.run("status").stdout  # the session's totals price the same way
     assert f"${by_hand:.4f}" in status and "list prices checked 20" in status, status
+    resumed = lime.run("--resume", "latest", "/cost").stdout
+    assert f"${by_hand:.4f}" in resumed and "1,510 in (1,200 cached, 300 written to the cache)" in resumed, resumed
+
+
+def test_a_hand_written_price_that_is_not_sane_names_its_field(lime: Lime) -> None:
+    lime.add_model("bad-write", input_price=1, output_price=2, cache_write_price=-1)
+    lime.add_model("bad-date", input_price=1, output_price=2, prices_checked="last week")
+    lime.add_model("good", input_price=1, output_price=2, cache_write_price=1.5, prices_checked="2026-11-30")
+    listed = lime.run("model", "list")
+    assert listed.returncode == 1
+    assert "'bad-write', field 'cache_write_price': must be a number of dollars" in listed.stderr, listed.stderr
+    assert "'bad-date', field 'prices_checked': must be a date like 2026-12-05" in listed.stderr
+    shown = lime.run("model", "show", "good").stdout
+    assert "prices: $1/$1/$2 per 1M in/cached/out, cache writes $1.5 (this entry's prices, checked 2026-11-30)" \
+        in shown, shown
 
 
 def test_prices_read_from_a_litellm_proxy(lime: Lime) -> None:
