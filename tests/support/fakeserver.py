@@ -70,8 +70,8 @@ Other endpoints: ``GET .../models`` lists ``server.models``; ``server.route("GET
 adds any other path. ``server.require_key = "sk-..."`` answers 401 to requests without that bearer key
 (worded by ``server.auth_error`` if set); ``server.require_headers`` / ``server.require_query`` make it
 a gateway or an Azure-style deployment that refuses requests missing those headers or query parameters.
-``as_ollama``, ``as_lmstudio``, ``as_vllm`` and ``as_litellm`` turn a server into that product, discovery
-endpoints included (Ollama's silent truncation with ``truncate_at``); ``think_reply`` is a model that
+``as_ollama``, ``as_lmstudio``, ``as_vllm``, ``as_litellm`` and ``as_openrouter`` turn a server into that
+product, discovery endpoints included (Ollama's silent truncation with ``truncate_at``); ``think_reply`` is a model that
 inlines ``<think>`` reasoning in its content.
 
 Recorded requests (``server.requests``, a list of :class:`Recorded`): ``method``, ``path``, ``query``,
@@ -98,7 +98,8 @@ __all__ = [
     "AUTO", "Close", "Comment", "Delay", "ErrorResponse", "FakeServer", "Flood", "Hang", "JSONResponse", "PROFILES",
     "Profile", "Raw", "Recorded", "Reply", "Reset", "SSE", "chat_completion", "endless_stream", "error",
     "gzip_bomb", "huge_line", "json_response", "overflow", "reasoning_stream", "redirect", "reply", "text_stream",
-    "tool_call_stream", "as_litellm", "as_lmstudio", "as_ollama", "as_vllm", "litellm_auth_error", "think_reply",
+    "tool_call_stream", "as_litellm", "as_lmstudio", "as_ollama", "as_openrouter", "as_vllm", "litellm_auth_error",
+    "think_reply",
 ]
 
 
@@ -1163,6 +1164,29 @@ def as_litellm(server: FakeServer, models: dict[str, dict[str, Any]], *, master_
     if master_key is not None:
         server.require_key = master_key
         server.auth_error = lambda req: litellm_auth_error(req.headers.get("authorization", ""))
+
+
+def as_openrouter(server: FakeServer, models: dict[str, dict[str, Any]]) -> None:
+    """OpenRouter: ``/v1/models`` items carry ``context_length``, ``architecture``, ``top_provider``,
+    ``supported_parameters`` and ``pricing`` (USD per token, as strings). Each model maps to the
+    fields to set; ``pricing`` replaces the default one (Claude Sonnet's) when given."""
+    server.models = list(models)
+    default_pricing = {"prompt": "0.000003", "completion": "0.000015", "request": "0", "image": "0.0048",
+                       "web_search": "0", "internal_reasoning": "0", "input_cache_read": "0.0000003",
+                       "input_cache_write": "0.00000375"}
+    server.route("GET", "/v1/models", {"data": [{
+        "id": name, "canonical_slug": name, "name": name.split("/")[-1], "created": 1700000000,
+        "description": "A model.", "context_length": spec.get("context_length", 200000),
+        "architecture": {"modality": "text+image->text", "input_modalities": ["text", "image"],
+                         "output_modalities": ["text"], "tokenizer": "Other", "instruct_type": None},
+        "pricing": spec.get("pricing", default_pricing),
+        "top_provider": {"context_length": spec.get("context_length", 200000),
+                         "max_completion_tokens": spec.get("max_completion_tokens", 64000), "is_moderated": False},
+        "per_request_limits": None,
+        "supported_parameters": spec.get("supported_parameters", ["max_tokens", "temperature", "tools",
+                                                                 "tool_choice", "response_format", "reasoning"]),
+    } for name, spec in models.items()]})
+    server.use_profile("openrouter")
 
 
 def litellm_auth_error(sent: str) -> ErrorResponse:

@@ -71,10 +71,13 @@ class ModelEntry:
     supports_response_format: bool | None = None
     # The window the model was trained for, when a server reported one larger than it serves.
     trained_context_window: int | None = None
-    # USD per million tokens (None: unknown; catalog/prices.py holds the built-in list).
+    # USD per million tokens (None: unknown; catalog/prices.py holds the built-in list and the rules).
     input_price: float | None = None
     cached_input_price: float | None = None
     output_price: float | None = None
+    cache_write_price: float | None = None  # 5-minute prompt-cache writes (None: as input; Anthropic: 1.25×)
+    cache_write_1h_price: float | None = None  # 1-hour writes (None: as 5-minute ones; Anthropic: 2×)
+    prices_checked: str | None = None  # the date the prices were read or typed, YYYY-MM-DD
     # Merged into every request body for this model (vLLM chat_template_kwargs, Ollama options...).
     extra_body: dict[str, Any] | None = field(default=None, hash=False)
     source: Source = field(default="user", compare=False)
@@ -136,13 +139,14 @@ _BOOL_FIELDS = (
 )
 _TRISTATE_FIELDS = ("supports_tools", "supports_include_usage", "supports_reasoning_effort",
                     "supports_response_format")
-_PRICE_FIELDS = ("input_price", "cached_input_price", "output_price")
-_OPTIONAL_KEYS = ("service", "api_id", "trained_context_window", "extra_body") + _TRISTATE_FIELDS + _PRICE_FIELDS
+_PRICE_FIELDS = ("input_price", "cached_input_price", "output_price", "cache_write_price", "cache_write_1h_price")
+_OPTIONAL_KEYS = (("service", "api_id", "trained_context_window", "extra_body") + _TRISTATE_FIELDS + _PRICE_FIELDS
+                  + ("prices_checked",))
 _INT_FIELDS = ("max_output", "upper_max_output", "auto_compact")
 _STR_FIELDS = ("display_name", "description", "api_id")
 KNOWN_FIELDS = frozenset(
     ("slug", "provider", "service", "context_window", "param_preset", "trained_context_window", "extra_body")
-    + _BOOL_FIELDS + _TRISTATE_FIELDS + _INT_FIELDS + _STR_FIELDS + _PRICE_FIELDS
+    + _BOOL_FIELDS + _TRISTATE_FIELDS + _INT_FIELDS + _STR_FIELDS + _PRICE_FIELDS + ("prices_checked",)
 )
 
 
@@ -207,6 +211,8 @@ def entry_from_json(data: Any, *, index: int, source: Source = "user") -> ModelE
     for name in _PRICE_FIELDS:
         if data.get(name) is not None:
             kwargs[name] = check_price(slug, name, data[name])
+    if data.get("prices_checked") is not None:
+        kwargs["prices_checked"] = check_date(slug, "prices_checked", data["prices_checked"])
     entry = ModelEntry(
         slug=slug, provider=provider, service=service, context_window=window,
         param_preset=param_preset, source=source, **kwargs,
@@ -220,6 +226,15 @@ def check_price(entry: str, name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1e6:
         raise EntryError(entry, name, f"must be a number of dollars per million tokens, got {value!r}")
     return float(value)
+
+
+def check_date(entry: str, name: str, value: Any) -> str:
+    """A calendar date, ``YYYY-MM-DD`` (or a month, ``YYYY-MM``)."""
+    import re
+
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9]{4}-[0-9]{2}(-[0-9]{2})?", value):
+        raise EntryError(entry, name, f"must be a date like 2026-12-05, got {value!r}")
+    return value
 
 
 def check_extra_body(entry: str, value: Any) -> dict[str, Any]:

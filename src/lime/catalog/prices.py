@@ -1,31 +1,19 @@
-"""What tokens cost: USD per million input, cached-input and output tokens.
+"""What tokens cost: USD per million input, cached-input, output and cache-write tokens.
 
-Built-in prices are the providers' published list prices (standard tier, prompts under any
-long-context surcharge) as of ``CHECKED``; a model missing here has no known price, and lime says
-so rather than showing $0. A user entry's ``input_price``/``cached_input_price``/``output_price``
-(``lime model add --input-price ...``) wins.
+Every built-in model has a row here: the provider's published list price (standard tier, prompts
+under any long-context surcharge) with the date it was checked, so a user sees how old a figure
+is. Anthropic bills prompt-cache writes apart: 1.25× input for a 5-minute cache, 2× for a 1-hour
+one; elsewhere a written token costs what any input token does. A model with no row and no prices
+of its own has no known price, and lime says so rather than showing $0. An entry's own prices
+(``input_price``... in models.json, from ``lime model add --input-price`` or read from the server
+by ``--discover``/``import``) win over the list.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-
-CHECKED = "2025-10"
-
-# slug: (input, cached input, output), USD per 1M tokens.
-BUILTIN: dict[str, tuple[float, float, float]] = {
-    "gpt-4.1": (2.00, 0.50, 8.00),
-    "gpt-4o-mini": (0.15, 0.075, 0.60),
-    "o3": (2.00, 0.50, 8.00),
-    "claude-sonnet-4-5": (3.00, 0.30, 15.00),
-    "claude-haiku-4-5": (1.00, 0.10, 5.00),
-    "claude-opus-4-1": (15.00, 1.50, 75.00),
-    "claude-opus-4-5": (5.00, 0.50, 25.00),
-    "gemini-2.5-pro": (1.25, 0.31, 10.00),
-    "gemini-2.5-flash": (0.30, 0.075, 2.50),
-    "gemini-2.5-flash-lite": (0.10, 0.025, 0.40),
-}
 
 
 @dataclass(frozen=True)
@@ -33,47 +21,180 @@ class Prices:
     input: float
     cached_input: float
     output: float
-    checked: str  # when the figures were read, or "user"
+    checked: str | None  # when the figures were read: "2026-06" or "2026-12-05"; None: not recorded
+    source: str = "list"  # "list" (the built-in table), "entry" (the model's own entry) or "local"
+    cache_write: float | None = None  # per 1M tokens written to a 5-minute prompt cache; None: the input price
+    cache_write_1h: float | None = None  # written to a 1-hour cache; None: the 5-minute price
+    note: str = ""  # what the figures leave out
 
-    def cost(self, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0) -> float:
-        """USD for these counts (cached tokens are part of the prompt's)."""
-        cached = min(max(0, cached_tokens), prompt_tokens)
-        return ((prompt_tokens - cached) * self.input + cached * self.cached_input
-                + completion_tokens * self.output) / 1_000_000
+    def cost(self, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0,
+             cache_write_tokens: int = 0, cache_write_1h_tokens: int = 0) -> float:
+        """USD for these counts. Cached (read) and written tokens are part of the prompt's count,
+        and 1-hour writes part of the written ones."""
+        prompt = max(0, prompt_tokens)
+        cached = min(max(0, cached_tokens), prompt)
+        written = min(max(0, cache_write_tokens), prompt - cached)
+        hour = min(max(0, cache_write_1h_tokens), written)
+        write = self.input if self.cache_write is None else self.cache_write
+        write_1h = write if self.cache_write_1h is None else self.cache_write_1h
+        return ((prompt - cached - written) * self.input + cached * self.cached_input
+                + (written - hour) * write + hour * write_1h + max(0, completion_tokens) * self.output) / 1_000_000
+
+    def cost_of(self, counts: Mapping[str, Any]) -> float:
+        """The cost of a usage or totals record as lime writes them (``prompt_tokens``,
+        ``cache_read_tokens``...); a count that is not a whole number counts as 0."""
+        def n(*names: str) -> int:
+            for name in names:
+                value = counts.get(name)
+                if isinstance(value, int) and not isinstance(value, bool):
+                    return value
+            return 0
+
+        return self.cost(n("prompt_tokens"), n("completion_tokens"), n("cache_read_tokens", "cached_tokens"),
+                         n("cache_write_tokens"), n("cache_write_1h_tokens"))
+
+    def rates(self) -> str:
+        """``$3/$0.3/$15 per 1M in/cached/out`` (and the cache-write prices where they differ)."""
+        text = f"${self.input:g}/${self.cached_input:g}/${self.output:g} per 1M in/cached/out"
+        if self.cache_write is not None and self.cache_write != self.input:
+            text += f", cache writes ${self.cache_write:g}"
+            if self.cache_write_1h is not None and self.cache_write_1h != self.cache_write:
+                text += f" (5 min)/${self.cache_write_1h:g} (1 h)"
+        return text
+
+    def origin(self) -> str:
+        """Where the figures come from and how old they are."""
+        if self.source == "local":
+            return "runs on this machine: no per-token price"
+        if self.source == "entry":
+            return "this entry's prices" + (f", checked {self.checked}" if self.checked else " (no date recorded)")
+        return f"list prices checked {self.checked}"
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"input": self.input, "cached_input": self.cached_input, "output": self.output}
+        if self.cache_write is not None:
+            out["cache_write"] = self.cache_write
+            out["cache_write_1h"] = self.cache_write if self.cache_write_1h is None else self.cache_write_1h
+        out.update(checked=self.checked, source=self.source)
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+def _list(inp: float, cached: float | None, out: float, checked: str, note: str = "") -> Prices:
+    """A list price; ``cached`` None where the provider gives cached prompts no discount."""
+    return Prices(inp, inp if cached is None else cached, out, checked, note=note)
+
+
+def _claude(inp: float, out: float, checked: str) -> Prices:
+    """Anthropic's rule: cache reads at 0.1× input, 5-minute writes at 1.25×, 1-hour writes at 2×."""
+    return Prices(inp, round(inp * 0.1, 6), out, checked, cache_write=round(inp * 1.25, 6),
+                  cache_write_1h=round(inp * 2, 6))
+
+
+_LOCAL = Prices(0.0, 0.0, 0.0, None, source="local")
+_SEARCH_FEE = "Perplexity also bills a per-request search fee, not counted here"
+
+# slug: list price per 1M tokens, as of the date in each row.
+BUILTIN: dict[str, Prices] = {
+    "gpt-5.5": _list(5.00, 0.50, 30.00, "2026-06"),
+    "gpt-5.4": _list(2.50, 0.25, 15.00, "2026-06"),
+    "gpt-5.4-pro": _list(30.00, None, 180.00, "2026-06"),
+    "gpt-5.4-mini": _list(0.75, 0.075, 4.50, "2026-06"),
+    "gpt-5.4-nano": _list(0.20, 0.02, 1.25, "2026-06"),
+    "gpt-5-mini": _list(0.25, 0.025, 2.00, "2025-10"),
+    "gpt-4.1": _list(2.00, 0.50, 8.00, "2025-10"),
+    "gpt-4o": _list(2.50, 1.25, 10.00, "2025-10"),
+    "gpt-4o-mini": _list(0.15, 0.075, 0.60, "2025-10"),
+    "o3": _list(2.00, 0.50, 8.00, "2025-10"),
+    "o4-mini": _list(1.10, 0.275, 4.40, "2025-10"),
+    "o1": _list(15.00, 7.50, 60.00, "2025-10"),
+    "claude-opus-4-7": _claude(5.00, 25.00, "2026-07"),
+    "claude-opus-4-6": _claude(5.00, 25.00, "2026-07"),
+    "claude-opus-4-5": _claude(5.00, 25.00, "2026-07"),
+    "claude-opus-4-1": _claude(15.00, 75.00, "2026-07"),
+    "claude-sonnet-4-6": _claude(3.00, 15.00, "2026-07"),
+    "claude-sonnet-4-5": _claude(3.00, 15.00, "2026-07"),
+    "claude-haiku-4-5": _claude(1.00, 5.00, "2026-07"),
+    "gemini-2.5-pro": _list(1.25, 0.125, 10.00, "2026-03"),
+    "gemini-2.5-flash": _list(0.30, 0.03, 2.50, "2026-03"),
+    "gemini-2.5-flash-lite": _list(0.10, 0.01, 0.40, "2026-03"),
+    "gemini-3.1-pro-preview": _list(2.00, 0.20, 12.00, "2026-03"),
+    "gemini-3-flash-preview": _list(0.50, 0.05, 3.00, "2026-03"),
+    "gemini-3.1-flash-lite-preview": _list(0.25, 0.025, 1.50, "2026-03"),
+    "llama-3.3-70b": _list(0.59, None, 0.79, "2025-10"),
+    "groq-gpt-oss-120b": _list(0.15, 0.075, 0.60, "2026-06"),
+    "claude-sonnet-4.5": _claude(3.00, 15.00, "2026-07"),  # OpenRouter passes Anthropic's prices on
+    "llama-3.3-70b-turbo": _list(0.88, None, 0.88, "2025-10"),
+    "mistral-small": _list(0.15, None, 0.60, "2026-04"),
+    "llama-3.1-8b-deepinfra": _list(0.03, None, 0.05, "2025-10"),
+    "cerebras-gpt-oss-120b": _list(0.25, None, 0.69, "2025-08"),
+    "grok-4": _list(3.00, 0.75, 15.00, "2025-10"),
+    "grok-3-mini": _list(0.30, 0.075, 0.50, "2025-10"),
+    "sonar": _list(1.00, None, 1.00, "2025-10", note=_SEARCH_FEE),
+    "sonar-pro": _list(3.00, None, 15.00, "2025-10", note=_SEARCH_FEE),
+    "command-a": _list(2.50, None, 10.00, "2025-10"),
+    "llama3.2": _LOCAL,
+    "smollm2": _LOCAL,
+}
+
+# Built-in models with no per-token list price, and why.
+UNPRICED: dict[str, str] = {
+    "nvidia-llama-3.3-70b": "NVIDIA's API catalog publishes no per-token price, it runs on trial credits",
+}
 
 
 def prices_for(entry: Any) -> Prices | None:
     """The entry's own prices, else the built-in list's for its slug, else None (unknown)."""
     mine = getattr(entry, "input_price", None), getattr(entry, "output_price", None)
     if mine[0] is not None and mine[1] is not None:
+        inp = float(mine[0])
         cached = getattr(entry, "cached_input_price", None)
-        return Prices(float(mine[0]), float(cached if cached is not None else mine[0]), float(mine[1]), "user")
-    known = BUILTIN.get(getattr(entry, "slug", ""))
-    if known is None:
-        return None
-    return Prices(*known, CHECKED)
+        write = getattr(entry, "cache_write_price", None)
+        write_1h = getattr(entry, "cache_write_1h_price", None)
+        if getattr(entry, "provider", None) == "anthropic":  # Anthropic's own rule where the entry says nothing
+            write = round(inp * 1.25, 6) if write is None else write
+            write_1h = round(inp * 2, 6) if write_1h is None else write_1h
+        return Prices(inp, float(cached if cached is not None else inp), float(mine[1]),
+                      getattr(entry, "prices_checked", None), source="entry",
+                      cache_write=None if write is None else float(write),
+                      cache_write_1h=None if write_1h is None else float(write_1h))
+    return BUILTIN.get(getattr(entry, "slug", ""))
 
 
-def describe(prices: Prices | None, usd: float | None) -> str:
+def unknown(entry: Any) -> str:
+    """Why a model has no price, and how to give it one."""
+    why = UNPRICED.get(getattr(entry, "slug", ""), "no prices for this model")
+    return f"unknown ({why}; give them with lime model add --input-price/--output-price)"
+
+
+def describe(prices: Prices | None, usd: float | None, entry: Any = None) -> str:
     if prices is None or usd is None:
-        return "unknown (no prices for this model: lime model add --input-price/--output-price)"
-    return f"${usd:.4f} (at ${prices.input:g}/${prices.cached_input:g}/${prices.output:g} per 1M in/cached/out, " \
-           f"{'your prices' if prices.checked == 'user' else 'list prices of ' + prices.checked})"
+        return unknown(entry)
+    return f"${usd:.4f} (at {prices.rates()}; {prices.origin()})"
 
 
-def session_cost(entry: Any, totals: dict[str, Any]) -> str:
-    """A session's running cost at ``entry``'s prices, from its stored totals."""
-    prices = prices_for(entry)
-    usd = None if prices is None else prices.cost(int(totals.get("prompt_tokens") or 0),
-                                                  int(totals.get("completion_tokens") or 0),
-                                                  int(totals.get("cache_read_tokens") or 0))
-    return describe(prices, usd)
-
-
-def cost_json(entry: Any, prompt_tokens: int, completion_tokens: int, cached_tokens: int) -> dict[str, Any]:
+def show(entry: Any) -> str:
+    """The prices line of ``lime model show``."""
     prices = prices_for(entry)
     if prices is None:
-        return {"usd": None, "note": f"no prices known for {getattr(entry, 'slug', 'this model')}"}
-    return {"usd": round(prices.cost(prompt_tokens, completion_tokens, cached_tokens), 6),
-            "prices": {"input": prices.input, "cached_input": prices.cached_input, "output": prices.output,
-                       "checked": prices.checked}}
+        return unknown(entry)
+    if prices.source == "local":
+        return prices.origin()
+    return f"{prices.rates()} ({prices.origin()}" + (f"; {prices.note})" if prices.note else ")")
+
+
+def session_cost(entry: Any, totals: Mapping[str, Any]) -> str:
+    """A session's running cost at ``entry``'s prices, from its stored totals."""
+    prices = prices_for(entry)
+    return describe(prices, None if prices is None else prices.cost_of(totals), entry)
+
+
+def cost_json(entry: Any, usage: Mapping[str, Any]) -> dict[str, Any]:
+    """``--json``'s ``cost``: the USD for ``usage`` (a Usage's JSON) and the prices used."""
+    prices = prices_for(entry)
+    if prices is None:
+        slug = getattr(entry, "slug", "this model")
+        why = UNPRICED.get(slug)
+        return {"usd": None, "note": f"no prices known for {slug}" + (f" ({why})" if why else "")}
+    return {"usd": round(prices.cost_of(usage), 6), "prices": prices.to_json()}

@@ -46,10 +46,14 @@ def register(sub: Any) -> None:
     add.add_argument("--cached-input-price", type=float, metavar="USD",
                      help="dollars per million cached input tokens (default: the input price)")
     add.add_argument("--output-price", type=float, metavar="USD", help="dollars per million output tokens")
+    add.add_argument("--cache-write-price", type=float, metavar="USD",
+                     help="dollars per million tokens written to the prompt cache (default: the input price; "
+                     "Anthropic: 1.25x input)")
     add.add_argument("--extra-body", metavar="JSON",
                      help='a JSON object merged into every request body, e.g. \'{"options": {"num_ctx": 16384}}\'')
     add.add_argument("--discover", action="store_true",
-                     help="ask the server (Ollama, LM Studio, vLLM, LiteLLM, llama.cpp) for window and capabilities")
+                     help="ask the server (Ollama, LM Studio, vLLM, LiteLLM, OpenRouter, llama.cpp) for window, "
+                     "capabilities and prices")
     add.add_argument("--replace", action="store_true", help="replace an existing entry with this slug")
     add.set_defaults(handler=run_add)
 
@@ -165,8 +169,8 @@ def _build_entry(args: argparse.Namespace) -> Any:
         raise UsageError("--context-window N is required")
     if flags.get("supports_reasoning_effort") and param_preset == "none":
         param_preset = "reasoning_only"  # the server advertised reasoning: --reasoning-effort may use it
-    prices: dict[str, float] = {}
-    for name in ("input_price", "cached_input_price", "output_price"):
+    prices: dict[str, Any] = {}
+    for name in ("input_price", "cached_input_price", "output_price", "cache_write_price"):
         value = getattr(args, name, None)
         if value is not None:
             try:
@@ -175,11 +179,14 @@ def _build_entry(args: argparse.Namespace) -> Any:
                 raise UsageError(f"--{name.replace('_', '-')}: {exc.problem}") from None
     if ("input_price" in prices) != ("output_price" in prices):
         raise UsageError("give both --input-price and --output-price (dollars per million tokens)")
+    if prices and "input_price" not in prices:
+        raise UsageError("--cached-input-price and --cache-write-price need --input-price and --output-price")
+    if prices:
+        prices["prices_checked"] = _today()
+    else:  # the server's prices, when it published any
+        prices = {k: v for k, v in flags.items() if k.endswith("_price") or k == "prices_checked"}
     entry = ModelEntry(
-        slug=slug, provider=provider, service=service, context_window=window,
-        input_price=prices.get("input_price", flags.get("input_price")),
-        cached_input_price=prices.get("cached_input_price", flags.get("cached_input_price")),
-        output_price=prices.get("output_price", flags.get("output_price")),
+        slug=slug, provider=provider, service=service, context_window=window, **prices,
         display_name=args.display_name or "", description=args.description or "Custom model",
         api_id=args.api_id or None,
         max_output=positive_int("--max-output", args.max_output) or flags.pop("max_output", 0),
@@ -237,8 +244,14 @@ def _discovered_flags(d: Any) -> dict[str, Any]:
     if d.max_output and d.n_ctx and d.max_output <= d.n_ctx:
         flags["max_output"] = d.max_output
     if d.prices is not None:
-        flags.update(input_price=d.prices[0], cached_input_price=d.prices[1], output_price=d.prices[2])
+        flags.update(d.prices, prices_checked=_today())
     return flags
+
+
+def _today() -> str:
+    import datetime
+
+    return datetime.datetime.now(datetime.UTC).date().isoformat()
 
 
 def _discover(args: argparse.Namespace, service: str | None, window: int | None) -> tuple[int | None, dict[str, Any]]:
@@ -424,6 +437,9 @@ def run_show(args: argparse.Namespace) -> int:
     for key, value in asdict(entry).items():
         if value is not None:
             say(f"{key}: {json.dumps(value) if isinstance(value, (dict, list)) else value}")
+    from lime.catalog.prices import show as show_prices
+
+    say(f"prices: {show_prices(entry)}")
     try:
         route = resolve_route(entry.slug, catalog)
     except ConfigError as exc:

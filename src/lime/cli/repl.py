@@ -456,7 +456,8 @@ class Repl:
         t = self.s.session.totals
         self.console.print(f"cost          {session_cost(self.agent.route.entry, t.to_json())}", highlight=False,
                            markup=False)
-        self.console.print(f"tokens        {t.prompt_tokens:,} in ({t.cache_read_tokens:,} cached), "
+        written = f", {t.cache_write_tokens:,} written to the cache" if t.cache_write_tokens else ""
+        self.console.print(f"tokens        {t.prompt_tokens:,} in ({t.cache_read_tokens:,} cached{written}), "
                            f"{t.completion_tokens:,} out over {t.requests} requests"
                            + (" (partly estimated)" if t.estimated else ""), highlight=False, markup=False)
 

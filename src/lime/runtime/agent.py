@@ -403,6 +403,7 @@ class Agent:
         result.usage.total_tokens += usage.total_tokens or (usage.prompt_tokens + usage.completion_tokens)
         result.usage.cached_tokens += usage.cached_tokens
         result.usage.cache_write_tokens += usage.cache_write_tokens
+        result.usage.cache_write_1h_tokens += usage.cache_write_1h_tokens
         result.usage.estimated = result.usage.estimated or usage.estimated
 
     def _request(self, tools: list[ToolSpec] | None, result: TurnResult) -> Completion:
@@ -669,7 +670,7 @@ def result_json(result: TurnResult, route: Route, session: Session | None) -> di
     from lime.catalog.prices import cost_json
 
     u = result.usage
-    data["cost"] = cost_json(route.entry, u.prompt_tokens, u.completion_tokens, u.cached_tokens)
+    data["cost"] = cost_json(route.entry, u.to_json())
     if result.reasoning:
         data["reasoning"] = result.reasoning
     if result.stopped:

@@ -65,6 +65,7 @@ class Totals:
     # Of prompt_tokens: read from and written to the service's prompt cache (Anthropic counts both).
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
+    cache_write_1h_tokens: int = 0  # of cache_write_tokens, to a one-hour cache
 
     def add(self, usage: dict[str, Any] | None) -> None:
         if not usage:
@@ -73,6 +74,7 @@ class Totals:
         self.completion_tokens += _count(usage.get("completion_tokens"))
         self.cache_read_tokens += _count(usage.get("cache_read_tokens"))
         self.cache_write_tokens += _count(usage.get("cache_write_tokens"))
+        self.cache_write_1h_tokens += _count(usage.get("cache_write_1h_tokens"))
         self.requests += 1
         self.estimated = self.estimated or bool(usage.get("estimated"))
 
@@ -82,6 +84,8 @@ class Totals:
         if self.cache_read_tokens or self.cache_write_tokens:
             out["cache_read_tokens"] = self.cache_read_tokens
             out["cache_write_tokens"] = self.cache_write_tokens
+        if self.cache_write_1h_tokens:
+            out["cache_write_1h_tokens"] = self.cache_write_1h_tokens
         return out
 
 
@@ -413,8 +417,7 @@ class Session:
         if self.first_prompt:
             out["first_prompt"] = self.first_prompt
         if self.prices is not None:
-            t = self.totals
-            out["cost_usd"] = round(self.prices.cost(t.prompt_tokens, t.completion_tokens, t.cache_read_tokens), 6)
+            out["cost_usd"] = round(self.prices.cost_of(self.totals.to_json()), 6)
         return out
 
     def _note_prompt(self, message: Message) -> None:
@@ -665,7 +668,7 @@ def latest_summary(directory: Path | None = None) -> dict[str, Any] | None:
         stats, model = found
     out: dict[str, Any] = {"id": header["id"], "path": str(path), "model": model or str(header.get("model") or "")}
     for name in ("messages", "compactions", "prompt_tokens", "completion_tokens", "requests", "cache_read_tokens",
-                 "cache_write_tokens"):
+                 "cache_write_tokens", "cache_write_1h_tokens"):
         out[name] = _count(stats.get(name))
     out["estimated"] = bool(stats.get("estimated"))
     return out

@@ -5,7 +5,8 @@ context size) and ``GET /v1/models`` (``meta.n_ctx``, ``meta.n_ctx_train``); vLL
 ``max_model_len`` on each model of ``/v1/models``; Ollama answers ``POST /api/show``
 (``capabilities``, ``parameters`` with ``num_ctx``, ``model_info.<arch>.context_length``); LM Studio
 ``GET /api/v0/models`` (``loaded_context_length``, ``max_context_length``, ``capabilities``, ``type``);
-a LiteLLM proxy ``GET /model/info`` (``max_input_tokens``, ``supports_function_calling``...).
+a LiteLLM proxy ``GET /model/info`` (``max_input_tokens``, ``supports_function_calling``, prices...);
+OpenRouter ``GET /models`` (``context_length``, ``supported_parameters``, ``pricing`` per token).
 What a server reports about itself beats a guess: a window that is too large ends in overflow
 errors (or, on Ollama, in silent truncation), flags that are too generous send fields the
 template silently drops, and reasoning effort goes only where the server advertised it.
@@ -33,7 +34,7 @@ OLLAMA_DEFAULT_CTX = 4096  # Ollama's num_ctx when neither the model nor OLLAMA_
 class Discovery:
     """What one server said about itself. ``None`` means "not reported", never "no"."""
 
-    server: str  # "llama.cpp", "vllm", "ollama", "lmstudio", "litellm" or "openai-compatible"
+    server: str  # "llama.cpp", "vllm", "ollama", "lmstudio", "litellm", "openrouter" or "openai-compatible"
     model_ids: tuple[str, ...] = ()
     n_ctx: int | None = None  # the window one request may use (llama.cpp: per slot)
     n_ctx_train: int | None = None
@@ -49,8 +50,9 @@ class Discovery:
     max_output: int | None = None  # the largest answer the server says the model gives
     window_note: str = ""  # where the window came from, when that is worth telling the user
     chat: bool = True  # False for embedding-only models, which import skips
-    # USD per million (input, cached input, output) tokens, where the server publishes prices.
-    prices: tuple[float, float, float] | None = None
+    # USD per million tokens, where the server publishes prices: ModelEntry's price fields
+    # (input_price and output_price always; cached_input_price, cache_write_price... where said).
+    prices: dict[str, float] | None = None
 
     @property
     def tools(self) -> bool | None:
@@ -451,20 +453,75 @@ def _litellm(entry: dict[str, Any]) -> Discovery:
         supports_response_format=listed("response_format") if response_format is None else response_format,
         max_output=_pos_int(info.get("max_output_tokens")),
         chat=info.get("mode") in (None, "chat", "responses"),
-        prices=_per_million(info.get("input_cost_per_token"), info.get("cache_read_input_token_cost"),
-                            info.get("output_cost_per_token")),
+        prices=_per_million(input_price=info.get("input_cost_per_token"),
+                            output_price=info.get("output_cost_per_token"),
+                            cached_input_price=info.get("cache_read_input_token_cost"),
+                            cache_write_price=info.get("cache_creation_input_token_cost"),
+                            cache_write_1h_price=info.get("cache_creation_input_token_cost_above_1hr")),
     )
 
 
-def _per_million(inp: Any, cached: Any, out: Any) -> tuple[float, float, float] | None:
-    """Per-token prices (LiteLLM's ``*_cost_per_token``) as USD per million tokens; None unless both
-    input and output are finite numbers, zero or more."""
-    def ok(v: Any) -> bool:
-        return isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v < 1
+MAX_TOKEN_PRICE = 0.01  # USD per token: $10,000 per million, far beyond any real model's price
 
-    if not (ok(inp) and ok(out)):
+
+def per_token(value: Any) -> float | None:
+    """A published per-token price (a number, or a decimal string as OpenRouter sends it) when it
+    is a finite number from 0 to :data:`MAX_TOKEN_PRICE`; None for anything else (``"-1"``, ``NaN``,
+    ``"1e999"``, ``"free"``, ``true``)."""
+    import math
+    import re
+
+    if isinstance(value, str):
+        if len(value) > 40 or not re.fullmatch(r"\s*[0-9]+(\.[0-9]+)?([eE]-?[0-9]{1,3})?\s*", value):
+            return None
+        value = float(value)
+    if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return (round(inp * 1e6, 6), round((cached if ok(cached) else inp) * 1e6, 6), round(out * 1e6, 6))
+    return float(value) if math.isfinite(value) and 0 <= value <= MAX_TOKEN_PRICE else None
+
+
+def _per_million(**per_token_prices: Any) -> dict[str, float] | None:
+    """Per-token prices as USD per million tokens, keyed by ModelEntry's price fields; None unless
+    both input and output are sane (:func:`per_token`). An optional price that is not sane is left out."""
+    out: dict[str, float] = {}
+    for name, value in per_token_prices.items():
+        usd = per_token(value)
+        if usd is not None:
+            out[name] = round(usd * 1e6, 6)
+    if "input_price" not in out or "output_price" not in out:
+        return None
+    return out
+
+
+def _openrouter(item: dict[str, Any]) -> Discovery:
+    """One model of OpenRouter's ``/models``: ``context_length``, ``top_provider``,
+    ``supported_parameters``, ``architecture`` and ``pricing`` (USD per token, as strings)."""
+    params_raw = item.get("supported_parameters")
+    params = {p for p in params_raw if isinstance(p, str)} if isinstance(params_raw, list) else None
+    top, arch, pricing = (_obj(item.get(k)) for k in ("top_provider", "architecture", "pricing"))
+    inputs, outputs = arch.get("input_modalities"), arch.get("output_modalities")
+    tools = None if params is None else "tools" in params
+    return Discovery(
+        server="openrouter", n_ctx=_pos_int(item.get("context_length")) or _pos_int(top.get("context_length")),
+        supports_tools=tools, supports_tool_calls=tools, supports_include_usage=True,
+        supports_response_format=None if params is None else bool({"response_format", "structured_outputs"} & params),
+        vision=("image" in inputs) if isinstance(inputs, list) else None,
+        max_output=_pos_int(top.get("max_completion_tokens")),
+        chat="text" in outputs if isinstance(outputs, list) else True,
+        prices=_per_million(input_price=pricing.get("prompt"), output_price=pricing.get("completion"),
+                            cached_input_price=pricing.get("input_cache_read"),
+                            cache_write_price=pricing.get("input_cache_write")),
+    )
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _is_openrouter(items: list[dict[str, Any]]) -> bool:
+    """OpenRouter's listing: ``pricing`` objects with ``prompt`` and ``completion`` per token."""
+    return any(isinstance(m.get("pricing"), dict) and "prompt" in m["pricing"] and "completion" in m["pricing"]
+               for m in items)
 
 
 def survey(base_url: str, headers: dict[str, str] | None = None, *, models: list[str] | None = None,
@@ -507,6 +564,8 @@ def _describe(fetch: _Fetcher, base_url: str, root: str, items: list[dict[str, A
     if any(m.get("owned_by") == "llamacpp" or isinstance(m.get("meta"), dict) for m in items):
         props = fetch.fetch("GET", endpoint_url(root, "props"), required=False)
         return "llama.cpp", _llamacpp(props, listing, wanted), ()
+    if _is_openrouter(items):
+        return "openrouter", {i: _openrouter(by_id[i]) for i in wanted}, ()
     version = fetch.fetch("GET", endpoint_url(root, "api/version"), required=False)
     if isinstance(version, dict) and isinstance(version.get("version"), str):
         ps = fetch.fetch("GET", endpoint_url(root, "api/ps"), required=False)

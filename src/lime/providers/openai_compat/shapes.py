@@ -124,7 +124,8 @@ def _usage(value: Any, field: str) -> BadResponse | None:
         return _bad(f"{field}.prompt_tokens_details", details, "an object")
     if isinstance(details, dict):
         try:
-            count(details.get("cached_tokens"), f"{field}.prompt_tokens_details.cached_tokens")
+            for name in ("cached_tokens", "cache_write_tokens"):
+                count(details.get(name), f"{field}.prompt_tokens_details.{name}")
         except BadResponse as exc:
             return exc
     return None

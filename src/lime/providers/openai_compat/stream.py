@@ -105,11 +105,14 @@ def usage_from(u: Any) -> Usage | None:
     completion = count(u.get("completion_tokens") or u.get("output_tokens"), "usage.completion_tokens")
     total = count(u.get("total_tokens"), "usage.total_tokens") or prompt + completion
     details = u.get("prompt_tokens_details")
-    cached = count(details.get("cached_tokens"), "usage.prompt_tokens_details.cached_tokens") if isinstance(
-        details, dict) else 0
+    cached = written = 0
+    if isinstance(details, dict):
+        cached = count(details.get("cached_tokens"), "usage.prompt_tokens_details.cached_tokens")
+        # OpenRouter's count of prompt tokens written to the provider's cache (billed at its write price)
+        written = count(details.get("cache_write_tokens"), "usage.prompt_tokens_details.cache_write_tokens")
     if prompt == 0 and completion == 0:
         return None
-    return Usage(prompt, completion, total, cached, estimated=False)
+    return Usage(prompt, completion, total, cached, estimated=False, cache_write_tokens=written)
 
 
 class Estimator:

@@ -94,6 +94,7 @@ class Usage:
     cached_tokens: int = 0  # of prompt_tokens, read from the service's prompt cache
     estimated: bool = False
     cache_write_tokens: int = 0  # of prompt_tokens, written to the prompt cache (Anthropic bills them apart)
+    cache_write_1h_tokens: int = 0  # of cache_write_tokens, written to a one-hour cache (billed higher still)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"prompt_tokens": self.prompt_tokens, "completion_tokens": self.completion_tokens,
@@ -102,6 +103,8 @@ class Usage:
         if self.cached_tokens or self.cache_write_tokens:
             out["cache_read_tokens"] = self.cached_tokens
             out["cache_write_tokens"] = self.cache_write_tokens
+        if self.cache_write_1h_tokens:
+            out["cache_write_1h_tokens"] = self.cache_write_1h_tokens
         return out
 
 

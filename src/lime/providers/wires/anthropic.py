@@ -271,8 +271,14 @@ class MessagesProcessor(EventProcessor):
         self._u.update({k: v for k, v in u.items() if v is not None})
         read = count(self._u.get("cache_read_input_tokens"), "usage.cache_read_input_tokens")
         write = count(self._u.get("cache_creation_input_tokens"), "usage.cache_creation_input_tokens")
+        # Of those, written to a one-hour cache: {"ephemeral_5m_input_tokens": n, "ephemeral_1h_input_tokens": m}
+        split = self._u.get("cache_creation")
+        hour = count(split.get("ephemeral_1h_input_tokens"),
+                     "usage.cache_creation.ephemeral_1h_input_tokens") if isinstance(split, dict) else 0
+        hour = min(hour, write)
         base = usage_from({"input_tokens": self._u.get("input_tokens"), "output_tokens": self._u.get("output_tokens")})
         prompt = (base.prompt_tokens if base else 0) + read + write
         out = base.completion_tokens if base else 0
         if prompt or out:
-            self.usage = Usage(prompt, out, prompt + out, read, estimated=False, cache_write_tokens=write)
+            self.usage = Usage(prompt, out, prompt + out, read, estimated=False, cache_write_tokens=write,
+                               cache_write_1h_tokens=hour)
