@@ -273,3 +273,26 @@ def test_a_tools_progress_shows_while_it_runs(lime: Lime) -> None:
     call = next(e for e in events if e["type"] == "tool_call")
     assert len(progress) == 4 and {e["id"] for e in progress} == {call["id"]}
     assert "step 4" in progress[-1]["text"]
+
+
+def test_a_progress_message_cannot_put_control_sequences_on_the_terminal(lime: Lime) -> None:
+    """A server's progress text is shown as it runs: escape sequences in it (a clipboard write, a
+    screen clear, a title change, carriage returns that overwrite the line) reach neither stderr
+    nor a script's stream-json as control characters."""
+    configure(lime, {"t": {"command": sys.executable, "args": [str(SDK_SERVER)]}})
+    label = "\x1b]52;c;aGVsbG8=\x07\x1b[2J\x1b]0;pwned\x07\r\rwork\u202e\x9b31m"
+    args = {"seconds": 0.2, "label": label}
+    lime.server.enqueue(tool_call_stream([("mcp__t__slow", args)]), reply("done"))
+    proc = lime.run("-p", "go", "--permission-mode", "dontAsk")
+    assert proc.returncode == 0, proc.stderr
+    shown = [ln for ln in proc.stderr.splitlines() if ln.startswith("  ⋯ ")]
+    assert shown and "work" in shown[0] and "1" in shown[0], proc.stderr
+    for ch in ("\x1b", "\x07", "\r", "\u202e", "\x9b"):
+        assert ch not in proc.stderr + proc.stdout, repr(ch)
+    lime.server.enqueue(tool_call_stream([("mcp__t__slow", args)]), reply("done"))
+    proc = lime.run("-p", "go", "--permission-mode", "dontAsk", "--output-format", "stream-json")
+    assert proc.returncode == 0, proc.stderr
+    progress = [e for e in map(json.loads, proc.stdout.splitlines()) if e["type"] == "tool_progress"]
+    assert len(progress) == 4 and all("work" in e["text"] for e in progress)
+    for e in progress:
+        assert not any(ch in e["text"] for ch in ("\x1b", "\x07", "\r", "\u202e", "\x9b")), e

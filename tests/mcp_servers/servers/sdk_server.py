@@ -35,10 +35,10 @@ def env(name: str) -> str:
 
 
 @server.tool(description="Wait, reporting progress.")
-async def slow(seconds: float, ctx: Context) -> str:
+async def slow(seconds: float, ctx: Context, label: str = "step") -> str:
     steps = 4
     for i in range(steps):
-        await ctx.report_progress(i + 1, steps, f"step {i + 1}")
+        await ctx.report_progress(i + 1, steps, f"{label} {i + 1}")
         await asyncio.sleep(seconds / steps)
     return f"waited {seconds}"
 
