@@ -240,6 +240,8 @@ def env_model() -> str | None:
 
 @dataclass(frozen=True)
 class Settings:
+    """The user's ``config.json``: the default model ``lime model default`` sets."""
+
     default_model: str | None = None
 
 

@@ -48,6 +48,8 @@ class Preset(Protocol):
 
 @dataclass(frozen=True)
 class ResolvedCredential:
+    """The key a service's requests carry (if any), where it came from, and the one address it may go to."""
+
     api_key: str | None = field(repr=False)
     # Human-readable origin: "bucket openai_compat:groq", "env GROQ_API_KEY", "none needed", "missing".
     source: str

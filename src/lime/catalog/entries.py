@@ -49,6 +49,8 @@ def default_auto_compact(window: int, max_output: int) -> int:
 
 @dataclass(frozen=True)
 class ModelEntry:
+    """A model as the catalog knows it: where it is served and what it accepts."""
+
     slug: str
     provider: str
     context_window: int

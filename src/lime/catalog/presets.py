@@ -15,6 +15,8 @@ MaxTokensField = Literal["max_tokens", "max_completion_tokens"]
 
 @dataclass(frozen=True)
 class Preset:
+    """A service lime knows: its base URL, its key variable, and what its API is believed to accept."""
+
     id: str
     name: str
     base_url: str

@@ -18,6 +18,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class Prices:
+    """What one model's tokens cost, and when and where the figures were read."""
+
     input: float
     cached_input: float
     output: float

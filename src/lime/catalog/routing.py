@@ -70,6 +70,8 @@ def capabilities_for(entry: ModelEntry, preset: Preset | None) -> Capabilities:
 
 @dataclass(frozen=True)
 class Route:
+    """Where a model's requests go: its entry, the service, the address, the key and what may be sent."""
+
     entry: ModelEntry
     service: str
     preset: Preset | None
@@ -174,6 +176,8 @@ def resolve_route(slug: str, catalog: Catalog | None = None) -> Route:
 
 @dataclass(frozen=True)
 class ModelChoice:
+    """The model a run starts with and why that one (``lime status`` shows both)."""
+
     slug: str
     reason: str  # "--model", "LIME_MODEL", "config default", "offline default", "built-in default"
 

@@ -20,6 +20,8 @@ from lime.errors import ConfigError
 
 @dataclass
 class UserModels:
+    """The user's ``models.json`` as read: its entries and aliases, what was wrong in it, the raw JSON."""
+
     path: Path
     entries: list[ModelEntry] = field(default_factory=list)
     # ``"aliases": {"NAME": "SLUG"}``: the user's own short names (they win over the built-in ones).

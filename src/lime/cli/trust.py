@@ -26,6 +26,8 @@ if TYPE_CHECKING:
 
 @dataclass
 class Context:
+    """What a conversation in this folder starts from, once trust is decided."""
+
     project: Project
     trusted: bool
     settings: Settings

@@ -70,6 +70,8 @@ class Cancelled(Exception):
 
 @dataclass
 class ToolRecord:
+    """One tool call of a turn and how it ended, as the turn's result reports it."""
+
     id: str
     name: str
     arguments: Any
@@ -83,6 +85,8 @@ class ToolRecord:
 
 @dataclass
 class TurnResult:
+    """What a turn came to: the answer, the tool calls, the tokens used and why it stopped."""
+
     text: str = ""
     reasoning: str = ""
     tool_calls: list[ToolRecord] = field(default_factory=list)
@@ -95,6 +99,8 @@ class TurnResult:
 
 @dataclass
 class Settings:
+    """How the session's requests are made (output cap, reasoning, tools...) and how many a turn may make."""
+
     max_tokens: int | None = None
     reasoning: str | None = None
     verbosity: str | None = None

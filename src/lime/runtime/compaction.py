@@ -64,6 +64,8 @@ def is_summary(msg: Message) -> bool:
 
 @dataclass
 class Split:
+    """Where compaction cuts: the messages before ``cut`` are summarised, the rest kept verbatim."""
+
     cut: int  # index of the first message kept verbatim
     keep_last: int  # len(messages) - cut
 

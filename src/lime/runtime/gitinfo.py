@@ -25,6 +25,8 @@ BUDGET_S = 0.006
 
 @dataclass(frozen=True)
 class GitState:
+    """What the environment block says of the repository: the branch, and whether files changed."""
+
     branch: str  # "main", or "detached at 1a2b3c4"
     dirty: bool | None  # None: not known (an index lime cannot read, or too large to check in time)
 

@@ -78,6 +78,8 @@ SCOPED: dict[str, tuple[str, ...]] = {
 
 @dataclass(frozen=True)
 class Rule:
+    """One allow, ask or deny rule: the tools it covers, what it matches, and where it was written."""
+
     tools: tuple[str, ...]
     pattern: str | None  # None: every call of the tools
     text: str
@@ -228,12 +230,16 @@ def _mentions(pattern: str, command: str) -> bool:
 
 @dataclass(frozen=True)
 class Verdict:
+    """The policy's answer to one tool call, and why (shown when a call asks or is refused)."""
+
     decision: Decision
     reason: str = ""
 
 
 @dataclass
 class Policy:
+    """This run's permission policy: the mode, the rules, and what the user approved for the session."""
+
     mode: str = "default"
     allow: list[Rule] = field(default_factory=list)
     ask: list[Rule] = field(default_factory=list)

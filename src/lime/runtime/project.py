@@ -28,6 +28,8 @@ AGENTS_FILES = ("AGENTS.md", "AGENTS.local.md")
 
 @dataclass
 class Project:
+    """A project folder: its root and the lime files in it, which are used only once it is trusted."""
+
     cwd: Path
     root: Path
     lime_dir: Path | None = None  # a real .lime directory (never the config home)

@@ -57,6 +57,8 @@ say so when you are unsure."""
 
 @dataclass(frozen=True)
 class Environment:
+    """What the environment block tells the model: where it works, on what, in which mode."""
+
     cwd: str
     root: str
     git: str | None  # "main, uncommitted changes" / "main, clean" / None outside git
@@ -101,6 +103,8 @@ def environment(project: Project, *, mode: str, sandbox: str, date: str | None =
 
 @dataclass
 class Layer:
+    """One part of the system prompt: its text, where it came from, and whether it was cut to fit."""
+
     name: str
     source: str  # "built-in", a file path, "--system"
     text: str
@@ -110,6 +114,8 @@ class Layer:
 
 @dataclass
 class Prompt:
+    """A system prompt as assembled: its layers in order, and a notice for each one cut."""
+
     layers: list[Layer] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
 

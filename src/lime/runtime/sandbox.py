@@ -100,6 +100,8 @@ def _all_rights(abi: int) -> int:
 
 @dataclass
 class _Ruleset:
+    """A Landlock ruleset being built: rules are added path by path before it is enforced."""
+
     fd: int
     handled: int
     rules: int = 0

@@ -58,6 +58,8 @@ def title_from(prompt: str) -> str:
 
 @dataclass
 class Totals:
+    """The tokens a session has used so far, summed over its requests."""
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
     requests: int = 0
@@ -155,6 +157,8 @@ def _event_problem(event: dict[str, Any]) -> str | None:
 
 @dataclass
 class Session:
+    """An open session: the conversation, and the file each change to it is appended to."""
+
     id: str
     path: Path
     model: str

@@ -38,6 +38,8 @@ MAX_SETTINGS_BYTES = 1_000_000
 
 @dataclass(frozen=True)
 class RawRule:
+    """A permission rule as a settings file wrote it, with its scope and origin, not yet parsed."""
+
     text: str
     scope: str
     origin: str  # the file (or "--settings") it came from, for messages
@@ -45,6 +47,8 @@ class RawRule:
 
 @dataclass
 class Settings:
+    """The settings files merged: rules, mode, sandbox, hooks, the other keys and where each came from."""
+
     rules: dict[str, list[RawRule]] = field(default_factory=lambda: {k: [] for k in RULE_KINDS})
     default_mode: str | None = None
     mode_origin: str | None = None

@@ -50,12 +50,16 @@ def dangerous_env(name: str) -> bool:
 
 @dataclass(frozen=True)
 class Value:
+    """A settings value and the file (or flag) it came from, for messages and ``/config``."""
+
     value: Any
     origin: str
 
 
 @dataclass
 class Keys:
+    """The keys beyond rules and the sandbox, merged, each value with where it came from."""
+
     model: Value | None = None
     levels: dict[str, Value] = field(default_factory=dict)  # "reasoning" / "verbosity"
     add_dirs: list[Value] = field(default_factory=list)

@@ -42,6 +42,8 @@ _TRAMPOLINE = 'syscall(446, 0 + shift(@ARGV), 0) == 0 or die "landlock: $!\\n"; 
 
 @dataclass(frozen=True)
 class Layers:
+    """Which of the sandbox's layers a command runs under here, and why any is missing."""
+
     namespaces: str  # "" when not used, else a description
     landlock: str
     why_not: str = ""  # why namespaces are not used, or why the sandbox is off

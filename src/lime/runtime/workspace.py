@@ -61,6 +61,8 @@ def _refused_race(raw: str) -> ToolFailure:
 
 @dataclass
 class Workspace:
+    """The directories a session's tools may touch, and what they must never reach or reveal."""
+
     cwd: Path
     extra: list[Path] = field(default_factory=list)
     # lime's own config home (credentials, local server key) is never readable by tools.

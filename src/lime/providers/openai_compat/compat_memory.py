@@ -23,6 +23,8 @@ VERSION = 2
 
 @dataclass
 class Lessons:
+    """What an endpoint has refused so far, so that later requests to it are built the way it accepts."""
+
     drop: set[str] = field(default_factory=set)  # top-level body fields never to send
     strip_message_fields: set[str] = field(default_factory=set)  # e.g. reasoning_content on messages
     max_tokens_field: str | None = None  # the output-cap field this model accepts

@@ -118,6 +118,8 @@ def scrub(text: str, secrets: tuple[str, ...] | list[str] = ()) -> str:
 
 @dataclass
 class ErrorBody:
+    """What an error response said, whatever its shape: the message and what it names."""
+
     message: str
     code: str | None = None
     type: str | None = None

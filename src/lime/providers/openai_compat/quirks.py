@@ -166,6 +166,8 @@ def overflow_counts() -> tuple[re.Pattern[str], ...]:
 
 @dataclass(frozen=True)
 class Refusal:
+    """How some servers word "this field is not accepted", with a sample the tests check the pattern on."""
+
     servers: tuple[str, ...]
     pattern: str
     sample: str
@@ -213,6 +215,8 @@ def refusal() -> re.Pattern[str]:
 
 @dataclass(frozen=True)
 class Shape:
+    """How some servers' chunks depart from OpenAI's (``what``), with a sample chunk for the tests."""
+
     servers: tuple[str, ...]
     what: str
     sample: bytes  # one SSE ``data:`` payload as the server sends it

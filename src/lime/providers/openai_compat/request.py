@@ -141,6 +141,8 @@ def droppable_fields(route: ChatRoute) -> frozenset[str]:
 
 @dataclass
 class Fix:
+    """How to retry a request a server refused: the field, what to do with it, and the lessons to keep."""
+
     field: str  # what the server refused, e.g. "stream_options" or "messages.reasoning_content"
     action: str  # "drop", "rename", "strip"
     lessons: Lessons  # the new lessons to apply (and remember)

@@ -64,6 +64,8 @@ class ChatRoute(Protocol):
 
 @dataclass(frozen=True)
 class ToolSpec:
+    """A tool as the model is offered it: name, description and the JSON schema of its arguments."""
+
     name: str
     description: str
     parameters: dict[str, Any]
@@ -75,6 +77,8 @@ class ToolSpec:
 
 @dataclass
 class RequestOptions:
+    """Everything about a request but its messages: output cap, reasoning, tools, format, streaming."""
+
     max_tokens: int | None = None
     reasoning_effort: str | None = None
     verbosity: str | None = None
@@ -88,6 +92,8 @@ class RequestOptions:
 
 @dataclass
 class Usage:
+    """The tokens one request used, as the service reported them (or estimated when it did not)."""
+
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
@@ -110,6 +116,8 @@ class Usage:
 
 @dataclass
 class ToolCall:
+    """A call the model asked for: its id, the tool's name, and the arguments as it wrote them (JSON)."""
+
     id: str
     name: str
     arguments: str  # raw JSON text as the model produced it
@@ -120,12 +128,16 @@ class ToolCall:
 
 @dataclass(frozen=True)
 class TextDelta:
+    """A piece of the answer's text, as it streams."""
+
     text: str
     kind: Literal["text"] = "text"
 
 
 @dataclass(frozen=True)
 class ReasoningDelta:
+    """A piece of the model's reasoning, as it streams."""
+
     text: str
     kind: Literal["reasoning"] = "reasoning"
 
@@ -140,12 +152,16 @@ class ToolCallEvent:
 
 @dataclass(frozen=True)
 class FinishEvent:
+    """The answer is over, and why (``stop``, ``length``, ``tool_calls``...; None: not said)."""
+
     reason: str | None
     kind: Literal["finish"] = "finish"
 
 
 @dataclass(frozen=True)
 class UsageEvent:
+    """The request's token usage, when the stream reports it."""
+
     usage: Usage
     kind: Literal["usage"] = "usage"
 
@@ -155,6 +171,8 @@ StreamEvent = TextDelta | ReasoningDelta | ToolCallEvent | FinishEvent | UsageEv
 
 @dataclass
 class Completion:
+    """A whole answer (streamed or not), ready to store as the assistant's message."""
+
     text: str = ""
     reasoning: str = ""
     tool_calls: list[ToolCall] = field(default_factory=list)
