@@ -12,6 +12,7 @@ from support.fakeserver import reply, tool_call_stream
 
 from .conftest import Lime, chat
 from .test_repl import finish, say, spawn
+from .test_subagents import Script, child_edits, spawn_call
 
 
 def test_rewind_restores_exactly_the_files_lime_wrote(lime: Lime) -> None:
@@ -84,3 +85,28 @@ def test_rewind_without_restoring_files(lime: Lime) -> None:
     child.expect(pexpect.EOF)
     child.close()
     assert (lime.cwd / "b.txt").read_text() == "b2\n"
+
+
+def test_rewind_restores_a_file_a_sub_agent_wrote(lime: Lime) -> None:
+    """A child's writes are checkpointed against the parent's turn, like the parent's own."""
+    (lime.cwd / "c.txt").write_text("c1\n")
+    Script(lime, "delegate it", [spawn_call("general-purpose", "edit c")],
+           {"edit c": child_edits("c.txt", "c1", "c2", "child done")}, final="Parent done.")
+    child = spawn(lime, "--permission-mode", "acceptEdits")
+    say(child, "delegate it")
+    child.expect("Parent done.")
+    child.expect("›")
+    assert (lime.cwd / "c.txt").read_text() == "c2\n"
+    child.send("\x1b\x1b")
+    child.expect("1  delegate it")
+    child.expect("which prompt")
+    say(child, "1")
+    child.expect("also restore the files lime changed since")
+    say(child, "y")
+    child.expect("restored c.txt")
+    child.expect("›")
+    assert (lime.cwd / "c.txt").read_text() == "c1\n"
+    child.expect("delegate it")  # the rewound prompt is back on the line
+    child.send("\x15")  # Ctrl-U clears it
+    child.sendeof()
+    child.expect(pexpect.EOF)

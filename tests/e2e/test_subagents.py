@@ -361,3 +361,31 @@ def test_ctrl_c_in_the_repl_cancels_the_children_and_the_next_prompt_works(lime:
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
+
+
+def child_edits(path: str, old: str, new: str, final: str) -> Callable[[Recorded], Any]:
+    """A child that edits ``path`` with one tool call, then answers ``final``."""
+    from support.fakeserver import tool_call_stream
+
+    def answer(req: Recorded) -> Any:
+        if not tool_results(req):
+            return tool_call_stream([("edit_file", {"path": path, "old_string": old, "new_string": new})])
+        return reply(final + " " + " | ".join(tool_results(req)))
+
+    return answer
+
+
+def test_the_users_pre_tool_use_hooks_guard_a_childs_calls_too(lime: Lime) -> None:
+    """A hook that refuses edits to a file cannot be stepped around by asking a sub-agent to do it."""
+    (lime.cwd / "guarded.txt").write_text("as it was\n")
+    guard = 'case "$HOOK_TOOL_INPUT" in *guarded.txt*) echo "guarded.txt is frozen" >&2; exit 2;; esac'
+    lime.home.mkdir(exist_ok=True)
+    (lime.home / "settings.json").write_text(json.dumps(
+        {"hooks": {"PreToolUse": [{"matcher": "Edit", "hooks": [{"type": "command", "command": guard}]}]}}))
+    Script(lime, "change it", [spawn_call("general-purpose", "edit guarded")],
+           {"edit guarded": child_edits("guarded.txt", "as it was", "changed", "child finished")})
+    proc = lime.run("-p", "change it", "--permission-mode", "bypassPermissions")
+    assert proc.returncode == 0, proc.stderr
+    assert (lime.cwd / "guarded.txt").read_text() == "as it was\n"
+    (req,) = [r for r in child_requests(lime, "edit guarded") if tool_results(r)]
+    assert "guarded.txt is frozen" in tool_results(req)[0]

@@ -72,7 +72,8 @@ class Checkpoints:
     def __init__(self, agent: Agent) -> None:
         self.agent = agent
         self._lock = threading.Lock()
-        self._before: dict[str, tuple[str, bytes | None, bool]] = {}
+        # By call object: a sub-agent's calls come through here too, and their ids may repeat the parent's.
+        self._before: dict[int, tuple[str, bytes | None, bool]] = {}
 
     @classmethod
     def attach(cls, agent: Agent) -> Checkpoints:
@@ -99,13 +100,13 @@ class Checkpoints:
             return None
         too_big = data is not None and len(data) > MAX_BYTES
         with self._lock:
-            self._before[call.id] = (str(target), None if too_big else data, too_big)
+            self._before[id(call)] = (str(target), None if too_big else data, too_big)
         return None
 
 
     def after(self, call: ToolCall, tool: Tool, args: dict[str, Any], result: ToolResult) -> ToolResult | None:
         with self._lock:
-            saved = self._before.pop(call.id, None)
+            saved = self._before.pop(id(call), None)
         if saved is None or result.status != "ok":
             return None
         target, data, too_big = saved

@@ -359,4 +359,11 @@ class AgentTool(Tool):
                       registry=registry, approver=approver,
                       prepare=parent.prepare, recover=parent.recover)
         child.cancelled = cancelled
+        # The parent's seams watch its children's calls too: the user's PreToolUse/PostToolUse hooks
+        # run for them, and a rewind restores the files a child wrote (its writes are checkpointed).
+        ex, mine = child.executor, parent.executor
+        ex.before_tool += mine.before_tool
+        ex.before_run += mine.before_run
+        ex.after_tool += mine.after_tool
+        ex.serial = ex.serial or mine.serial
         return child
