@@ -23,7 +23,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Protocol, TypeVar
 
 from lime import config, jsonguard
-from lime.auth.hints import login_hint
 from lime.errors import LimeError
 from lime.providers.openai_compat import compat_memory
 from lime.providers.openai_compat.errors import (
@@ -461,7 +460,7 @@ class _BaseClient(Generic[H]):
         self._http: H | None = None
         self._target: httpx.URL | None = None
         self._other: httpx.URL | None = None  # a wire's non-streaming endpoint, when it has another
-        self.login_hint: str | None = f"run: {login_hint(route.service)}"
+        self.login_hint: str | None = f"run: {route.login_hint()}"
 
     def say(self, text: str) -> None:
         self._notice(scrub(text, self.secrets))
