@@ -12,6 +12,7 @@ from support.fakeserver import (
     ErrorResponse,
     litellm_messages_stream,
     litellm_no_db,
+    litellm_no_key,
     litellm_responses_stream,
     reply,
 )
@@ -106,6 +107,30 @@ def test_refused_key_on_each_wire_says_why_and_keeps_the_proxy_address(lime: Lim
     # the login that replaces the key repeats the proxy's address: a login without it would send
     # the next key to the public API (a preset) or be refused (a service of the user's own)
     assert line.endswith(f"(run: {LOGINS[provider]} --with-base-url {lime.server.base_url})")
+
+
+@pytest.mark.parametrize("provider", list(LOGINS))
+def test_a_proxy_that_wants_a_key_and_got_none(lime: Lime, provider: str) -> None:
+    """LiteLLM answers a request without a key with a bare 500: lime says that it sent none."""
+    if provider == "openai-compat":
+        ok(login(lime, "litellm", lime.server.base_url))  # an endpoint, no key
+        lime.add_model("proxied", service="litellm")
+        args = ["--model", "proxied"]
+    else:
+        ok(lime.run("login", "--provider", provider, "--with-base-url", lime.server.base_url))
+        lime.env["LIME_MODEL"] = {"anthropic": "claude-sonnet-4-6", "openai": "gpt-5.4"}[provider]
+        args = []
+    lime.server.enqueue(litellm_no_key())
+    line = one_line_error(lime.run(*args, "-p", "hi"), "server error (HTTP 500): Internal Server Error",
+                          "lime sent no key", "the LiteLLM proxy does")
+    assert line.endswith(f"if it wants one, run: {LOGINS[provider]} --with-base-url {lime.server.base_url})")
+    assert "authorization" not in lime.server.last.headers and "x-api-key" not in lime.server.last.headers
+
+
+def test_a_bare_500_to_a_request_with_a_key_gets_no_key_hint(lime: Lime) -> None:
+    use(lime, "openai")
+    lime.server.enqueue(litellm_no_key())
+    assert "key" not in one_line_error(lime.run("-p", "hi"), "server error (HTTP 500)").split("Internal Server Error")[1]
 
 
 def test_refused_key_on_import_says_why(lime: Lime) -> None:

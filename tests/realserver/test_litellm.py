@@ -134,9 +134,9 @@ def proxy(shared_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         upstream.close()
 
 
-def _lime(home: Path, *args: str, input: str | None = None, cwd: Path | None = None,
+def _lime(home: Path, *args: str, input: str | None = None, cwd: Path | None = None, **env: str,
           ) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run([*LIME, *args], capture_output=True, text=True, env=clean_env(home), timeout=120,
+    proc = subprocess.run([*LIME, *args], capture_output=True, text=True, env=clean_env(home, **env), timeout=120,
                           input=input, stdin=None if input is not None else subprocess.DEVNULL, cwd=cwd)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
@@ -272,3 +272,17 @@ def test_wrong_key_is_refused_clearly(proxy: Proxy, wire: str, tmp_path: Path) -
     # the way out keeps the proxy's address: without it the login would go back to the public API
     assert f"{login} --with-base-url {proxy.url}" in line
     assert wrong not in line and "db.:" not in line
+
+
+def test_no_key_at_all(proxy: Proxy, wire: str, tmp_path: Path) -> None:
+    """The proxy answers a request without a key with a bare HTTP 500; lime says it sent none."""
+    home = tmp_path / "home"
+    provider = {"chat": "openai-compat", "anthropic": "anthropic", "responses": "openai"}[wire]
+    service = ["--service", "litellm"] if wire == "chat" else []
+    _ok(_lime(home, "login", "--provider", provider, *service, "--with-base-url", proxy.url))
+    _ok(_lime(home, "model", "add", "--slug", "t", "--provider", provider, *service, "--api-id", "tiny",
+              "--context-window", "2048"))
+    line = _one_line_error(_lime(home, "--model", "t", "-p", "hi", LIME_MAX_RETRIES="0"),
+                           "server error (HTTP 500): Internal Server Error", "lime sent no key")
+    assert line.endswith(f"if it wants one, run: lime login --provider {provider} {' '.join(service + [''])}"
+                         f"--with-api-key --with-base-url {proxy.url})")

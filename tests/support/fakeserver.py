@@ -98,7 +98,7 @@ __all__ = [
     "AUTO", "Close", "Comment", "Delay", "ErrorResponse", "FakeServer", "Flood", "Hang", "JSONResponse", "PROFILES",
     "Profile", "Raw", "Recorded", "Reply", "Reset", "SSE", "chat_completion", "endless_stream", "error",
     "gzip_bomb", "huge_line", "json_response", "overflow", "reasoning_stream", "redirect", "reply", "text_stream",
-    "tool_call_stream", "as_litellm", "as_lmstudio", "as_ollama", "as_vllm", "litellm_auth_error", "litellm_no_db",
+    "tool_call_stream", "as_litellm", "as_lmstudio", "as_ollama", "as_vllm", "litellm_auth_error", "litellm_no_db", "litellm_no_key",
     "litellm_messages_stream", "litellm_responses_stream", "think_reply",
 ]
 
@@ -1179,6 +1179,12 @@ def litellm_no_db() -> ErrorResponse:
     every endpoint (chat/completions, messages, responses, models), byte for byte."""
     return error(400, '{"error":{"message":"No connected db.","type":"no_db_connection","param":null,"code":"400"}}',
                  content_type="application/json")
+
+
+def litellm_no_key() -> ErrorResponse:
+    """The LiteLLM proxy (1.108) with a master key, to a request without any key: its framework's
+    bare 500, byte for byte."""
+    return error(500, "Internal Server Error", content_type="text/plain; charset=utf-8")
 
 
 def litellm_messages_stream(words: list[str], *, input_tokens: int, cache_read: int) -> SSE:
