@@ -194,3 +194,5 @@ def test_one_login_hint_for_every_service() -> None:
     assert login_hint("groq") == "lime login --provider openai-compat --service groq --with-api-key"
     assert login_hint() == "lime login --provider openai-compat --service NAME --with-api-key"
     assert login_hint("tp", base_url=True).endswith("--service tp --with-api-key --with-base-url URL")
+    assert login_hint("anthropic", base_url="http://127.0.0.1:4000/v1") == \
+        "lime login --provider anthropic --with-api-key --with-base-url http://127.0.0.1:4000/v1"

@@ -99,7 +99,7 @@ __all__ = [
     "Profile", "Raw", "Recorded", "Reply", "Reset", "SSE", "chat_completion", "endless_stream", "error",
     "gzip_bomb", "huge_line", "json_response", "overflow", "reasoning_stream", "redirect", "reply", "text_stream",
     "tool_call_stream", "as_litellm", "as_lmstudio", "as_ollama", "as_openrouter", "as_vllm", "litellm_auth_error",
-    "think_reply",
+    "litellm_no_db", "litellm_no_key", "litellm_messages_stream", "litellm_responses_stream", "think_reply",
 ]
 
 
@@ -1195,6 +1195,75 @@ def litellm_auth_error(sent: str) -> ErrorResponse:
                                  f"API Key = sk-...{sent[-4:]}, Key Hash (Token) ={'ab12' * 16}. Unable to find "
                                  "token in cache or `LiteLLM_VerificationTokenTable`",
                                  "type": "auth_error", "param": "None", "code": "401"}})
+
+
+def litellm_no_db() -> ErrorResponse:
+    """The LiteLLM proxy (1.108) without a key database, to a key that is not its master key, on
+    every endpoint (chat/completions, messages, responses, models), byte for byte."""
+    return error(400, '{"error":{"message":"No connected db.","type":"no_db_connection","param":null,"code":"400"}}',
+                 content_type="application/json")
+
+
+def litellm_no_key() -> ErrorResponse:
+    """The LiteLLM proxy (1.108) with a master key, to a request without any key: its framework's
+    bare 500, byte for byte."""
+    return error(500, "Internal Server Error", content_type="text/plain; charset=utf-8")
+
+
+def litellm_messages_stream(words: list[str], *, input_tokens: int, cache_read: int) -> SSE:
+    """The LiteLLM proxy's ``/v1/messages`` stream for an OpenAI-compatible model behind it (1.108,
+    in front of llama.cpp): the usage is zero in message_start and comes whole in message_delta,
+    the proxy's own events have spaces after their separators, and the stop is ``end_turn``
+    even when the token limit cut the answer."""
+    def ev(name: str, data: str) -> Raw:
+        return Raw(f"event: {name}\ndata: {data}\n\n")
+    start = ('{"type":"message_start","message":{"id":"msg_cb5d341d-234a-4d98-bd93-7eb59d76cc7a","type":"message",'
+             '"role":"assistant","content":[],"model":"tiny","stop_reason":null,"stop_sequence":null,"usage":'
+             '{"input_tokens":0,"output_tokens":0,"cache_creation_input_tokens":0,"cache_read_input_tokens":0}}}')
+    items: list[Any] = [ev("message_start", start), ev("content_block_start", json.dumps(
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}))]
+    items += [ev("content_block_delta", json.dumps({"type": "content_block_delta", "index": 0,
+                                                    "delta": {"type": "text_delta", "text": w}})) for w in words]
+    items += [ev("content_block_stop", '{"type": "content_block_stop", "index": 0}'),
+              ev("message_delta", json.dumps({"type": "message_delta", "delta": {"stop_reason": "end_turn",
+                                                                                 "stop_sequence": None},
+                                              "usage": {"input_tokens": input_tokens, "output_tokens": len(words),
+                                                        "cache_read_input_tokens": cache_read}})),
+              ev("message_stop", '{"type": "message_stop"}')]
+    return SSE(items, done=False)
+
+
+def litellm_responses_stream(words: list[str], *, input_tokens: int, cached: int) -> SSE:
+    """The LiteLLM proxy's ``/v1/responses`` stream for an OpenAI-compatible model behind it (1.108,
+    in front of llama.cpp): ``data:`` lines without ``event:``, a ``model`` field on every event,
+    the upstream's ``timings`` beside the completed response, then ``[DONE]``."""
+    rid, mid = "resp_1naadrU37j7-lVaeiUHGCSKp7pgGeEp", "msg_SJ2AqrNvUuIc6Ed9dleZVpTBJmEmn7cE"
+    text = "".join(words)
+    part = {"type": "output_text", "annotations": [], "logprobs": [], "text": text}
+    items: list[Any] = [
+        Raw(f'data: {{"type":"response.created","response":{{"id":"{rid}","object":"response",'
+            f'"status":"in_progress"}},"model":"tiny"}}\n\n'),
+        Raw(f'data: {{"type":"response.in_progress","response":{{"id":"{rid}","object":"response",'
+            f'"status":"in_progress"}},"model":"tiny"}}\n\n'),
+        Raw(f'data: {{"type":"response.output_item.added","item":{{"content":[],"id":"{mid}","role":"assistant",'
+            f'"status":"in_progress","type":"message"}},"model":"tiny"}}\n\n'),
+        Raw(f'data: {{"type":"response.content_part.added","item_id":"{mid}","part":{{"type":"output_text",'
+            f'"text":""}},"model":"tiny"}}\n\n')]
+    items += [Raw("data: " + json.dumps({"type": "response.output_text.delta", "item_id": mid, "delta": w,
+                                         "model": "tiny"}, separators=(",", ":")) + "\n\n") for w in words]
+    done = [{"type": "response.output_text.done", "item_id": mid, "text": text, "model": "tiny"},
+            {"type": "response.content_part.done", "item_id": mid, "part": part, "model": "tiny"},
+            {"type": "response.output_item.done", "item": {"type": "message", "status": "completed", "id": mid,
+                                                           "content": [part], "role": "assistant"}, "model": "tiny"},
+            {"type": "response.completed", "response": {
+                "id": rid, "created_at": 1796472093, "model": "smollm2", "object": "response",
+                "output": [{"id": mid, "content": [part], "role": "assistant", "status": "completed",
+                            "type": "message"}], "status": "completed",
+                "usage": {"input_tokens": input_tokens, "input_tokens_details": {"cached_tokens": cached},
+                          "output_tokens": len(words), "total_tokens": input_tokens + len(words)}},
+             "timings": {"cache_n": cached, "prompt_n": input_tokens - cached}, "model": "tiny"}]
+    items += [Raw("data: " + json.dumps(d, separators=(",", ":")) + "\n\n") for d in done]
+    return SSE(items, done=True)
 
 
 def think_reply(thinking: str, answer: str, *, tag: str = "think", chunks: int | None = None, **kw: Any) -> Reply:

@@ -113,10 +113,19 @@ class Route:
         return replace(self, base_url=base_url, credential=cred,
                        capabilities=capabilities or self.capabilities, entry=entry or self.entry)
 
+    def login_hint(self) -> str:
+        """The ``lime login`` that stores a new key for this route. A login replaces the service's
+        stored URL too, so for an endpoint of the user's own (a proxy in front of a preset's API, a
+        service that is no preset) it repeats that URL: without it the key would go to the
+        service's public address, or the login would be refused."""
+        own = self.base_url if self.base_url and not self.managed_local and (
+            self.preset is None or self.base_url.rstrip("/") != self.preset.base_url.rstrip("/")) else None
+        return login_hint(self.service, base_url=own or False)
+
     def require_key(self) -> None:
         if self.credential.api_key or self.credential.keyless or (self.preset is not None and not self.preset.needs_key):
             return
-        hint = login_hint(self.service)
+        hint = self.login_hint()
         if self.credential.problem:
             raise ConfigError(f"no API key for service {self.service!r} (model {self.slug}): "
                               f"{self.credential.problem}; run: {hint}")

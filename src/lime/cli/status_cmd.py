@@ -99,9 +99,7 @@ def run_status(args: argparse.Namespace) -> int:
     for key, value in lines:
         print(f"{key + ':':<{width + 1}} {sanitize(value)}")
     if route.credential.source == "missing":
-        from lime.auth.hints import login_hint
-
-        print(f"{'':<{width + 1}} no key yet: {login_hint(route.service)}")
+        print(f"{'':<{width + 1}} no key yet: {route.login_hint()}")
     return 0
 
 

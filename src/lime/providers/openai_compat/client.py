@@ -23,9 +23,8 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Protocol, TypeVar
 
 from lime import config, jsonguard
-from lime.auth.hints import login_hint
 from lime.errors import LimeError
-from lime.providers.openai_compat import compat_memory
+from lime.providers.openai_compat import compat_memory, quirks
 from lime.providers.openai_compat.errors import (
     BadResponse,
     ProviderError,
@@ -359,6 +358,8 @@ class _Exchange:
                 return 0.0
         err = classify(status, raw, headers, service=c.service, model=c.model, secrets=c.secrets,
                        login_hint=c.login_hint)
+        if c.keyless and err.hint is None and quirks.bare_server_error(status, err.server_message):
+            err.hint = f"lime sent no key, and {quirks.KEYLESS_500_MEANS}; if it wants one, {c.login_hint}"
         return self.retry_delay(err)
 
     def retry_delay(self, err: ProviderError) -> float:
@@ -445,7 +446,9 @@ class _BaseClient(Generic[H]):
         from lime.auth.headers import secret_values
 
         key = route.api_key
-        sent = self.wire.headers(route.request_headers())
+        own = route.request_headers()
+        self.keyless = not own  # no key, and no header of the user's that could carry one
+        sent = self.wire.headers(own)
         self.secrets: tuple[str, ...] = ((key,) if key else ()) + secret_values(sent)
         self.headers = {"Content-Type": "application/json", "User-Agent": _user_agent(), **sent}
         from lime.auth.resolve import plain_http_warning_once
@@ -461,7 +464,7 @@ class _BaseClient(Generic[H]):
         self._http: H | None = None
         self._target: httpx.URL | None = None
         self._other: httpx.URL | None = None  # a wire's non-streaming endpoint, when it has another
-        self.login_hint: str | None = f"run: {login_hint(route.service)}"
+        self.login_hint: str | None = f"run: {route.login_hint()}"
 
     def say(self, text: str) -> None:
         self._notice(scrub(text, self.secrets))

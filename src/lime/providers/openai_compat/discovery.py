@@ -320,6 +320,7 @@ class _Fetcher:
         Past the deadline every fetch fails (a slow server cannot hold the survey open)."""
         import httpx
 
+        from lime.providers.openai_compat import quirks
         from lime.providers.openai_compat.errors import parse_error_body
 
         left = self.left()
@@ -356,7 +357,9 @@ class _Fetcher:
             said = parse_error_body(raw[:4096], resp.headers.get("content-type", "")).message
             said = self._say(said)[:300]
             answer = f"HTTP {resp.status_code}" + (f": {said}" if said else " with no message")
-            if resp.status_code in (401, 403) or "No connected db" in said:  # LiteLLM without a key database
+            if quirks.NO_KEY_DB in said:  # LiteLLM without a key database
+                answer = f"{answer.rstrip('.')}: {quirks.NO_KEY_DB_MEANS}"
+            if resp.status_code in (401, 403) or quirks.NO_KEY_DB in said:
                 raise DiscoveryError(f"{url} answered {answer}", hint="check the key or headers stored with lime login")
             if resp.status_code == 404:
                 raise DiscoveryError(f"{url} answered {answer}",

@@ -362,7 +362,8 @@ def classify(status: int, raw: bytes, headers: dict[str, str] | Any, *, service:
     if status == 401:
         return ProviderError(f"{who}: authentication failed (HTTP 401){said}", kind="auth", hint=login_hint, **kw)
     if quirks.NO_KEY_DB in body.message:
-        return ProviderError(f"{who}: the key was refused (HTTP {status}){said}: {quirks.NO_KEY_DB_MEANS}",
+        # LiteLLM ends its sentence ("No connected db.") where lime's explanation goes on
+        return ProviderError(f"{who}: the key was refused (HTTP {status}){said.rstrip('.')}: {quirks.NO_KEY_DB_MEANS}",
                              kind="auth", hint=login_hint, **kw)
     if status == 402:
         return ProviderError(f"{who}: payment required (HTTP 402){said}", kind="permission", **kw)

@@ -262,6 +262,17 @@ RATE_LIMIT_RESET = "x-ratelimit-reset-"
 RATE_LIMIT_REMAINING = "x-ratelimit-remaining-"
 RATE_LIMITS: tuple[str, ...] = ("requests", "tokens")
 
+# A request without a key is answered by the LiteLLM proxy with its framework's bare HTTP 500
+# ("Internal Server Error" in plain text), which names neither the key nor anything else.
+BARE_500 = "Internal Server Error"
+KEYLESS_500_MEANS = "a server that wants a key may answer a request without one so (the LiteLLM proxy does)"
+
+
+def bare_server_error(status: int, message: str) -> bool:
+    """An HTTP 500 that says nothing but its status."""
+    return status == 500 and message.strip() in ("", BARE_500)
+
+
 # LiteLLM's answer to a key that is not its master key when it runs without a key database.
 NO_KEY_DB = "No connected db"
 NO_KEY_DB_MEANS = ("the LiteLLM proxy keeps no key database, so it accepts only its master key "

@@ -60,6 +60,7 @@ class ChatRoute(Protocol):
     @property
     def extra_body(self) -> dict[str, Any] | None: ...  # merged into every request body
     def request_headers(self) -> dict[str, str]: ...  # the key and any custom headers, as sent
+    def login_hint(self) -> str: ...  # the lime login that stores a new key for this endpoint
 
 
 @dataclass(frozen=True)
