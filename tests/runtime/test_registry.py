@@ -4,6 +4,7 @@ approvals as the built-ins; a subscriber sees a turn's events in order."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -158,13 +159,20 @@ def test_a_subscriber_sees_a_turns_events_in_order(server: FakeServer, tmp_path:
     kinds = [e.type for e in ui.events]
     # Consecutive text deltas shown once.
     compact = [k for i, k in enumerate(kinds) if not (k == "text" and i and kinds[i - 1] == "text")]
-    assert compact == ["session_start", "prompt", "request", "answer_end", "usage", "tool_call", "permission", "tool_result",
-                       "request", "text", "answer_end", "usage", "turn_end", "session_end"], compact
+    assert compact == ["session_start", "prompt", "message", "request", "answer_end", "usage", "message", "tool_call",
+                       "permission", "tool_result", "message", "request", "text", "answer_end", "usage", "message",
+                       "turn_end", "session_end"], compact
     assert "".join(e.text for e in ui.events if isinstance(e, ev.TextDelta)) == "It says alpha."
     perm = next(e for e in ui.events if isinstance(e, ev.PermissionDecided))
     assert (perm.decision, perm.by, perm.call.name) == ("allow", "policy", "read_file")
     end = ui.events[-2]
     assert isinstance(end, ev.TurnEnded) and end.text == "It says alpha." and end.requests == 2
+    # The session writer is one more subscriber: the file holds exactly the messages the stream announced.
+    announced = [e.message for e in ui.events if isinstance(e, ev.MessageAdded)]
+    assert [m["role"] for m in announced] == ["user", "assistant", "tool", "assistant"]
+    (path,) = (tmp_path / "sessions").glob("*.jsonl")
+    saved = [e["message"] for e in map(json.loads, path.read_text().splitlines()) if e["type"] == "message"]
+    assert saved == announced
 
 
 def test_the_bus_calls_subscribers_in_order_and_unsubscribes() -> None:

@@ -311,15 +311,15 @@ class Agent:
                 prompt = check(prompt)
             self.events.emit(ev.PromptSubmitted(prompt))
             content: str | list[dict[str, Any]] = [{"type": "text", "text": prompt}, *parts] if parts else prompt
-            self.session.append({"role": "user", "content": content})
+            self.events.emit(ev.MessageAdded({"role": "user", "content": content}))
         try:
             result = self._turn()
         except (Cancelled, KeyboardInterrupt) as exc:
-            self.session.record_failure("the user cancelled this turn")
+            self.events.emit(ev.TurnFailed("the user cancelled this turn"))
             self.events.emit(ev.TurnCancelled(exc.text if isinstance(exc, Cancelled) else ""))
             raise
         except LimeError as exc:
-            self.session.record_failure(f"the turn failed: {str(exc)[:300]}")
+            self.events.emit(ev.TurnFailed(f"the turn failed: {str(exc)[:300]}"))
             raise
         self.events.emit(ev.TurnEnded(result.text, result.requests, result.stopped))
         return result
@@ -348,7 +348,7 @@ class Agent:
             result.reasoning = completion.reasoning
             result.finish_reason = completion.finish_reason
             usage_json = completion.usage.to_json() if completion.usage else None
-            self.session.append(completion.to_message(), usage=usage_json)
+            self.events.emit(ev.MessageAdded(completion.to_message(), usage_json))
             if completion.usage and not completion.usage.estimated and not cut:
                 self.anchor = (len(self.messages), completion.usage.prompt_tokens + completion.usage.completion_tokens)
             if cut and self._compacted_at != len(self.messages) and self.compact("the server truncated it"):
@@ -484,7 +484,7 @@ class Agent:
             emit(ev.AnswerEnded())
             partial = "".join(text)
             if partial:
-                self.session.append({"role": "assistant", "content": partial}, interrupted=True)
+                emit(ev.MessageAdded({"role": "assistant", "content": partial}, interrupted=True))
             raise Cancelled(partial) from None
         except ProviderError as exc:
             thought.finish()
@@ -495,7 +495,7 @@ class Agent:
             partial_c = getattr(exc, "partial", None)
             partial = getattr(partial_c, "text", "") or "".join(text)
             if partial:
-                self.session.append({"role": "assistant", "content": partial}, interrupted=True)
+                emit(ev.MessageAdded({"role": "assistant", "content": partial}, interrupted=True))
             raise
         rest = thought.finish()
         if rest:
@@ -526,15 +526,15 @@ class Agent:
             elif o.result.images:
                 images += [{"type": "image_url", "image_url": {"url": f"data:{i.media_type};base64,{i.data}"}}
                            for i in o.result.images]
-            self.session.append({"role": "tool", "tool_call_id": o.call.id, "content": content})
+            self.events.emit(ev.MessageAdded({"role": "tool", "tool_call_id": o.call.id, "content": content}))
             result.tool_calls.append(ToolRecord(o.call.id, o.call.name, o.args if o.args is not None else o.call.arguments,
                                                 o.result.status, content))
         if images:
             # Tool messages carry text only: a vision model sees a tool's images in a user message
             # right after the results (a model without vision read the note in the result's text).
             ids = ", ".join(dict.fromkeys(o.call.id for o in outcomes if o.result.images))
-            self.session.append({"role": "user", "content": [
-                {"type": "text", "text": f"Images returned by the tool calls {ids}:"}, *images[:8]]})
+            self.events.emit(ev.MessageAdded({"role": "user", "content": [
+                {"type": "text", "text": f"Images returned by the tool calls {ids}:"}, *images[:8]]}))
         if interrupted:
             raise Cancelled("")
         return any(o.result.stop for o in outcomes)
@@ -585,11 +585,12 @@ class Agent:
         shrunk = compaction.shrink_tool_results(kept, keep_budget * 2, count_text)
         if shrunk is not kept and shrunk != kept:
             # The tail itself had to shrink: record it as summary + new messages so a resume sees the same.
-            self.session.compact(compaction.summary_message(text), 0, reason=reason)
+            self.events.emit(ev.HistoryRewritten(summary=compaction.summary_message(text), keep_last=0, reason=reason))
             for m in shrunk:
-                self.session.append(m)
+                self.events.emit(ev.MessageAdded(m))
         else:
-            self.session.compact(compaction.summary_message(text), split.keep_last, reason=reason)
+            self.events.emit(ev.HistoryRewritten(summary=compaction.summary_message(text), keep_last=split.keep_last,
+                                                 reason=reason))
         self.anchor = None
         self._compacted_at = len(self.messages)
         after = self.estimated_input()
@@ -603,7 +604,7 @@ class Agent:
         shrunk = compaction.shrink_tool_results(body, target, count_text)
         if shrunk is body:
             return False
-        self.session.replace_history(self.messages[:head] + shrunk, reason=reason)
+        self.events.emit(ev.HistoryRewritten(messages=self.messages[:head] + shrunk, reason=reason))
         self.anchor = None
         self._compacted_at = len(self.messages)
         self.notify(f"shortened old tool results ({reason}): ~{before} → ~{self.estimated_input()} tokens")
@@ -634,7 +635,7 @@ class Agent:
         if summary is None:
             raise LimeError("compaction failed: even the trimmed summary request is over the model's context window")
         if summary.usage:
-            self.session.record_usage(summary.usage.to_json())
+            self.events.emit(ev.UsageSpent(summary.usage.to_json()))
         text = summary.text.strip()
         if not text:
             raise LimeError("compaction failed: the model returned an empty summary")

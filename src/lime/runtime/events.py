@@ -148,6 +148,54 @@ class CompactionEnded(Event):
         self.compacted = compacted  # False: nothing changed (or it failed)
 
 
+class MessageAdded(Event):
+    """A message joined the conversation (the session writer keeps it; ``meta`` goes with it:
+    ``interrupted``, ``failed``)."""
+
+    type = "message"
+    __slots__ = ("message", "usage", "meta")
+
+    def __init__(self, message: dict[str, Any], usage: dict[str, Any] | None = None, **meta: Any) -> None:
+        self.message = message
+        self.usage = usage
+        self.meta = meta
+
+
+class HistoryRewritten(Event):
+    """Compaction changed the history: ``summary`` (a summary message) replaced all but the last
+    ``keep_last`` messages, or (``summary`` None) ``messages`` is the whole new history."""
+
+    type = "history"
+    __slots__ = ("summary", "keep_last", "messages", "meta")
+
+    def __init__(self, *, summary: dict[str, Any] | None = None, keep_last: int = 0,
+                 messages: list[dict[str, Any]] | None = None, **meta: Any) -> None:
+        self.summary = summary
+        self.keep_last = keep_last
+        self.messages = messages
+        self.meta = meta
+
+
+class UsageSpent(Event):
+    """Tokens spent on a request whose output stays out of the history (a compaction summary)."""
+
+    type = "usage_spent"
+    __slots__ = ("usage",)
+
+    def __init__(self, usage: dict[str, Any]) -> None:
+        self.usage = usage
+
+
+class TurnFailed(Event):
+    """A turn ended without an answer (an error, a cancel): the history says so."""
+
+    type = "turn_failed"
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
 class UsageReported(Event):
     type = "usage"
     __slots__ = ("usage",)

@@ -23,6 +23,7 @@ from typing import Any
 
 from lime import config
 from lime.errors import LimeError
+from lime.runtime import events as ev
 from lime.runtime.compaction import is_summary as _is_summary
 from lime.runtime.events import Event, TextDelta
 
@@ -457,10 +458,22 @@ class Session:
             self._partial_flushed = now
 
     def handle(self, event: Event) -> None:
-        """The session as an event subscriber: streamed answer text is saved as it arrives, so a
-        crash keeps what the user already saw."""
+        """The session writer as an event subscriber: what the agent loop says happened joins the
+        history and the file; streamed answer text is saved as it arrives, so a crash keeps what the
+        user already saw."""
         if type(event) is TextDelta:
             self.stream_text(event.text)
+        elif isinstance(event, ev.MessageAdded):
+            self.append(event.message, usage=event.usage, **event.meta)
+        elif isinstance(event, ev.TurnFailed):
+            self.record_failure(event.reason)
+        elif isinstance(event, ev.UsageSpent):
+            self.record_usage(event.usage)
+        elif isinstance(event, ev.HistoryRewritten):
+            if event.summary is not None:
+                self.compact(event.summary, event.keep_last, **event.meta)
+            else:
+                self.replace_history(event.messages or [], **event.meta)
 
     def append(self, message: Message, *, usage: dict[str, Any] | None = None, **meta: Any) -> None:
         if self._unanswered(message):
