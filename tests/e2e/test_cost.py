@@ -55,6 +55,27 @@ def test_cost_in_json_status_and_resume(lime: Lime) -> None:
     assert "prices: unknown (no prices for this model" in shown and "$0" not in shown
 
 
+def test_a_session_that_switches_models_prices_each_request_at_its_own_models_prices(lime: Lime) -> None:
+    """Turn 1 on a cheap model, turn 2 (resumed) on a dear one, turn 3 on a model with no prices:
+    the running cost sums each request at the prices of the model that answered it, names the
+    unpriced one, and survives a resume."""
+    for slug, inp, out in (("cheap", "1", "2"), ("dear", "10", "20")):
+        ok(lime.run("model", "add", "--slug", slug, "--provider", "openai-compat", "--service", "fake",
+                    "--context-window", "32000", "--input-price", inp, "--output-price", out))
+    usage = {"prompt_tokens": 1000, "completion_tokens": 100, "total_tokens": 1100}
+    lime.server.enqueue(reply("one", usage=usage), reply("two", usage=usage), reply("three", usage=usage))
+    ok(lime.run("-m", "cheap", "-p", "first"))
+    ok(lime.run("--resume", "latest", "-m", "dear", "-p", "second"))
+    expected = (1000 * 1 + 100 * 2 + 1000 * 10 + 100 * 20) / 1e6  # not both at the dear prices
+    (path,) = lime.sessions()
+    assert json.loads(path.read_text().splitlines()[-1])["stats"]["cost_usd"] == round(expected, 6)
+    assert f"${expected:.4f}" in ok(lime.run("--resume", "latest", "/cost")).stdout
+    ok(lime.run("--resume", "latest", "-m", "fake-model", "-p", "third"))
+    cost = ok(lime.run("--resume", "latest", "/cost")).stdout
+    assert f"${expected:.4f} + 1 request at unknown prices" in cost, cost
+    assert f"${expected:.4f} + 1 request at unknown prices" in ok(lime.run("status")).stdout
+
+
 def test_every_builtin_model_is_priced_with_the_date_it_was_checked(lime: Lime) -> None:
     from lime.catalog.builtin import BUILTIN_ENTRIES
     from lime.catalog.prices import BUILTIN, UNPRICED, prices_for

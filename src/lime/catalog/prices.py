@@ -187,9 +187,18 @@ def show(entry: Any) -> str:
 
 
 def session_cost(entry: Any, totals: Mapping[str, Any]) -> str:
-    """A session's running cost at ``entry``'s prices, from its stored totals."""
+    """A session's running cost from its stored totals: each request was priced at its own
+    model's prices when it was made (``cost_usd``); requests at unknown prices are named."""
     prices = prices_for(entry)
-    return describe(prices, None if prices is None else prices.cost_of(totals), entry)
+    cost = totals.get("cost_usd")
+    unpriced = totals.get("unpriced_requests") or 0
+    if not isinstance(cost, (int, float)) or isinstance(cost, bool):
+        # Nothing priced as it was spent (a file from before lime kept the cost): today's prices.
+        return unknown(entry) if unpriced or prices is None else describe(prices, prices.cost_of(totals), entry)
+    more = f" + {unpriced} request{'s' if unpriced != 1 else ''} at unknown prices" if unpriced else ""
+    if prices is None:
+        return f"${cost:.4f}{more} (this model's prices are {unknown(entry)})"
+    return f"${cost:.4f}{more} (at {prices.rates()}; {prices.origin()})"
 
 
 def cost_json(entry: Any, usage: Mapping[str, Any]) -> dict[str, Any]:

@@ -69,10 +69,21 @@ class Totals:
     cache_read_tokens: int = 0
     cache_write_tokens: int = 0
     cache_write_1h_tokens: int = 0  # of cache_write_tokens, to a one-hour cache
+    # Each request priced at its own model's prices when it was made (a session may switch models,
+    # a sub-agent may use another); requests whose model had no known prices are counted apart.
+    cost_usd: float = 0.0
+    unpriced_requests: int = 0
 
-    def add(self, usage: dict[str, Any] | None) -> None:
+    def add(self, usage: dict[str, Any] | None, prices: Any = None, *, priced: bool = True) -> None:
+        """Count ``usage``; ``prices`` (catalog/prices.Prices, None: unknown) prices it, unless
+        ``priced`` is False (a replay: the cost comes from the file's running totals)."""
         if not usage:
             return
+        if priced:
+            if prices is None:
+                self.unpriced_requests += 1
+            else:
+                self.cost_usd += prices.cost_of(usage)
         self.prompt_tokens += _count(usage.get("prompt_tokens"))
         self.completion_tokens += _count(usage.get("completion_tokens"))
         self.cache_read_tokens += _count(usage.get("cache_read_tokens"))
@@ -89,7 +100,21 @@ class Totals:
             out["cache_write_tokens"] = self.cache_write_tokens
         if self.cache_write_1h_tokens:
             out["cache_write_1h_tokens"] = self.cache_write_1h_tokens
+        if self.requests > self.unpriced_requests:
+            out["cost_usd"] = round(self.cost_usd, 6)
+        if self.unpriced_requests:
+            out["unpriced_requests"] = self.unpriced_requests
         return out
+
+    def restore_cost(self, stats: dict[str, Any] | None) -> None:
+        """The running cost a session file's last line carries (the replay counts tokens only).
+        A file without one (written before lime kept it) has its requests counted as unpriced."""
+        cost = stats.get("cost_usd") if stats else None
+        unpriced = _count(stats.get("unpriced_requests")) if stats else 0
+        if isinstance(cost, (int, float)) and not isinstance(cost, bool) and 0 <= cost < 1e9:
+            self.cost_usd, self.unpriced_requests = float(cost), min(unpriced, self.requests)
+        else:
+            self.cost_usd, self.unpriced_requests = 0.0, self.requests
 
 
 def _count(value: Any) -> int:
@@ -173,8 +198,8 @@ class Session:
     # A name for pickers: set by /rename, else taken from the first prompt; the first prompt itself.
     title: str = ""
     first_prompt: str = ""
-    # The current model's prices (catalog/prices.Prices), set by the agent: every event then
-    # carries the running cost; None when the model has no known prices.
+    # The current model's prices (catalog/prices.Prices), set by the agent: each request's usage
+    # is priced with them as it is counted (every event carries the running cost); None: unknown.
     prices: Any = field(default=None, repr=False)
     _fd: int | None = field(default=None, repr=False)
     _started: bool = field(default=False, repr=False)
@@ -226,6 +251,7 @@ class Session:
             lines.pop()
         header: dict[str, Any] | None = None
         session: Session | None = None
+        last_stats: dict[str, Any] | None = None
         for number, raw in enumerate(lines, start=1):
             if not raw.strip():
                 continue
@@ -253,8 +279,11 @@ class Session:
             problem = _event_problem(event) or session._apply(event)
             if problem:
                 session.warnings.append(f"session {path.name}: skipped line {number} ({problem})")
+            elif isinstance(event.get("stats"), dict):
+                last_stats = event["stats"]
         if session is None:
             raise SessionError(f"{path} is empty or not a lime session")
+        session.totals.restore_cost(last_stats)
         session._needs_newline = not ends_clean
         if session._partial:
             # The process died mid-answer: keep what had streamed, marked as interrupted.
@@ -279,7 +308,7 @@ class Session:
             if problem:
                 return problem
             self._note_prompt(event["message"])
-            self.totals.add(event.get("usage"))
+            self.totals.add(event.get("usage"), priced=False)
         elif kind == "title":
             self.title = event["title"]
         elif kind == "model":
@@ -301,7 +330,7 @@ class Session:
             if dropped:
                 return f"kept the rewritten history without {len(dropped)} message(s): {dropped[0]}"
         elif kind in ("usage", "sidechain"):  # a side chain's messages are not this conversation's
-            self.totals.add(event.get("usage"))
+            self.totals.add(event.get("usage"), priced=False)
             number = str(event.get("chain", "")).rpartition(".")[2]
             if number.isdigit() and len(number) < 9:  # a resumed session numbers its new chains on
                 self._chains = max(self._chains, int(number))
@@ -421,8 +450,6 @@ class Session:
             out["title"] = self.title
         if self.first_prompt:
             out["first_prompt"] = self.first_prompt
-        if self.prices is not None:
-            out["cost_usd"] = round(self.prices.cost_of(self.totals.to_json()), 6)
         return out
 
     def _note_prompt(self, message: Message) -> None:
@@ -482,7 +509,7 @@ class Session:
         self._partial_flushed = 0.0
         self.messages.append(message)
         self._note_prompt(message)
-        self.totals.add(usage)
+        self.totals.add(usage, self.prices)
         event: dict[str, Any] = {"type": "message", "message": message}
         if usage:
             event["usage"] = usage
@@ -491,7 +518,7 @@ class Session:
 
     def record_usage(self, usage: dict[str, Any]) -> None:
         """Usage of a request whose output is not kept in history (e.g. a compaction summary)."""
-        self.totals.add(usage)
+        self.totals.add(usage, self.prices)
         self._write({"type": "usage", "usage": usage})
 
     def set_model(self, slug: str) -> None:
@@ -528,11 +555,12 @@ class Session:
         side._pending.append({"type": "message", "message": side.messages[0]})
         return side
 
-    def write_side(self, agent: str, chain: str, event: dict[str, Any]) -> None:
-        """One event of a sub-agent's conversation; its usage counts in this session's totals."""
+    def write_side(self, agent: str, chain: str, event: dict[str, Any], prices: Any = None) -> None:
+        """One event of a sub-agent's conversation; its usage counts in this session's totals, at
+        ``prices`` (the sub-agent's model's)."""
         usage = event.get("usage")
         with self._lock:
-            self.totals.add(usage)
+            self.totals.add(usage, prices)
             self._write({"type": "sidechain", "agent": agent, "chain": chain, "event": event,
                          **({"usage": usage} if usage else {})})
 
@@ -563,7 +591,7 @@ class SideChain(Session):
         events = [*self._pending, event]
         self._pending.clear()
         for e in events:
-            self.parent.write_side(self.agent, self.id, e)
+            self.parent.write_side(self.agent, self.id, e, self.prices)
 
     def claim(self) -> None:
         pass
@@ -688,6 +716,11 @@ def latest_summary(directory: Path | None = None) -> dict[str, Any] | None:
                  "cache_write_tokens", "cache_write_1h_tokens"):
         out[name] = _count(stats.get(name))
     out["estimated"] = bool(stats.get("estimated"))
+    cost = stats.get("cost_usd")
+    if isinstance(cost, (int, float)) and not isinstance(cost, bool) and 0 <= cost < 1e9:
+        out["cost_usd"] = float(cost)
+    if _count(stats.get("unpriced_requests")):
+        out["unpriced_requests"] = min(_count(stats.get("unpriced_requests")), out["requests"])
     return out
 
 
