@@ -177,3 +177,14 @@ def test_an_hour_of_cache_where_the_entry_asks(make_route: MakeRoute, fake_serve
     assert body["tools"][-1]["cache_control"] == {"type": "ephemeral", "ttl": "1h"}
     assert body["messages"][-1]["content"][-1]["cache_control"] == {"type": "ephemeral"}  # the rolling tail
     assert "cache_ttl" not in body
+
+
+@pytest.mark.parametrize("wire", ["anthropic", "responses", "gemini"])
+def test_an_event_that_is_not_utf8_is_a_malformed_chunk_even_first(wire: str) -> None:
+    import importlib
+
+    from lime.providers.openai_compat.stream import Estimator, MalformedChunk
+
+    proc = importlib.import_module(f"lime.providers.wires.{wire}").WIRE.processor("m", Estimator([], None), {})
+    with pytest.raises(MalformedChunk):
+        proc.feed(b"event: x\ndata: \xff{\n\n")

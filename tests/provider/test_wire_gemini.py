@@ -93,3 +93,20 @@ def test_overflow_in_geminis_words(fake_server: FakeServer, make_route: MakeRout
     with pytest.raises(ContextOverflowError) as info:
         c.complete([{"role": "user", "content": "hi"}])
     assert (info.value.n_prompt, info.value.n_ctx) == (1200000, 1048576)
+
+
+def test_text_pieces_join_into_parts_and_a_stray_text_on_a_call_is_kept_apart() -> None:
+    from lime.providers.openai_compat.stream import Estimator
+
+    proc = WIRE.processor("m", Estimator([], None), {})
+    chunks = [{"candidates": [{"content": {"parts": [p]}}]} for p in (
+        {"text": "a", "thought": True}, {"text": "b", "thought": True}, {"text": "c"}, {"text": "d"},
+        {"text": "e", "thoughtSignature": THOUGHT_SIGNATURE}, {"functionCall": {"name": "f", "args": {}}, "text": 5})]
+    for ch in chunks:
+        proc.feed(b"data: " + json.dumps(ch).encode() + b"\n\n")
+    proc.end()
+    c = proc.snapshot()
+    assert (c.reasoning, c.text) == ("ab", "cde")
+    assert c.state is not None and c.state["parts"] == [
+        {"text": "ab", "thought": True}, {"text": "cd"}, {"text": "e", "thoughtSignature": THOUGHT_SIGNATURE},
+        {"functionCall": {"name": "f", "args": {}}, "text": 5}]

@@ -553,6 +553,12 @@ class _BaseClient(Generic[H]):
         return options
 
 
+def _plain(resp: httpx.Response) -> bool:
+    """A body sent without Content-Encoding: its reads are the bytes themselves, so a stream reads
+    them raw (httpx's decoding layer would only hand each one through, a few calls per read)."""
+    return resp.headers.get("content-encoding", "").strip().lower() in ("", "identity")
+
+
 class _Body:
     """A whole response body, read as httpx decompresses it, up to LIME_MAX_BODY_SIZE: a gzip
     bomb stops at the bound instead of inflating into memory."""
@@ -641,7 +647,7 @@ def _drive(client: ChatClient, line: _Line) -> Generator[StreamEvent, None, None
                     body.add(chunk)
                 line.reply = body.whole()
             elif isinstance(step, Pump):
-                for raw in resp.iter_bytes():
+                for raw in resp.iter_raw() if _plain(resp) else resp.iter_bytes():
                     events = step.feed(raw)
                     if events:
                         yield from events
@@ -718,14 +724,22 @@ class ChatStream(_StreamState):
         self._events: Generator[StreamEvent, None, None] | None = None
 
     def __iter__(self) -> Iterator[StreamEvent]:
-        return self
+        # A for loop reads the driver's generator itself: no call through __next__ per event.
+        events = self._open()
+        return events if events is not None else iter(())
 
     def __next__(self) -> StreamEvent:
+        events = self._open()
+        if events is None:
+            raise StopIteration
+        return next(events)
+
+    def _open(self) -> Generator[StreamEvent, None, None] | None:
         if self._events is None:
             if self._line.closed:
-                raise StopIteration
+                return None
             self._events = _drive(self._client, self._line)
-        return next(self._events)
+        return self._events
 
     def close(self) -> None:
         """Stop reading and close the connection (safe from another thread)."""
@@ -766,7 +780,7 @@ async def _adrive(client: AsyncChatClient, line: _Line) -> AsyncGenerator[Stream
                     body.add(chunk)
                 line.reply = body.whole()
             elif isinstance(step, Pump):
-                async for raw in resp.aiter_bytes():
+                async for raw in resp.aiter_raw() if _plain(resp) else resp.aiter_bytes():
                     for event in step.feed(raw):
                         yield event
             elif isinstance(step, Emit):

@@ -88,14 +88,6 @@ def _first(obj: dict[str, Any], keys: tuple[str, ...]) -> Any:
     return None
 
 
-def _carried_usage(obj: dict[str, Any]) -> Any:
-    for k in USAGE_CARRIERS:
-        carrier = obj.get(k)
-        if isinstance(carrier, dict) and carrier.get("usage"):
-            return carrier["usage"]
-    return None
-
-
 def usage_from(u: Any) -> Usage | None:
     """The server's token counts; None when it sent none. A count that is not a sane whole number
     (``1e999``, ``-3``, ``"many"``) is a :class:`BadResponse` naming it, never a crash later."""
@@ -221,7 +213,13 @@ class StreamProcessor:
                         raise StreamErrorPayload(payload)
                 if obj.get("object") in ERROR_OBJECTS:
                     raise StreamErrorPayload(payload)
-                u = obj.get("usage") or _carried_usage(obj)
+                u = obj.get("usage")
+                if not u:
+                    for k in USAGE_CARRIERS:
+                        carrier = obj.get(k)
+                        if carrier and type(carrier) is dict and carrier.get("usage"):
+                            u = carrier["usage"]
+                            break
                 if u:
                     self.usage = usage_from(u) or self.usage
                 if not self.model and type(obj.get("model")) is str:

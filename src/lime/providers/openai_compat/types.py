@@ -120,11 +120,23 @@ class TextDelta:
     text: str
     kind: Literal["text"] = "text"
 
+    def __init__(self, text: str, kind: Literal["text"] = "text") -> None:
+        # One per streamed delta: the generated frozen __init__ would go through object.__setattr__
+        # for each field; ``kind`` is the class's default unless told otherwise.
+        self.__dict__["text"] = text
+        if kind != "text":
+            self.__dict__["kind"] = kind
+
 
 @dataclass(frozen=True)
 class ReasoningDelta:
     text: str
     kind: Literal["reasoning"] = "reasoning"
+
+    def __init__(self, text: str, kind: Literal["reasoning"] = "reasoning") -> None:
+        self.__dict__["text"] = text
+        if kind != "reasoning":
+            self.__dict__["kind"] = kind
 
 
 @dataclass(frozen=True)

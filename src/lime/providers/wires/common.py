@@ -25,6 +25,7 @@ from lime.providers.openai_compat.types import (
 STRUCTURED_TOOL = "structured_output"
 _scan = make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
 _SHALLOW = 2 * jsonguard.MAX_DEPTH  # a shorter payload cannot nest deeper than the limit
+_NAMES: dict[bytes, str] = {}  # event names as text, decoded once
 
 
 class EventProcessor(StreamProcessor):
@@ -44,24 +45,30 @@ class EventProcessor(StreamProcessor):
 
     def _consume(self, pairs: list[tuple[bytes, bytes]]) -> list[StreamEvent]:
         out: list[StreamEvent] = []
+        names = _NAMES
         for event, payload in pairs:
             if self.done:
-                break
-            if not payload.strip():
-                continue
-            if payload == b"[DONE]":
-                self.done = True
                 break
             try:  # the C scanner on the text, as the Chat Completions fast path does
                 text = payload.decode()
                 obj, end = _scan(text, 0)
             except (StopIteration, ValueError, RecursionError):
-                end = -1
+                text, end = "", -1
             if end != len(text) or type(obj) is not dict or (len(payload) > _SHALLOW and depth_exceeds(payload)):
+                if payload == b"[DONE]":
+                    self.done = True
+                    break
+                if not payload.strip():
+                    continue
                 obj = self._parse_careful(payload)
             self.saw_chunk = True
+            name = names.get(event)
+            if name is None:
+                name = event.decode("utf-8", "replace")
+                if len(names) < 64:  # the few a wire uses; a server inventing names is not remembered
+                    names[event] = name
             try:
-                self.on_event(event.decode("utf-8", "replace"), obj, payload, out)
+                self.on_event(name, obj, payload, out)
             except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
                 if isinstance(exc, BadResponse | StreamErrorPayload):
                     raise
@@ -91,7 +98,10 @@ class EventProcessor(StreamProcessor):
         if type(t) is not str:
             raise TypeError("text")
         if t:
-            self._spend(len(t))
+            n = len(t)  # what _spend does, here once per delta
+            if n > self._room:
+                raise self._too_large()
+            self._room -= n
             self._text.append(t)
             self.output_started = True
             out.append(TextDelta(t))
@@ -100,7 +110,10 @@ class EventProcessor(StreamProcessor):
         if type(t) is not str:
             raise TypeError("reasoning")
         if t:
-            self._spend(len(t))
+            n = len(t)
+            if n > self._room:
+                raise self._too_large()
+            self._room -= n
             self._reasoning.append(t)
             self.output_started = True
             out.append(ReasoningDelta(t))

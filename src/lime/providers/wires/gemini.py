@@ -197,15 +197,20 @@ class GeminiProcessor(EventProcessor):
     def on_event(self, event: str, obj: dict[str, Any], payload: bytes, out: list[StreamEvent]) -> None:
         if obj.get("error"):
             raise StreamErrorPayload(payload or json.dumps(obj).encode())
-        self._usage(obj.get("usageMetadata"))
-        if isinstance(obj.get("modelVersion"), str) and obj["modelVersion"]:
-            self.model = obj["modelVersion"]
+        u = obj.get("usageMetadata")
+        if u:
+            self._usage(u)
+        version = obj.get("modelVersion")
+        if version and type(version) is str:
+            self.model = version
         feedback = obj.get("promptFeedback")
         if isinstance(feedback, dict) and feedback.get("blockReason"):
             raise BadResponse(f"Gemini blocked the prompt ({feedback['blockReason']}): its safety filters "
                               "refused to answer; rephrase the request")
-        for cand in (obj.get("candidates") or [])[:1]:
-            for part in (cand.get("content") or {}).get("parts") or []:
+        cands = obj.get("candidates")
+        if cands:
+            cand = cands[0]
+            for part in (cand.get("content") or {}).get("parts") or ():
                 self._part(part, out)
             reason = cand.get("finishReason")
             if reason and reason != "FINISH_REASON_UNSPECIFIED":
@@ -214,13 +219,23 @@ class GeminiProcessor(EventProcessor):
                 self.done = True
 
     def _part(self, part: dict[str, Any], out: list[StreamEvent]) -> None:
-        kept: dict[str, Any] | None = None
-        if isinstance(part.get("text"), str):
-            if part.get("thought"):
-                self.reasoning(part["text"], out)
+        t = part.get("text")
+        if type(t) is str:
+            thought = bool(part.get("thought"))
+            if thought:
+                self.reasoning(t, out)
             else:
-                self.text(part["text"], out)
+                self.text(t, out)
+            # Text pieces of one kind run together into one part (joined at the snapshot): only a
+            # piece that starts a part is copied.
+            parts = self._parts
+            last = parts[-1] if parts else None
+            if last is not None and type(last.get("text")) is list and bool(last.get("thought")) is thought \
+                    and "thoughtSignature" not in part:
+                last["text"].append(t)
+                return
             kept = dict(part)
+            kept["text"] = [t]
         elif isinstance(part.get("functionCall"), dict):
             fc = part["functionCall"]
             n = len(self._calls)
@@ -228,23 +243,16 @@ class GeminiProcessor(EventProcessor):
             self.call(("fc", n), cid, fc.get("name"))
             self.args(("fc", n), fc.get("args") or {})
             kept = dict(part)
-        if kept is not None:
-            # Text pieces of one kind run together into one part (joined at the snapshot).
-            last = self._parts[-1] if self._parts else None
-            if "text" in kept and last is not None and "text" in last and bool(last.get("thought")) == bool(
-                    kept.get("thought")) and "thoughtSignature" not in kept:
-                last["text"].append(kept["text"])
-            else:
-                if "text" in kept:
-                    kept["text"] = [kept["text"]]
-                self._parts.append(kept)
-                self._signed = self._signed or "thoughtSignature" in kept
+        else:
+            return
+        self._parts.append(kept)
+        self._signed = self._signed or "thoughtSignature" in kept
 
     def snapshot(self) -> Completion:
         c = super().snapshot()
         if self._signed:  # the parts go back as they came; without signatures, text and calls suffice
             c.state = {"wire": self.wire, "parts": [
-                {**p, "text": "".join(p["text"])} if "text" in p else p for p in self._parts]}
+                {**p, "text": "".join(p["text"])} if type(p.get("text")) is list else p for p in self._parts]}
         else:
             c.state = None
         return c
