@@ -5,6 +5,9 @@ A scripted :class:`~support.fakeserver.Reply` sent to ``.../messages``, ``.../re
 field names each service documents, so the same script drives every wire. ``anthropic_sse``,
 ``responses_sse`` and ``gemini_sse`` build a stream from explicit events (hostile shapes: unknown
 event types, errors mid-stream); ``anthropic_error`` is Anthropic's error body (529 overloaded).
+
+``WIRE_PROFILES`` are what these services refuse, in their words (``FakeServer("anthropic")``):
+Anthropic's models each take one or both forms of thinking and only some effort levels.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from support.fakeserver import (
     Close,
     ErrorResponse,
     JSONResponse,
+    Profile,
     Raw,
     Recorded,
     Reply,
@@ -240,3 +244,35 @@ def wire_bytes(path: str, r: Reply, body: dict[str, Any] | None = None) -> bytes
     req = Recorded("POST", path, {}, json.dumps(req_body).encode(), req_body, 0.0, "alt=sse")
     sse = render(r, req)
     return b"".join(x for x in sse_bytes(sse.items, done=False) if isinstance(x, bytes))
+
+
+# -- profiles ---------------------------------------------------------------------------------------
+
+# Anthropic's models as its API answers them: which forms of thinking each takes, and which
+# effort levels (output_config.effort) the adaptive ones take. A model not listed takes both.
+ADAPTIVE_ONLY = ("claude-opus-4-7",)
+BUDGET_ONLY = ("claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-5", "claude-opus-4-1")
+EFFORTS = {"claude-opus-4-7": ("low", "medium", "high", "xhigh", "max")}
+EFFORTS_4_6 = ("low", "medium", "high", "max")
+
+
+def _anthropic_refusals(body: dict[str, Any]) -> Any:
+    model = str(body.get("model") or "")
+    thinking = body.get("thinking") if isinstance(body.get("thinking"), dict) else {}
+    kind = thinking.get("type")
+    if kind == "enabled" and model.startswith(ADAPTIVE_ONLY):
+        return anthropic_error(400, "invalid_request_error", '"thinking.type.enabled" is not supported for this '
+                               'model. Use "thinking.type.adaptive" and "output_config.effort" to control thinking '
+                               "behavior.")
+    if kind == "adaptive" and model.startswith(BUDGET_ONLY):
+        return anthropic_error(400, "invalid_request_error", "adaptive thinking is not supported on this model")
+    effort = (body.get("output_config") or {}).get("effort")
+    if effort is not None and effort not in EFFORTS.get(model, EFFORTS_4_6):
+        return anthropic_error(400, "invalid_request_error", f"output_config.effort: Input should be "
+                               f"{', '.join(repr(e) for e in EFFORTS.get(model, EFFORTS_4_6))}")
+    return None
+
+
+WIRE_PROFILES: dict[str, Profile] = {p.name: p for p in (
+    Profile("anthropic", check=_anthropic_refusals, context_window=10**9),
+)}

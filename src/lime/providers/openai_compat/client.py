@@ -26,8 +26,10 @@ from lime import config, jsonguard
 from lime.auth.hints import login_hint
 from lime.errors import LimeError
 from lime.providers.openai_compat import compat_memory
+from lime.providers.openai_compat.compat_memory import Lessons
 from lime.providers.openai_compat.errors import (
     BadResponse,
+    ErrorBody,
     ProviderError,
     ResponseTooLarge,
     bad_response,
@@ -145,6 +147,10 @@ class Wire(Protocol):
     def processor(self, model: str, estimator: Estimator, body: dict[str, Any]) -> StreamProcessor: ...
     def completion(self, data: Any, model: str, estimator: Estimator, body: dict[str, Any]) -> Completion: ...
     def is_error(self, data: Any) -> bool: ...
+    def heal(self, err: ErrorBody, body: dict[str, Any], lessons: Lessons) -> Fix | None:
+        """A refusal only this wire understands (a form of a field, a nested field), before the
+        common healing of top-level optional fields; None to leave it to that."""
+        ...
 
 
 class ChatWire:
@@ -171,6 +177,9 @@ class ChatWire:
 
     def is_error(self, data: Any) -> bool:
         return isinstance(data, dict) and "error" in data and not data.get("choices")
+
+    def heal(self, err: ErrorBody, body: dict[str, Any], lessons: Lessons) -> Fix | None:
+        return None
 
 
 CHAT = ChatWire()
@@ -327,8 +336,6 @@ class _Exchange:
         refuses, or a prompt past its window). Drop ``tool_choice`` once and remember it; else say so."""
         c = self.client
         if "tool_choice" in self.body and "tool_choice" not in self.healed:
-            from lime.providers.openai_compat.compat_memory import Lessons
-
             lessons = c.lessons
             new = Lessons(set(lessons.drop) | {"tool_choice"}, set(lessons.strip_message_fields),
                           lessons.max_tokens_field)
@@ -350,8 +357,8 @@ class _Exchange:
             status = 422
         if body is not None and status in (400, 422) and len(self.healed) < MAX_HEALS:
             overflow = looks_like_overflow(body.message, body.code, body.type)
-            fix = None if overflow else heal(status, body, self.body, c.lessons,
-                                             extra=droppable_fields(c.route) | c.wire.optional_fields)
+            fix = None if overflow else c.wire.heal(body, self.body, c.lessons) or heal(
+                status, body, self.body, c.lessons, extra=droppable_fields(c.route) | c.wire.optional_fields)
             if fix is not None and fix.field not in self.healed:
                 self.healed.add(fix.field)
                 c.learn(fix)

@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from lime.providers.openai_compat.errors import BadResponse
+from lime.providers.openai_compat.compat_memory import Lessons
+from lime.providers.openai_compat.errors import BadResponse, ErrorBody
+from lime.providers.openai_compat.request import Fix
 from lime.providers.openai_compat.shapes import count
 from lime.providers.openai_compat.stream import Estimator, StreamErrorPayload
 from lime.providers.openai_compat.types import (
@@ -80,6 +82,9 @@ class GeminiWire:
 
     def is_error(self, data: Any) -> bool:
         return isinstance(data, dict) and bool(data.get("error")) and not data.get("candidates")
+
+    def heal(self, err: ErrorBody, body: dict[str, Any], lessons: Lessons) -> Fix | None:
+        return None
 
 
 WIRE = GeminiWire()
