@@ -222,8 +222,31 @@ def max_output(route: Any, options: Any, *, upper: bool = False) -> int:
 
 
 def drop_lessons(body: dict[str, Any], lessons: Any) -> dict[str, Any]:
+    """The body without the fields this endpoint refused: a top-level name, or a dotted path to a
+    nested one (``generationConfig.thinkingConfig.thinkingBudget``), whose object is left out too
+    when that empties it. Objects on the way are copied (they may be the entry's extra_body)."""
     for name in getattr(lessons, "drop", ()):
-        body.pop(name, None)
+        if "." not in name:
+            body.pop(name, None)
+            continue
+        *parents, leaf = name.split(".")
+        chain: list[tuple[dict[str, Any], str]] = []
+        node = body
+        for key in parents:
+            child = node.get(key)
+            if not isinstance(child, dict):
+                break
+            node[key] = node = dict(child)
+            chain.append((node, key))
+        else:
+            if leaf not in node:
+                continue
+            del node[leaf]
+            for i in range(len(chain) - 1, -1, -1):  # an object the drop emptied goes too
+                obj, key = chain[i]
+                if obj:
+                    break
+                (chain[i - 1][0] if i else body).pop(key, None)
     if "tools" not in body:
         body.pop("tool_choice", None)
         body.pop("parallel_tool_calls", None)
