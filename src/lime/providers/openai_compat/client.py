@@ -654,8 +654,9 @@ def _drive(client: ChatClient, line: _Line) -> Generator[StreamEvent, None, None
                     body.add(chunk)
                 line.reply = body.whole()
             elif isinstance(step, Pump):
+                feed = step.feed
                 for raw in resp.iter_raw() if _plain(resp) else resp.iter_bytes():
-                    events = step.feed(raw)
+                    events = feed(raw)
                     if events:
                         yield from events
             elif isinstance(step, Emit):

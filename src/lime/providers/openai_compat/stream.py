@@ -44,6 +44,12 @@ _SHALLOW = 2 * jsonguard.MAX_DEPTH  # a shorter payload cannot nest deeper than 
 _CALL_COST = 64  # what a new tool call counts towards the answer size, however empty
 
 
+def _deep(payload: bytes) -> bool:
+    """Nested past the limit? Counting the brackets first: a payload with few (every usual one)
+    cannot be, whatever its length."""
+    return payload.count(b"{") + payload.count(b"[") > jsonguard.MAX_DEPTH and depth_exceeds(payload)
+
+
 class StreamFailure(Exception):
     """The stream itself says the answer failed: a chunk that is not JSON, or an error event."""
 
@@ -178,7 +184,7 @@ class StreamProcessor:
             except (StopIteration, ValueError, RecursionError):
                 end = -1
             if end < 0 or end != len(text) or type(obj) is not dict or event != b"message" or (
-                    len(payload) > _SHALLOW and depth_exceeds(payload)):
+                    len(payload) > _SHALLOW and _deep(payload)):
                 obj = self._careful(event, payload)
                 if obj is None:
                     continue
@@ -194,9 +200,10 @@ class StreamProcessor:
                             if type(c) is not str:
                                 c = _content_text(c)
                             if c:
-                                if len(c) > self._room:
+                                n = len(c)
+                                if n > self._room:
                                     raise self._too_large()
-                                self._room -= len(c)
+                                self._room -= n
                                 if self._think is not None:
                                     self._split_think(self._think.feed(c), out)
                                 else:

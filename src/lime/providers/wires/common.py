@@ -9,9 +9,14 @@ from json.scanner import make_scanner
 from typing import Any
 
 from lime import jsonguard
-from lime.jsonguard import depth_exceeds
 from lime.providers.openai_compat.errors import BadResponse
-from lime.providers.openai_compat.stream import MalformedChunk, StreamErrorPayload, StreamProcessor, _Call
+from lime.providers.openai_compat.stream import (
+    MalformedChunk,
+    StreamErrorPayload,
+    StreamProcessor,
+    _Call,
+    _deep,
+)
 from lime.providers.openai_compat.types import (
     WIRE_STATE,
     Completion,
@@ -54,7 +59,7 @@ class EventProcessor(StreamProcessor):
                 obj, end = _scan(text, 0)
             except (StopIteration, ValueError, RecursionError):
                 text, end = "", -1
-            if end != len(text) or type(obj) is not dict or (len(payload) > _SHALLOW and depth_exceeds(payload)):
+            if end != len(text) or type(obj) is not dict or (len(payload) > _SHALLOW and _deep(payload)):
                 if payload == b"[DONE]":
                     self.done = True
                     break
