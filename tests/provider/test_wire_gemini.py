@@ -191,3 +191,18 @@ def test_googles_other_words_for_a_nested_field(make_route: MakeRoute, fake_serv
                                                   "status": "INVALID_ARGUMENT"}}]).encode())
     fix = WIRE.heal(err, body, Lessons(set(), set(), None))
     assert fix is not None and fix.field == dropped and dropped in fix.lessons.drop
+
+
+def test_an_unknown_name_inside_a_schema_is_not_guessed_at(make_route: MakeRoute, fake_server: FakeServer) -> None:
+    from lime.providers.openai_compat.errors import parse_error_body
+
+    fmt = {"type": "json_schema", "json_schema": {"name": "a", "schema": {
+        "type": "object", "properties": {"x": {"type": "string", "title": "X"}}}}}
+    body = build_body(route(make_route, fake_server), [{"role": "user", "content": "hi"}],
+                      RequestOptions(response_format=fmt), Lessons(set(), set(), None), stream=True)
+    assert body["generationConfig"]["responseSchema"]["properties"]["x"]["title"] == "X"
+    err = parse_error_body(json.dumps({"error": {"code": 400, "status": "INVALID_ARGUMENT", "message":
+                                                 "Invalid JSON payload received. Unknown name \"title\" at "
+                                                 "'generation_config.response_schema.properties[0].value': Cannot "
+                                                 "find field."}}).encode())
+    assert WIRE.heal(err, body, Lessons(set(), set(), None)) is None

@@ -101,6 +101,8 @@ class GeminiWire:
                 if path:
                     return _drop(path, lessons)
         for text in texts:  # else the first field the words name ("thinking_budget", "thinking budget")
+            if _UNKNOWN.search(text):
+                continue  # a name at a place the request does not have (inside a schema...): not ours to drop
             tokens = _TOKEN.findall(text)
             for i, token in enumerate(tokens):
                 for words in (token, token + "_" + tokens[i + 1] if i + 1 < len(tokens) else ""):
