@@ -206,3 +206,9 @@ def test_an_unknown_name_inside_a_schema_is_not_guessed_at(make_route: MakeRoute
                                                  "'generation_config.response_schema.properties[0].value': Cannot "
                                                  "find field."}}).encode())
     assert WIRE.heal(err, body, Lessons(set(), set(), None)) is None
+    body["temperature"] = 0.5  # sent at the top level by mistake: the common healing drops that one
+    err = parse_error_body(json.dumps({"error": {"code": 400, "status": "INVALID_ARGUMENT", "message":
+                                                 "Invalid JSON payload received. Unknown name \"temperature\": "
+                                                 "Cannot find field."}}).encode())
+    body["generationConfig"]["temperature"] = 0.5
+    assert WIRE.heal(err, body, Lessons(set(), set(), None)) is None

@@ -4,11 +4,12 @@ The key goes in ``x-api-key`` with an ``anthropic-version``; the system prompt a
 apart from the turns; a tool result is a ``tool_result`` block in a user turn. Thinking blocks
 come back with a ``signature`` that must be sent back unchanged with the turn that used them:
 they travel on the stored assistant message (``_wire``). Thinking is asked for in one of two
-forms: adaptive (``{"type": "adaptive"}`` with ``output_config.effort``) for the models whose entry
-says so, a token budget (``{"type": "enabled", "budget_tokens": N}``) for the others; a server that
-refuses the form it got is sent the other one, and that is remembered. Prompt caching marks the tools, the
-system prompt and the two latest user turns (``cache_control``), so each request reads the
-prefix the previous one wrote; the usage then counts cache reads and writes apart.
+forms: adaptive (``{"type": "adaptive"}`` with ``output_config.effort``) for the models whose
+entry says so, a token budget (``{"type": "enabled", "budget_tokens": N}``) for the others; a
+server that refuses the form it got is sent the other one, and that is remembered. Prompt caching
+marks the tools, the system prompt and the two latest user turns (``cache_control``), so each
+request reads the prefix the previous one wrote; the usage then counts cache reads and writes
+apart.
 """
 
 from __future__ import annotations

@@ -97,7 +97,7 @@ class GeminiWire:
         roots = {k: v for k, v in body.items() if k in self.optional_fields and isinstance(v, dict)}
         for text in texts:
             for name, at in _UNKNOWN.findall(text):  # the most precise: a name and where it was
-                path = _find(roots, [*_segments(at), name] if at else [name])
+                path = _find(roots, [*_segments(at), name]) if at else None  # no place: a top-level name
                 if path:
                     return _drop(path, lessons)
         for text in texts:  # else the first field the words name ("thinking_budget", "thinking budget")
