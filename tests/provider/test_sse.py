@@ -97,7 +97,7 @@ SHAPES = [b"data: 1\n\n", b"event: e\ndata: 2\n\n", b"data: \n\n", b"event: e\nd
 
 
 def test_reads_of_whole_events_decode_as_line_by_line() -> None:
-    """A read of whole events takes a shorter way; any mix of shapes, read whole, one event per
+    """A read of one whole event takes a shorter way; any mix of shapes, read whole, one event per
     read or a byte at a time, gives the same events (and an event type set by an earlier read holds)."""
     body = b"".join(SHAPES)
     slow = decode([body[i:i + 1] for i in range(len(body))])

@@ -49,18 +49,6 @@ class SSEDecoder:
                 # The \r ends a line either way; a \n opening the next read belongs to it.
                 self._skip_lf = True
             chunk = chunk.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
-        if not self._tail and not self._data and chunk[-2:] == b"\n\n" and len(chunk) <= self._max:
-            # Whole events, nothing pending (the usual read); within the bound, no line is too long.
-            n = chunk.count(b"\n")
-            if n == 2 and chunk[:6] == b"data: ":  # one event: a data line
-                event, self._event = self._event, b""
-                return [(event or b"message", chunk[6:-2])] if len(chunk) > 8 else []
-            if n == 3 and chunk[:7] == b"event: ":  # one event: a named one
-                cut = chunk.index(b"\n")
-                if chunk[cut + 1:cut + 7] == b"data: ":
-                    self._event = b""
-                    return [(chunk[7:cut] or b"message", chunk[cut + 7:-2])] if len(chunk) > cut + 9 else []
-            return self._events(chunk)
         if b"\n" not in chunk:
             if chunk:
                 tail = self._tail
@@ -71,55 +59,37 @@ class SSEDecoder:
                 if len(tail) > self._max:
                     raise self._fail()
             return []
-        held = len(self._tail)
-        if held:
+        if self._tail:
             chunk = b"".join((self._tail, chunk))
+            self._tail = b""
+        if not self._data and chunk[-2:] == b"\n\n" and len(chunk) <= self._max:
+            # One whole event, nothing pending (the usual read of a server that flushes each event):
+            # taken at once. Within the bound, no line of it can be too long.
+            n = chunk.count(b"\n")
+            if n == 2 and chunk[:6] == b"data: ":  # a data line
+                event, self._event = self._event, b""
+                return [(event or b"message", chunk[6:-2])] if len(chunk) > 8 else []
+            if n == 3 and chunk[:7] == b"event: ":  # an event line and a data line
+                cut = chunk.index(b"\n")
+                if chunk[cut + 1:cut + 7] == b"data: ":
+                    self._event = b""
+                    return [(chunk[7:cut] or b"message", chunk[cut + 7:-2])] if len(chunk) > cut + 9 else []
         lines = chunk.split(b"\n")
         self._tail = lines.pop()
         out: list[tuple[bytes, bytes]] = []
         # Reads are far shorter than the limit, so a line can only be too long when this one is not.
-        self._lines(lines, out, held + len(chunk) > self._max)
-        if len(self._tail) > self._max:
-            self._fail()
-        return out
-
-    def _events(self, chunk: bytes) -> list[tuple[bytes, bytes]]:
-        """A read of whole events with nothing pending. Each event that is a ``data:`` line, perhaps
-        after an ``event:`` line, is taken whole; any other goes through :meth:`_lines` with a blank
-        line closing it, which is what the read would have gone through line by line."""
-        out: list[tuple[bytes, bytes]] = []
-        for block in chunk[:-2].split(b"\n\n"):
-            if block[:6] == b"data: " and b"\n" not in block:
-                if len(block) > 6:
-                    out.append((self._event or b"message", block[6:]))
-                self._event = b""
-                continue
-            if block[:7] == b"event: ":
-                name, _, rest = block.partition(b"\n")
-                if rest[:6] == b"data: " and b"\n" not in rest:
-                    if len(rest) > 6:
-                        out.append((name[7:] or b"message", rest[6:]))
-                    self._event = b""
-                    continue
-            lines = block.split(b"\n")
-            lines.append(b"")
-            if not self._lines(lines, out, False):
-                break
-        return out
-
-    def _lines(self, lines: list[bytes], out: list[tuple[bytes, bytes]], check: bool) -> bool:
-        """Complete lines, in order, into ``out``; False when one broke a bound (then nothing is kept)."""
+        check = len(chunk) > self._max
         data = self._data
         for line in lines:
             if check and len(line) > self._max:
                 self._fail()
-                return False
+                return out
             if line[:6] == b"data: ":
                 data.append(line[6:])
                 self._data_size += len(line)
                 if self._data_size > self._max:
                     self._fail()
-                    return False
+                    return out
             elif not line:
                 if data:
                     payload = b"\n".join(data) if len(data) > 1 else data[0]
@@ -139,11 +109,13 @@ class SSEDecoder:
                     self._data_size += len(line)
                     if self._data_size > self._max:
                         self._fail()
-                        return False
+                        return out
                 elif name == b"event":
                     self._event = value
                 # "id", "retry" and unknown fields carry nothing we use.
-        return True
+        if len(self._tail) > self._max:
+            self._fail()
+        return out
 
     def _fail(self) -> ResponseTooLarge:
         """Stop decoding: forget what is buffered; every later call raises the error."""
