@@ -28,7 +28,7 @@ BENCHES: list[tuple[str, list[str], list[str]]] = [
     ("bench_estimate.py", [], []),
     ("bench_status.py", ["1024", "5"], ["100", "3"]),
     ("bench_stream.py", [], ["--chunks", "5000", "--requests", "200", "--runs", "1"]),
-    ("bench_wires.py", [], ["--chunks", "5000", "--runs", "3"]),
+    ("bench_wires.py", [], ["--chunks", "5000", "--runs", "3", "--rounds", "3"]),
     ("bench_agent.py", [], ["--chunks", "5000", "--runs", "2"]),
     ("bench_session.py", ["1000", "5"], ["300", "2"]),
     ("bench_sessions.py", [], ["--sessions", "300", "--turns", "10"]),

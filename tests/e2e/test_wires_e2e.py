@@ -98,7 +98,7 @@ def test_reasoning_state_survives_a_saved_and_resumed_session(lime: Lime, provid
     assert proc.returncode == 0, proc.stderr
     first, second, resumed = sent(lime)
     if provider == "anthropic":
-        assert first["thinking"] == {"type": "enabled", "budget_tokens": 16384}
+        assert first["thinking"] == {"type": "adaptive"} and first["output_config"] == {"effort": "high"}
         assert first["max_tokens"] > 16384
         thinking = [b for m in resumed["messages"] for b in m["content"] if b["type"] == "thinking"]
         assert [b["signature"] for b in thinking] == [SIGNATURE, SIGNATURE]

@@ -56,14 +56,14 @@ def test_upper_derives_from_explicit_max_output(lime: Lime) -> None:
 def test_every_flag_is_stored(lime: Lime) -> None:
     add(lime, "full", "--display-name", "Full", "--desc", "d", "--api-model-id", "org/full", "--max-output", "100",
         "--upper-max-output", "150", "--auto-compact", "900", "--param-preset", "reasoning-and-verbosity",
-        "--vision", "--parallel-tool-calls", "--reasoning-summaries", window="1000")
+        "--vision", "--parallel-tool-calls", "--reasoning-summaries", "--adaptive-thinking", window="1000")
     (e,) = user_doc(lime)["models"]
     assert e == {
         "slug": "full", "provider": "openai-compat", "service": "groq", "context_window": 1000,
         "display_name": "Full", "description": "d", "api_id": "org/full", "max_output": 100,
         "upper_max_output": 150, "auto_compact": 900, "param_preset": "reasoning_and_verbosity",
         "supports_vision": True, "supports_parallel_tool_calls": True, "supports_reasoning_summaries": True,
-        "supports_extended_thinking": False,
+        "supports_extended_thinking": False, "supports_adaptive_thinking": True,
     }
     assert load_catalog().get("full").wire_id == "org/full"
 

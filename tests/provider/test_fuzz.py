@@ -43,6 +43,8 @@ _tokens = st.sampled_from([b"data: ", b"data:", b"data", b"event: error", b"even
                            b"\xff", b"\x00"])
 stream_bytes = st.one_of(st.binary(max_size=400),
                          st.lists(_tokens, max_size=80).map(b"".join),
+                         # reads ending with a whole event (one alone is taken a shorter way)
+                         st.lists(_tokens, max_size=80).map(lambda parts: b"".join(parts) + b"\n\n"),
                          st.lists(st.one_of(_tokens, st.binary(min_size=20, max_size=60)), max_size=20).map(b"".join))
 
 

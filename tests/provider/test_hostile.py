@@ -189,6 +189,26 @@ def test_a_compressed_bomb_stops_at_the_body_bound(fake_server: FakeServer, make
         asyncio.run(go())
 
 
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", None])
+def test_a_compressed_stream_is_read_as_an_uncompressed_one(fake_server: FakeServer, make_route: MakeRoute,
+                                                            encoding: str | None) -> None:
+    events = b"".join(b'data: {"choices":[{"delta":{"content":"%d "}}]}\n\n' % i for i in range(300))
+    done = (b'data: {"choices":[{"delta":{},"finish_reason":"stop"}]}\n\n'
+            b'data: {"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":300,"total_tokens":301}}\n\n'
+            b'data: [DONE]\n\n')
+    body = Flood(done, head=events, total=len(events) + len(done), encoding=encoding)
+    fake_server.enqueue(body, body)
+    want = "".join(f"{i} " for i in range(300))
+    with client(fake_server, make_route).stream(HI) as s:
+        assert "".join(e.text for e in s if e.kind == "text") == want
+
+    async def go() -> str:
+        async with AsyncChatClient(make_route("openai", fake_server.base_url)) as c:
+            return "".join([e.text async for e in c.stream(HI) if e.kind == "text"])
+
+    assert asyncio.run(go()) == want
+
+
 def test_a_bomb_as_an_error_body_still_gives_the_status(fake_server: FakeServer, make_route: MakeRoute,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LIME_MAX_BODY_SIZE", "2M")

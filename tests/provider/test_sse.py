@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+from lime.providers.openai_compat.errors import ResponseTooLarge
 from lime.providers.openai_compat.sse import SSEDecoder
 from lime.providers.openai_compat.stream import StreamProcessor
 
@@ -86,3 +89,29 @@ def test_end_of_stream_keeps_complete_lines_and_drops_a_cut_line() -> None:
     assert d.feed(b"data: {\"a\":") == []
     assert d.pending
     assert d.close() == []
+
+
+SHAPES = [b"data: 1\n\n", b"event: e\ndata: 2\n\n", b"data: \n\n", b"event: e\ndata: \n\n", b"event: \ndata: 3\n\n",
+          b"event: e\n\n", b"event: e\ndata: 4\ndata: 5\n\n", b": ping\n\n", b"data:6\n\n", b"event: f\n",
+          b"data: 7\n\n", b"id: 1\ndata: 8\n\n", b"\n\n", b"event: e:x\ndata: 9\n\n", b"data: a\nevent: g\n\n"]
+
+
+def test_reads_of_whole_events_decode_as_line_by_line() -> None:
+    """A read of one whole event takes a shorter way; any mix of shapes, read whole, one event per
+    read or a byte at a time, gives the same events (and an event type set by an earlier read holds)."""
+    body = b"".join(SHAPES)
+    slow = decode([body[i:i + 1] for i in range(len(body))])
+    assert decode([body]) == slow
+    assert decode(SHAPES) == slow
+    assert slow[:5] == [(b"message", b"1"), (b"e", b"2"), (b"message", b"3"), (b"e", b"4\n5"), (b"message", b"6")]
+    assert (b"f", b"7") in slow and (b"e:x", b"9") in slow and (b"g", b"a") in slow
+    for n in range(1, len(SHAPES)):
+        assert decode([b"".join(SHAPES[:n]), b"".join(SHAPES[n:])]) == slow
+
+
+def test_a_read_of_whole_events_over_the_bound_still_fails() -> None:
+    d = SSEDecoder(max_line=16)
+    assert d.feed(b"data: 0123456789\n\n") == [(b"message", b"0123456789")]
+    assert d.feed(b"data: 1\n\ndata: 0123456789abcdef\n\n") == [(b"message", b"1")]  # then the error
+    with pytest.raises(ResponseTooLarge):
+        d.feed(b"data: 2\n\n")

@@ -10,7 +10,7 @@ from lime.providers import open_client
 from lime.providers.openai_compat.errors import ProviderError
 from lime.providers.openai_compat.types import RequestOptions, ToolSpec
 from lime.providers.wires.anthropic import WIRE, build_body
-from support.fakeserver import Close, FakeServer, Raw, reply
+from support.fakeserver import Close, FakeServer, Raw, error, reply
 from support.wires import SIGNATURE, anthropic_error, anthropic_sse, wire_bytes
 
 from .conftest import KEY, MakeRoute, track
@@ -177,3 +177,86 @@ def test_an_hour_of_cache_where_the_entry_asks(make_route: MakeRoute, fake_serve
     assert body["tools"][-1]["cache_control"] == {"type": "ephemeral", "ttl": "1h"}
     assert body["messages"][-1]["content"][-1]["cache_control"] == {"type": "ephemeral"}  # the rolling tail
     assert "cache_ttl" not in body
+
+
+@pytest.mark.parametrize("wire", ["anthropic", "responses", "gemini"])
+def test_an_event_that_is_not_utf8_is_a_malformed_chunk_even_first(wire: str) -> None:
+    import importlib
+
+    from lime.providers.openai_compat.stream import Estimator, MalformedChunk
+
+    proc = importlib.import_module(f"lime.providers.wires.{wire}").WIRE.processor("m", Estimator([], None), {})
+    with pytest.raises(MalformedChunk):
+        proc.feed(b"event: x\ndata: \xff{\n\n")
+
+
+def builtin(make_route: MakeRoute, fake_server: FakeServer, slug: str):  # type: ignore[no-untyped-def]
+    import dataclasses
+
+    from lime.catalog.builtin import BUILTIN_ENTRIES
+    from lime.catalog.routing import capabilities_for
+
+    r = make_route("anthropic", fake_server.base_url)
+    entry = next(e for e in BUILTIN_ENTRIES if e.slug == slug)
+    return dataclasses.replace(r, entry=entry, capabilities=capabilities_for(entry, r.preset))
+
+
+@pytest.mark.parametrize(("slug", "adaptive"), [("claude-opus-4-7", True), ("claude-sonnet-4-6", True),
+                                                ("claude-opus-4-6", True), ("claude-haiku-4-5", False),
+                                                ("claude-sonnet-4-5", False), ("claude-opus-4-1", False)])
+def test_each_built_in_model_is_sent_the_thinking_it_takes(fake_server: FakeServer, make_route: MakeRoute,
+                                                           slug: str, adaptive: bool) -> None:
+    fake_server.use_profile("anthropic")
+    fake_server.default = reply("ok", reasoning="hmm")
+    c = track(open_client(builtin(make_route, fake_server, slug), max_retries=0))
+    for effort, level, budget in (("minimal", "low", 1024), ("high", "high", 16384), ("xhigh", "max", 32000)):
+        stream = c.stream([{"role": "user", "content": "hi"}], RequestOptions(reasoning_effort=effort))
+        assert "".join(e.text for e in stream if e.kind == "text") == "ok"
+        assert stream.completion.reasoning == "hmm"
+        body = fake_server.chat_requests[-1].json
+        if adaptive:
+            assert body["thinking"] == {"type": "adaptive"} and body["output_config"] == {"effort": level}
+        else:
+            assert body["thinking"] == {"type": "enabled", "budget_tokens": budget} and "output_config" not in body
+        assert body["max_tokens"] > budget and "temperature" not in body
+    assert len(fake_server.chat_requests) == 3  # each taken at once: nothing refused
+    c.complete([{"role": "user", "content": "hi"}])
+    assert "thinking" not in fake_server.chat_requests[-1].json and "output_config" not in fake_server.chat_requests[-1].json
+
+
+@pytest.mark.parametrize(("slug", "served", "first", "then"), [
+    ("claude-sonnet-4-5", "claude-opus-4-7", "enabled", "adaptive"),  # an entry that does not know the model
+    ("claude-opus-4-6", "claude-haiku-4-5", "adaptive", "enabled")])  # a proxy serving another model
+def test_a_refused_form_of_thinking_is_healed_once_and_remembered(
+        fake_server: FakeServer, make_route: MakeRoute, slug: str, served: str, first: str, then: str) -> None:
+    import dataclasses
+
+    fake_server.use_profile("anthropic")
+    fake_server.default = reply("ok")
+    r = builtin(make_route, fake_server, slug)
+    r = dataclasses.replace(r, entry=dataclasses.replace(r.entry, api_id=served))
+    notices: list[str] = []
+    c = track(open_client(r, verbose=True, notice=notices.append))
+    assert c.complete([{"role": "user", "content": "hi"}], RequestOptions(reasoning_effort="low")).text == "ok"
+    sent = [req.json["thinking"]["type"] for req in fake_server.chat_requests]
+    assert sent == [first, then]
+    names = {"adaptive": "adaptive thinking", "enabled": "a thinking budget"}
+    assert notices == [f"anthropic (model {served}) rejected {names[first]} (sending {names[then]} instead); "
+                       "replaced it and retried (remembered for next time)"]
+    c2 = track(open_client(r))
+    c2.complete([{"role": "user", "content": "hi"}], RequestOptions(reasoning_effort="low"))
+    assert fake_server.chat_requests[-1].json["thinking"]["type"] == then and len(fake_server.chat_requests) == 3
+
+
+def test_a_proxy_refusing_both_forms_gets_no_thinking(fake_server: FakeServer, make_route: MakeRoute) -> None:
+    fake_server.enqueue(
+        error(422, {"detail": [{"type": "literal_error", "loc": ["body", "thinking", "type"],
+                                "msg": "Input should be 'enabled' or 'disabled'", "input": "adaptive"}]}),
+        anthropic_error(400, "invalid_request_error", '"thinking.type.enabled" is not supported for this model. '
+                        'Use "thinking.type.adaptive" and "output_config.effort" to control thinking behavior.'),
+        reply("ok"))
+    c = track(open_client(builtin(make_route, fake_server, "claude-opus-4-6")))
+    assert c.complete([{"role": "user", "content": "hi"}], RequestOptions(reasoning_effort="high")).text == "ok"
+    first, second, third = (r.json for r in fake_server.chat_requests)
+    assert first["thinking"]["type"] == "adaptive" and second["thinking"]["type"] == "enabled"
+    assert "thinking" not in third and "output_config" not in third

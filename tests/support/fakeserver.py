@@ -849,6 +849,10 @@ class FakeServer:
         return f"http://127.0.0.1:{self.port}"
 
     def use_profile(self, profile: str | Profile | None) -> None:
+        if isinstance(profile, str) and profile not in PROFILES:
+            from support.wires import WIRE_PROFILES  # the native wires' services (Anthropic, Gemini)
+
+            profile = WIRE_PROFILES[profile]
         self.profile = PROFILES[profile] if isinstance(profile, str) else profile
 
     def enqueue(self, *responses: Responder) -> FakeServer:

@@ -5,6 +5,12 @@ A scripted :class:`~support.fakeserver.Reply` sent to ``.../messages``, ``.../re
 field names each service documents, so the same script drives every wire. ``anthropic_sse``,
 ``responses_sse`` and ``gemini_sse`` build a stream from explicit events (hostile shapes: unknown
 event types, errors mid-stream); ``anthropic_error`` is Anthropic's error body (529 overloaded).
+
+``WIRE_PROFILES`` are what these services refuse, in their words (``FakeServer("anthropic")``):
+Anthropic's models each take one or both forms of thinking and only some effort levels; Gemini
+refuses a field it does not know anywhere in ``generationConfig`` (``gemini-native``), and a model
+without thinking refuses the thinking fields (``gemini-no-thinking``), an older API version
+``responseSchema`` and ``thinkingConfig`` (``gemini-old``).
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from support.fakeserver import (
     Close,
     ErrorResponse,
     JSONResponse,
+    Profile,
     Raw,
     Recorded,
     Reply,
@@ -240,3 +247,81 @@ def wire_bytes(path: str, r: Reply, body: dict[str, Any] | None = None) -> bytes
     req = Recorded("POST", path, {}, json.dumps(req_body).encode(), req_body, 0.0, "alt=sse")
     sse = render(r, req)
     return b"".join(x for x in sse_bytes(sse.items, done=False) if isinstance(x, bytes))
+
+
+# -- profiles ---------------------------------------------------------------------------------------
+
+# Anthropic's models as its API answers them: which forms of thinking each takes, and which
+# effort levels (output_config.effort) the adaptive ones take. A model not listed takes both.
+ADAPTIVE_ONLY = ("claude-opus-4-7",)
+BUDGET_ONLY = ("claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-5", "claude-opus-4-1")
+EFFORTS = {"claude-opus-4-7": ("low", "medium", "high", "xhigh", "max")}
+EFFORTS_4_6 = ("low", "medium", "high", "max")
+
+
+def _anthropic_refusals(body: dict[str, Any]) -> Any:
+    model = str(body.get("model") or "")
+    thinking = body.get("thinking") if isinstance(body.get("thinking"), dict) else {}
+    kind = thinking.get("type")
+    if kind == "enabled" and model.startswith(ADAPTIVE_ONLY):
+        return anthropic_error(400, "invalid_request_error", '"thinking.type.enabled" is not supported for this '
+                               'model. Use "thinking.type.adaptive" and "output_config.effort" to control thinking '
+                               "behavior.")
+    if kind == "adaptive" and model.startswith(BUDGET_ONLY):
+        return anthropic_error(400, "invalid_request_error", "adaptive thinking is not supported on this model")
+    effort = (body.get("output_config") or {}).get("effort")
+    if effort is not None and effort not in EFFORTS.get(model, EFFORTS_4_6):
+        return anthropic_error(400, "invalid_request_error", f"output_config.effort: Input should be "
+                               f"{', '.join(repr(e) for e in EFFORTS.get(model, EFFORTS_4_6))}")
+    return None
+
+
+GENERATION_CONFIG = frozenset((
+    "stopSequences", "responseMimeType", "responseSchema", "responseJsonSchema", "responseModalities", "candidateCount",
+    "maxOutputTokens", "temperature", "topP", "topK", "seed", "presencePenalty", "frequencyPenalty", "responseLogprobs",
+    "logprobs", "thinkingConfig", "mediaResolution", "speechConfig"))
+THINKING_CONFIG = frozenset(("thinkingBudget", "includeThoughts", "thinkingLevel"))
+
+
+def _google_error(message: str, field: str | None = None) -> ErrorResponse:
+    """Google's 400 for a request it cannot take, with the google.rpc.BadRequest detail."""
+    err: dict[str, Any] = {"code": 400, "message": message, "status": "INVALID_ARGUMENT"}
+    if field is not None:
+        err["details"] = [{"@type": "type.googleapis.com/google.rpc.BadRequest",
+                           "fieldViolations": [{"field": field, "description": message}]}]
+    return ErrorResponse(400, {"error": err})
+
+
+def _unknown(name: str, at: str) -> ErrorResponse:
+    return _google_error(f'Invalid JSON payload received. Unknown name "{name}" at \'{at}\': Cannot find field.', at)
+
+
+def _gemini_refusals(known: frozenset[str] = GENERATION_CONFIG, thinking: bool = True) -> Any:
+    def check(body: dict[str, Any]) -> Any:
+        gen = body.get("generationConfig") if isinstance(body.get("generationConfig"), dict) else {}
+        for name in gen:
+            if name not in known:
+                return _unknown(name, "generation_config")
+        cfg = gen.get("thinkingConfig") if isinstance(gen.get("thinkingConfig"), dict) else {}
+        for name in cfg:
+            if name not in THINKING_CONFIG:
+                return _unknown(name, "generation_config.thinking_config")
+        if not thinking and cfg.get("includeThoughts"):
+            return _google_error("Unable to submit request because Thinking_config.include_thoughts is only enabled "
+                                 "when thinking is enabled.. Learn more: https://cloud.google.com/vertex-ai/"
+                                 "generative-ai/docs/model-reference/gemini")
+        if not thinking and "thinkingBudget" in cfg:
+            return _google_error("Unable to submit request because thinking_budget is only supported when thinking "
+                                 "is enabled")
+        return None
+
+    return check
+
+
+WIRE_PROFILES: dict[str, Profile] = {p.name: p for p in (
+    Profile("anthropic", check=_anthropic_refusals, context_window=10**9),
+    Profile("gemini-native", check=_gemini_refusals(), context_window=10**9),
+    Profile("gemini-no-thinking", check=_gemini_refusals(thinking=False), context_window=10**9),
+    Profile("gemini-old", check=_gemini_refusals(GENERATION_CONFIG - {"responseSchema", "thinkingConfig"}),
+            context_window=10**9),
+)}

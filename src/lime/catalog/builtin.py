@@ -51,17 +51,19 @@ BUILTIN_ENTRIES: tuple[ModelEntry, ...] = (
        description="OpenAI o1", supports_vision=True, supports_reasoning_summaries=True),
     _e("gpt-4o", "openai", 128_000, 16_384, display_name="GPT-4o", param_preset="verbosity_only",
        description="OpenAI GPT-4o", supports_vision=True, supports_parallel_tool_calls=True),
+    # Adaptive thinking (an effort level, no token budget): Opus 4.7 takes nothing else, the 4.6
+    # models take both and prefer it; the others take only a budget.
     *(_e(slug, "anthropic", window, out, display_name=name, description=f"Anthropic {name}",
          upper_max_output=upper, param_preset=preset, supports_vision=True, supports_parallel_tool_calls=True,
-         supports_extended_thinking=True)
-      for slug, name, window, out, upper, preset in (
-          ("claude-opus-4-7", "Claude Opus 4.7", 1_000_000, 32_000, 128_000, "verbosity_only"),
-          ("claude-sonnet-4-6", "Claude Sonnet 4.6", 1_000_000, 16_000, 64_000, "reasoning_and_verbosity"),
-          ("claude-haiku-4-5", "Claude Haiku 4.5", 200_000, 16_000, 64_000, "reasoning_and_verbosity"),
-          ("claude-opus-4-6", "Claude Opus 4.6 (legacy)", 1_000_000, 32_000, 128_000, "reasoning_only"),
-          ("claude-sonnet-4-5", "Claude Sonnet 4.5 (legacy)", 200_000, 16_000, 64_000, "reasoning_only"),
-          ("claude-opus-4-5", "Claude Opus 4.5 (legacy)", 200_000, 32_000, 64_000, "reasoning_only"),
-          ("claude-opus-4-1", "Claude Opus 4.1 (legacy)", 200_000, 32_000, 32_000, "reasoning_only"))),
+         supports_extended_thinking=True, supports_adaptive_thinking=adaptive)
+      for slug, name, window, out, upper, preset, adaptive in (
+          ("claude-opus-4-7", "Claude Opus 4.7", 1_000_000, 32_000, 128_000, "reasoning_and_verbosity", True),
+          ("claude-sonnet-4-6", "Claude Sonnet 4.6", 1_000_000, 16_000, 64_000, "reasoning_and_verbosity", True),
+          ("claude-haiku-4-5", "Claude Haiku 4.5", 200_000, 16_000, 64_000, "reasoning_and_verbosity", False),
+          ("claude-opus-4-6", "Claude Opus 4.6 (legacy)", 1_000_000, 32_000, 128_000, "reasoning_only", True),
+          ("claude-sonnet-4-5", "Claude Sonnet 4.5 (legacy)", 200_000, 16_000, 64_000, "reasoning_only", False),
+          ("claude-opus-4-5", "Claude Opus 4.5 (legacy)", 200_000, 32_000, 64_000, "reasoning_only", False),
+          ("claude-opus-4-1", "Claude Opus 4.1 (legacy)", 200_000, 32_000, 32_000, "reasoning_only", False))),
     *(_e(slug, "gemini", 1_048_576, 65_536, display_name=name, description=f"Google {name}",
          param_preset="reasoning_only", supports_vision=True, supports_parallel_tool_calls=True,
          supports_extended_thinking=thinking)

@@ -66,6 +66,8 @@ class ModelEntry:
     supports_parallel_tool_calls: bool = False
     supports_reasoning_summaries: bool = False
     supports_extended_thinking: bool = False
+    # Anthropic: thinking as {"type": "adaptive"} with an effort, not a token budget.
+    supports_adaptive_thinking: bool = False
     # Tri-state: None inherits the preset's belief; True/False pin it (local servers, proxies).
     supports_tools: bool | None = None
     supports_include_usage: bool | None = None
@@ -138,6 +140,7 @@ _BOOL_FIELDS = (
     "supports_parallel_tool_calls",
     "supports_reasoning_summaries",
     "supports_extended_thinking",
+    "supports_adaptive_thinking",
 )
 _TRISTATE_FIELDS = ("supports_tools", "supports_include_usage", "supports_reasoning_effort",
                     "supports_response_format")

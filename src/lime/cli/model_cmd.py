@@ -38,6 +38,8 @@ def register(sub: Any) -> None:
     add.add_argument("--parallel-tool-calls", action="store_true", help="implements (parallel) tool calls")
     add.add_argument("--reasoning-summaries", action="store_true", help="returns reasoning summaries")
     add.add_argument("--extended-thinking", action="store_true", help="supports extended thinking")
+    add.add_argument("--adaptive-thinking", action="store_true",
+                     help="Anthropic: thinks adaptively with an effort level rather than a token budget")
     add.add_argument("--include-usage", action="store_true",
                      help="server accepts stream_options.include_usage")
     add.add_argument("--response-format", action="store_true",
@@ -197,6 +199,7 @@ def _build_entry(args: argparse.Namespace) -> Any:
         supports_parallel_tool_calls=args.parallel_tool_calls or flags.get("supports_parallel_tool_calls", False),
         supports_reasoning_summaries=args.reasoning_summaries,
         supports_extended_thinking=args.extended_thinking,
+        supports_adaptive_thinking=args.adaptive_thinking,
         supports_include_usage=True if args.include_usage else flags.get("supports_include_usage"),
         supports_tools=flags.get("supports_tools"),
         supports_reasoning_effort=flags.get("supports_reasoning_effort"),

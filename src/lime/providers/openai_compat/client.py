@@ -25,8 +25,10 @@ from typing import TYPE_CHECKING, Any, Generic, NamedTuple, Protocol, TypeVar
 from lime import config, jsonguard
 from lime.errors import LimeError
 from lime.providers.openai_compat import compat_memory, quirks
+from lime.providers.openai_compat.compat_memory import Lessons
 from lime.providers.openai_compat.errors import (
     BadResponse,
+    ErrorBody,
     ProviderError,
     ResponseTooLarge,
     bad_response,
@@ -144,6 +146,10 @@ class Wire(Protocol):
     def processor(self, model: str, estimator: Estimator, body: dict[str, Any]) -> StreamProcessor: ...
     def completion(self, data: Any, model: str, estimator: Estimator, body: dict[str, Any]) -> Completion: ...
     def is_error(self, data: Any) -> bool: ...
+    def heal(self, err: ErrorBody, body: dict[str, Any], lessons: Lessons) -> Fix | None:
+        """A refusal only this wire understands (a form of a field, a nested field), before the
+        common healing of top-level optional fields; None to leave it to that."""
+        ...
 
 
 class ChatWire:
@@ -170,6 +176,9 @@ class ChatWire:
 
     def is_error(self, data: Any) -> bool:
         return isinstance(data, dict) and "error" in data and not data.get("choices")
+
+    def heal(self, err: ErrorBody, body: dict[str, Any], lessons: Lessons) -> Fix | None:
+        return None
 
 
 CHAT = ChatWire()
@@ -326,8 +335,6 @@ class _Exchange:
         refuses, or a prompt past its window). Drop ``tool_choice`` once and remember it; else say so."""
         c = self.client
         if "tool_choice" in self.body and "tool_choice" not in self.healed:
-            from lime.providers.openai_compat.compat_memory import Lessons
-
             lessons = c.lessons
             new = Lessons(set(lessons.drop) | {"tool_choice"}, set(lessons.strip_message_fields),
                           lessons.max_tokens_field)
@@ -349,8 +356,8 @@ class _Exchange:
             status = 422
         if body is not None and status in (400, 422) and len(self.healed) < MAX_HEALS:
             overflow = looks_like_overflow(body.message, body.code, body.type)
-            fix = None if overflow else heal(status, body, self.body, c.lessons,
-                                             extra=droppable_fields(c.route) | c.wire.optional_fields)
+            fix = None if overflow else c.wire.heal(body, self.body, c.lessons) or heal(
+                status, body, self.body, c.lessons, extra=droppable_fields(c.route) | c.wire.optional_fields)
             if fix is not None and fix.field not in self.healed:
                 self.healed.add(fix.field)
                 c.learn(fix)
@@ -556,6 +563,12 @@ class _BaseClient(Generic[H]):
         return options
 
 
+def _plain(resp: httpx.Response) -> bool:
+    """A body sent without Content-Encoding: its reads are the bytes themselves, so a stream reads
+    them raw (httpx's decoding layer would only hand each one through, a few calls per read)."""
+    return resp.headers.get("content-encoding", "").strip().lower() in ("", "identity")
+
+
 class _Body:
     """A whole response body, read as httpx decompresses it, up to LIME_MAX_BODY_SIZE: a gzip
     bomb stops at the bound instead of inflating into memory."""
@@ -644,8 +657,9 @@ def _drive(client: ChatClient, line: _Line) -> Generator[StreamEvent, None, None
                     body.add(chunk)
                 line.reply = body.whole()
             elif isinstance(step, Pump):
-                for raw in resp.iter_bytes():
-                    events = step.feed(raw)
+                feed = step.feed
+                for raw in resp.iter_raw() if _plain(resp) else resp.iter_bytes():
+                    events = feed(raw)
                     if events:
                         yield from events
             elif isinstance(step, Emit):
@@ -721,14 +735,22 @@ class ChatStream(_StreamState):
         self._events: Generator[StreamEvent, None, None] | None = None
 
     def __iter__(self) -> Iterator[StreamEvent]:
-        return self
+        # A for loop reads the driver's generator itself: no call through __next__ per event.
+        events = self._open()
+        return events if events is not None else iter(())
 
     def __next__(self) -> StreamEvent:
+        events = self._open()
+        if events is None:
+            raise StopIteration
+        return next(events)
+
+    def _open(self) -> Generator[StreamEvent, None, None] | None:
         if self._events is None:
             if self._line.closed:
-                raise StopIteration
+                return None
             self._events = _drive(self._client, self._line)
-        return next(self._events)
+        return self._events
 
     def close(self) -> None:
         """Stop reading and close the connection (safe from another thread)."""
@@ -769,7 +791,7 @@ async def _adrive(client: AsyncChatClient, line: _Line) -> AsyncGenerator[Stream
                     body.add(chunk)
                 line.reply = body.whole()
             elif isinstance(step, Pump):
-                async for raw in resp.aiter_bytes():
+                async for raw in resp.aiter_raw() if _plain(resp) else resp.aiter_bytes():
                     for event in step.feed(raw):
                         yield event
             elif isinstance(step, Emit):

@@ -144,10 +144,13 @@ class Fix:
     """How to retry a request a server refused: the field, what to do with it, and the lessons to keep."""
 
     field: str  # what the server refused, e.g. "stream_options" or "messages.reasoning_content"
-    action: str  # "drop", "rename", "strip"
+    action: str  # "drop", "rename", "strip", "downgrade" (another form of the same field)
     lessons: Lessons  # the new lessons to apply (and remember)
+    what: str = ""  # the refusal in words, where the field's name does not say it (a wire's own fix)
 
     def describe(self) -> str:
+        if self.what:
+            return self.what
         if self.action == "rename":
             return f"'{self.field}' (sending '{self.lessons.max_tokens_field}' instead)"
         if self.action == "downgrade":

@@ -59,14 +59,26 @@ class SSEDecoder:
                 if len(tail) > self._max:
                     raise self._fail()
             return []
-        held = len(self._tail)
-        if held:
+        if self._tail:
             chunk = b"".join((self._tail, chunk))
+            self._tail = b""
+        if not self._data and chunk[-2:] == b"\n\n" and len(chunk) <= self._max:
+            # One whole event, nothing pending (the usual read of a server that flushes each event):
+            # taken at once. Within the bound, no line of it can be too long.
+            n = chunk.count(b"\n")
+            if n == 2 and chunk[:6] == b"data: ":  # a data line
+                event, self._event = self._event, b""
+                return [(event or b"message", chunk[6:-2])] if len(chunk) > 8 else []
+            if n == 3 and chunk[:7] == b"event: ":  # an event line and a data line
+                cut = chunk.index(b"\n")
+                if chunk[cut + 1:cut + 7] == b"data: ":
+                    self._event = b""
+                    return [(chunk[7:cut] or b"message", chunk[cut + 7:-2])] if len(chunk) > cut + 9 else []
         lines = chunk.split(b"\n")
         self._tail = lines.pop()
         out: list[tuple[bytes, bytes]] = []
         # Reads are far shorter than the limit, so a line can only be too long when this one is not.
-        check = held + len(chunk) > self._max
+        check = len(chunk) > self._max
         data = self._data
         for line in lines:
             if check and len(line) > self._max:

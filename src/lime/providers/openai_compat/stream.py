@@ -44,6 +44,12 @@ _SHALLOW = 2 * jsonguard.MAX_DEPTH  # a shorter payload cannot nest deeper than 
 _CALL_COST = 64  # what a new tool call counts towards the answer size, however empty
 
 
+def _deep(payload: bytes) -> bool:
+    """Nested past the limit? Counting the brackets first: a payload with few (every usual one)
+    cannot be, whatever its length."""
+    return payload.count(b"{") + payload.count(b"[") > jsonguard.MAX_DEPTH and depth_exceeds(payload)
+
+
 class StreamFailure(Exception):
     """The stream itself says the answer failed: a chunk that is not JSON, or an error event."""
 
@@ -85,14 +91,6 @@ def _first(obj: dict[str, Any], keys: tuple[str, ...]) -> Any:
         v = obj.get(k)
         if v:
             return v
-    return None
-
-
-def _carried_usage(obj: dict[str, Any]) -> Any:
-    for k in USAGE_CARRIERS:
-        carrier = obj.get(k)
-        if isinstance(carrier, dict) and carrier.get("usage"):
-            return carrier["usage"]
     return None
 
 
@@ -189,7 +187,7 @@ class StreamProcessor:
             except (StopIteration, ValueError, RecursionError):
                 end = -1
             if end < 0 or end != len(text) or type(obj) is not dict or event != b"message" or (
-                    len(payload) > _SHALLOW and depth_exceeds(payload)):
+                    len(payload) > _SHALLOW and _deep(payload)):
                 obj = self._careful(event, payload)
                 if obj is None:
                     continue
@@ -205,9 +203,10 @@ class StreamProcessor:
                             if type(c) is not str:
                                 c = _content_text(c)
                             if c:
-                                if len(c) > self._room:
+                                n = len(c)
+                                if n > self._room:
                                     raise self._too_large()
-                                self._room -= len(c)
+                                self._room -= n
                                 if self._think is not None:
                                     self._split_think(self._think.feed(c), out)
                                 else:
@@ -224,7 +223,13 @@ class StreamProcessor:
                         raise StreamErrorPayload(payload)
                 if obj.get("object") in ERROR_OBJECTS:
                     raise StreamErrorPayload(payload)
-                u = obj.get("usage") or _carried_usage(obj)
+                u = obj.get("usage")
+                if not u:
+                    for k in USAGE_CARRIERS:
+                        carrier = obj.get(k)
+                        if carrier and type(carrier) is dict and carrier.get("usage"):
+                            u = carrier["usage"]
+                            break
                 if u:
                     self.usage = usage_from(u) or self.usage
                 if not self.model and type(obj.get("model")) is str:

@@ -127,20 +127,35 @@ class ToolCall:
         return {"id": self.id, "type": "function", "function": {"name": self.name, "arguments": self.arguments}}
 
 
-@dataclass(frozen=True)
+# The two events made per streamed delta have slots (no dict per event) and set them through the
+# slots' own descriptors: the generated frozen __init__ would go through object.__setattr__.
+@dataclass(frozen=True, slots=True)
 class TextDelta:
     """A piece of the answer's text, as it streams."""
 
     text: str
     kind: Literal["text"] = "text"
 
+    def __init__(self, text: str, kind: Literal["text"] = "text") -> None:
+        _SET_TEXT(self, text)
+        _SET_TEXT_KIND(self, kind)
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class ReasoningDelta:
     """A piece of the model's reasoning, as it streams."""
 
     text: str
     kind: Literal["reasoning"] = "reasoning"
+
+    def __init__(self, text: str, kind: Literal["reasoning"] = "reasoning") -> None:
+        _SET_REASONING(self, text)
+        _SET_REASONING_KIND(self, kind)
+
+
+_SET_TEXT, _SET_TEXT_KIND = TextDelta.__dict__["text"].__set__, TextDelta.__dict__["kind"].__set__
+_SET_REASONING, _SET_REASONING_KIND = (ReasoningDelta.__dict__["text"].__set__,
+                                       ReasoningDelta.__dict__["kind"].__set__)
 
 
 @dataclass(frozen=True)

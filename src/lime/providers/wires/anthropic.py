@@ -3,15 +3,23 @@
 The key goes in ``x-api-key`` with an ``anthropic-version``; the system prompt and tools sit
 apart from the turns; a tool result is a ``tool_result`` block in a user turn. Thinking blocks
 come back with a ``signature`` that must be sent back unchanged with the turn that used them:
-they travel on the stored assistant message (``_wire``). Prompt caching marks the tools, the
-system prompt and the two latest user turns (``cache_control``), so each request reads the
-prefix the previous one wrote; the usage then counts cache reads and writes apart.
+they travel on the stored assistant message (``_wire``). Thinking is asked for in one of two
+forms: adaptive (``{"type": "adaptive"}`` with ``output_config.effort``) for the models whose
+entry says so, a token budget (``{"type": "enabled", "budget_tokens": N}``) for the others; a
+server that refuses the form it got is sent the other one, and that is remembered. Prompt caching
+marks the tools, the system prompt and the two latest user turns (``cache_control``), so each
+request reads the prefix the previous one wrote; the usage then counts cache reads and writes
+apart.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from lime.providers.openai_compat.compat_memory import Lessons
+from lime.providers.openai_compat.errors import ErrorBody
+from lime.providers.openai_compat.quirks import refusal
+from lime.providers.openai_compat.request import Fix
 from lime.providers.openai_compat.shapes import count
 from lime.providers.openai_compat.stream import Estimator, StreamErrorPayload, usage_from
 from lime.providers.openai_compat.types import (
@@ -37,6 +45,12 @@ from lime.providers.wires.common import (
 VERSION = "2023-06-01"
 # Thinking budgets for --reasoning-effort (tokens the model may think before answering).
 BUDGETS = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384, "xhigh": 32000}
+# The effort of adaptive thinking for --reasoning-effort (Anthropic has no "minimal"; "max" is the
+# top level every adaptive model takes).
+EFFORTS = {"minimal": "low", "low": "low", "medium": "medium", "high": "high", "xhigh": "max"}
+# The two forms of thinking, as thinking.type; "thinking.<form>" among an endpoint's dropped
+# lessons means it refused that form.
+FORMS = ("adaptive", "enabled")
 STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "tool_use": "tool_calls", "max_tokens": "length",
                 "refusal": "content_filter", "pause_turn": "pause_turn",
                 "model_context_window_exceeded": "length"}
@@ -84,6 +98,30 @@ class MessagesWire:
 
     def is_error(self, data: Any) -> bool:
         return isinstance(data, dict) and data.get("type") == "error"
+
+    def heal(self, err: ErrorBody, body: dict[str, Any], lessons: Lessons) -> Fix | None:
+        """A refusal of the form of thinking sent: Anthropic's older models refuse adaptive
+        thinking ("adaptive thinking is not supported on this model"), Opus 4.7 a budget
+        ("thinking.type.enabled" is not supported for this model. Use "thinking.type.adaptive"...),
+        proxies say either in their words or name ``thinking.type`` in a validation error."""
+        thinking = body.get("thinking")
+        sent = thinking.get("type") if isinstance(thinking, dict) else None
+        if sent not in FORMS:
+            return None
+        named = any(f == "thinking.type" or f.startswith("thinking.type.") for f in err.fields)
+        mentions = "adaptive" in err.message.lower()
+        if sent == "adaptive":
+            refused = named or (mentions and refusal().search(err.message) is not None)
+        else:  # a budget: refused when the server points at adaptive thinking instead
+            refused = mentions and (named or refusal().search(err.message) is not None)
+        if not refused:
+            return None
+        new = Lessons(set(lessons.drop) | {f"thinking.{sent}"}, set(lessons.strip_message_fields),
+                      lessons.max_tokens_field)
+        left = [f for f in FORMS if f"thinking.{f}" not in new.drop]
+        names = {"adaptive": "adaptive thinking", "enabled": "a thinking budget"}
+        instead = f"sending {names[left[0]]} instead" if left else "sending no thinking"
+        return Fix(f"thinking.{sent}", "downgrade", new, what=f"{names[sent]} ({instead})")
 
 
 WIRE = MessagesWire()
@@ -182,11 +220,16 @@ def build_body(route: ChatRoute, messages: list[Message], options: RequestOption
             turn["content"][-1] = {**turn["content"][-1], "cache_control": _cache(None)}
             marked += 1
     effort = options.reasoning_effort
-    if effort and effort not in ("none", "off") and caps.reasoning_effort and schema is None:
-        budget = BUDGETS.get(effort, BUDGETS["medium"])
+    form = _thinking_form(route, lessons)
+    if effort and effort not in ("none", "off") and caps.reasoning_effort and schema is None and form:
+        budget = BUDGETS.get(effort, BUDGETS["medium"])  # adaptive thinking gets the same room
         if body["max_tokens"] <= budget:  # thinking counts towards max_tokens: switch to the upper cap
             body["max_tokens"] = max(max_output(route, options, upper=True), budget + 1024)
-        body["thinking"] = {"type": "enabled", "budget_tokens": budget}
+        if form == "adaptive":
+            body["thinking"] = {"type": "adaptive"}
+            body["output_config"] = {"effort": EFFORTS.get(effort, "medium")}
+        else:
+            body["thinking"] = {"type": "enabled", "budget_tokens": budget}
     elif options.temperature is not None:
         body["temperature"] = options.temperature
     if stream:
@@ -198,6 +241,14 @@ def build_body(route: ChatRoute, messages: list[Message], options: RequestOption
         if key not in ("model", "messages", "stream"):
             body[key] = value
     return drop_lessons(body, lessons)
+
+
+def _thinking_form(route: ChatRoute, lessons: Any) -> str | None:
+    """Adaptive where the entry says the model thinks so, else a budget; a form this endpoint
+    refused is not used (None: it refused both)."""
+    adaptive = bool(getattr(getattr(route, "entry", None), "supports_adaptive_thinking", False))
+    refused = getattr(lessons, "drop", ())
+    return next((f for f in (FORMS if adaptive else FORMS[::-1]) if f"thinking.{f}" not in refused), None)
 
 
 class MessagesProcessor(EventProcessor):

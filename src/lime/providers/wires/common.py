@@ -9,9 +9,14 @@ from json.scanner import make_scanner
 from typing import Any
 
 from lime import jsonguard
-from lime.jsonguard import depth_exceeds
 from lime.providers.openai_compat.errors import BadResponse
-from lime.providers.openai_compat.stream import MalformedChunk, StreamErrorPayload, StreamProcessor, _Call
+from lime.providers.openai_compat.stream import (
+    MalformedChunk,
+    StreamErrorPayload,
+    StreamProcessor,
+    _Call,
+    _deep,
+)
 from lime.providers.openai_compat.types import (
     WIRE_STATE,
     Completion,
@@ -25,6 +30,7 @@ from lime.providers.openai_compat.types import (
 STRUCTURED_TOOL = "structured_output"
 _scan = make_scanner(json.JSONDecoder())  # type: ignore[arg-type]
 _SHALLOW = 2 * jsonguard.MAX_DEPTH  # a shorter payload cannot nest deeper than the limit
+_NAMES: dict[bytes, str] = {}  # event names as text, decoded once
 
 
 class EventProcessor(StreamProcessor):
@@ -44,24 +50,30 @@ class EventProcessor(StreamProcessor):
 
     def _consume(self, pairs: list[tuple[bytes, bytes]]) -> list[StreamEvent]:
         out: list[StreamEvent] = []
+        names = _NAMES
         for event, payload in pairs:
             if self.done:
-                break
-            if not payload.strip():
-                continue
-            if payload == b"[DONE]":
-                self.done = True
                 break
             try:  # the C scanner on the text, as the Chat Completions fast path does
                 text = payload.decode()
                 obj, end = _scan(text, 0)
             except (StopIteration, ValueError, RecursionError):
-                end = -1
-            if end != len(text) or type(obj) is not dict or (len(payload) > _SHALLOW and depth_exceeds(payload)):
+                text, end = "", -1
+            if end != len(text) or type(obj) is not dict or (len(payload) > _SHALLOW and _deep(payload)):
+                if payload == b"[DONE]":
+                    self.done = True
+                    break
+                if not payload.strip():
+                    continue
                 obj = self._parse_careful(payload)
             self.saw_chunk = True
+            name = names.get(event)
+            if name is None:
+                name = event.decode("utf-8", "replace")
+                if len(names) < 64:  # the few a wire uses; a server inventing names is not remembered
+                    names[event] = name
             try:
-                self.on_event(event.decode("utf-8", "replace"), obj, payload, out)
+                self.on_event(name, obj, payload, out)
             except (AttributeError, TypeError, KeyError, IndexError, ValueError) as exc:
                 if isinstance(exc, BadResponse | StreamErrorPayload):
                     raise
@@ -91,7 +103,10 @@ class EventProcessor(StreamProcessor):
         if type(t) is not str:
             raise TypeError("text")
         if t:
-            self._spend(len(t))
+            n = len(t)  # what _spend does, here once per delta
+            if n > self._room:
+                raise self._too_large()
+            self._room -= n
             self._text.append(t)
             self.output_started = True
             out.append(TextDelta(t))
@@ -100,7 +115,10 @@ class EventProcessor(StreamProcessor):
         if type(t) is not str:
             raise TypeError("reasoning")
         if t:
-            self._spend(len(t))
+            n = len(t)
+            if n > self._room:
+                raise self._too_large()
+            self._room -= n
             self._reasoning.append(t)
             self.output_started = True
             out.append(ReasoningDelta(t))
@@ -209,8 +227,31 @@ def max_output(route: Any, options: Any, *, upper: bool = False) -> int:
 
 
 def drop_lessons(body: dict[str, Any], lessons: Any) -> dict[str, Any]:
+    """The body without the fields this endpoint refused: a top-level name, or a dotted path to a
+    nested one (``generationConfig.thinkingConfig.thinkingBudget``), whose object is left out too
+    when that empties it. Objects on the way are copied (they may be the entry's extra_body)."""
     for name in getattr(lessons, "drop", ()):
-        body.pop(name, None)
+        if "." not in name:
+            body.pop(name, None)
+            continue
+        *parents, leaf = name.split(".")
+        chain: list[tuple[dict[str, Any], str]] = []
+        node = body
+        for key in parents:
+            child = node.get(key)
+            if not isinstance(child, dict):
+                break
+            node[key] = node = dict(child)
+            chain.append((node, key))
+        else:
+            if leaf not in node:
+                continue
+            del node[leaf]
+            for i in range(len(chain) - 1, -1, -1):  # an object the drop emptied goes too
+                obj, key = chain[i]
+                if obj:
+                    break
+                (chain[i - 1][0] if i else body).pop(key, None)
     if "tools" not in body:
         body.pop("tool_choice", None)
         body.pop("parallel_tool_calls", None)

@@ -10,9 +10,12 @@ is a whole ``GenerateContentResponse``; a function call arrives whole, never in 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
-from lime.providers.openai_compat.errors import BadResponse
+from lime.providers.openai_compat.compat_memory import Lessons
+from lime.providers.openai_compat.errors import BadResponse, ErrorBody
+from lime.providers.openai_compat.request import Fix
 from lime.providers.openai_compat.shapes import count
 from lime.providers.openai_compat.stream import Estimator, StreamErrorPayload
 from lime.providers.openai_compat.types import (
@@ -81,8 +84,86 @@ class GeminiWire:
     def is_error(self, data: Any) -> bool:
         return isinstance(data, dict) and bool(data.get("error")) and not data.get("candidates")
 
+    def heal(self, err: ErrorBody, body: dict[str, Any], lessons: Lessons) -> Fix | None:
+        """A 400 naming a field inside one of the optional objects (``generationConfig``...): drop
+        that field alone and remember it. Google words it ``Invalid JSON payload received. Unknown
+        name "includeThoughts" at 'generation_config.thinking_config': Cannot find field.`` (its
+        paths in proto spelling, snake_case, and each again in ``details[].fieldViolations``), or
+        ``Unable to submit request because Thinking_config.include_thoughts is only enabled when
+        thinking is enabled``. A top-level field is left to the common healing."""
+        texts = [err.message, *_violations(err.data)]
+        if not any(_REFUSED.search(t) for t in texts):
+            return None
+        roots = {k: v for k, v in body.items() if k in self.optional_fields and isinstance(v, dict)}
+        for text in texts:
+            for name, at in _UNKNOWN.findall(text):  # the most precise: a name and where it was
+                path = _find(roots, [*_segments(at), name]) if at else None  # no place: a top-level name
+                if path:
+                    return _drop(path, lessons)
+        for text in texts:  # else the first field the words name ("thinking_budget", "thinking budget")
+            if _UNKNOWN.search(text):
+                continue  # a name at a place the request does not have (inside a schema...): not ours to drop
+            tokens = _TOKEN.findall(text)
+            for i, token in enumerate(tokens):
+                for words in (token, token + "_" + tokens[i + 1] if i + 1 < len(tokens) else ""):
+                    path = _find(roots, _segments(words))
+                    if path:
+                        return _drop(path, lessons)
+        return None
+
 
 WIRE = GeminiWire()
+
+# Google's words for a request it will not take because of one field (a 400 INVALID_ARGUMENT).
+_REFUSED = re.compile(r"unknown name|cannot find field|unable to submit request|only (?:supported|enabled|allowed)"
+                      r"|not (?:configurable|enabled|supported)|is invalid|please remove", re.I)
+_UNKNOWN = re.compile(r"""Unknown name \\?"([^"\\]+)\\?"(?: at '([^']*)')?""")
+_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[_.][A-Za-z][A-Za-z0-9]*)*")
+
+
+def _violations(data: Any) -> list[str]:
+    """The descriptions of a google.rpc.BadRequest's field violations (the message may be cut)."""
+    out: list[str] = []
+    for err in data if isinstance(data, list) else [data]:
+        inner = err.get("error") if isinstance(err, dict) else None
+        for detail in (inner.get("details") if isinstance(inner, dict) else None) or []:
+            for v in (detail.get("fieldViolations") if isinstance(detail, dict) else None) or []:
+                if isinstance(v, dict) and isinstance(v.get("description"), str):
+                    out.append(v["description"])
+    return out
+
+
+def _segments(path: str) -> list[str]:
+    """``tools[0].function_declarations`` → ["tools", "function_declarations"] (indices dropped)."""
+    return [s for s in re.sub(r"\[\d*\]", "", path).split(".") if s]
+
+
+def _norm(name: str) -> str:
+    return name.replace("_", "").lower()  # thinking_config, thinkingConfig and Thinking_config alike
+
+
+def _find(roots: dict[str, Any], segments: list[str]) -> list[str] | None:
+    """The shortest path through the optional objects whose last keys are ``segments`` (in either
+    spelling), at least two keys long: a nested field lime sent."""
+    want = [_norm(s) for s in segments]
+    if not want:
+        return None
+    found: list[str] | None = None
+    stack: list[tuple[list[str], Any]] = [([k], v) for k, v in roots.items()]
+    while stack:
+        path, value = stack.pop()
+        if len(path) > 1 and len(path) >= len(want) and [_norm(p) for p in path[-len(want):]] == want and (
+                found is None or len(path) < len(found)):
+            found = path
+        if isinstance(value, dict) and len(path) < 6:
+            stack.extend(([*path, k], v) for k, v in value.items())
+    return found
+
+
+def _drop(path: list[str], lessons: Lessons) -> Fix:
+    field = ".".join(path)
+    return Fix(field, "drop", Lessons(set(lessons.drop) | {field}, set(lessons.strip_message_fields),
+                                      lessons.max_tokens_field))
 
 
 def clean_schema(schema: Any) -> Any:
@@ -197,15 +278,20 @@ class GeminiProcessor(EventProcessor):
     def on_event(self, event: str, obj: dict[str, Any], payload: bytes, out: list[StreamEvent]) -> None:
         if obj.get("error"):
             raise StreamErrorPayload(payload or json.dumps(obj).encode())
-        self._usage(obj.get("usageMetadata"))
-        if isinstance(obj.get("modelVersion"), str) and obj["modelVersion"]:
-            self.model = obj["modelVersion"]
+        u = obj.get("usageMetadata")
+        if u:
+            self._usage(u)
+        version = obj.get("modelVersion")
+        if version and type(version) is str:
+            self.model = version
         feedback = obj.get("promptFeedback")
         if isinstance(feedback, dict) and feedback.get("blockReason"):
             raise BadResponse(f"Gemini blocked the prompt ({feedback['blockReason']}): its safety filters "
                               "refused to answer; rephrase the request")
-        for cand in (obj.get("candidates") or [])[:1]:
-            for part in (cand.get("content") or {}).get("parts") or []:
+        cands = obj.get("candidates")
+        if cands:
+            cand = cands[0]
+            for part in (cand.get("content") or {}).get("parts") or ():
                 self._part(part, out)
             reason = cand.get("finishReason")
             if reason and reason != "FINISH_REASON_UNSPECIFIED":
@@ -214,13 +300,23 @@ class GeminiProcessor(EventProcessor):
                 self.done = True
 
     def _part(self, part: dict[str, Any], out: list[StreamEvent]) -> None:
-        kept: dict[str, Any] | None = None
-        if isinstance(part.get("text"), str):
-            if part.get("thought"):
-                self.reasoning(part["text"], out)
+        t = part.get("text")
+        if type(t) is str:
+            thought = bool(part.get("thought"))
+            if thought:
+                self.reasoning(t, out)
             else:
-                self.text(part["text"], out)
+                self.text(t, out)
+            # Text pieces of one kind run together into one part (joined at the snapshot): only a
+            # piece that starts a part is copied.
+            parts = self._parts
+            last = parts[-1] if parts else None
+            if last is not None and type(last.get("text")) is list and bool(last.get("thought")) is thought \
+                    and "thoughtSignature" not in part:
+                last["text"].append(t)
+                return
             kept = dict(part)
+            kept["text"] = [t]
         elif isinstance(part.get("functionCall"), dict):
             fc = part["functionCall"]
             n = len(self._calls)
@@ -228,23 +324,16 @@ class GeminiProcessor(EventProcessor):
             self.call(("fc", n), cid, fc.get("name"))
             self.args(("fc", n), fc.get("args") or {})
             kept = dict(part)
-        if kept is not None:
-            # Text pieces of one kind run together into one part (joined at the snapshot).
-            last = self._parts[-1] if self._parts else None
-            if "text" in kept and last is not None and "text" in last and bool(last.get("thought")) == bool(
-                    kept.get("thought")) and "thoughtSignature" not in kept:
-                last["text"].append(kept["text"])
-            else:
-                if "text" in kept:
-                    kept["text"] = [kept["text"]]
-                self._parts.append(kept)
-                self._signed = self._signed or "thoughtSignature" in kept
+        else:
+            return
+        self._parts.append(kept)
+        self._signed = self._signed or "thoughtSignature" in kept
 
     def snapshot(self) -> Completion:
         c = super().snapshot()
         if self._signed:  # the parts go back as they came; without signatures, text and calls suffice
             c.state = {"wire": self.wire, "parts": [
-                {**p, "text": "".join(p["text"])} if "text" in p else p for p in self._parts]}
+                {**p, "text": "".join(p["text"])} if type(p.get("text")) is list else p for p in self._parts]}
         else:
             c.state = None
         return c

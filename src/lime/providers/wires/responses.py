@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from lime.providers.openai_compat.request import reasoning_level
+from lime.providers.openai_compat.compat_memory import Lessons
+from lime.providers.openai_compat.errors import ErrorBody
+from lime.providers.openai_compat.request import Fix, reasoning_level
 from lime.providers.openai_compat.shapes import count
 from lime.providers.openai_compat.stream import Estimator, StreamErrorPayload, usage_from
 from lime.providers.openai_compat.types import (
@@ -66,6 +68,9 @@ class ResponsesWire:
 
     def is_error(self, data: Any) -> bool:
         return isinstance(data, dict) and bool(data.get("error")) and not data.get("output")
+
+    def heal(self, err: ErrorBody, body: dict[str, Any], lessons: Lessons) -> Fix | None:
+        return None  # its refusals name top-level fields: the common healing reads them
 
 
 WIRE = ResponsesWire()
