@@ -1,3 +1,3 @@
-from lime.cli.main import main
+from lime.cli.main import run
 
-raise SystemExit(main())
+raise SystemExit(run())

@@ -207,5 +207,17 @@ def _main(argv: Sequence[str] | None) -> int:
         return 141
 
 
+def run() -> int:
+    """The ``lime`` command: ``main``, then an exit that does not sweep what lime made.
+
+    The interpreter's last garbage collections walk every object still alive to free almost
+    none of them; frozen, they are left to reference counting and the exit, ~12 ms sooner."""
+    code = main()
+    import gc
+
+    gc.freeze()
+    return code
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(run())
