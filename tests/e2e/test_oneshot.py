@@ -170,3 +170,41 @@ def test_a_failed_turn_is_recorded_so_two_user_messages_never_follow(lime: Lime)
     sent = chat(lime.server.last.json["messages"])
     assert [m["role"] for m in sent] == ["user", "assistant", "user"]
     assert "no answer" in sent[1]["content"] and "upstream exploded" in sent[1]["content"]
+
+
+def test_a_tool_call_cut_at_the_output_limit_is_asked_again_with_the_upper_cap(lime: Lime) -> None:
+    """A write_file whose content did not fit the default cap arrives with half its arguments: it
+    is not run; the request goes again once with the entry's upper cap (Lime's retry cap), and
+    the tool runs on the whole call. The cut request's tokens still count."""
+    lime.add_model("capped", max_output=1000, upper_max_output=4000, supports_tools=True, supports_include_usage=True)
+    usage = {"prompt_tokens": 50, "completion_tokens": 1000, "total_tokens": 1050}
+    lime.server.enqueue(
+        reply("", tool_calls=[("write_file", '{"path": "big.txt", "content": "line 1\\nline 2\\nli')],
+              finish_reason="length", usage=usage),
+        reply("", tool_calls=[("write_file", {"path": "big.txt", "content": "line 1\nline 2\nline 3\n"})],
+              usage=usage),
+        reply("Written.", usage=usage))
+    proc = lime.run("-m", "capped", "--permission-mode", "acceptEdits", "--json", "-p", "write big.txt")
+    assert proc.returncode == 0, proc.stderr
+    assert "a tool call was cut off at the output token limit; asking again with room for 4,000 tokens" in proc.stderr
+    assert (lime.cwd / "big.txt").exists(), proc.stderr + proc.stdout
+    assert (lime.cwd / "big.txt").read_text() == "line 1\nline 2\nline 3\n"
+    first, again, final = lime.server.chat_requests[-3:]
+    assert "max_tokens" not in first.json and "max_completion_tokens" not in first.json  # the server's default
+    assert again.json.get("max_tokens", again.json.get("max_completion_tokens")) == 4000
+    assert "max_tokens" not in final.json and "max_completion_tokens" not in final.json  # only that once
+    data = json.loads(proc.stdout)
+    assert data["requests"] == 3 and data["usage"]["completion_tokens"] == 3000
+    # The history holds the whole call only: the cut one was never answered or kept.
+    calls = [m for m in final.json["messages"] if m.get("tool_calls")]
+    assert len(calls) == 1 and "line 3" in calls[0]["tool_calls"][0]["function"]["arguments"]
+
+
+def test_a_cut_tool_call_is_not_retried_under_an_explicit_max_tokens(lime: Lime) -> None:
+    lime.add_model("capped", max_output=1000, upper_max_output=4000, supports_tools=True)
+    lime.server.enqueue(reply("", tool_calls=[("write_file", '{"path": "x.txt", "cont')], finish_reason="length"),
+                        reply("I could not finish the call."))
+    proc = lime.run("-m", "capped", "--max-tokens", "20", "--permission-mode", "acceptEdits", "-p", "write x.txt")
+    assert proc.returncode == 0, proc.stderr
+    assert "asking again" not in proc.stderr and not (lime.cwd / "x.txt").exists()
+    assert all(r.json.get("max_tokens") == 20 for r in lime.server.chat_requests)

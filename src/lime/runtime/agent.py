@@ -163,6 +163,7 @@ class Agent:
         self._client: Any = None
         # The server's real window when an overflow error told us it is smaller than the catalog says.
         self._window_cap: int | None = None
+        self._max_tokens_once: int | None = None  # the upper cap for one retry of a cut tool call
         # History length right after the last compaction: never compact the same history twice.
         self._compacted_at: int | None = None
         # Server-reported size of the conversation's first N messages, as (N, tokens); None: unknown.
@@ -264,7 +265,7 @@ class Agent:
 
     def options(self, tools: list[ToolSpec] | None) -> RequestOptions:
         return RequestOptions(
-            max_tokens=self.settings.max_tokens,
+            max_tokens=self.settings.max_tokens or self._max_tokens_once,
             reasoning_effort=self.settings.reasoning,
             verbosity=self.settings.verbosity,
             tools=tools,
@@ -337,6 +338,8 @@ class Agent:
             self.check_fits(tools)
             self._prepare_endpoint()
             completion = self._request(tools, result)
+            if completion.finish_reason == "length" and completion.tool_calls and self.settings.max_tokens is None:
+                completion = self._again_with_upper_cap(tools, result, completion)
             cut = self._silently_truncated(completion)
             if not cut:  # a count of what the server kept would teach the estimate the wrong ratio
                 self._learn_usage(completion, tools)
@@ -431,6 +434,25 @@ class Agent:
             if not self._recover_endpoint(exc):
                 raise
         return self._stream_once(tools)
+
+    def _again_with_upper_cap(self, tools: list[ToolSpec] | None, result: TurnResult, cut: Completion) -> Completion:
+        """A tool call cut off at the output limit is no call (its arguments end mid-way): ask
+        once more with the model's upper cap (``upper_max_output``, Lime's retry cap), unless the
+        entry has no more room to give. The cut answer's tokens still count."""
+        upper = self.route.entry.upper_max_output
+        if upper <= self.route.entry.max_output:
+            return cut
+        result.requests += 1
+        self._add_usage(result, cut.usage)
+        if cut.usage is not None:
+            self.events.emit(ev.UsageSpent(cut.usage.to_json()))
+        self.notify(f"a tool call was cut off at the output token limit; asking again with room for {upper:,} "
+                    "tokens (the model's upper cap)")
+        self._max_tokens_once = upper
+        try:
+            return self._request(tools, result)
+        finally:
+            self._max_tokens_once = None
 
     def _prepare_endpoint(self) -> None:
         """Let the endpoint's owner check it before each request (lime's own server: start it again
