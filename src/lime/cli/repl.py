@@ -42,7 +42,7 @@ HELP = """\
 /fork [TITLE]        continue in a new session with this history; this one stays as it was
 /rewind [N]          go back to before an earlier prompt (Esc Esc too), optionally restoring the
                      files lime's tools changed since
-/cost *              what this session's tokens cost at the model's prices (unknown when none)
+/cost *              what this session's tokens cost, each request at its model's prices
 /memory *            the instruction files in the system prompt (AGENTS.md...) and their sizes
 /config *            the merged settings, each value with the file it came from
 /init                write AGENTS.md, .lime/settings.json and .gitignore entries here
