@@ -274,3 +274,27 @@ def test_known_keys_are_masked_in_the_session_file(tmp_path: Path) -> None:
     s.close()
     text = s.path.read_text()
     assert all(key[i:i + 8] not in text for i in range(len(key) - 7))
+
+
+@pytest.mark.parametrize("cost", ["NaN", "-1", "1e400", '"5"', "true", "1e12", "[1]"])
+def test_a_hostile_running_cost_in_a_session_file_is_not_believed(tmp_path: Path, cost: str) -> None:
+    """The cost a file's last line carries is read back on resume and by lime status: one that is
+    not a sane number of dollars counts the requests as at unknown prices instead."""
+    from lime.catalog.prices import Prices, session_cost
+
+    s = _new(tmp_path)
+    s.prices = Prices(1.0, 1.0, 2.0, "2026-12")
+    s.append({"role": "user", "content": "hi"})
+    s.append({"role": "assistant", "content": "hello"}, usage={"prompt_tokens": 1000, "completion_tokens": 500})
+    s.close()
+    lines = s.path.read_text().splitlines()
+    assert json.loads(lines[-1])["stats"]["cost_usd"] == 0.002
+    lines[-1] = lines[-1].replace('"cost_usd":0.002', f'"cost_usd":{cost}')
+    assert cost in lines[-1]
+    s.path.write_text("\n".join(lines) + "\n")
+    back = Session.load(s.path)
+    assert back.totals.to_json().get("cost_usd") is None and back.totals.unpriced_requests == 1
+    summary = sessions.latest_summary(tmp_path / "sessions")
+    assert summary is not None and "cost_usd" not in summary
+    entry = type("E", (), {"slug": "m1", "input_price": 1.0, "output_price": 2.0})()
+    assert session_cost(entry, back.totals.to_json()).startswith("unknown")
