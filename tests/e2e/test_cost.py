@@ -101,6 +101,12 @@ def test_every_builtin_model_is_priced_with_the_date_it_was_checked(lime: Lime) 
                      shown, re.M), shown
     assert "per-request search fee" in ok(lime.run("model", "show", "sonar")).stdout
     assert "no per-token price" in ok(lime.run("model", "show", "smollm2")).stdout
+    # What /cost and lime status say for a session on the local model: no list of zero rates.
+    from lime.catalog.prices import session_cost
+
+    smollm2 = next(e for e in BUILTIN_ENTRIES if e.slug == "smollm2")
+    local = session_cost(smollm2, {"prompt_tokens": 65, "completion_tokens": 20, "requests": 1, "cost_usd": 0.0})
+    assert local == "$0.0000 (runs on this machine: no per-token price)", local
     nvidia = ok(lime.run("model", "show", "nvidia-llama-3.3-70b")).stdout
     assert "prices: unknown (NVIDIA's API catalog publishes no per-token price" in nvidia
 

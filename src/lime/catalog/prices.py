@@ -173,7 +173,12 @@ def unknown(entry: Any) -> str:
 def describe(prices: Prices | None, usd: float | None, entry: Any = None) -> str:
     if prices is None or usd is None:
         return unknown(entry)
-    return f"${usd:.4f} (at {prices.rates()}; {prices.origin()})"
+    return f"${usd:.4f} ({_at(prices)})"
+
+
+def _at(prices: Prices) -> str:
+    """The prices a cost was worked out at (a local model's are nothing to list)."""
+    return prices.origin() if prices.source == "local" else f"at {prices.rates()}; {prices.origin()}"
 
 
 def show(entry: Any) -> str:
@@ -198,7 +203,7 @@ def session_cost(entry: Any, totals: Mapping[str, Any]) -> str:
     more = f" + {unpriced} request{'s' if unpriced != 1 else ''} at unknown prices" if unpriced else ""
     if prices is None:
         return f"${cost:.4f}{more} (this model's prices are {unknown(entry)})"
-    return f"${cost:.4f}{more} (at {prices.rates()}; {prices.origin()})"
+    return f"${cost:.4f}{more} ({_at(prices)})"
 
 
 def cost_json(entry: Any, usage: Mapping[str, Any]) -> dict[str, Any]:

@@ -444,7 +444,8 @@ class Repl:
             ("title", sess.title or "(untitled)"),
             ("context", f"~{tokens:,} of {r.entry.context_window:,} tokens; compacts above "
                         f"{compact_threshold(r):,}; {sess.compactions} compaction(s) so far"),
-            ("tokens used", f"{t.prompt_tokens:,} in, {t.completion_tokens:,} out over {t.requests} requests"
+            ("tokens used", f"{t.prompt_tokens:,} in, {t.completion_tokens:,} out over {t.requests} "
+                            f"request{'' if t.requests == 1 else 's'}"
                             + (" (partly estimated)" if t.estimated else "")),
         ]
         for k, v in rows:
@@ -458,7 +459,7 @@ class Repl:
                            markup=False)
         written = f", {t.cache_write_tokens:,} written to the cache" if t.cache_write_tokens else ""
         self.console.print(f"tokens        {t.prompt_tokens:,} in ({t.cache_read_tokens:,} cached{written}), "
-                           f"{t.completion_tokens:,} out over {t.requests} requests"
+                           f"{t.completion_tokens:,} out over {t.requests} request{'' if t.requests == 1 else 's'}"
                            + (" (partly estimated)" if t.estimated else ""), highlight=False, markup=False)
 
     def cmd_permissions(self, rest: str) -> None:
