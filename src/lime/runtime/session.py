@@ -109,17 +109,24 @@ class Totals:
     def restore_cost(self, stats: dict[str, Any] | None) -> None:
         """The running cost a session file's last line carries (the replay counts tokens only).
         A file without one (written before lime kept it) has its requests counted as unpriced."""
-        cost = stats.get("cost_usd") if stats else None
-        unpriced = _count(stats.get("unpriced_requests")) if stats else 0
-        if isinstance(cost, (int, float)) and not isinstance(cost, bool) and 0 <= cost < 1e9:
-            self.cost_usd, self.unpriced_requests = float(cost), min(unpriced, self.requests)
-        else:
+        stats = stats or {}
+        cost = _usd(stats.get("cost_usd"))
+        if cost is None:
             self.cost_usd, self.unpriced_requests = 0.0, self.requests
+        else:
+            self.cost_usd, self.unpriced_requests = cost, min(_count(stats.get("unpriced_requests")), self.requests)
 
 
 def _count(value: Any) -> int:
     """A token count as stored; anything else (a string, a float, a bool) counts as 0."""
     return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 1 << 53 else 0
+
+
+def _usd(value: Any) -> float | None:
+    """A running cost as stored; None for anything that is not a sane number of dollars."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 <= value < 1e9:
+        return float(value)
+    return None
 
 
 def _is_text(value: Any) -> bool:
@@ -716,11 +723,12 @@ def latest_summary(directory: Path | None = None) -> dict[str, Any] | None:
                  "cache_write_tokens", "cache_write_1h_tokens"):
         out[name] = _count(stats.get(name))
     out["estimated"] = bool(stats.get("estimated"))
-    cost = stats.get("cost_usd")
-    if isinstance(cost, (int, float)) and not isinstance(cost, bool) and 0 <= cost < 1e9:
-        out["cost_usd"] = float(cost)
-    if _count(stats.get("unpriced_requests")):
-        out["unpriced_requests"] = min(_count(stats.get("unpriced_requests")), out["requests"])
+    cost = _usd(stats.get("cost_usd"))
+    if cost is not None:
+        out["cost_usd"] = cost
+    unpriced = min(_count(stats.get("unpriced_requests")), out["requests"])
+    if unpriced:
+        out["unpriced_requests"] = unpriced
     return out
 
 
