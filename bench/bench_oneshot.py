@@ -46,6 +46,16 @@ def serve() -> None:
 TIME = shutil.which("time", path="/usr/bin:/bin")
 
 
+def curl_rows(base_url: str, key: str, body: str, env: dict[str, str],
+              runs: int) -> list[tuple[str, tuple[float, float, float]]]:
+    """The baseline: the same streamed Chat Completions request made by curl (no row without curl)."""
+    curl = shutil.which("curl")
+    if not curl:
+        return []
+    return [("curl", measure([curl, "-sS", "-N", f"{base_url}/chat/completions", "-H", f"Authorization: Bearer {key}",
+                              "-H", "Content-Type: application/json", "-d", body], env, runs))]
+
+
 def measure(argv: list[str], env: dict[str, str], runs: int, stdin: str | None = None) -> tuple[float, float, float]:
     """Median wall, CPU and peak RSS over ``runs`` runs of ``argv``.
 
@@ -103,12 +113,7 @@ def main() -> None:
             Path(env["LIME_MODELS_FILE"]).write_text(json.dumps({"models": models}))
             body = json.dumps({"model": "with-usage", "stream": True, "stream_options": {"include_usage": True},
                                "messages": [{"role": "user", "content": "hi"}]})
-            curl = shutil.which("curl")
-            rows: list[tuple[str, tuple[float, float, float]]] = []
-            if curl:
-                rows.append(("curl", measure([curl, "-sS", "-N", f"{base_url}/chat/completions", "-H",
-                                              f"Authorization: Bearer {KEY}", "-H", "Content-Type: application/json",
-                                              "-d", body], env, runs)))
+            rows = curl_rows(base_url, KEY, body, env, runs)
             rows.append(("python -c pass", measure([sys.executable, "-c", "pass"], env, runs)))
             for slug in ("with-usage", "no-usage"):
                 measure([*lime, "--model", slug, "-p", "hi"], env, 1)  # warm the bytecode cache

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -166,7 +165,7 @@ def _load() -> str:
 
 
 def oneshot(base_url: str, runs: int) -> None:
-    from bench_oneshot import measure
+    from bench_oneshot import curl_rows, measure
 
     script = Path(sys.executable).with_name("lime")
     lime = [str(script)] if script.exists() else [sys.executable, "-m", "lime"]
@@ -184,13 +183,8 @@ def oneshot(base_url: str, runs: int) -> None:
         Path(env["LIME_MODELS_FILE"]).write_text(json.dumps({"models": [
             {"slug": "compat", "provider": "openai-compat", "service": "bench", "context_window": 32000,
              "supports_include_usage": True, "supports_tools": True}]}))
-        rows = []
-        curl = shutil.which("curl")
-        if curl:
-            body = json.dumps({"model": "compat", "stream": True, "messages": [{"role": "user", "content": "hi"}]})
-            rows.append(("curl", measure([curl, "-sS", "-N", f"{base_url}/chat/completions", "-H",
-                                          f"Authorization: Bearer {KEY}", "-H", "Content-Type: application/json",
-                                          "-d", body], env, runs)))
+        body = json.dumps({"model": "compat", "stream": True, "messages": [{"role": "user", "content": "hi"}]})
+        rows = curl_rows(base_url, KEY, body, env, runs)
         for wire, (_, model, _) in WIRES.items():
             measure([*lime, "--model", model, "-p", "hi"], env, 1)  # warm the bytecode cache
             rows.append((f"lime -p hi ({wire})", measure([*lime, "--model", model, "-p", "hi"], env, runs)))
