@@ -208,3 +208,20 @@ def test_a_cut_tool_call_is_not_retried_under_an_explicit_max_tokens(lime: Lime)
     assert proc.returncode == 0, proc.stderr
     assert "asking again" not in proc.stderr and not (lime.cwd / "x.txt").exists()
     assert all(r.json.get("max_tokens") == 20 for r in lime.server.chat_requests)
+
+
+def test_a_tool_call_cut_again_at_the_upper_cap_is_not_asked_for_a_third_time(lime: Lime) -> None:
+    """A model that overruns every cap gets one retry per answer, not a loop: the call still cut
+    is answered with an error and never run."""
+    lime.add_model("capped", max_output=1000, upper_max_output=4000, supports_tools=True)
+    cut = [("write_file", '{"path": "y.txt", "content": "never end')]
+    lime.server.enqueue(reply("", tool_calls=cut, finish_reason="length"),
+                        reply("", tool_calls=cut, finish_reason="length"),
+                        reply("Gave up."))
+    proc = lime.run("-m", "capped", "--permission-mode", "acceptEdits", "-p", "write y.txt")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("asking again with room for 4,000 tokens") == 1
+    assert not (lime.cwd / "y.txt").exists()
+    assert len(lime.server.chat_requests) == 3 and proc.stdout.strip() == "Gave up."
+    tool = [m for m in lime.server.last.json["messages"] if m["role"] == "tool"]
+    assert len(tool) == 1 and "error" in tool[0]["content"].lower()
