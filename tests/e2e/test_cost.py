@@ -210,3 +210,16 @@ def test_prices_read_from_openrouter_and_hostile_ones_ignored(lime: Lime) -> Non
     lime.server.enqueue(reply("ok", usage=USAGE))
     out = ok(lime.run("-m", "huge/model", "--json", "-p", "hi"))
     assert json.loads(out.stdout)["cost"]["usd"] is None
+
+
+def test_model_add_takes_a_cache_write_price_and_needs_the_input_and_output_ones(lime: Lime) -> None:
+    ok(lime.run("model", "add", "--slug", "cached", "--provider", "openai-compat", "--service", "fake",
+                "--context-window", "32000", "--input-price", "3", "--output-price", "15",
+                "--cache-write-price", "3.75"))
+    shown = ok(lime.run("model", "show", "cached")).stdout
+    assert f"prices: $3/$3/$15 per 1M in/cached/out, cache writes $3.75 (this entry's prices, checked {today()})" \
+        in shown, shown
+    alone = lime.run("model", "add", "--slug", "alone", "--provider", "openai-compat", "--service", "fake",
+                     "--context-window", "32000", "--cache-write-price", "3.75")
+    assert alone.returncode != 0 and "need --input-price and --output-price" in alone.stderr
+    assert "alone" not in ok(lime.run("model", "list")).stdout
